@@ -6,7 +6,10 @@ import picocli.CommandLine.Command;
 /** The {@code pgrewrite} command and its subcommands. */
 @Command(name = "pgrewrite", mixinStandardHelpOptions = true, versionProvider = Cli.Version.class,
         description = "Online, partition-at-a-time rewrites of large time-partitioned PostgreSQL tables.",
-        subcommands = {CommandLine.HelpCommand.class})
+        subcommands = {DemoCommand.class, PlanCommand.class, RunCommand.class, RestartCommand.class, StatusCommand.class,
+                CommandLine.HelpCommand.class},
+        footer = {"", "Exit codes: 0 done, 1 job failed (restart continues it), 2 usage, 3 bad job definition,",
+                "4 precondition failed (nothing changed), 5 nothing to do, 6 already running, 7 stopped, 9 error."})
 public class Cli {
 
     public static int execute(String... args) {

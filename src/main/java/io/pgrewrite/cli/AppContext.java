@@ -1,0 +1,62 @@
+package io.pgrewrite.cli;
+
+import java.util.HashMap;
+import java.util.Map;
+
+import io.pgrewrite.PgrewriteApplication;
+import io.pgrewrite.pg.EmbeddedServer;
+import org.springframework.boot.SpringApplication;
+import org.springframework.boot.WebApplicationType;
+import org.springframework.context.ConfigurableApplicationContext;
+
+/**
+ * Starts the Spring context for a command that needs the database: the DataSource the Spring Boot way
+ * (SPRING_DATASOURCE_* or the CLI flags, else the embedded server), Flyway migrations of schema
+ * {@code pgrewrite} (the target's own schemas are never touched at start-up), the JobRepository.
+ */
+final class AppContext {
+
+    private AppContext() {
+    }
+
+    static ConfigurableApplicationContext open(ConnectionOptions conn, int poolSize) {
+        Map<String, Object> props = new HashMap<>();
+        props.put("spring.main.banner-mode", "off");
+        props.put("spring.main.log-startup-info", "false");
+        props.put("spring.batch.job.enabled", "false");
+        props.put("spring.batch.jdbc.initialize-schema", "never");
+        props.put("spring.batch.jdbc.table-prefix", "pgrewrite.BATCH_");
+        props.put("spring.flyway.schemas", "pgrewrite");
+        props.put("spring.flyway.default-schema", "pgrewrite");
+        props.put("spring.flyway.locations", "classpath:sql/migration");
+        props.put("spring.datasource.hikari.maximum-pool-size", String.valueOf(poolSize));
+        props.put("spring.datasource.hikari.pool-name", "pgrewrite");
+        if (conn.embedded()) {
+            int port = Integer.parseInt(System.getenv().getOrDefault("PGREWRITE_EMBEDDED_PORT",
+                    String.valueOf(EmbeddedServer.DEFAULT_PORT)));
+            EmbeddedServer server = new EmbeddedServer(conn.embeddedDir, port).start();
+            props.put("spring.datasource.url", server.jdbcUrl());
+            props.put("spring.datasource.username", "postgres");
+            props.put("spring.datasource.password", "");
+        }
+        Map<String, Object> overrides = new HashMap<>();
+        put(overrides, "spring.datasource.url", conn.url);
+        put(overrides, "spring.datasource.username", conn.username);
+        put(overrides, "spring.datasource.password", conn.password);
+        put(overrides, "pgrewrite.repository.url", conn.repositoryUrl);
+
+        SpringApplication app = new SpringApplication(PgrewriteApplication.class);
+        app.setWebApplicationType(WebApplicationType.NONE);
+        app.setDefaultProperties(props);
+        app.setRegisterShutdownHook(false);
+        // Flags beat the environment: pass them as the highest-precedence property source.
+        String[] args = overrides.entrySet().stream().map(e -> "--" + e.getKey() + "=" + e.getValue()).toArray(String[]::new);
+        return app.run(args);
+    }
+
+    private static void put(Map<String, Object> m, String key, String value) {
+        if (value != null) {
+            m.put(key, value);
+        }
+    }
+}

@@ -1,0 +1,36 @@
+package io.pgrewrite.cli;
+
+import java.nio.file.Path;
+
+import picocli.CommandLine.Option;
+
+/**
+ * Where the target database is. Without any of these (and without SPRING_DATASOURCE_URL in the
+ * environment) pgrewrite starts its embedded PostgreSQL.
+ */
+public class ConnectionOptions {
+
+    @Option(names = "--url", description = "JDBC URL of the target database (default: $SPRING_DATASOURCE_URL, else the embedded server)")
+    String url;
+
+    @Option(names = "--username", description = "Database user (default: $SPRING_DATASOURCE_USERNAME)")
+    String username;
+
+    @Option(names = "--password", description = "Database password (default: $SPRING_DATASOURCE_PASSWORD); prefer the environment variable, a flag shows up in ps", arity = "0..1", interactive = false)
+    String password;
+
+    @Option(names = "--repository-url", description = "JDBC URL of a separate database for the JobRepository (default: schema pgrewrite of the target)")
+    String repositoryUrl;
+
+    @Option(names = "--embedded-dir", description = "Data directory of the embedded server (default: ${DEFAULT-VALUE})", defaultValue = ".pgrewrite/embedded")
+    Path embeddedDir;
+
+    /** True when nothing names a database: the embedded default applies. */
+    boolean embedded() {
+        return url == null && blank(System.getenv("SPRING_DATASOURCE_URL")) && blank(System.getProperty("spring.datasource.url"));
+    }
+
+    private static boolean blank(String s) {
+        return s == null || s.isBlank();
+    }
+}

@@ -1,0 +1,90 @@
+package io.pgrewrite.cli;
+
+import java.io.PrintStream;
+import java.util.concurrent.Callable;
+
+import io.pgrewrite.definition.DefinitionException;
+import io.pgrewrite.job.Failures;
+import io.pgrewrite.job.JobRunner;
+import io.pgrewrite.plan.PlanException;
+import org.springframework.context.ConfigurableApplicationContext;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Spec;
+
+/** A command that needs the database: starts the Spring context, maps failures to exit codes. */
+abstract class DbCommand implements Callable<Integer> {
+
+    @Mixin
+    ConnectionOptions connection;
+
+    @Spec
+    CommandSpec spec;
+
+    /** Pool size: workers need a connection each for the chunk, one for their DDL, plus the JobRepository's. */
+    int poolSize() {
+        return 10;
+    }
+
+    abstract int run(ConfigurableApplicationContext ctx, PrintStream out) throws Exception;
+
+    /** Work that needs no database (reading the definition) happens before the context starts. */
+    void beforeContext() {
+    }
+
+    @Override
+    public Integer call() {
+        PrintStream out = new PrintStream(new java.io.FileOutputStream(java.io.FileDescriptor.out), true);
+        PrintStream err = System.err;
+        out = spec.commandLine().getOut() == null ? out : new PrintStream(new WriterStream(spec.commandLine().getOut()), true);
+        err = spec.commandLine().getErr() == null ? err : new PrintStream(new WriterStream(spec.commandLine().getErr()), true);
+        try {
+            beforeContext();
+            try (ConfigurableApplicationContext ctx = AppContext.open(connection, poolSize())) {
+                return run(ctx, out);
+            }
+        } catch (DefinitionException e) {
+            err.println(e.getMessage());
+            return ExitCodes.BAD_DEFINITION;
+        } catch (PlanException e) {
+            if (e.plan() != null) {
+                PlanPrinter.checks(out, e.plan());
+            }
+            err.println(e.getMessage());
+            return ExitCodes.PRECONDITION;
+        } catch (JobRunner.AlreadyCompleteException e) {
+            err.println(e.getMessage());
+            return ExitCodes.NOTHING_TO_DO;
+        } catch (JobRunner.AlreadyRunningException e) {
+            err.println(e.getMessage());
+            return ExitCodes.ALREADY_RUNNING;
+        } catch (Exception e) {
+            err.println("pgrewrite: " + Failures.message(e));
+            return ExitCodes.ERROR;
+        }
+    }
+
+    /** picocli hands out Writers; our printers want PrintStreams. */
+    private static final class WriterStream extends java.io.OutputStream {
+        private final java.io.PrintWriter w;
+
+        WriterStream(java.io.PrintWriter w) {
+            this.w = w;
+        }
+
+        @Override
+        public void write(int b) {
+            w.write(b);
+        }
+
+        @Override
+        public void write(byte[] b, int off, int len) {
+            w.write(new String(b, off, len, java.nio.charset.StandardCharsets.UTF_8));
+        }
+
+        @Override
+        public void flush() {
+            w.flush();
+        }
+    }
+}

@@ -1,0 +1,46 @@
+package io.pgrewrite.cli;
+
+import java.io.PrintStream;
+
+import javax.sql.DataSource;
+
+import io.pgrewrite.definition.JobDefinition;
+import io.pgrewrite.job.Failures;
+import io.pgrewrite.job.JobRunner;
+import io.pgrewrite.plan.Planner;
+import org.springframework.batch.core.BatchStatus;
+import org.springframework.batch.core.job.JobExecution;
+import org.springframework.batch.core.launch.JobOperator;
+import org.springframework.batch.core.repository.JobRepository;
+import org.springframework.context.ConfigurableApplicationContext;
+import org.springframework.jdbc.core.JdbcTemplate;
+import org.springframework.transaction.PlatformTransactionManager;
+
+/** run and restart share this: plan first on a fresh start, run, say how it ended. */
+record Jobs(JobRunner runner, Planner planner, PrintStream out) {
+
+    static Jobs of(ConfigurableApplicationContext ctx, PrintStream out) {
+        DataSource ds = ctx.getBean(DataSource.class);
+        return new Jobs(new JobRunner(ctx.getBean(JobRepository.class), ctx.getBean(JobOperator.class),
+                ctx.getBean(PlatformTransactionManager.class), ds, out), new Planner(new JdbcTemplate(ds)), out);
+    }
+
+    int run(JobDefinition def, boolean planFirst) throws Exception {
+        if (planFirst && runner.last(def) == null) {
+            // Fail on preconditions before the job exists: nothing changed, nothing to restart.
+            PlanPrinter.print(out, planner.plan(def));
+        }
+        JobExecution e = runner.run(def);
+        out.printf("Execution %d: %s%n", e.getId(), e.getStatus());
+        if (e.getStatus() == BatchStatus.COMPLETED) {
+            return ExitCodes.OK;
+        }
+        if (e.getStatus() == BatchStatus.STOPPED) {
+            out.printf("Stopped. Continue with `pgrewrite restart %d`.%n", e.getId());
+            return ExitCodes.STOPPED;
+        }
+        System.err.println(Failures.describe(e));
+        System.err.printf("Continue with `pgrewrite restart %d` once that is resolved.%n", e.getId());
+        return ExitCodes.JOB_FAILED;
+    }
+}

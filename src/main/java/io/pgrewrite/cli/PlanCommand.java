@@ -1,0 +1,46 @@
+package io.pgrewrite.cli;
+
+import java.io.PrintStream;
+import java.nio.file.Path;
+
+import javax.sql.DataSource;
+
+import io.pgrewrite.definition.JobDefinition;
+import io.pgrewrite.definition.JobDefinitions;
+import io.pgrewrite.job.DryRun;
+import io.pgrewrite.plan.Plan;
+import io.pgrewrite.plan.Planner;
+import org.springframework.context.ConfigurableApplicationContext;
+import org.springframework.jdbc.core.JdbcTemplate;
+import org.springframework.transaction.PlatformTransactionManager;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+@Command(name = "plan", description = "Read the catalog, check every precondition and print the plan; changes nothing.")
+final class PlanCommand extends DbCommand {
+
+    @Parameters(index = "0", paramLabel = "JOB.yaml", description = "The job definition")
+    Path file;
+
+    @Option(names = "--dry-run", description = "Also print every statement the run would issue for expand, the first partition and contract")
+    boolean dryRun;
+
+    private JobDefinition def;
+
+    @Override
+    void beforeContext() {
+        def = JobDefinitions.load(file);
+    }
+
+    @Override
+    int run(ConfigurableApplicationContext ctx, PrintStream out) {
+        JdbcTemplate jdbc = new JdbcTemplate(ctx.getBean(DataSource.class));
+        Plan plan = new Planner(jdbc).plan(def);
+        PlanPrinter.print(out, plan);
+        if (dryRun) {
+            new DryRun(def, jdbc, ctx.getBean(PlatformTransactionManager.class), ctx.getBean(DataSource.class)).print(out, plan);
+        }
+        return ExitCodes.OK;
+    }
+}

@@ -1,0 +1,34 @@
+package io.pgrewrite.cli;
+
+import java.io.PrintStream;
+import java.nio.file.Path;
+
+import io.pgrewrite.definition.JobDefinition;
+import io.pgrewrite.definition.JobDefinitions;
+import org.springframework.context.ConfigurableApplicationContext;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Parameters;
+
+@Command(name = "run", description = "Run a job definition, or continue its failed or stopped run; prints the report.")
+final class RunCommand extends DbCommand {
+
+    @Parameters(index = "0", paramLabel = "JOB.yaml", description = "The job definition")
+    Path file;
+
+    private JobDefinition def;
+
+    @Override
+    void beforeContext() {
+        def = JobDefinitions.load(file);
+    }
+
+    @Override
+    int poolSize() {
+        return def.workers() * 3 + 6;
+    }
+
+    @Override
+    int run(ConfigurableApplicationContext ctx, PrintStream out) throws Exception {
+        return Jobs.of(ctx, out).run(def, true);
+    }
+}

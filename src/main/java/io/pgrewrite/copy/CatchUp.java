@@ -1,0 +1,66 @@
+package io.pgrewrite.copy;
+
+import io.pgrewrite.pg.SqlRunner;
+import io.pgrewrite.plan.PartitionWork;
+
+/**
+ * catch up: replays the change log into {@code P__rw}, by key. One statement takes a batch of log
+ * rows and, under the same snapshot, deletes those keys from {@code P__rw} and copies their current
+ * rows from P. A log row is only ever visible together with the change it records (same transaction),
+ * so whatever this snapshot takes, it also sees; later changes leave new log rows for the next batch.
+ * Replaying in log order would be wrong (sequence order is not commit order); by key it is not.
+ */
+public final class CatchUp {
+
+    static final String REPLAY = """
+            WITH taken AS (
+                DELETE FROM %1$s WHERE seq IN (SELECT seq FROM %1$s ORDER BY seq LIMIT ?) RETURNING %2$s
+            ), changed AS (
+                SELECT DISTINCT %2$s FROM taken
+            ), gone AS (
+                DELETE FROM %3$s r WHERE %4$s IN (SELECT %5$s FROM changed c) RETURNING 1
+            ), added AS (
+                INSERT INTO %3$s (%6$s) SELECT %7$s FROM ONLY %8$s WHERE %9$s IN (SELECT %5$s FROM changed c) RETURNING 1
+            )
+            SELECT (SELECT count(*) FROM taken) AS taken, (SELECT count(*) FROM gone) AS gone,
+                   (SELECT count(*) FROM added) AS added
+            """;
+
+    static final String PENDING = "SELECT count(*) FROM %s";
+
+    private final SqlRunner sql;
+
+    public CatchUp(SqlRunner sql) {
+        this.sql = sql;
+    }
+
+    /** What one batch did. */
+    public record Batch(long taken, long deleted, long inserted) {
+    }
+
+    /** Replays up to {@code limit} log rows in the caller's transaction. */
+    public Batch replay(PartitionWork w, int limit) {
+        String keyList = w.keys().tuple(null).replaceAll("^\\(|\\)$", "");
+        String replay = String.format(REPLAY, w.names().qLog(), keyList, w.names().qRw(), w.keys().tuple("r"),
+                w.keys().tuple("c").replaceAll("^\\(|\\)$", ""), w.projection().columnList(), w.projection().selectList(),
+                w.names().qPartition(), w.keys().tuple(null));
+        if (sql.dryRun()) {
+            sql.print(replay, limit);
+            return new Batch(0, 0, 0);
+        }
+        return sql.jdbc().queryForObject(replay, (rs, i) -> new Batch(rs.getLong(1), rs.getLong(2), rs.getLong(3)), limit);
+    }
+
+    /** Replays everything: for the swap, which holds P against writes while it does this. */
+    public long replayAll(PartitionWork w, int batch) {
+        long total = 0;
+        for (Batch b = replay(w, batch); b.taken() > 0; b = replay(w, batch)) {
+            total += b.taken();
+        }
+        return total;
+    }
+
+    public long pending(PartitionWork w) {
+        return sql.queryOne(String.format(PENDING, w.names().qLog()), Long.class);
+    }
+}

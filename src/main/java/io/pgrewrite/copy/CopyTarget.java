@@ -1,0 +1,102 @@
+package io.pgrewrite.copy;
+
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+import io.pgrewrite.pg.LockRetry;
+import io.pgrewrite.pg.SqlRunner;
+import io.pgrewrite.plan.Partition;
+import io.pgrewrite.plan.PartitionNames;
+import io.pgrewrite.plan.Keys;
+import io.pgrewrite.plan.Table;
+
+/**
+ * The rewritten table {@code P__rw}: created with the parent's columns (by name, in the parent's
+ * order, without dropped columns) and P's storage parameters, no indexes. Before a copy starts or
+ * resumes, this looks at the catalog and says where to continue.
+ */
+public final class CopyTarget {
+
+    /**
+     * LIKE the parent: its live columns, NOT NULLs, CHECKs (ATTACH requires them), defaults, storage
+     * and compression. Nobody but pgrewrite sees this table until the swap, so no lock matters here.
+     */
+    static final String CREATE_RW = "CREATE TABLE %s (LIKE %s INCLUDING DEFAULTS INCLUDING CONSTRAINTS"
+            + " INCLUDING STORAGE INCLUDING COMPRESSION)%s";
+
+    static final String DROP_RW = "DROP TABLE IF EXISTS %s";
+
+    /** The last key copied: rows arrive in key order, so everything up to it is there. */
+    static final String LAST_KEY = "SELECT %s FROM %s ORDER BY %s LIMIT 1";
+
+    static final String EXISTS = "SELECT to_regclass(?) IS NOT NULL";
+
+    private final SqlRunner sql;
+    private final LockRetry lockRetry;
+    private final Capture capture;
+
+    public CopyTarget(SqlRunner sql, LockRetry lockRetry, Capture capture) {
+        this.sql = sql;
+        this.lockRetry = lockRetry;
+        this.capture = capture;
+    }
+
+    public boolean exists(String qualified) {
+        return Boolean.TRUE.equals(sql.queryOne(EXISTS, Boolean.class, qualified));
+    }
+
+    /**
+     * Makes sure capture is on and {@code P__rw} exists, and returns the key to resume after (null:
+     * from the start). A working copy without its capture trigger missed changes: it is thrown away.
+     */
+    public List<String> prepare(PartitionNames n, Table table, Partition p, Map<String, String> storage) {
+        if (!sql.dryRun() && !capture.installed(n)) {
+            drop(n);
+            capture.install(n, table);
+        }
+        if (sql.dryRun() || !exists(n.qRw())) {
+            lockRetry.run("create " + n.rw(), List.of(n.qParent()), t -> sql.execute(String.format(CREATE_RW,
+                    n.qRw(), n.qParent(), with(p.reloptions(), storage))));
+            return null;
+        }
+        Keys keys = Keys.of(table);
+        List<List<String>> last = sql.query(String.format(LAST_KEY, keys.asText(null), n.qRw(), keys.orderBy(true)),
+                (rs, i) -> {
+                    List<String> v = new java.util.ArrayList<>();
+                    for (int c = 1; c <= keys.columns().size(); c++) {
+                        v.add(rs.getString(c));
+                    }
+                    return v;
+                });
+        return last.isEmpty() ? null : last.get(0);
+    }
+
+    public void drop(PartitionNames n) {
+        lockRetry.run("drop " + n.rw(), List.of(n.qRw()), t -> sql.execute(String.format(DROP_RW, n.qRw())));
+    }
+
+    /** P's storage parameters, overridden by the definition's {@code storage:}. */
+    static String with(List<String> reloptions, Map<String, String> storage) {
+        Map<String, String> opts = new TreeMap<>();
+        for (String o : reloptions) {
+            int eq = o.indexOf('=');
+            opts.put(o.substring(0, eq), o.substring(eq + 1));
+        }
+        opts.putAll(storage);
+        if (opts.isEmpty()) {
+            return "";
+        }
+        StringBuilder b = new StringBuilder(" WITH (");
+        opts.forEach((k, v) -> {
+            // Parameter names are keywords (toast.fillfactor is namespace.name), not quotable identifiers:
+            // accept only the shape they have.
+            if (!k.matches("[a-z_][a-z0-9_]*(\\.[a-z_][a-z0-9_]*)?")) {
+                throw new IllegalArgumentException("not a storage parameter name: " + k);
+            }
+            b.append(b.length() > 7 ? ", " : "").append(k).append(" = ")
+                    .append(v.matches("[A-Za-z0-9_.]+") ? v : "'" + v.replace("'", "''") + "'");
+        });
+        return b.append(")").toString();
+    }
+}

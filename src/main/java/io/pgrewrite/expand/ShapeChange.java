@@ -1,0 +1,158 @@
+package io.pgrewrite.expand;
+
+import java.util.ArrayList;
+import java.util.List;
+
+import io.pgrewrite.definition.JobDefinition;
+import io.pgrewrite.definition.Operation;
+import io.pgrewrite.pg.Identifiers;
+import io.pgrewrite.pg.LockRetry;
+import io.pgrewrite.pg.SqlRunner;
+import io.pgrewrite.plan.Projection;
+import io.pgrewrite.plan.Table;
+
+/**
+ * expand and contract, for the operations that change the table's shape. A partition must have
+ * exactly its parent's columns, so a type change cannot be staged partition by partition on the
+ * column itself: expand adds a shadow column (catalog only) and a sync trigger that keeps it equal to
+ * the expression for every row written meanwhile; the rewrite fills it for the rows already there;
+ * contract swaps the columns in one short transaction. drop-column drops the column at expand (catalog
+ * only); the rewrite then reclaims the space.
+ */
+public final class ShapeChange {
+
+    /** ACCESS EXCLUSIVE on the parent and every partition, catalog only (no default, no rewrite). */
+    static final String ADD_COLUMN = "ALTER TABLE %s ADD COLUMN IF NOT EXISTS %s %s";
+    static final String DROP_COLUMN = "ALTER TABLE %s DROP COLUMN IF EXISTS %s";
+
+    /**
+     * Never throws: a value the expression cannot convert leaves the shadow NULL and records the key,
+     * and contract refuses to run until that is resolved. An exception here would fail the
+     * application's INSERT.
+     */
+    static final String SYNC_FUNCTION = """
+            CREATE OR REPLACE FUNCTION %1$s() RETURNS trigger LANGUAGE plpgsql AS $pgrw$
+            BEGIN
+              BEGIN
+                NEW.%2$s := (SELECT %3$s FROM (SELECT NEW.*) AS s);
+              EXCEPTION WHEN others THEN
+                NEW.%2$s := NULL;
+                INSERT INTO pgrewrite.sync_error (job_key, table_name, row_key, message)
+                VALUES (%4$s, TG_TABLE_NAME, ROW(%5$s)::text, SQLERRM);
+              END;
+              RETURN NEW;
+            END $pgrw$
+            """;
+
+    /** Row triggers on a partitioned parent fire for every partition, including ones attached later. */
+    static final String SYNC_TRIGGER = "CREATE OR REPLACE TRIGGER %s BEFORE INSERT OR UPDATE ON %s FOR EACH ROW EXECUTE FUNCTION %s()";
+    static final String DROP_TRIGGER = "DROP TRIGGER IF EXISTS %s ON %s";
+    static final String DROP_FUNCTION = "DROP FUNCTION IF EXISTS %s()";
+    static final String SYNC_ERRORS = "SELECT count(*) FROM pgrewrite.sync_error WHERE job_key = ?";
+    static final String RENAME_COLUMN = "ALTER TABLE %s RENAME COLUMN %s TO %s";
+    static final String SET_NOT_NULL = "ALTER TABLE %s ALTER COLUMN %s SET NOT NULL";
+    static final String SET_DEFAULT = "ALTER TABLE %s ALTER COLUMN %s SET DEFAULT %s";
+    static final String QUOTE_LITERAL = "SELECT quote_literal(?)";
+    /**
+     * SET NOT NULL on the parent scans every partition under its lock, unless each partition has a
+     * valid CHECK (col IS NOT NULL): added NOT VALID (a moment of ACCESS EXCLUSIVE on one partition),
+     * validated with SHARE UPDATE EXCLUSIVE only (reads and writes go on), before the contract.
+     */
+    static final String ADD_NOT_NULL_CHECK = "ALTER TABLE %s ADD CONSTRAINT %s CHECK (%s IS NOT NULL) NOT VALID";
+    static final String VALIDATE = "ALTER TABLE %s VALIDATE CONSTRAINT %s";
+    static final String DROP_CONSTRAINT = "ALTER TABLE %s DROP CONSTRAINT IF EXISTS %s";
+    static final String HAS_CONSTRAINT = "SELECT EXISTS (SELECT 1 FROM pg_constraint WHERE conrelid = to_regclass(?) AND conname = ?)";
+    static final String NOT_NULL_CHECK = "pgrewrite_not_null";
+
+    public static final String SYNC_TRIGGER_NAME = "pgrewrite_sync";
+
+    private final SqlRunner sql;
+    private final LockRetry lockRetry;
+
+    public ShapeChange(SqlRunner sql, LockRetry lockRetry) {
+        this.sql = sql;
+        this.lockRetry = lockRetry;
+    }
+
+    static String syncFunction(Table t) {
+        return Identifiers.qualified("pgrewrite", "sync_" + t.oid());
+    }
+
+    /** expand: idempotent (IF NOT EXISTS, CREATE OR REPLACE). */
+    public void expand(JobDefinition def, Table table) {
+        Operation op = def.operation();
+        if (op == Operation.DROP_COLUMN) {
+            lockRetry.run("expand " + table.name(), List.of(table.qualified()), t ->
+                    sql.execute(String.format(DROP_COLUMN, table.qualified(), Identifiers.quote(def.column()))));
+            return;
+        }
+        if (!op.changesShape()) {
+            return;
+        }
+        String target = op == Operation.ALTER_COLUMN_TYPE ? Projection.shadowColumn(def.column()) : def.column();
+        String expr = Projection.computedColumns(def, table).get(target);
+        String jobKey = sql.queryOne(QUOTE_LITERAL, String.class, def.jobKey());
+        List<String> key = new ArrayList<>();
+        for (String k : table.keyColumns()) {
+            key.add("NEW." + Identifiers.quote(k));
+        }
+        lockRetry.run("expand " + table.name(), List.of(table.qualified()), t -> {
+            sql.execute(String.format(ADD_COLUMN, table.qualified(), Identifiers.quote(target), def.type()));
+            sql.execute(String.format(SYNC_FUNCTION, syncFunction(table), Identifiers.quote(target), expr, jobKey,
+                    String.join(", ", key)));
+            sql.execute(String.format(SYNC_TRIGGER, Identifiers.quote(SYNC_TRIGGER_NAME), table.qualified(), syncFunction(table)));
+            return null;
+        });
+    }
+
+    /** contract: one short transaction. Idempotent: a finished contract finds no shadow column. */
+    public void contract(JobDefinition def, Table table) {
+        Operation op = def.operation();
+        if (!op.changesShape()) {
+            return;
+        }
+        long errors = sql.dryRun() ? 0 : sql.queryOne(SYNC_ERRORS, Long.class, def.jobKey());
+        if (errors > 0) {
+            throw new IllegalStateException(table.name() + ": " + errors + " row(s) written during the job have a "
+                    + def.column() + " that does not become " + def.type() + " (see pgrewrite.sync_error). Fix those rows"
+                    + " or 'using:', delete their rows from pgrewrite.sync_error, then restart. Nothing was contracted.");
+        }
+        String shadow = Projection.shadowColumn(def.column());
+        Table.Column old = table.column(def.column()).orElse(null);
+        boolean notNull = op == Operation.ALTER_COLUMN_TYPE && old != null && old.notNull()
+                && (sql.dryRun() || table.column(shadow).isPresent());
+        if (notNull) {
+            prepareNotNull(table, shadow);
+        }
+        lockRetry.run("contract " + table.name(), List.of(table.qualified()), t -> {
+            sql.execute(String.format(DROP_TRIGGER, Identifiers.quote(SYNC_TRIGGER_NAME), table.qualified()));
+            if (op == Operation.ALTER_COLUMN_TYPE && (sql.dryRun() || table.column(shadow).isPresent())) {
+                sql.execute(String.format(DROP_COLUMN, table.qualified(), Identifiers.quote(def.column())));
+                sql.execute(String.format(RENAME_COLUMN, table.qualified(), Identifiers.quote(shadow), Identifiers.quote(def.column())));
+                if (notNull) {
+                    sql.execute(String.format(SET_NOT_NULL, table.qualified(), Identifiers.quote(def.column())));
+                    for (var p : table.partitions()) {
+                        sql.execute(String.format(DROP_CONSTRAINT, p.qualified(), Identifiers.quote(NOT_NULL_CHECK)));
+                    }
+                }
+                if (old != null && old.defaultExpr() != null) {
+                    sql.execute(String.format(SET_DEFAULT, table.qualified(), Identifiers.quote(def.column()), old.defaultExpr()));
+                }
+            }
+            sql.execute(String.format(DROP_FUNCTION, syncFunction(table)));
+            return null;
+        });
+    }
+
+    private void prepareNotNull(Table table, String shadow) {
+        for (var p : table.partitions()) {
+            if (!sql.dryRun() && Boolean.TRUE.equals(sql.queryOne(HAS_CONSTRAINT, Boolean.class, p.qualified(), NOT_NULL_CHECK))) {
+                continue;
+            }
+            lockRetry.run("not-null check on " + p.name(), List.of(p.qualified()), t -> sql.execute(String.format(
+                    ADD_NOT_NULL_CHECK, p.qualified(), Identifiers.quote(NOT_NULL_CHECK), Identifiers.quote(shadow))));
+            lockRetry.run("validate not-null check on " + p.name(), List.of(p.qualified()), t -> sql.execute(String.format(
+                    VALIDATE, p.qualified(), Identifiers.quote(NOT_NULL_CHECK))));
+        }
+    }
+}

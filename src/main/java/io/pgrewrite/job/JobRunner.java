@@ -1,0 +1,120 @@
+package io.pgrewrite.job;
+
+import java.io.PrintStream;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+
+import javax.sql.DataSource;
+
+import io.pgrewrite.definition.JobDefinition;
+import org.springframework.batch.core.BatchStatus;
+import org.springframework.batch.core.job.JobExecution;
+import org.springframework.batch.core.job.parameters.JobParameters;
+import org.springframework.batch.core.job.parameters.JobParametersBuilder;
+import org.springframework.batch.core.launch.JobOperator;
+import org.springframework.batch.core.repository.JobRepository;
+import org.springframework.jdbc.core.JdbcTemplate;
+import org.springframework.transaction.PlatformTransactionManager;
+import org.springframework.transaction.support.TransactionTemplate;
+
+/**
+ * Starts or continues the job of a definition. Its identifying parameter is the job key (name and
+ * table), so running the same definition again continues a failed or stopped run and is refused after
+ * a completed one. A session advisory lock per job key keeps two processes off the same job; holding
+ * it also proves that an execution still marked running belongs to a process that died, which is
+ * then recovered before the restart.
+ */
+public final class JobRunner {
+
+    static final String TRY_LOCK = "SELECT pg_try_advisory_lock(hashtextextended(?, 0))";
+
+    private final JobRepository repository;
+    private final JobOperator operator;
+    private final PlatformTransactionManager tm;
+    private final DataSource dataSource;
+    private final PrintStream out;
+
+    public JobRunner(JobRepository repository, JobOperator operator, PlatformTransactionManager tm, DataSource dataSource,
+            PrintStream out) {
+        this.repository = repository;
+        this.operator = operator;
+        this.tm = tm;
+        this.dataSource = dataSource;
+        this.out = out;
+    }
+
+    public static JobParameters parameters(JobDefinition def) {
+        return new JobParametersBuilder()
+                .addString(RewriteJob.JOB_KEY, def.jobKey())
+                .addString(RewriteJob.FILE, def.file() == null ? "" : def.file().toString(), false)
+                .toJobParameters();
+    }
+
+    /** The last execution of this definition's job, or null when it never ran. */
+    public JobExecution last(JobDefinition def) {
+        return repository.getLastJobExecution(RewriteJob.NAME, parameters(def));
+    }
+
+    public JobExecution run(JobDefinition def) throws Exception {
+        try (JobLock lock = lock(def.jobKey())) {
+            JobExecution last = last(def);
+            if (last != null && last.getStatus() == BatchStatus.COMPLETED) {
+                throw new AlreadyCompleteException("Job " + def.name() + " on " + def.schema() + "." + def.table()
+                        + " already completed (execution " + last.getId() + ", " + last.getEndTime() + "). To run it again,"
+                        + " give it a new 'name:' in " + def.file() + "; `pgrewrite status " + last.getId() + "` shows its report.");
+            }
+            if (last != null && last.getStatus().isRunning()) {
+                // We hold the job's lock: the process that ran it is gone. Mark it failed so it can restart.
+                operator.recover(last);
+            }
+            JdbcTemplate jdbc = new JdbcTemplate(dataSource);
+            Engine engine = Engine.create(def, jdbc, new TransactionTemplate(tm), dataSource, false, out);
+            return operator.start(new RewriteJob(engine, repository, operator, tm, out).build(), parameters(def));
+        }
+    }
+
+    private JobLock lock(String jobKey) throws SQLException {
+        Connection c = dataSource.getConnection();
+        try (PreparedStatement ps = c.prepareStatement(TRY_LOCK)) {
+            ps.setString(1, "pgrewrite:" + jobKey);
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                if (!rs.getBoolean(1)) {
+                    c.close();
+                    throw new AlreadyRunningException("Another pgrewrite process is running job " + jobKey
+                            + " on this database. Wait for it, or stop it with `pgrewrite stop`.");
+                }
+            }
+        }
+        return new JobLock(c, "pgrewrite:" + jobKey);
+    }
+
+    /** The session lock, released on close (the pooled connection outlives the job). */
+    private record JobLock(Connection connection, String key) implements AutoCloseable {
+        @Override
+        public void close() throws SQLException {
+            try (PreparedStatement ps = connection.prepareStatement("SELECT pg_advisory_unlock(hashtextextended(?, 0))")) {
+                ps.setString(1, key);
+                ps.execute();
+            } finally {
+                connection.close();
+            }
+        }
+    }
+
+    /** The job completed before: refused. */
+    public static final class AlreadyCompleteException extends RuntimeException {
+        AlreadyCompleteException(String message) {
+            super(message);
+        }
+    }
+
+    /** Another process holds the job. */
+    public static final class AlreadyRunningException extends RuntimeException {
+        AlreadyRunningException(String message) {
+            super(message);
+        }
+    }
+}

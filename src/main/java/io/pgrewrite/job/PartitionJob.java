@@ -1,0 +1,196 @@
+package io.pgrewrite.job;
+
+import java.util.function.Consumer;
+
+import io.pgrewrite.copy.BadRow;
+import io.pgrewrite.copy.InsertSelectWriter;
+import io.pgrewrite.copy.KeyRange;
+import io.pgrewrite.copy.KeyRangeReader;
+import io.pgrewrite.pg.LockRetry;
+import io.pgrewrite.plan.PartitionWork;
+import io.pgrewrite.swap.Verify;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.springframework.batch.core.job.Job;
+import org.springframework.batch.core.job.builder.JobBuilder;
+import org.springframework.batch.core.listener.StepExecutionListener;
+import org.springframework.batch.core.repository.JobRepository;
+import org.springframework.batch.core.step.Step;
+import org.springframework.batch.core.step.StepExecution;
+import org.springframework.batch.core.step.builder.ChunkOrientedStepBuilder;
+import org.springframework.batch.core.step.builder.StepBuilder;
+import org.springframework.batch.infrastructure.repeat.RepeatStatus;
+import org.springframework.batch.core.ExitStatus;
+import org.springframework.transaction.PlatformTransactionManager;
+
+/**
+ * The steps of one partition, as a job of its own ({@code rewrite-partition}, one instance per job and
+ * partition): capture → copy → index → catch up → verify → swap → retire. Every step looks at the
+ * catalog first and does only what is missing, and may run again on a restart (allowStartIfComplete):
+ * after a clean rollback (a value that does not cast, a failed verification) the copy starts over,
+ * after a crash it resumes after its last committed chunk, after a committed swap only retire runs.
+ */
+final class PartitionJob {
+
+    static final String NAME = "rewrite-partition";
+    private static final Logger log = LoggerFactory.getLogger(PartitionJob.class);
+
+    private final Engine engine;
+    private final JobRepository repository;
+    private final PlatformTransactionManager tm;
+    private final String partition;
+    private final String restartHint;
+    private final Consumer<Progress> progress;
+
+    /** Rows copied so far for a partition, for progress output and metrics. */
+    record Progress(String jobKey, String partition, long rows) {
+    }
+
+    PartitionJob(Engine engine, JobRepository repository, PlatformTransactionManager tm, String partition,
+            String restartHint, Consumer<Progress> progress) {
+        this.engine = engine;
+        this.repository = repository;
+        this.tm = tm;
+        this.partition = partition;
+        this.restartHint = restartHint;
+        this.progress = progress;
+    }
+
+    Job build() {
+        return new JobBuilder(NAME, repository)
+                .start(tasklet("capture", this::capture))
+                .next(copy())
+                .next(tasklet("index", w -> {
+                    engine.indexBuild().build(w);
+                    engine.state().set(w.jobKey(), w.name(), PartitionState.INDEXED);
+                }))
+                .next(tasklet("catch-up", this::catchUp))
+                .next(tasklet("verify", this::verify))
+                .next(tasklet("swap", this::swap))
+                .next(retireStep())
+                .build();
+    }
+
+    private PartitionWork work() {
+        return PartitionWork.load(engine.catalog(), engine.definition(), partition);
+    }
+
+    private boolean swapped() {
+        String s = engine.state().state(engine.definition().jobKey(), partition);
+        return PartitionState.SWAPPED.equals(s) || PartitionState.RETIRED.equals(s);
+    }
+
+    /** A step before the swap; after the swap committed it has nothing left to do. */
+    private Step tasklet(String name, Consumer<PartitionWork> body) {
+        return new StepBuilder(name, repository).tasklet((contribution, ctx) -> {
+            if (!swapped()) {
+                body.accept(work());
+            }
+            return RepeatStatus.FINISHED;
+        }, tm).allowStartIfComplete(true).build();
+    }
+
+    private void capture(PartitionWork w) {
+        try {
+            engine.diskBudget().reserve(w.jobKey(), w.name(), w.partition().totalBytes(),
+                    engine.definition().disk().maxExtraBytes());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(w.name() + ": interrupted while waiting for disk budget", e);
+        }
+        engine.state().set(w.jobKey(), w.name(), PartitionState.CAPTURING);
+        engine.state().figure(w.jobKey(), w.name(), "bytes_before", w.partition().totalBytes());
+        engine.capture().install(w.names(), w.table());
+    }
+
+    private Step copy() {
+        KeyRangeReader reader = new KeyRangeReader(this::work, engine.copyTarget(), engine.sql(),
+                engine.definition().copy().chunkRows(), engine.definition().copy().pause());
+        BadRow badRow = new BadRow(engine.sql().jdbc(), engine.tx(), this::rollback, restartHint);
+        InsertSelectWriter writer = new InsertSelectWriter(reader::current, engine.sql(), engine.state(), badRow,
+                (w, rows) -> progress.accept(new Progress(w.jobKey(), w.name(), rows)));
+        return new ChunkOrientedStepBuilder<KeyRange, KeyRange>("copy", repository, 1)
+                .reader(new SkippingReader(reader, this::swapped))
+                .writer(writer)
+                .transactionManager(tm)
+                .listener(new StepExecutionListener() {
+                    @Override
+                    public void beforeStep(StepExecution se) {
+                        if (!swapped()) {
+                            engine.state().set(engine.definition().jobKey(), partition, PartitionState.COPYING);
+                        }
+                    }
+
+                    @Override
+                    public ExitStatus afterStep(StepExecution se) {
+                        if (se.getStartTime() != null && se.getExitStatus().getExitCode().equals("COMPLETED")) {
+                            long ms = java.time.Duration.between(se.getStartTime(), java.time.LocalDateTime.now()).toMillis();
+                            engine.state().figure(engine.definition().jobKey(), partition, "copy_ms", ms);
+                        }
+                        return null;
+                    }
+                })
+                .allowStartIfComplete(true)
+                .build();
+    }
+
+    private void catchUp(PartitionWork w) {
+        // Replay until a batch finds little left or a minute has passed; the swap replays the rest
+        // under its lock, so what remains there should be a few rows.
+        long deadline = System.nanoTime() + 60_000_000_000L;
+        long replayed = 0;
+        io.pgrewrite.copy.CatchUp.Batch b;
+        do {
+            b = engine.tx().execute(s -> engine.catchUp().replay(w, 10_000));
+            replayed += b.taken();
+        } while (b.taken() >= 500 && System.nanoTime() < deadline);
+        if (replayed > 0) {
+            log.info("{}: caught up {} changed keys", w.name(), replayed);
+        }
+    }
+
+    private void verify(PartitionWork w) {
+        Verify.Result r = engine.verify().verify(w);
+        engine.state().figure(w.jobKey(), w.name(), "verify_result", r.describe());
+        if (!r.ok()) {
+            rollback(w);
+            throw new IllegalStateException(w.name() + ": verification failed, " + r.describe()
+                    + ". The partition is left attached and untouched and its copy was dropped; run " + restartHint
+                    + " to copy it again, and report this if it happens twice.");
+        }
+        engine.state().set(w.jobKey(), w.name(), PartitionState.VERIFIED);
+    }
+
+    private void swap(PartitionWork w) {
+        LockRetry.Outcome<Long> o = engine.swap().swap(w);
+        if (o != null) {
+            engine.state().figure(w.jobKey(), w.name(), "lock_wait_ms", o.lockWaitMs());
+            engine.state().figure(w.jobKey(), w.name(), "lock_hold_ms", o.lockHoldMs());
+            engine.state().figure(w.jobKey(), w.name(), "swap_attempts", o.attempts());
+            log.info("{}: swapped in after {} attempt(s), lock wait {} ms, lock hold {} ms, {} changes replayed under lock",
+                    w.name(), o.attempts(), Math.round(o.lockWaitMs()), String.format("%.1f", o.lockHoldMs()), o.value());
+        }
+    }
+
+    private Step retireStep() {
+        return new StepBuilder("retire", repository).tasklet((contribution, ctx) -> {
+            String jobKey = engine.definition().jobKey();
+            if (!PartitionState.RETIRED.equals(engine.state().state(jobKey, partition))) {
+                PartitionWork w = work();
+                engine.retire().retire(w, engine.definition().retire() == io.pgrewrite.definition.Retire.KEEP);
+                engine.state().figure(jobKey, partition, "bytes_after", w.partition().totalBytes());
+                engine.diskBudget().release(jobKey, partition);
+                engine.state().set(jobKey, partition, PartitionState.RETIRED);
+            }
+            return RepeatStatus.FINISHED;
+        }, tm).allowStartIfComplete(true).build();
+    }
+
+    /** Clean rollback: P stays attached and untouched; its copy and capture go; the next run starts over. */
+    private void rollback(PartitionWork w) {
+        engine.copyTarget().drop(w.names());
+        engine.capture().remove(w.names(), w.names().qPartition());
+        engine.diskBudget().release(w.jobKey(), w.name());
+        engine.state().set(w.jobKey(), w.name(), PartitionState.FAILED);
+    }
+}

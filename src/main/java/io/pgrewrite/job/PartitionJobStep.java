@@ -1,0 +1,77 @@
+package io.pgrewrite.job;
+
+import java.util.function.Function;
+
+import io.pgrewrite.plan.PartitionList;
+import org.springframework.batch.core.BatchStatus;
+import org.springframework.batch.core.ExitStatus;
+import org.springframework.batch.core.job.Job;
+import org.springframework.batch.core.job.JobExecution;
+import org.springframework.batch.core.job.parameters.JobParameters;
+import org.springframework.batch.core.job.parameters.JobParametersBuilder;
+import org.springframework.batch.core.launch.JobOperator;
+import org.springframework.batch.core.repository.JobRepository;
+import org.springframework.batch.core.step.AbstractStep;
+import org.springframework.batch.core.step.StepExecution;
+
+/**
+ * The worker step of {@code rewrite}: runs the partition's own job ({@link PartitionJob}) and reports
+ * its outcome. Like Spring Batch's JobStep, but a partition job that already completed (the process
+ * died after it finished, before this step was recorded) counts as done instead of failing the restart,
+ * and one left STARTED by a killed process is recovered first (the caller holds the job's advisory
+ * lock, so nobody else is running it).
+ */
+final class PartitionJobStep extends AbstractStep {
+
+    static final String JOB_KEY = "job.key";
+    static final String PARTITION = "partition";
+
+    private final JobRepository repository;
+    private final JobOperator operator;
+    private final String jobKey;
+    private final Function<String, Job> partitionJobs;
+
+    PartitionJobStep(String name, JobRepository repository, JobOperator operator, String jobKey,
+            Function<String, Job> partitionJobs) {
+        super(name);
+        setJobRepository(repository);
+        this.repository = repository;
+        this.operator = operator;
+        this.jobKey = jobKey;
+        this.partitionJobs = partitionJobs;
+    }
+
+    static JobParameters parameters(String jobKey, String partition) {
+        return new JobParametersBuilder().addString(JOB_KEY, jobKey).addString(PARTITION, partition).toJobParameters();
+    }
+
+    @Override
+    protected void doExecute(StepExecution se) throws Exception {
+        String partition = se.getExecutionContext().getString(PartitionList.PARTITION);
+        Job job = partitionJobs.apply(partition);
+        JobParameters params = parameters(jobKey, partition);
+        JobExecution last = repository.getLastJobExecution(job.getName(), params);
+        if (last != null && last.getStatus() == BatchStatus.COMPLETED) {
+            return;
+        }
+        if (last != null && last.getStatus().isRunning()) {
+            operator.recover(last);
+        }
+        JobExecution run = operator.start(job, params);
+        if (run.getStatus() != BatchStatus.COMPLETED) {
+            String why = Failures.describe(run);
+            se.setStatus(run.getStatus() == BatchStatus.STOPPED ? BatchStatus.STOPPED : BatchStatus.FAILED);
+            se.setExitStatus(new ExitStatus(se.getStatus() == BatchStatus.STOPPED ? "STOPPED" : "FAILED", why));
+            if (se.getStatus() == BatchStatus.FAILED) {
+                throw new PartitionFailedException(why);
+            }
+        }
+    }
+
+    /** A partition's job did not complete; the message is its first failure's. */
+    static final class PartitionFailedException extends RuntimeException {
+        PartitionFailedException(String message) {
+            super(message);
+        }
+    }
+}

@@ -1,0 +1,59 @@
+package io.pgrewrite.job;
+
+import java.io.PrintStream;
+import java.util.List;
+import java.util.Map;
+
+import io.pgrewrite.plan.Bytes;
+import org.springframework.jdbc.core.JdbcTemplate;
+
+/**
+ * report: per partition rows, bytes before and after, copy time, lock wait and hold, attempts and
+ * the verification; totals; peak extra disk. Everything comes from the database, so {@code status}
+ * prints the same report after the process that ran the job is gone.
+ */
+public final class Report {
+
+    private final JdbcTemplate jdbc;
+
+    public Report(JdbcTemplate jdbc) {
+        this.jdbc = jdbc;
+    }
+
+    public void print(PrintStream out, String jobKey, Long executionId) {
+        List<Map<String, Object>> rows = new PartitionState(jdbc).all(jobKey);
+        out.printf("%-28s %-9s %12s %10s %10s %9s %9s %9s %4s  %s%n", "partition", "state", "rows", "before", "after",
+                "copy s", "wait ms", "hold ms", "try", "verify");
+        long totalRows = 0;
+        long before = 0;
+        long after = 0;
+        double maxHold = 0;
+        for (Map<String, Object> r : rows) {
+            long n = num(r.get("rows_copied"));
+            totalRows += n;
+            before += num(r.get("bytes_before"));
+            after += num(r.get("bytes_after"));
+            double hold = r.get("lock_hold_ms") == null ? 0 : ((Number) r.get("lock_hold_ms")).doubleValue();
+            maxHold = Math.max(maxHold, hold);
+            out.printf("%-28s %-9s %12d %10s %10s %9.1f %9s %9s %4s  %s%n", r.get("partition_name"), r.get("state"), n,
+                    Bytes.format(num(r.get("bytes_before"))), r.get("bytes_after") == null ? "-" : Bytes.format(num(r.get("bytes_after"))),
+                    num(r.get("copy_ms")) / 1000.0, ms(r.get("lock_wait_ms")), ms(r.get("lock_hold_ms")),
+                    r.get("swap_attempts") == null ? "-" : r.get("swap_attempts"),
+                    r.get("verify_result") == null ? "-" : r.get("verify_result"));
+        }
+        out.printf("total: %d partitions, %d rows, %s before, %s after, longest lock hold %.1f ms", rows.size(), totalRows,
+                Bytes.format(before), Bytes.format(after), maxHold);
+        if (executionId != null) {
+            out.printf(", peak extra disk %s", Bytes.format(DiskSampler.recordedPeak(jdbc, executionId)));
+        }
+        out.println();
+    }
+
+    private static long num(Object o) {
+        return o == null ? 0 : ((Number) o).longValue();
+    }
+
+    private static String ms(Object o) {
+        return o == null ? "-" : String.format("%.1f", ((Number) o).doubleValue());
+    }
+}

@@ -1,0 +1,120 @@
+package io.pgrewrite.job;
+
+import java.io.PrintStream;
+import java.util.Comparator;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.function.Consumer;
+
+import io.pgrewrite.plan.PartitionList;
+import io.pgrewrite.plan.Table;
+import org.springframework.batch.core.job.Job;
+import org.springframework.batch.core.job.JobExecution;
+import org.springframework.batch.core.job.builder.JobBuilder;
+import org.springframework.batch.core.launch.JobOperator;
+import org.springframework.batch.core.listener.JobExecutionListener;
+import org.springframework.batch.core.partition.support.TaskExecutorPartitionHandler;
+import org.springframework.batch.core.repository.JobRepository;
+import org.springframework.batch.core.step.Step;
+import org.springframework.batch.core.step.StepExecution;
+import org.springframework.batch.core.step.builder.StepBuilder;
+import org.springframework.batch.infrastructure.repeat.RepeatStatus;
+import org.springframework.scheduling.concurrent.ThreadPoolTaskExecutor;
+import org.springframework.transaction.PlatformTransactionManager;
+
+/**
+ * The one place that wires the steps in order: plan → expand → rewrite (one partition per worker:
+ * capture → copy → index → catch up → verify → swap → retire) → contract → report.
+ */
+public final class RewriteJob {
+
+    public static final String NAME = "rewrite";
+    public static final String JOB_KEY = "job.key";
+    public static final String FILE = "file";
+
+    private final Engine engine;
+    private final JobRepository repository;
+    private final JobOperator operator;
+    private final PlatformTransactionManager tm;
+    private final PrintStream out;
+    private final Consumer<PartitionJob.Progress> progress;
+
+    public RewriteJob(Engine engine, JobRepository repository, JobOperator operator, PlatformTransactionManager tm,
+            PrintStream out) {
+        this.engine = engine;
+        this.repository = repository;
+        this.operator = operator;
+        this.tm = tm;
+        this.out = out;
+        this.progress = new ProgressLog();
+    }
+
+    public Job build() {
+        return new JobBuilder(NAME, repository)
+                .listener(new JobExecutionListener() {
+                    private DiskSampler sampler;
+
+                    @Override
+                    public void beforeJob(JobExecution je) {
+                        sampler = new DiskSampler(engine.sql().jdbc(), je.getId()).start();
+                    }
+
+                    @Override
+                    public void afterJob(JobExecution je) {
+                        sampler.close();
+                    }
+                })
+                .start(tasklet("plan", () -> engine.planner().plan(engine.definition())))
+                .next(tasklet("expand", () -> engine.shapeChange().expand(engine.definition(), table())))
+                .next(rewrite())
+                .next(tasklet("contract", () -> engine.shapeChange().contract(engine.definition(), table())))
+                .next(new StepBuilder("report", repository).tasklet((c, ctx) -> {
+                    new Report(engine.sql().jdbc()).print(out, engine.definition().jobKey(),
+                            ctx.getStepContext().getStepExecution().getJobExecution().getId());
+                    return RepeatStatus.FINISHED;
+                }, tm).allowStartIfComplete(true).build())
+                .build();
+    }
+
+    private Table table() {
+        return engine.catalog().find(engine.definition().schema(), engine.definition().table()).orElseThrow();
+    }
+
+    private Step tasklet(String name, Runnable body) {
+        return new StepBuilder(name, repository).tasklet((c, ctx) -> {
+            body.run();
+            return RepeatStatus.FINISHED;
+        }, tm).build();
+    }
+
+    private Step rewrite() {
+        int workers = engine.definition().workers();
+        ThreadPoolTaskExecutor pool = new ThreadPoolTaskExecutor();
+        pool.setCorePoolSize(workers);
+        pool.setMaxPoolSize(workers);
+        pool.setThreadNamePrefix("worker-");
+        pool.initialize();
+        String jobKey = engine.definition().jobKey();
+        Step worker = new PartitionJobStep(NAME, repository, operator, jobKey, partition -> new PartitionJob(engine,
+                repository, tm, partition, "`pgrewrite restart` (or `pgrewrite run` of the same file)", progress).build());
+        TaskExecutorPartitionHandler handler = new OrderedPartitionHandler();
+        handler.setStep(worker);
+        handler.setTaskExecutor(pool);
+        return new StepBuilder(NAME, repository)
+                .partitioner(NAME, new PartitionList(engine.planner(), engine.definition()))
+                .partitionHandler(handler)
+                .build();
+    }
+
+    /** Submits partitions in plan order (oldest first), not in a HashSet's order. */
+    static final class OrderedPartitionHandler extends TaskExecutorPartitionHandler {
+        @Override
+        protected Set<StepExecution> doHandle(StepExecution manager, Set<StepExecution> partitions) throws Exception {
+            Set<StepExecution> ordered = new TreeSet<>(Comparator
+                    .comparingInt((StepExecution s) -> s.getExecutionContext().getInt(PartitionList.ORDER, 0))
+                    .thenComparing(StepExecution::getStepName));
+            ordered.addAll(partitions);
+            return super.doHandle(manager, new java.util.LinkedHashSet<>(ordered));
+        }
+    }
+}

@@ -1,0 +1,177 @@
+package io.pgrewrite.plan;
+
+import java.sql.Array;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Optional;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import org.springframework.jdbc.core.JdbcTemplate;
+
+/**
+ * Catalog reads: the parent, its partitions with bounds and sizes, its columns and key. Read-only;
+ * every query takes only AccessShareLock-free catalog snapshots, so it is safe on a busy production table.
+ */
+public final class Catalog {
+
+    static final String FIND_TABLE = """
+            SELECT c.oid, c.relkind::text AS relkind, pg_get_userbyid(c.relowner) AS owner,
+                   coalesce(p.partstrat::text, '') AS strategy, coalesce(pd.relname::text, '') AS default_partition,
+                   c.relreplident::text AS replident
+              FROM pg_class c
+              JOIN pg_namespace n ON n.oid = c.relnamespace
+              LEFT JOIN pg_partitioned_table p ON p.partrelid = c.oid
+              LEFT JOIN pg_class pd ON pd.oid = p.partdefid
+             WHERE n.nspname = ? AND c.relname = ?
+            """;
+
+    static final String PARTITION_KEY = """
+            SELECT a.attname
+              FROM pg_partitioned_table p
+              CROSS JOIN LATERAL unnest(p.partattrs::int2[]) WITH ORDINALITY AS k(attnum, ord)
+              JOIN pg_attribute a ON a.attrelid = p.partrelid AND a.attnum = k.attnum
+             WHERE p.partrelid = ?
+             ORDER BY k.ord
+            """;
+
+    static final String COLUMNS = """
+            SELECT a.attname, a.attnum, format_type(a.atttypid, a.atttypmod) AS type, a.attnotnull,
+                   pg_get_expr(d.adbin, d.adrelid) AS default_expr, a.attgenerated <> '' AS generated
+              FROM pg_attribute a
+              LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+             WHERE a.attrelid = ? AND a.attnum > 0 AND NOT a.attisdropped
+             ORDER BY a.attnum
+            """;
+
+    /** Unique, non-partial, plain-column indexes; the primary key first, then the narrowest. */
+    static final String UNIQUE_KEYS = """
+            SELECT ic.relname AS index_name, i.indisprimary,
+                   array(SELECT a.attname::text FROM unnest(i.indkey::int2[]) WITH ORDINALITY AS k(n, o)
+                          JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.n ORDER BY k.o) AS cols,
+                   bool_and(a2.attnotnull) AS all_not_null
+              FROM pg_index i
+              JOIN pg_class ic ON ic.oid = i.indexrelid
+              JOIN pg_attribute a2 ON a2.attrelid = i.indrelid AND a2.attnum = ANY (i.indkey::int2[])
+             WHERE i.indrelid = ? AND i.indisunique AND i.indpred IS NULL AND i.indexprs IS NULL
+             GROUP BY ic.relname, i.indisprimary, i.indkey, i.indrelid
+             ORDER BY i.indisprimary DESC, cardinality(i.indkey::int2[]), ic.relname
+            """;
+
+    static final String PARTITIONS = """
+            SELECT c.oid, n.nspname, c.relname, c.relkind::text AS relkind,
+                   pg_get_expr(c.relpartbound, c.oid) AS bound,
+                   c.reltuples::bigint AS rows_estimate,
+                   pg_relation_size(c.oid) AS heap_bytes,
+                   pg_indexes_size(c.oid) AS index_bytes,
+                   pg_total_relation_size(c.oid) AS total_bytes,
+                   coalesce(c.reloptions, '{}') AS reloptions
+              FROM pg_inherits i
+              JOIN pg_class c ON c.oid = i.inhrelid
+              JOIN pg_namespace n ON n.oid = c.relnamespace
+             WHERE i.inhparent = ?
+            """;
+
+    static final String TRIGGERS = "SELECT tgname FROM pg_trigger WHERE tgrelid = ? AND NOT tgisinternal ORDER BY tgname";
+
+    static final String PUBLICATIONS = """
+            SELECT p.pubname FROM pg_publication p
+             WHERE p.puballtables OR EXISTS (SELECT 1 FROM pg_publication_rel r WHERE r.prpubid = p.oid AND r.prrelid = ?)
+             ORDER BY 1
+            """;
+
+    private static final Pattern LOWER_BOUND = Pattern.compile("FROM \\((?:'((?:[^']|'')*)'|([^,)]*))");
+
+    private final JdbcTemplate jdbc;
+
+    public Catalog(JdbcTemplate jdbc) {
+        this.jdbc = jdbc;
+    }
+
+    /** The table, or empty when no relation of that name exists in that schema. */
+    public Optional<Table> find(String schema, String name) {
+        List<Object[]> rows = jdbc.query(FIND_TABLE, (rs, i) -> new Object[] {rs.getLong("oid"),
+                rs.getString("relkind"), rs.getString("owner"), rs.getString("strategy"),
+                rs.getString("default_partition"), rs.getString("replident")}, schema, name);
+        if (rows.isEmpty()) {
+            return Optional.empty();
+        }
+        Object[] r = rows.get(0);
+        long oid = (Long) r[0];
+        String strategy = (String) r[3];
+        List<String> partitionKey = jdbc.queryForList(PARTITION_KEY, String.class, oid);
+        List<Table.Column> columns = columns(oid);
+        List<Key> keys = jdbc.query(UNIQUE_KEYS, (rs, i) -> new Key(rs.getString("index_name"),
+                rs.getBoolean("indisprimary"), strings(rs.getArray("cols")), rs.getBoolean("all_not_null")), oid);
+        Key key = keys.stream().filter(Key::allNotNull).findFirst().orElse(null);
+        return Optional.of(new Table(oid, schema, name, (String) r[2], ((String) r[1]).charAt(0),
+                strategy.isEmpty() ? '\0' : strategy.charAt(0), partitionKey,
+                ((String) r[4]).isEmpty() ? null : (String) r[4], columns,
+                key == null ? List.of() : key.columns(), key == null ? null : key.indexName(),
+                partitions(oid), (String) r[5], jdbc.queryForList(TRIGGERS, String.class, oid),
+                jdbc.queryForList(PUBLICATIONS, String.class, oid)));
+    }
+
+    public List<Table.Column> columns(long relid) {
+        return jdbc.query(COLUMNS, (rs, i) -> new Table.Column(rs.getString("attname"), rs.getInt("attnum"),
+                rs.getString("type"), rs.getBoolean("attnotnull"), rs.getString("default_expr"),
+                rs.getBoolean("generated")), relid);
+    }
+
+    /** Partitions in the order pgrewrite rewrites them: by lower bound, oldest first. */
+    public List<Partition> partitions(long parentOid) {
+        List<Partition> list = new ArrayList<>(jdbc.query(PARTITIONS, Catalog::partition, parentOid));
+        list.sort(Comparator.comparing(Partition::lowerBound, Catalog::compareBounds));
+        return list;
+    }
+
+    /** Sub-partitioned partitions, which pgrewrite does not rewrite. */
+    public List<String> subPartitioned(long parentOid) {
+        return jdbc.queryForList("SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid"
+                + " WHERE i.inhparent = ? AND c.relkind = 'p'", String.class, parentOid);
+    }
+
+    private static Partition partition(ResultSet rs, int i) throws SQLException {
+        String bound = rs.getString("bound");
+        return new Partition(rs.getLong("oid"), rs.getString("nspname"), rs.getString("relname"), bound,
+                lowerBound(bound), rs.getLong("rows_estimate"), rs.getLong("heap_bytes"), rs.getLong("index_bytes"),
+                rs.getLong("total_bytes"), strings(rs.getArray("reloptions")));
+    }
+
+    static String lowerBound(String bound) {
+        if (bound == null) {
+            return null;
+        }
+        Matcher m = LOWER_BOUND.matcher(bound);
+        if (!m.find()) {
+            return null;
+        }
+        if (m.group(1) != null) {
+            return m.group(1).replace("''", "'");
+        }
+        String v = m.group(2).trim();
+        return "MINVALUE".equals(v) ? null : v;
+    }
+
+    static int compareBounds(String a, String b) {
+        if (a == null || b == null) {
+            return a == null ? (b == null ? 0 : -1) : 1;
+        }
+        try {
+            return new java.math.BigDecimal(a).compareTo(new java.math.BigDecimal(b));
+        } catch (NumberFormatException e) {
+            return a.compareTo(b);
+        }
+    }
+
+    private static List<String> strings(Array array) throws SQLException {
+        return array == null ? List.of() : Arrays.asList((String[]) array.getArray());
+    }
+
+    record Key(String indexName, boolean primary, List<String> columns, boolean allNotNull) {
+    }
+}

@@ -1,0 +1,17 @@
+package io.pgrewrite.plan;
+
+/** A precondition failed: nothing was changed. The message names the object and what to do next. */
+public class PlanException extends RuntimeException {
+
+    private final transient Plan plan;
+
+    public PlanException(String message, Plan plan) {
+        super(message);
+        this.plan = plan;
+    }
+
+    /** The plan as far as it got (for printing the checks), or null when the table was not found. */
+    public Plan plan() {
+        return plan;
+    }
+}

@@ -1,0 +1,258 @@
+package io.pgrewrite.plan;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+import io.pgrewrite.definition.JobDefinition;
+import io.pgrewrite.definition.Operation;
+import io.pgrewrite.pg.Identifiers;
+import org.springframework.dao.DataAccessException;
+import org.springframework.jdbc.core.JdbcTemplate;
+
+/**
+ * plan: reads the catalog and checks every precondition before anything changes. Read-only.
+ */
+public final class Planner {
+
+    public static final int MIN_SERVER_VERSION = 140000;
+
+    static final String SERVER_VERSION = "SELECT current_setting('server_version_num')::int";
+
+    /** The shared lock table: every lock of every transaction must fit in it. */
+    static final String LOCK_SLOTS = """
+            SELECT current_setting('max_locks_per_transaction')::int
+                   * (current_setting('max_connections')::int + current_setting('max_prepared_transactions')::int)
+            """;
+
+    static final String TYPE_EXISTS = "SELECT to_regtype(?) IS NOT NULL";
+
+    /** The server's own spelling of a type name, to compare with a column's format_type. */
+    static final String NORMALIZE_TYPE = "SELECT format_type(to_regtype(?), NULL)";
+
+    private final JdbcTemplate jdbc;
+    private final Catalog catalog;
+
+    public Planner(JdbcTemplate jdbc) {
+        this.jdbc = jdbc;
+        this.catalog = new Catalog(jdbc);
+    }
+
+    public Catalog catalog() {
+        return catalog;
+    }
+
+    /** Plans the job or throws {@link PlanException} naming every failed precondition. */
+    public Plan plan(JobDefinition def) {
+        List<Plan.Check> checks = new ArrayList<>();
+        int version = jdbc.queryForObject(SERVER_VERSION, Integer.class);
+        checks.add(versionCheck(version));
+        String where = def.file() == null ? "the job definition" : def.file().toString();
+        Table table = catalog.find(def.schema(), def.table()).orElseThrow(() -> new PlanException(
+                "Table not found: " + def.schema() + "." + def.table() + ". Check 'schema:' and 'table:' in " + where
+                        + " (names are case-sensitive and used exactly as written).", null));
+        checks.add(new Plan.Check("table exists", true, table.schema() + "." + table.name()));
+
+        checks.add(partitioningCheck(table));
+        if (table.relkind() == 'p' && table.strategy() == 'r') {
+            checks.add(table.defaultPartition() == null
+                    ? new Plan.Check("no DEFAULT partition", true, "none")
+                    : new Plan.Check("no DEFAULT partition", false, "DEFAULT partition " + table.defaultPartition()
+                            + " is attached: attaching a rewritten partition would have to scan it under lock."
+                            + " Move its rows into proper partitions and detach it, then plan again."));
+            List<String> sub = catalog.subPartitioned(table.oid());
+            checks.add(new Plan.Check("no sub-partitions", sub.isEmpty(),
+                    sub.isEmpty() ? "none" : "sub-partitioned partitions are not supported: " + sub));
+        }
+        checks.add(table.keyColumns().isEmpty()
+                ? new Plan.Check("primary or unique NOT NULL key", false, "none on " + table.name()
+                        + ": copy ranges and change replay need one. Add a primary key, then plan again.")
+                : new Plan.Check("primary or unique NOT NULL key", true, table.keySource() + " " + table.keyColumns()));
+
+        List<Partition> selected = select(def, table, checks);
+        columnChecks(def, table, checks);
+        expressionChecks(def, table, checks);
+        lockSlotCheck(def, table, checks);
+        diskCheck(def, selected, checks);
+
+        long largest = selected.stream().mapToLong(Partition::totalBytes).max().orElse(0);
+        long peak = largest * Math.min(def.workers(), Math.max(1, selected.size()));
+        Plan plan = new Plan(def, table, selected, List.copyOf(checks), peak);
+        List<String> failed = checks.stream().filter(c -> !c.ok()).map(c -> c.name() + ": " + c.detail()).toList();
+        if (!failed.isEmpty()) {
+            throw new PlanException(table.schema() + "." + table.name() + ": " + String.join("\n", failed)
+                    + "\nNothing was changed.", plan);
+        }
+        return plan;
+    }
+
+    /** The partitions a run rewrites, in order, without the preconditions: for the Partitioner, after expand. */
+    public List<Partition> selectedPartitions(JobDefinition def) {
+        Table table = catalog.find(def.schema(), def.table()).orElseThrow(() -> new PlanException(
+                "Table not found: " + def.schema() + "." + def.table(), null));
+        return select(def, table, new ArrayList<>());
+    }
+
+    static Plan.Check versionCheck(int versionNum) {
+        String v = (versionNum / 10000) + "." + (versionNum % 10000);
+        return versionNum >= MIN_SERVER_VERSION
+                ? new Plan.Check("PostgreSQL 14 or newer", true, v)
+                : new Plan.Check("PostgreSQL 14 or newer", false, "server is " + v
+                        + "; pgrewrite needs 14 or newer. Upgrade the server, or use a plain ALTER TABLE in a maintenance window.");
+    }
+
+    private static Plan.Check partitioningCheck(Table t) {
+        if (t.relkind() != 'p') {
+            return new Plan.Check("range-partitioned", false, t.name() + " is not partitioned;"
+                    + " pgrewrite rewrites partitioned tables one partition at a time. For a plain table use pg_repack or ALTER TABLE.");
+        }
+        if (t.strategy() != 'r') {
+            String by = t.strategy() == 'h' ? "hash" : t.strategy() == 'l' ? "list" : String.valueOf(t.strategy());
+            return new Plan.Check("range-partitioned", false, t.name() + " is partitioned by " + by
+                    + "; pgrewrite needs range partitioning (by day).");
+        }
+        return new Plan.Check("range-partitioned", true, "by " + t.partitionKey());
+    }
+
+    private static List<Partition> select(JobDefinition def, Table table, List<Plan.Check> checks) {
+        List<Partition> selected = new ArrayList<>();
+        boolean undated = false;
+        for (Partition p : table.partitions()) {
+            if (def.partitionsFrom() == null && def.partitionsTo() == null) {
+                selected.add(p);
+                continue;
+            }
+            if (p.startDay() == null) {
+                undated = true;
+                continue;
+            }
+            if ((def.partitionsFrom() == null || !p.startDay().isBefore(def.partitionsFrom()))
+                    && (def.partitionsTo() == null || p.startDay().isBefore(def.partitionsTo()))) {
+                selected.add(p);
+            }
+        }
+        if (undated) {
+            checks.add(new Plan.Check("partitions.from/to", false, "some partitions have no date lower bound;"
+                    + " remove partitions.from/to or partition by a date or timestamp"));
+        }
+        for (Partition p : selected) {
+            if (!Identifiers.fits(p.name() + "__old")) {
+                checks.add(new Plan.Check("partition names", false, p.name()
+                        + " is too long to add the suffix __old within PostgreSQL's 63 bytes"));
+                break;
+            }
+        }
+        checks.add(new Plan.Check("partitions to rewrite", !selected.isEmpty(), selected.isEmpty()
+                ? "none match partitions.from/to" : selected.size() + " of " + table.partitions().size()));
+        return selected;
+    }
+
+    private void columnChecks(JobDefinition def, Table table, List<Plan.Check> checks) {
+        Operation op = def.operation();
+        if (op == Operation.COMPACT) {
+            return;
+        }
+        if (op == Operation.BACKFILL) {
+            for (String col : def.set().keySet()) {
+                checks.add(existingColumn(table, col, "set." + col));
+            }
+            return;
+        }
+        String col = def.column();
+        if (op == Operation.ADD_COLUMN) {
+            boolean exists = table.column(col).isPresent();
+            checks.add(new Plan.Check("column " + col + " does not exist yet", !exists, exists
+                    ? table.name() + " already has a column " + col + ": choose another 'column:' name" : "ok"));
+        } else {
+            checks.add(existingColumn(table, col, "column"));
+        }
+        if (op == Operation.ALTER_COLUMN_TYPE || op == Operation.ADD_COLUMN) {
+            boolean typeOk = Boolean.TRUE.equals(jdbc.queryForObject(TYPE_EXISTS, Boolean.class, def.type()));
+            checks.add(new Plan.Check("type " + def.type() + " exists", typeOk,
+                    typeOk ? "ok" : "no such type in the database; fix 'type:'"));
+            String shadow = Projection.shadowColumn(col);
+            if (op == Operation.ALTER_COLUMN_TYPE && table.column(shadow).isPresent()) {
+                checks.add(new Plan.Check("shadow column free", false, "column " + shadow
+                        + " exists: a run of this job is in progress. Continue it with `pgrewrite restart`."));
+            }
+            if (op == Operation.ALTER_COLUMN_TYPE && typeOk && table.column(col).isPresent()) {
+                String target = jdbc.queryForObject(NORMALIZE_TYPE, String.class, def.type());
+                String current = table.column(col).get().type();
+                boolean same = current.equals(target) || current.equals(def.type());
+                checks.add(new Plan.Check("column " + col + " not already " + def.type(), !same, same
+                        ? col + " is already of type " + current + ": nothing to do" : current + " -> " + def.type()));
+            }
+        }
+    }
+
+    private static Plan.Check existingColumn(Table table, String col, String key) {
+        if (table.column(col).isEmpty()) {
+            return new Plan.Check("column " + col + " exists", false, table.name() + " has no column " + col
+                    + "; fix '" + key + ":' (column names are case-sensitive)");
+        }
+        if (table.partitionKey().contains(col) || table.keyColumns().contains(col)) {
+            return new Plan.Check("column " + col + " is not a key column", false, col
+                    + " is part of the partition key or the row key " + table.keyColumns() + "; pgrewrite cannot change it");
+        }
+        return new Plan.Check("column " + col + " exists", true, table.column(col).get().type());
+    }
+
+    /** Ask the database: WHERE false means nothing is evaluated, but everything is parsed and type-checked. */
+    private void expressionChecks(JobDefinition def, Table table, List<Plan.Check> checks) {
+        boolean columnsOk = checks.stream().filter(c -> c.name().startsWith("column") || c.name().startsWith("type"))
+                .allMatch(Plan.Check::ok);
+        if (!columnsOk) {
+            return;
+        }
+        for (Map.Entry<String, String> e : Projection.computedColumns(def, table).entrySet()) {
+            String sql = "SELECT " + e.getValue() + " FROM " + table.qualified() + " WHERE false";
+            String key = def.operation() == Operation.BACKFILL ? "set." + e.getKey() : "using";
+            try {
+                jdbc.queryForList(sql);
+                checks.add(new Plan.Check(key + " type-checks", true, e.getValue()));
+            } catch (DataAccessException ex) {
+                checks.add(new Plan.Check(key + " type-checks", false, "`" + e.getValue() + "` does not type-check against "
+                        + table.name() + ": " + ex.getMostSpecificCause().getMessage().replaceAll("\\s+", " ")
+                        + ". Fix '" + key + ":' in the definition."));
+            }
+        }
+    }
+
+    private void lockSlotCheck(JobDefinition def, Table table, List<Plan.Check> checks) {
+        if (def.operation() == Operation.COMPACT || def.operation() == Operation.BACKFILL) {
+            return;
+        }
+        long perTransaction = jdbc.queryForObject("SELECT current_setting('max_locks_per_transaction')::int", Long.class);
+        long slots = jdbc.queryForObject(LOCK_SLOTS, Long.class);
+        long backends = Math.max(1, slots / perTransaction);
+        // ALTER TABLE on the parent locks every partition with its indexes and toast table; leave the
+        // other half of the shared lock table to the application.
+        long needed = (table.partitions().size() + 1) * 4L;
+        boolean ok = needed * 2 <= slots;
+        long advice = (needed * 2 + backends - 1) / backends;
+        checks.add(new Plan.Check("lock slots for ALTER on the parent", ok, ok
+                ? "needs about " + needed + " of " + slots
+                : "expand/contract lock all " + table.partitions().size() + " partitions: about " + needed
+                        + " lock slots, but the server has " + slots + " in all (max_locks_per_transaction " + perTransaction
+                        + " x " + backends + " connections) and the application needs its share."
+                        + " Raise max_locks_per_transaction to at least " + advice + " and restart PostgreSQL."));
+    }
+
+    private static void diskCheck(JobDefinition def, List<Partition> selected, List<Plan.Check> checks) {
+        Long budget = def.disk().maxExtraBytes();
+        if (budget == null) {
+            checks.add(new Plan.Check("disk budget", true, "no disk.max-extra set: no limit"));
+            return;
+        }
+        Partition largest = selected.stream().max(java.util.Comparator.comparingLong(Partition::totalBytes)).orElse(null);
+        if (largest != null && largest.totalBytes() > budget) {
+            checks.add(new Plan.Check("disk budget", false, "disk.max-extra " + Bytes.format(budget)
+                    + " is smaller than the largest partition " + largest.name() + " (" + Bytes.format(largest.totalBytes())
+                    + "): its rewritten copy could never start. Raise disk.max-extra to at least "
+                    + Bytes.format(largest.totalBytes()) + "."));
+        } else {
+            checks.add(new Plan.Check("disk budget", true, Bytes.format(budget) + " >= largest partition "
+                    + (largest == null ? "-" : Bytes.format(largest.totalBytes()))));
+        }
+    }
+}

@@ -1,0 +1,104 @@
+package io.pgrewrite.swap;
+
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Set;
+
+import javax.sql.DataSource;
+
+import io.pgrewrite.pg.Identifiers;
+import io.pgrewrite.pg.LockRetry;
+import io.pgrewrite.pg.SqlRunner;
+import io.pgrewrite.plan.PartitionNames;
+import io.pgrewrite.plan.PartitionWork;
+
+/**
+ * index: builds P's indexes and constraints on {@code P__rw} after the copy (faster than maintaining
+ * them row by row, and no CONCURRENTLY needed: nobody reads {@code P__rw} yet), turns unique indexes
+ * into constraints (ATTACH reuses an index only when it backs a constraint; otherwise it would build
+ * one under the parent's lock), and adds a valid CHECK equal to P's bound so ATTACH skips its scan.
+ * Then VACUUM (FREEZE, ANALYZE): cheap right after the load, and the swapped-in partition starts
+ * frozen and with statistics on its key, indexed and changed columns.
+ */
+public final class IndexBuild {
+
+    static final String CREATE_INDEX = "CREATE %sINDEX %s ON %s%s";
+    static final String ADD_KEY_CONSTRAINT = "ALTER TABLE %s ADD CONSTRAINT %s %s USING INDEX %s";
+    static final String ADD_CHECK = "ALTER TABLE %s ADD CONSTRAINT %s %s";
+    /** pg_get_partition_constraintdef is exactly the implicit constraint ATTACH would otherwise verify by a scan. */
+    static final String BOUND_EXPRESSION = "SELECT pg_get_partition_constraintdef(to_regclass(?))";
+    static final String HAS_CONSTRAINT = "SELECT EXISTS (SELECT 1 FROM pg_constraint WHERE conrelid = to_regclass(?) AND conname = ?)";
+    static final String INDEXED_COLUMNS = """
+            SELECT DISTINCT a.attname FROM pg_index i
+              JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey::int2[])
+             WHERE i.indrelid = to_regclass(?)
+            """;
+    /** Outside any transaction block, as VACUUM requires. */
+    static final String VACUUM = "VACUUM (FREEZE, ANALYZE) %s (%s)";
+
+    private final SqlRunner sql;
+    private final LockRetry lockRetry;
+    private final DataSource dataSource;
+    private final PartitionCatalog catalog;
+
+    public IndexBuild(SqlRunner sql, LockRetry lockRetry, DataSource dataSource) {
+        this.sql = sql;
+        this.lockRetry = lockRetry;
+        this.dataSource = dataSource;
+        this.catalog = new PartitionCatalog(sql.jdbc());
+    }
+
+    /** Idempotent: the bound CHECK is added last, in the same transaction as everything else. */
+    public boolean build(PartitionWork w) {
+        PartitionNames n = w.names();
+        if (!sql.dryRun() && Boolean.TRUE.equals(sql.queryOne(HAS_CONSTRAINT, Boolean.class, n.qRw(), PartitionNames.BOUND_CHECK))) {
+            return false;
+        }
+        String bound = sql.queryOne(BOUND_EXPRESSION, String.class, n.qPartition());
+        lockRetry.run("index " + n.rw(), List.of(n.qRw()), t -> {
+            for (PartitionCatalog.Index idx : catalog.indexes(n.qPartition())) {
+                if ("x".equals(idx.contype())) {
+                    throw new IllegalStateException(w.name() + ": exclusion constraint " + idx.conname() + " is not supported yet");
+                }
+                sql.execute(String.format(CREATE_INDEX, idx.unique() ? "UNIQUE " : "", Identifiers.quote(idx.rwName()),
+                        n.qRw(), idx.definitionTail()));
+                if (!idx.contype().isEmpty()) {
+                    sql.execute(String.format(ADD_KEY_CONSTRAINT, n.qRw(), Identifiers.quote(idx.rwName()),
+                            "p".equals(idx.contype()) ? "PRIMARY KEY" : "UNIQUE", Identifiers.quote(idx.rwName())));
+                }
+            }
+            for (PartitionCatalog.Check c : catalog.localChecks(n.qPartition(), PartitionNames.BOUND_CHECK)) {
+                sql.execute(String.format(ADD_CHECK, n.qRw(), Identifiers.quote(c.name()), c.definition()));
+            }
+            if (bound != null) {
+                sql.execute(String.format(ADD_CHECK, n.qRw(), Identifiers.quote(PartitionNames.BOUND_CHECK), "CHECK (" + bound + ")"));
+            }
+            return null;
+        });
+        vacuum(w);
+        return true;
+    }
+
+    private void vacuum(PartitionWork w) {
+        Set<String> cols = new LinkedHashSet<>(w.keys().columns());
+        cols.addAll(w.table().partitionKey());
+        cols.addAll(sql.jdbc().queryForList(INDEXED_COLUMNS, String.class, w.names().qPartition()));
+        cols.addAll(w.projection().computed().keySet());
+        cols.retainAll(w.projection().columns());
+        String vacuum = String.format(VACUUM, w.names().qRw(), Identifiers.list(new ArrayList<>(cols)));
+        if (sql.dryRun()) {
+            sql.print(vacuum);
+            return;
+        }
+        try (Connection c = dataSource.getConnection(); Statement st = c.createStatement()) {
+            c.setAutoCommit(true);
+            st.execute(vacuum);
+        } catch (SQLException e) {
+            throw new IllegalStateException(w.name() + ": " + vacuum + " failed: " + e.getMessage(), e);
+        }
+    }
+}

@@ -1,0 +1,107 @@
+package io.pgrewrite.swap;
+
+import java.util.List;
+
+import org.springframework.jdbc.core.JdbcTemplate;
+
+/**
+ * What a partition carries besides its rows, read from the catalog so the rewritten copy can carry
+ * the same: indexes (and the constraints they back), local CHECKs, triggers, grants, owner, comment,
+ * replica identity.
+ */
+final class PartitionCatalog {
+
+    /** {@code definition_tail} is pg_get_indexdef from " USING ": the part that does not name the index or table. */
+    static final String INDEXES = """
+            SELECT i.indexrelid AS oid, ic.relname AS name, i.indisunique,
+                   substr(pg_get_indexdef(i.indexrelid), strpos(pg_get_indexdef(i.indexrelid), ' USING ')) AS definition_tail,
+                   coalesce(con.contype::text, '') AS contype, con.conname,
+                   coalesce(t.spcname, '') AS tablespace
+              FROM pg_index i
+              JOIN pg_class ic ON ic.oid = i.indexrelid
+              LEFT JOIN pg_constraint con ON con.conindid = i.indexrelid AND con.conrelid = i.indrelid AND con.contype IN ('p', 'u', 'x')
+              LEFT JOIN pg_tablespace t ON t.oid = ic.reltablespace
+             WHERE i.indrelid = to_regclass(?)
+             ORDER BY ic.relname
+            """;
+
+    /** CHECK constraints P has of its own (inherited ones come with LIKE parent). */
+    static final String LOCAL_CHECKS = """
+            SELECT conname, pg_get_constraintdef(oid) AS def
+              FROM pg_constraint
+             WHERE conrelid = to_regclass(?) AND contype = 'c' AND coninhcount = 0 AND conname <> ?
+            """;
+
+    /** Triggers P has of its own: not cloned from the parent, not internal, not ours. */
+    static final String LOCAL_TRIGGERS = """
+            SELECT tgname, pg_get_triggerdef(oid) AS def
+              FROM pg_trigger
+             WHERE tgrelid = to_regclass(?) AND NOT tgisinternal AND tgparentid = 0 AND tgname <> ?
+            """;
+
+    static final String GRANTS = """
+            SELECT a.privilege_type, a.is_grantable,
+                   CASE WHEN a.grantee = 0 THEN NULL ELSE pg_get_userbyid(a.grantee) END AS grantee
+              FROM pg_class c CROSS JOIN LATERAL aclexplode(c.relacl) a
+             WHERE c.oid = to_regclass(?) AND a.grantee <> c.relowner
+            """;
+
+    static final String TABLE_FACTS = """
+            SELECT pg_get_userbyid(c.relowner) AS owner, obj_description(c.oid, 'pg_class') AS comment,
+                   c.relreplident::text AS replident,
+                   (SELECT ic.relname FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid
+                     WHERE i.indrelid = c.oid AND i.indisreplident) AS replident_index
+              FROM pg_class c WHERE c.oid = to_regclass(?)
+            """;
+
+    record Index(long oid, String name, boolean unique, String definitionTail, String contype, String conname) {
+        /** The temporary name of its copy on {@code P__rw}, unique per source index. */
+        String rwName() {
+            return "pgrw_" + oid;
+        }
+
+        String oldName() {
+            return "pgrwold_" + oid;
+        }
+    }
+
+    record Check(String name, String definition) {
+    }
+
+    record Trigger(String name, String definition) {
+    }
+
+    record Grant(String privilege, boolean grantable, String grantee) {
+    }
+
+    record Facts(String owner, String comment, char replicaIdentity, String replicaIdentityIndex) {
+    }
+
+    private final JdbcTemplate jdbc;
+
+    PartitionCatalog(JdbcTemplate jdbc) {
+        this.jdbc = jdbc;
+    }
+
+    List<Index> indexes(String qualified) {
+        return jdbc.query(INDEXES, (rs, i) -> new Index(rs.getLong("oid"), rs.getString("name"), rs.getBoolean("indisunique"),
+                rs.getString("definition_tail"), rs.getString("contype"), rs.getString("conname")), qualified);
+    }
+
+    List<Check> localChecks(String qualified, String except) {
+        return jdbc.query(LOCAL_CHECKS, (rs, i) -> new Check(rs.getString(1), rs.getString(2)), qualified, except);
+    }
+
+    List<Trigger> localTriggers(String qualified, String except) {
+        return jdbc.query(LOCAL_TRIGGERS, (rs, i) -> new Trigger(rs.getString(1), rs.getString(2)), qualified, except);
+    }
+
+    List<Grant> grants(String qualified) {
+        return jdbc.query(GRANTS, (rs, i) -> new Grant(rs.getString(1), rs.getBoolean(2), rs.getString(3)), qualified);
+    }
+
+    Facts facts(String qualified) {
+        return jdbc.queryForObject(TABLE_FACTS, (rs, i) -> new Facts(rs.getString("owner"), rs.getString("comment"),
+                rs.getString("replident").charAt(0), rs.getString("replident_index")), qualified);
+    }
+}

@@ -1,0 +1,129 @@
+package io.pgrewrite.swap;
+
+import java.util.List;
+import java.util.Set;
+
+import io.pgrewrite.copy.CatchUp;
+import io.pgrewrite.job.PartitionState;
+import io.pgrewrite.pg.Identifiers;
+import io.pgrewrite.pg.LockRetry;
+import io.pgrewrite.pg.SqlRunner;
+import io.pgrewrite.plan.PartitionNames;
+import io.pgrewrite.plan.PartitionWork;
+
+/**
+ * swap: one short transaction that puts {@code P__rw} in P's place. Locks are taken parent first,
+ * then P, then {@code P__rw} — the order an application INSERT through the parent takes them, so we
+ * never deadlock with it — each request bounded by lock_timeout; on timeout the whole transaction rolls
+ * back and {@link LockRetry} tries again later. Under the lock only catalog work and the last few
+ * replayed changes run: the index, the bound CHECK and the statistics were prepared before.
+ */
+public final class Swap {
+
+    /**
+     * ACCESS EXCLUSIVE on the parent only (ONLY: not every partition, which would queue behind any
+     * autovacuum). DETACH needs it anyway; taking it first fixes the lock order. Readers and writers of
+     * the whole table wait for the hold time, which is milliseconds.
+     */
+    static final String LOCK_PARENT = "LOCK TABLE ONLY %s IN ACCESS EXCLUSIVE MODE";
+    /** Then the partition and its copy: nobody else may touch either while they change places. */
+    static final String LOCK_PARTITION = "LOCK TABLE %s, %s IN ACCESS EXCLUSIVE MODE";
+    static final String BOUND = "SELECT pg_get_expr(relpartbound, oid) FROM pg_class WHERE oid = to_regclass(?)";
+    static final String DETACH = "ALTER TABLE %s DETACH PARTITION %s";
+    static final String RENAME_TABLE = "ALTER TABLE %s RENAME TO %s";
+    static final String RENAME_INDEX = "ALTER INDEX %s RENAME TO %s";
+    /** The valid bound CHECK on the copy lets ATTACH skip its validation scan; it matches the existing indexes. */
+    static final String ATTACH = "ALTER TABLE %s ATTACH PARTITION %s %s";
+    static final String DROP_BOUND_CHECK = "ALTER TABLE %s DROP CONSTRAINT %s";
+    static final String OWNER = "ALTER TABLE %s OWNER TO %s";
+    static final String GRANT = "GRANT %s ON TABLE %s TO %s%s";
+    static final String COMMENT = "COMMENT ON TABLE %s IS %s";
+    static final String REPLICA_IDENTITY = "ALTER TABLE %s REPLICA IDENTITY %s";
+    static final String QUOTE_LITERAL = "SELECT quote_literal(?)";
+
+    private static final Set<String> PRIVILEGES = Set.of("SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE",
+            "REFERENCES", "TRIGGER", "MAINTAIN");
+
+    private final SqlRunner sql;
+    private final LockRetry lockRetry;
+    private final CatchUp catchUp;
+    private final PartitionState state;
+    private final PartitionCatalog catalog;
+
+    public Swap(SqlRunner sql, LockRetry lockRetry, CatchUp catchUp, PartitionState state) {
+        this.sql = sql;
+        this.lockRetry = lockRetry;
+        this.catchUp = catchUp;
+        this.state = state;
+        this.catalog = new PartitionCatalog(sql.jdbc());
+    }
+
+    /** Returns null when the catalog shows the swap already happened (a restart after it committed). */
+    public LockRetry.Outcome<Long> swap(PartitionWork w) {
+        PartitionNames n = w.names();
+        if (!sql.dryRun() && PartitionState.SWAPPED.equals(state.state(w.jobKey(), w.name()))) {
+            return null;
+        }
+        // Read what P carries before the transaction: catalog reads, no locks needed, less time under lock.
+        List<PartitionCatalog.Index> oldIndexes = catalog.indexes(n.qPartition());
+        List<PartitionCatalog.Trigger> triggers = catalog.localTriggers(n.qPartition(), PartitionNames.CAPTURE_TRIGGER);
+        List<PartitionCatalog.Grant> grants = catalog.grants(n.qPartition());
+        PartitionCatalog.Facts facts = catalog.facts(n.qPartition());
+        String bound = sql.queryOne(BOUND, String.class, n.qPartition());
+        String comment = facts.comment() == null ? null : sql.queryOne(QUOTE_LITERAL, String.class, facts.comment());
+
+        return lockRetry.run("swap of " + w.name(), List.of(n.qParent(), n.qPartition(), n.qRw()), timing -> {
+            sql.execute(String.format(LOCK_PARENT, n.qParent()));
+            sql.execute(String.format(LOCK_PARTITION, n.qPartition(), n.qRw()));
+            timing.locked();
+            long replayed = catchUp.replayAll(w, 10_000);
+            sql.execute(String.format(DETACH, n.qParent(), n.qPartition()));
+            for (PartitionCatalog.Index idx : oldIndexes) {
+                sql.execute(String.format(RENAME_INDEX, Identifiers.qualified(n.schema(), idx.name()),
+                        Identifiers.quote(idx.oldName())));
+            }
+            sql.execute(String.format(RENAME_TABLE, n.qPartition(), Identifiers.quote(n.old())));
+            sql.execute(String.format(RENAME_TABLE, n.qRw(), Identifiers.quote(n.partition())));
+            for (PartitionCatalog.Index idx : oldIndexes) {
+                sql.execute(String.format(RENAME_INDEX, Identifiers.qualified(n.schema(), idx.rwName()),
+                        Identifiers.quote(idx.name())));
+            }
+            sql.execute(String.format(ATTACH, n.qParent(), n.qPartition(), bound));
+            sql.execute(String.format(DROP_BOUND_CHECK, n.qPartition(), Identifiers.quote(PartitionNames.BOUND_CHECK)));
+            carryOver(n, triggers, grants, facts, comment);
+            if (!sql.dryRun()) {
+                state.set(w.jobKey(), w.name(), PartitionState.SWAPPED);
+            }
+            return replayed;
+        });
+    }
+
+    private void carryOver(PartitionNames n, List<PartitionCatalog.Trigger> triggers, List<PartitionCatalog.Grant> grants,
+            PartitionCatalog.Facts facts, String comment) {
+        // pg_get_triggerdef names the table as P: after the renames, that is the new P.
+        for (PartitionCatalog.Trigger t : triggers) {
+            sql.execute(t.definition());
+        }
+        if (!facts.owner().equals(sql.queryOne("SELECT current_user::text", String.class))) {
+            sql.execute(String.format(OWNER, n.qPartition(), Identifiers.quote(facts.owner())));
+        }
+        for (PartitionCatalog.Grant g : grants) {
+            if (!PRIVILEGES.contains(g.privilege())) {
+                throw new IllegalStateException("unexpected privilege " + g.privilege() + " on " + n.partition());
+            }
+            sql.execute(String.format(GRANT, g.privilege(), n.qPartition(),
+                    g.grantee() == null ? "PUBLIC" : Identifiers.quote(g.grantee()), g.grantable() ? " WITH GRANT OPTION" : ""));
+        }
+        if (comment != null) {
+            sql.execute(String.format(COMMENT, n.qPartition(), comment));
+        }
+        switch (facts.replicaIdentity()) {
+            case 'f' -> sql.execute(String.format(REPLICA_IDENTITY, n.qPartition(), "FULL"));
+            case 'n' -> sql.execute(String.format(REPLICA_IDENTITY, n.qPartition(), "NOTHING"));
+            case 'i' -> sql.execute(String.format(REPLICA_IDENTITY, n.qPartition(),
+                    "USING INDEX " + Identifiers.quote(facts.replicaIdentityIndex())));
+            default -> {
+            }
+        }
+    }
+}

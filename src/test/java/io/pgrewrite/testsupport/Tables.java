@@ -1,0 +1,45 @@
+package io.pgrewrite.testsupport;
+
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.LocalDate;
+
+/**
+ * Small hand-made tables for tests that need a particular shape (odd names, other partitioning);
+ * the demo generator makes the realistic passage table.
+ */
+public final class Tables {
+
+    private Tables() {
+    }
+
+    /** {@code "name"} with quotes doubled. */
+    public static String q(String name) {
+        return '"' + name.replace("\"", "\"\"") + '"';
+    }
+
+    /**
+     * A day-partitioned table with an id key, a smallint, a text and a jsonb column, {@code days}
+     * partitions from {@code start}, {@code rowsPerDay} rows each.
+     */
+    public static void daily(Connection c, String schema, String table, LocalDate start, int days, int rowsPerDay)
+            throws SQLException {
+        try (Statement st = c.createStatement()) {
+            st.execute("CREATE SCHEMA IF NOT EXISTS " + q(schema));
+            String t = q(schema) + "." + q(table);
+            st.execute("CREATE TABLE " + t + " (id bigint NOT NULL, at timestamp NOT NULL, massa smallint,"
+                    + " label text NOT NULL DEFAULT 'x', extra jsonb, PRIMARY KEY (id, at)) PARTITION BY RANGE (at)");
+            for (int d = 0; d < days; d++) {
+                LocalDate day = start.plusDays(d);
+                String p = q(schema) + "." + q(table + "_" + day.toString().replace("-", ""));
+                st.execute("CREATE TABLE " + p + " PARTITION OF " + t + " FOR VALUES FROM ('" + day + "') TO ('"
+                        + day.plusDays(1) + "')");
+                st.execute("INSERT INTO " + p + " SELECT " + (d * 1_000_000L) + " + g, '" + day
+                        + "'::timestamp + (g % 86400) * interval '1 second', (g % 3000)::smallint, 'row ' || g,"
+                        + " jsonb_build_object('g', g) FROM generate_series(1, " + rowsPerDay + ") g");
+            }
+            st.execute("ANALYZE " + t);
+        }
+    }
+}
