@@ -21,6 +21,9 @@ abstract class DbCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
+    /** Where messages for the operator go (the command line's error stream). */
+    PrintStream err;
+
     /** Pool size: workers need a connection each for the chunk, one for their DDL, plus the JobRepository's. */
     int poolSize() {
         return 10;
@@ -34,10 +37,8 @@ abstract class DbCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        PrintStream out = new PrintStream(new java.io.FileOutputStream(java.io.FileDescriptor.out), true);
-        PrintStream err = System.err;
-        out = spec.commandLine().getOut() == null ? out : new PrintStream(new WriterStream(spec.commandLine().getOut()), true);
-        err = spec.commandLine().getErr() == null ? err : new PrintStream(new WriterStream(spec.commandLine().getErr()), true);
+        PrintStream out = new PrintStream(new WriterStream(spec.commandLine().getOut()), true, java.nio.charset.StandardCharsets.UTF_8);
+        err = new PrintStream(new WriterStream(spec.commandLine().getErr()), true, java.nio.charset.StandardCharsets.UTF_8);
         try {
             beforeContext();
             try (ConfigurableApplicationContext ctx = AppContext.open(connection, poolSize())) {

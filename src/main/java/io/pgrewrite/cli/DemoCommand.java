@@ -53,6 +53,6 @@ final class DemoCommand extends DbCommand {
         if (job == null) {
             return ExitCodes.OK;
         }
-        return Jobs.of(ctx, out).run(JobDefinitions.load(job), true);
+        return Jobs.of(ctx, out, err).run(JobDefinitions.load(job), true);
     }
 }

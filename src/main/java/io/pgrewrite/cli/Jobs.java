@@ -17,12 +17,12 @@ import org.springframework.jdbc.core.JdbcTemplate;
 import org.springframework.transaction.PlatformTransactionManager;
 
 /** run and restart share this: plan first on a fresh start, run, say how it ended. */
-record Jobs(JobRunner runner, Planner planner, PrintStream out) {
+record Jobs(JobRunner runner, Planner planner, PrintStream out, PrintStream err) {
 
-    static Jobs of(ConfigurableApplicationContext ctx, PrintStream out) {
+    static Jobs of(ConfigurableApplicationContext ctx, PrintStream out, PrintStream err) {
         DataSource ds = ctx.getBean(DataSource.class);
         return new Jobs(new JobRunner(ctx.getBean(JobRepository.class), ctx.getBean(JobOperator.class),
-                ctx.getBean(PlatformTransactionManager.class), ds, out), new Planner(new JdbcTemplate(ds)), out);
+                ctx.getBean(PlatformTransactionManager.class), ds, out), new Planner(new JdbcTemplate(ds)), out, err);
     }
 
     int run(JobDefinition def, boolean planFirst) throws Exception {
@@ -39,8 +39,8 @@ record Jobs(JobRunner runner, Planner planner, PrintStream out) {
             out.printf("Stopped. Continue with `pgrewrite restart %d`.%n", e.getId());
             return ExitCodes.STOPPED;
         }
-        System.err.println(Failures.describe(e));
-        System.err.printf("Continue with `pgrewrite restart %d` once that is resolved.%n", e.getId());
+        err.println(Failures.describe(e));
+        err.printf("Continue with `pgrewrite restart %d` once that is resolved.%n", e.getId());
         return ExitCodes.JOB_FAILED;
     }
 }

@@ -27,15 +27,15 @@ final class RestartCommand extends DbCommand {
     int run(ConfigurableApplicationContext ctx, PrintStream out) throws Exception {
         JobExecution e = ctx.getBean(JobRepository.class).getJobExecution(executionId);
         if (e == null || !RewriteJob.NAME.equals(e.getJobInstance().getJobName())) {
-            spec.commandLine().getErr().println("No pgrewrite execution " + executionId + ". `pgrewrite status` lists them.");
+            err.println("No pgrewrite execution " + executionId + ". `pgrewrite status` lists them.");
             return ExitCodes.NOTHING_TO_DO;
         }
         if (e.getStatus() == BatchStatus.COMPLETED || e.getStatus() == BatchStatus.ABANDONED) {
-            spec.commandLine().getErr().println("Execution " + executionId + " is " + e.getStatus() + ": nothing to restart.");
+            err.println("Execution " + executionId + " is " + e.getStatus() + ": nothing to restart.");
             return ExitCodes.NOTHING_TO_DO;
         }
         String file = e.getJobParameters().getString(RewriteJob.FILE);
         // The definition is read again: a fixed 'using:' applies to the partitions not yet done.
-        return Jobs.of(ctx, out).run(JobDefinitions.load(Path.of(file)), false);
+        return Jobs.of(ctx, out, err).run(JobDefinitions.load(Path.of(file)), false);
     }
 }

@@ -29,6 +29,6 @@ final class RunCommand extends DbCommand {
 
     @Override
     int run(ConfigurableApplicationContext ctx, PrintStream out) throws Exception {
-        return Jobs.of(ctx, out).run(def, true);
+        return Jobs.of(ctx, out, err).run(def, true);
     }
 }

@@ -37,7 +37,7 @@ final class StatusCommand extends DbCommand {
         }
         JobExecution e = repo.getJobExecution(executionId);
         if (e == null) {
-            spec.commandLine().getErr().println("No execution " + executionId + ". `pgrewrite status` lists them.");
+            err.println("No execution " + executionId + ". `pgrewrite status` lists them.");
             return ExitCodes.NOTHING_TO_DO;
         }
         out.printf("Execution %d of %s: %s (started %s, ended %s)%n", e.getId(), e.getJobParameters().getString(RewriteJob.JOB_KEY),

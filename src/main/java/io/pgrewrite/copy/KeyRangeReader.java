@@ -34,6 +34,7 @@ public final class KeyRangeReader implements ItemStreamReader<KeyRange> {
     private List<String> after;
     private boolean done;
     private boolean first = true;
+    private int ranges;
 
     public KeyRangeReader(Supplier<PartitionWork> work, CopyTarget target, SqlRunner sql, int chunkRows, Duration pause) {
         this.work = work;
@@ -64,6 +65,9 @@ public final class KeyRangeReader implements ItemStreamReader<KeyRange> {
             sleep(pause);
         }
         first = false;
+        if (++ranges == 3) {
+            io.pgrewrite.job.FaultPoints.reach("copy", w.name()); // two chunks committed, the third open
+        }
         KeyRange range = new KeyRange(after, null);
         String where = after == null ? "true" : w.keys().tuple(null) + " > " + w.keys().params();
         List<Object> params = new ArrayList<>(after == null ? List.of() : after);

@@ -163,6 +163,7 @@ final class PartitionJob {
 
     private void swap(PartitionWork w) {
         LockRetry.Outcome<Long> o = engine.swap().swap(w);
+        FaultPoints.reach("after-swap", w.name()); // the swap committed, nothing after it recorded
         if (o != null) {
             engine.state().figure(w.jobKey(), w.name(), "lock_wait_ms", o.lockWaitMs());
             engine.state().figure(w.jobKey(), w.name(), "lock_hold_ms", o.lockHoldMs());

@@ -48,7 +48,8 @@ public record Projection(List<String> columns, Map<String, String> computed) {
     }
 
     static String cast(String expr, String type) {
-        return "CAST((" + expr + ") AS " + type + ")";
+        // On lines of their own: a -- comment in the expression cannot swallow the rest of the statement.
+        return "CAST((\n" + expr + "\n) AS " + type + ")";
     }
 
     /** {@code "a", "b", "c"}: the insert column list. */

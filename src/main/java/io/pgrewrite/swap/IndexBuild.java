@@ -74,6 +74,7 @@ public final class IndexBuild {
             for (PartitionCatalog.Check c : catalog.localChecks(n.qPartition(), PartitionNames.BOUND_CHECK)) {
                 sql.execute(String.format(ADD_CHECK, n.qRw(), Identifiers.quote(c.name()), c.definition()));
             }
+            io.pgrewrite.job.FaultPoints.reach("index", w.name()); // indexes built, transaction not committed
             if (bound != null) {
                 sql.execute(String.format(ADD_CHECK, n.qRw(), Identifiers.quote(PartitionNames.BOUND_CHECK), "CHECK (" + bound + ")"));
             }

@@ -1,0 +1,145 @@
+package io.pgrewrite.plan;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.Statement;
+import java.time.LocalDate;
+
+import io.pgrewrite.cli.ExitCodes;
+import io.pgrewrite.testsupport.CliRun;
+import io.pgrewrite.testsupport.Tables;
+import io.pgrewrite.testsupport.TestDatabase;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * An operator plans jobs against tables that pgrewrite cannot or should not rewrite: each is refused
+ * before anything changes, with a message that names the object and says what to do.
+ */
+class PlanPreconditionsTest {
+
+    static TestDatabase.Database db;
+
+    @TempDir
+    Path dir;
+
+    @BeforeAll
+    static void tables() throws Exception {
+        db = TestDatabase.newDatabase("preconditions");
+        try (Connection c = db.connect(); Statement st = c.createStatement()) {
+            Tables.daily(c, "public", "ev", LocalDate.of(2024, 3, 1), 3, 100);
+            Tables.daily(c, "Odd Schema", "Passage \"Archive\"", LocalDate.of(2024, 3, 1), 2, 100);
+            Tables.daily(c, "public", "with_default", LocalDate.of(2024, 3, 1), 2, 10);
+            st.execute("CREATE TABLE with_default_rest PARTITION OF with_default DEFAULT");
+            st.execute("CREATE TABLE hashed (id bigint PRIMARY KEY, v int) PARTITION BY HASH (id)");
+            st.execute("CREATE TABLE hashed_0 PARTITION OF hashed FOR VALUES WITH (MODULUS 2, REMAINDER 0)");
+            st.execute("CREATE TABLE hashed_1 PARTITION OF hashed FOR VALUES WITH (MODULUS 2, REMAINDER 1)");
+            st.execute("CREATE TABLE plain (id bigint PRIMARY KEY, v int)");
+        }
+    }
+
+    private Path job(String yaml) throws Exception {
+        Path f = Files.createTempFile(dir, "job", ".yaml");
+        Files.writeString(f, "name: t\n" + yaml);
+        return f;
+    }
+
+    private CliRun plan(String yaml) throws Exception {
+        return CliRun.run(db, "plan", job(yaml).toString());
+    }
+
+    @Test
+    void listsPartitionsWithSizesAndChecks() throws Exception {
+        CliRun r = plan("table: ev\noperation: alter-column-type\ncolumn: massa\ntype: integer\nworkers: 2\n");
+        assertThat(r.exitCode()).as(r.toString()).isEqualTo(ExitCodes.OK);
+        assertThat(r.out()).contains("ev_20240301", "ev_20240302", "ev_20240303", "FOR VALUES FROM ('2024-03-01 00:00:00')",
+                "Total: 3 partitions", "estimated peak extra disk with 2 worker(s)", "[ok] PostgreSQL 14 or newer");
+        assertThat(r.out().indexOf("ev_20240301")).isLessThan(r.out().indexOf("ev_20240303"));
+    }
+
+    @Test
+    void tableNameThatNeedsQuoting() throws Exception {
+        CliRun r = plan("schema: Odd Schema\ntable: Passage \"Archive\"\noperation: compact\n");
+        assertThat(r.exitCode()).as(r.toString()).isEqualTo(ExitCodes.OK);
+        assertThat(r.out()).contains("Passage \"Archive\"_20240301", "Total: 2 partitions");
+    }
+
+    @Test
+    void missingTable() throws Exception {
+        CliRun r = plan("table: nosuch\noperation: compact\n");
+        assertThat(r.exitCode()).isEqualTo(ExitCodes.PRECONDITION);
+        assertThat(r.err()).contains("Table not found: public.nosuch", "table:");
+    }
+
+    @Test
+    void defaultPartition() throws Exception {
+        CliRun r = plan("table: with_default\noperation: compact\n");
+        assertThat(r.exitCode()).isEqualTo(ExitCodes.PRECONDITION);
+        assertThat(r.err()).contains("DEFAULT partition with_default_rest", "detach it");
+    }
+
+    @Test
+    void hashPartitioned() throws Exception {
+        CliRun r = plan("table: hashed\noperation: compact\n");
+        assertThat(r.exitCode()).isEqualTo(ExitCodes.PRECONDITION);
+        assertThat(r.err()).contains("hashed is partitioned by hash", "range partitioning");
+    }
+
+    @Test
+    void notPartitioned() throws Exception {
+        CliRun r = plan("table: plain\noperation: compact\n");
+        assertThat(r.exitCode()).isEqualTo(ExitCodes.PRECONDITION);
+        assertThat(r.err()).contains("plain is not partitioned");
+    }
+
+    @Test
+    void missingColumn() throws Exception {
+        CliRun r = plan("table: ev\noperation: alter-column-type\ncolumn: masa\ntype: integer\n");
+        assertThat(r.exitCode()).isEqualTo(ExitCodes.PRECONDITION);
+        assertThat(r.err()).contains("ev has no column masa", "column:");
+    }
+
+    @Test
+    void columnAlreadyOfTargetType() throws Exception {
+        CliRun r = plan("table: ev\noperation: alter-column-type\ncolumn: massa\ntype: smallint\n");
+        assertThat(r.exitCode()).isEqualTo(ExitCodes.PRECONDITION);
+        assertThat(r.err()).contains("massa is already of type smallint");
+    }
+
+    @Test
+    void expressionThatDoesNotTypeCheck() throws Exception {
+        CliRun r = plan("table: ev\noperation: alter-column-type\ncolumn: massa\ntype: integer\nusing: massa + label\n");
+        assertThat(r.exitCode()).isEqualTo(ExitCodes.PRECONDITION);
+        assertThat(r.err()).contains("does not type-check against ev", "operator does not exist", "Fix 'using:'");
+        CliRun backfill = plan("table: ev\noperation: backfill\nset:\n  massa: nosuchcol * 2\n");
+        assertThat(backfill.exitCode()).isEqualTo(ExitCodes.PRECONDITION);
+        assertThat(backfill.err()).contains("nosuchcol", "Fix 'set.massa:'");
+    }
+
+    @Test
+    void diskBudgetSmallerThanLargestPartition() throws Exception {
+        CliRun r = plan("table: ev\noperation: compact\ndisk:\n  max-extra: 10kB\n");
+        assertThat(r.exitCode()).isEqualTo(ExitCodes.PRECONDITION);
+        assertThat(r.err()).contains("disk.max-extra 10.0 kB is smaller than the largest partition ev_2024030",
+                "Raise disk.max-extra to at least");
+    }
+
+    @Test
+    void tooOldServer() {
+        assertThat(Planner.versionCheck(130011).ok()).isFalse();
+        assertThat(Planner.versionCheck(130011).detail()).contains("server is 13.11", "needs 14 or newer");
+        assertThat(Planner.versionCheck(140000).ok()).isTrue();
+    }
+
+    @Test
+    void badDefinitionNeverReachesTheDatabase() throws Exception {
+        CliRun r = CliRun.run(null, "plan", job("table: ev\noperation: alter-type\n").toString(), "--url",
+                "jdbc:postgresql://localhost:1/none");
+        assertThat(r.exitCode()).isEqualTo(ExitCodes.BAD_DEFINITION);
+        assertThat(r.err()).contains("operation");
+    }
+}
