@@ -1,0 +1,159 @@
+package io.pgrewrite.definition;
+
+import io.pgrewrite.pg.Identifiers;
+import java.nio.charset.StandardCharsets;
+import java.time.DateTimeException;
+import java.time.LocalDate;
+import java.time.ZoneId;
+import java.util.regex.Pattern;
+
+/**
+ * Parsers from a value's text, as written in the YAML, to what the definition holds. A parser that
+ * refuses a value says what to give instead; {@link Binder} adds the file, key and value.
+ */
+final class Values {
+
+    /** Text to value, or {@link Invalid} saying what is allowed. */
+    @FunctionalInterface
+    interface Parser<T> {
+        T parse(String text) throws Invalid;
+    }
+
+    /** A refused value; the message says what to give instead. */
+    static final class Invalid extends Exception {
+        private static final long serialVersionUID = 1L;
+
+        Invalid(String whatToGive) {
+            super(whatToGive, null, false, false);
+        }
+    }
+
+    private static final Pattern NAME = Pattern.compile("[A-Za-z0-9_.-]{1,80}");
+    private static final Pattern WHOLE = Pattern.compile("[+-]?[0-9][0-9_]*");
+    private static final Pattern DATE = Pattern.compile("[0-9]{4}-[0-9]{2}-[0-9]{2}");
+    private static final Pattern STORAGE_NAME = Pattern.compile("[a-z_][a-z0-9_.]*");
+    private static final Pattern STORAGE_VALUE = Pattern.compile("[A-Za-z0-9_.]+");
+    private Values() {
+    }
+
+    static String name(String text) throws Invalid {
+        if (!NAME.matcher(text).matches()) {
+            throw new Invalid("use 1 to 80 letters, digits, '_', '.' or '-', e.g. passage-massa-to-integer");
+        }
+        return text;
+    }
+
+    /** A schema, table or column name: anything PostgreSQL accepts once quoted. */
+    static String identifier(String text) throws Invalid {
+        if (text.isEmpty()) {
+            throw new Invalid("give a name (any characters; it is quoted)");
+        }
+        if (text.indexOf('\0') >= 0) {
+            throw new Invalid("a name cannot contain the NUL character");
+        }
+        if (!Identifiers.fits(text)) {
+            throw new Invalid("PostgreSQL names have at most 63 bytes; this one has "
+                    + text.getBytes(StandardCharsets.UTF_8).length);
+        }
+        return text;
+    }
+
+    static String expression(String text) throws Invalid {
+        return sql(text, "SQL expression", "md5(kenteken)");
+    }
+
+    static String type(String text) throws Invalid {
+        return sql(text, "SQL type", "integer or numeric(10,2)");
+    }
+
+    /** SQL that is placed inside a statement: one piece of it, never a second statement. */
+    private static String sql(String text, String what, String example) throws Invalid {
+        if (text.isBlank()) {
+            throw new Invalid("give an " + what + ", e.g. " + example);
+        }
+        int end = SqlText.statementEnd(text);
+        if (end >= 0) {
+            throw new Invalid("give a single " + what + ": the ';' at position " + (end + 1)
+                    + " is outside quotes and would end the statement");
+        }
+        return text;
+    }
+
+    static Operation operation(String text) throws Invalid {
+        try {
+            return Operation.fromYaml(text);
+        } catch (IllegalArgumentException e) {
+            throw new Invalid("allowed: " + Operation.yamlNames());
+        }
+    }
+
+    static Retire retire(String text) throws Invalid {
+        try {
+            return Retire.fromYaml(text);
+        } catch (IllegalArgumentException e) {
+            throw new Invalid("allowed: drop (drop the old partition after the swap), keep (leave it, detached)");
+        }
+    }
+
+    static Parser<Integer> wholeNumber(int min, int max) {
+        return text -> {
+            String whatToGive = "give a whole number from " + min + " to " + max;
+            if (!WHOLE.matcher(text).matches()) {
+                throw new Invalid(whatToGive);
+            }
+            long value;
+            try {
+                value = Long.parseLong(text.replace("_", ""));
+            } catch (NumberFormatException e) {
+                throw new Invalid(whatToGive);
+            }
+            if (value < min || value > max) {
+                throw new Invalid("allowed: " + min + " to " + max);
+            }
+            return (int) value;
+        };
+    }
+
+    static LocalDate date(String text) throws Invalid {
+        if (!DATE.matcher(text).matches()) {
+            throw new Invalid("give a date as YYYY-MM-DD, e.g. 2024-03-01");
+        }
+        try {
+            return LocalDate.parse(text);
+        } catch (DateTimeException e) {
+            throw new Invalid("there is no such day; give a date as YYYY-MM-DD, e.g. 2024-03-01");
+        }
+    }
+
+    /** Quartz checks the fields themselves when the trigger is made; here only their number. */
+    static String cron(String text) throws Invalid {
+        int fields = text.isBlank() ? 0 : text.strip().split("\\s+").length;
+        if (fields != 6 && fields != 7) {
+            throw new Invalid("give a Quartz cron expression of 6 or 7 fields (seconds minutes hours day-of-month month"
+                    + " day-of-week [year]), e.g. \"0 0 1 * * ?\"; this one has " + fields);
+        }
+        return text.strip();
+    }
+
+    static ZoneId zone(String text) throws Invalid {
+        try {
+            return ZoneId.of(text);
+        } catch (DateTimeException e) {
+            throw new Invalid("give a time zone such as UTC, Europe/Amsterdam or +01:00");
+        }
+    }
+
+    static String storageName(String text) throws Invalid {
+        if (!STORAGE_NAME.matcher(text).matches()) {
+            throw new Invalid("give a storage parameter name in lower case, e.g. fillfactor or toast.autovacuum_enabled");
+        }
+        return text;
+    }
+
+    static String storageValue(String text) throws Invalid {
+        if (!STORAGE_VALUE.matcher(text).matches()) {
+            throw new Invalid("give a plain value of letters, digits, '_' and '.', e.g. 90 or off");
+        }
+        return text;
+    }
+}
