@@ -13,33 +13,26 @@ import org.springframework.transaction.support.TransactionTemplate;
 
 /**
  * When a chunk fails on a value (a cast that does not work, a constraint the new value breaks), finds
- * the first offending row of the range by bisection, rolls the partition back cleanly (drops
- * {@code P__rw} and the capture; P stays attached and untouched) and builds the message.
+ * the first offending row of the range by bisection and builds the message. The copy step then rolls
+ * the partition back cleanly once the chunk's transaction is gone ({@link RowFailedException}).
  */
 public final class BadRow {
 
     /** {@code count(ROW(...))} makes PostgreSQL evaluate every projected expression of every row. */
     static final String PROBE = "SELECT count(ROW(%s)) FROM ONLY %s WHERE %s >= %s AND %s <= %s";
 
-    static final String KEYS_IN_RANGE = "SELECT %s FROM ONLY %s WHERE %s ORDER BY %s";
+    static final String KEYS_IN_RANGE = "SELECT %s FROM ONLY %s t WHERE %s ORDER BY %s";
 
     static final String VALUE = "SELECT %s::text FROM ONLY %s WHERE %s = %s";
 
     private final JdbcTemplate jdbc;
     private final TransactionTemplate newTx;
-    private final Rollback rollback;
     private final String restartHint;
 
-    /** Drops what the partition's rewrite created. */
-    public interface Rollback {
-        void rollback(PartitionWork work);
-    }
-
-    public BadRow(JdbcTemplate jdbc, TransactionTemplate tx, Rollback rollback, String restartHint) {
+    public BadRow(JdbcTemplate jdbc, TransactionTemplate tx, String restartHint) {
         this.jdbc = jdbc;
         this.newTx = new TransactionTemplate(tx.getTransactionManager());
         this.newTx.setPropagationBehavior(TransactionDefinition.PROPAGATION_REQUIRES_NEW);
-        this.rollback = rollback;
         this.restartHint = restartHint;
     }
 
@@ -55,7 +48,6 @@ public final class BadRow {
         } catch (RuntimeException inner) {
             detail = "(could not find the row: " + inner.getMessage() + ")";
         }
-        rollback.rollback(w);
         String fix = w.definition().operation() == Operation.BACKFILL ? "'set:'" : "'using:'";
         String file = w.definition().file() == null ? "the job definition" : w.definition().file().toString();
         return new RowFailedException(w.name() + ": " + detail + " (" + e.getMostSpecificCause().getMessage().replaceAll("\\s+", " ")
@@ -65,8 +57,8 @@ public final class BadRow {
 
     private String locate(PartitionWork w, KeyRange range) {
         var keys = w.keys();
-        List<List<String>> all = jdbc.query(String.format(KEYS_IN_RANGE, keys.asText(null), w.names().qPartition(),
-                range.where(keys), keys.orderBy(false)), (rs, i) -> {
+        List<List<String>> all = jdbc.query(String.format(KEYS_IN_RANGE, keys.asText("t"), w.names().qPartition(),
+                range.where(keys), keys.orderBy("t", false)), (rs, i) -> {
                     List<String> v = new ArrayList<>();
                     for (int c = 1; c <= keys.columns().size(); c++) {
                         v.add(rs.getString(c));
@@ -120,7 +112,7 @@ public final class BadRow {
         return null;
     }
 
-    /** A row's value does not fit: the partition was rolled back, the message says which row and what to do. */
+    /** A row's value does not fit: the partition is to be rolled back; the message says which row and what to do. */
     public static final class RowFailedException extends RuntimeException {
         RowFailedException(String message, Throwable cause) {
             super(message, cause);

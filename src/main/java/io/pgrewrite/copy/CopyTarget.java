@@ -28,7 +28,7 @@ public final class CopyTarget {
     static final String DROP_RW = "DROP TABLE IF EXISTS %s";
 
     /** The last key copied: rows arrive in key order, so everything up to it is there. */
-    static final String LAST_KEY = "SELECT %s FROM %s ORDER BY %s LIMIT 1";
+    static final String LAST_KEY = "SELECT %s FROM %s t ORDER BY %s LIMIT 1";
 
     static final String EXISTS = "SELECT to_regclass(?) IS NOT NULL";
 
@@ -61,7 +61,7 @@ public final class CopyTarget {
             return null;
         }
         Keys keys = Keys.of(table);
-        List<List<String>> last = sql.query(String.format(LAST_KEY, keys.asText(null), n.qRw(), keys.orderBy(true)),
+        List<List<String>> last = sql.query(String.format(LAST_KEY, keys.asText("t"), n.qRw(), keys.orderBy("t", true)),
                 (rs, i) -> {
                     List<String> v = new java.util.ArrayList<>();
                     for (int c = 1; c <= keys.columns().size(); c++) {

@@ -20,7 +20,7 @@ import org.springframework.batch.infrastructure.item.ItemStreamReader;
 public final class KeyRangeReader implements ItemStreamReader<KeyRange> {
 
     /** The key {@code chunkRows} rows further on, by the key's index (an index-only scan, no heap). */
-    static final String NEXT_BOUND = "SELECT %s FROM %s WHERE %s ORDER BY %s OFFSET ? LIMIT 1";
+    static final String NEXT_BOUND = "SELECT %s FROM %s t WHERE %s ORDER BY %s OFFSET ? LIMIT 1";
 
     static final String POSITION_KEY = "copy.after";
 
@@ -69,11 +69,11 @@ public final class KeyRangeReader implements ItemStreamReader<KeyRange> {
             io.pgrewrite.job.FaultPoints.reach("copy", w.name()); // two chunks committed, the third open
         }
         KeyRange range = new KeyRange(after, null);
-        String where = after == null ? "true" : w.keys().tuple(null) + " > " + w.keys().params();
+        String where = after == null ? "true" : w.keys().tuple("t") + " > " + w.keys().params();
         List<Object> params = new ArrayList<>(after == null ? List.of() : after);
         params.add(chunkRows - 1);
-        List<List<String>> next = sql.query(String.format(NEXT_BOUND, w.keys().asText(null), w.names().qPartition(),
-                where, w.keys().orderBy(false)), (rs, i) -> {
+        List<List<String>> next = sql.query(String.format(NEXT_BOUND, w.keys().asText("t"), w.names().qPartition(),
+                where, w.keys().orderBy("t", false)), (rs, i) -> {
                     List<String> v = new ArrayList<>();
                     for (int c = 1; c <= w.keys().columns().size(); c++) {
                         v.add(rs.getString(c));

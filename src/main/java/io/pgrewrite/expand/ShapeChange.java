@@ -78,7 +78,10 @@ public final class ShapeChange {
         return Identifiers.qualified("pgrewrite", "sync_" + t.oid());
     }
 
-    /** expand: idempotent (IF NOT EXISTS, CREATE OR REPLACE). */
+    /**
+     * expand: idempotent, and run again on every restart so that a corrected 'using:' reaches the
+     * sync trigger too (the column is added only when missing; the function is replaced).
+     */
     public void expand(JobDefinition def, Table table) {
         Operation op = def.operation();
         if (op == Operation.DROP_COLUMN) {
@@ -97,7 +100,9 @@ public final class ShapeChange {
             key.add("NEW." + Identifiers.quote(k));
         }
         lockRetry.run("expand " + table.name(), List.of(table.qualified()), t -> {
-            sql.execute(String.format(ADD_COLUMN, table.qualified(), Identifiers.quote(target), def.type()));
+            if (sql.dryRun() || table.column(target).isEmpty()) {
+                sql.execute(String.format(ADD_COLUMN, table.qualified(), Identifiers.quote(target), def.type()));
+            }
             sql.execute(String.format(SYNC_FUNCTION, syncFunction(table), Identifiers.quote(target), expr, jobKey,
                     String.join(", ", key)));
             sql.execute(String.format(SYNC_TRIGGER, Identifiers.quote(SYNC_TRIGGER_NAME), table.qualified(), syncFunction(table)));

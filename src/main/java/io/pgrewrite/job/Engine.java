@@ -27,6 +27,13 @@ public record Engine(JobDefinition definition, SqlRunner sql, TransactionTemplat
         CopyTarget copyTarget, CatchUp catchUp, IndexBuild indexBuild, Verify verify, Swap swap, Retire retire,
         PartitionState state, DiskBudget diskBudget) {
 
+    /** A template for work that must commit on its own, whatever transaction the caller is in. */
+    public TransactionTemplate newTx() {
+        TransactionTemplate t = new TransactionTemplate(tx.getTransactionManager());
+        t.setPropagationBehavior(org.springframework.transaction.TransactionDefinition.PROPAGATION_REQUIRES_NEW);
+        return t;
+    }
+
     public static Engine create(JobDefinition def, JdbcTemplate jdbc, TransactionTemplate tx, DataSource dataSource,
             boolean dryRun, java.io.PrintStream out) {
         SqlRunner sql = new SqlRunner(jdbc, dryRun, out);

@@ -106,7 +106,7 @@ final class PartitionJob {
     private Step copy() {
         KeyRangeReader reader = new KeyRangeReader(this::work, engine.copyTarget(), engine.sql(),
                 engine.definition().copy().chunkRows(), engine.definition().copy().pause());
-        BadRow badRow = new BadRow(engine.sql().jdbc(), engine.tx(), this::rollback, restartHint);
+        BadRow badRow = new BadRow(engine.sql().jdbc(), engine.tx(), restartHint);
         InsertSelectWriter writer = new InsertSelectWriter(reader::current, engine.sql(), engine.state(), badRow,
                 (w, rows) -> progress.accept(new Progress(w.jobKey(), w.name(), rows)));
         return new ChunkOrientedStepBuilder<KeyRange, KeyRange>("copy", repository, 1)
@@ -123,6 +123,10 @@ final class PartitionJob {
 
                     @Override
                     public ExitStatus afterStep(StepExecution se) {
+                        // After the chunk's transaction rolled back (it held locks on P__rw): clean rollback.
+                        if (se.getFailureExceptions().stream().anyMatch(PartitionJob::isRowFailure)) {
+                            rollback(reader.current());
+                        }
                         if (se.getStartTime() != null && se.getExitStatus().getExitCode().equals("COMPLETED")) {
                             long ms = java.time.Duration.between(se.getStartTime(), java.time.LocalDateTime.now()).toMillis();
                             engine.state().figure(engine.definition().jobKey(), partition, "copy_ms", ms);
@@ -187,11 +191,21 @@ final class PartitionJob {
         }, tm).allowStartIfComplete(true).build();
     }
 
+    private static boolean isRowFailure(Throwable t) {
+        for (Throwable c = t; c != null; c = c.getCause()) {
+            if (c instanceof BadRow.RowFailedException) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     /** Clean rollback: P stays attached and untouched; its copy and capture go; the next run starts over. */
     private void rollback(PartitionWork w) {
         engine.copyTarget().drop(w.names());
         engine.capture().remove(w.names(), w.names().qPartition());
         engine.diskBudget().release(w.jobKey(), w.name());
-        engine.state().set(w.jobKey(), w.name(), PartitionState.FAILED);
+        // Called from inside a failed chunk's transaction: record the state in a transaction of its own.
+        engine.newTx().executeWithoutResult(s -> engine.state().set(w.jobKey(), w.name(), PartitionState.FAILED));
     }
 }

@@ -65,7 +65,7 @@ public final class RewriteJob {
                     }
                 })
                 .start(tasklet("plan", () -> engine.planner().plan(engine.definition())))
-                .next(tasklet("expand", () -> engine.shapeChange().expand(engine.definition(), table())))
+                .next(restartable(tasklet("expand", () -> engine.shapeChange().expand(engine.definition(), table()))))
                 .next(rewrite())
                 .next(tasklet("contract", () -> engine.shapeChange().contract(engine.definition(), table())))
                 .next(new StepBuilder("report", repository).tasklet((c, ctx) -> {
@@ -85,6 +85,11 @@ public final class RewriteJob {
             body.run();
             return RepeatStatus.FINISHED;
         }, tm).build();
+    }
+
+    private static Step restartable(Step step) {
+        ((org.springframework.batch.core.step.AbstractStep) step).setAllowStartIfComplete(true);
+        return step;
     }
 
     private Step rewrite() {

@@ -46,10 +46,14 @@ public record Keys(List<String> columns, List<String> types) {
         return String.join(", ", parts);
     }
 
-    public String orderBy(boolean descending) {
+    /**
+     * ORDER BY over the key of the table aliased {@code alias}. Qualified on purpose: next to a select
+     * list of {@code "id"::text}, a bare {@code ORDER BY "id"} would sort by that text output column.
+     */
+    public String orderBy(String alias, boolean descending) {
         List<String> parts = new ArrayList<>();
         for (String c : columns) {
-            parts.add(Identifiers.quote(c) + (descending ? " DESC" : ""));
+            parts.add(alias + "." + Identifiers.quote(c) + (descending ? " DESC" : ""));
         }
         return String.join(", ", parts);
     }
