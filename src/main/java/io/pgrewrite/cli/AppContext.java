@@ -26,6 +26,10 @@ final class AppContext {
         props.put("spring.batch.job.enabled", "false");
         props.put("spring.batch.jdbc.initialize-schema", "never");
         props.put("spring.batch.jdbc.table-prefix", "pgrewrite.BATCH_");
+        // Partition jobs are created concurrently, one instance per partition; SERIALIZABLE (the default)
+        // makes those creations fail each other. Two creations of the same instance cannot happen: the
+        // job's advisory lock and the JobRepository's unique key see to that.
+        props.put("spring.batch.jdbc.isolation-level-for-create", "read_committed");
         props.put("spring.flyway.schemas", "pgrewrite");
         props.put("spring.flyway.default-schema", "pgrewrite");
         props.put("spring.flyway.locations", "classpath:sql/migration");
