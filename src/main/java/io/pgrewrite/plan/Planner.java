@@ -30,6 +30,17 @@ public final class Planner {
     /** The server's own spelling of a type name, to compare with a column's format_type. */
     static final String NORMALIZE_TYPE = "SELECT format_type(to_regtype(?), NULL)";
 
+    /** Indexes, constraints, views… that use the column (not its default, not a NOT NULL). */
+    static final String COLUMN_DEPENDENTS = """
+            SELECT pg_describe_object(d.classid, d.objid, d.objsubid)
+              FROM pg_depend d
+              JOIN pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid
+             WHERE d.refclassid = 'pg_class'::regclass AND d.refobjid = ? AND a.attname = ?
+               AND d.deptype IN ('n', 'a') AND d.classid <> 'pg_attrdef'::regclass
+               AND NOT (d.classid = 'pg_constraint'::regclass
+                        AND EXISTS (SELECT 1 FROM pg_constraint c WHERE c.oid = d.objid AND c.contype = 'n'))
+            """;
+
     private final JdbcTemplate jdbc;
     private final Catalog catalog;
 
@@ -174,6 +185,12 @@ public final class Planner {
             if (op == Operation.ALTER_COLUMN_TYPE && table.column(shadow).isPresent()) {
                 checks.add(new Plan.Check("shadow column free", false, "column " + shadow
                         + " exists: a run of this job is in progress. Continue it with `pgrewrite restart`."));
+            }
+            if (op == Operation.ALTER_COLUMN_TYPE && table.column(col).isPresent()) {
+                List<String> users = jdbc.queryForList(COLUMN_DEPENDENTS, String.class, table.oid(), col);
+                checks.add(new Plan.Check("nothing else uses column " + col, users.isEmpty(), users.isEmpty() ? "ok"
+                        : users + " use " + col + "; pgrewrite does not rebuild them after the type change yet."
+                                + " Drop them first (and recreate them after), or use a plain ALTER TABLE."));
             }
             if (op == Operation.ALTER_COLUMN_TYPE && typeOk && table.column(col).isPresent()) {
                 String target = jdbc.queryForObject(NORMALIZE_TYPE, String.class, def.type());

@@ -121,6 +121,18 @@ class PlanPreconditionsTest {
     }
 
     @Test
+    void anIndexOnTheRetypedColumn() throws Exception {
+        try (Connection c = db.connect(); Statement st = c.createStatement()) {
+            st.execute("CREATE TABLE indexed (LIKE ev INCLUDING ALL) PARTITION BY RANGE (at)");
+            st.execute("CREATE TABLE indexed_1 PARTITION OF indexed FOR VALUES FROM ('2024-01-01') TO ('2024-01-02')");
+            st.execute("CREATE INDEX indexed_massa ON indexed (massa)");
+        }
+        CliRun r = plan("table: indexed\noperation: alter-column-type\ncolumn: massa\ntype: integer\n");
+        assertThat(r.exitCode()).isEqualTo(ExitCodes.PRECONDITION);
+        assertThat(r.err()).contains("index indexed_massa", "use massa", "Drop them first");
+    }
+
+    @Test
     void diskBudgetSmallerThanLargestPartition() throws Exception {
         CliRun r = plan("table: ev\noperation: compact\ndisk:\n  max-extra: 10kB\n");
         assertThat(r.exitCode()).isEqualTo(ExitCodes.PRECONDITION);

@@ -55,6 +55,19 @@ public final class TestDatabase {
         return new Database(s, name);
     }
 
+    /** A copy of {@code source} (CREATE DATABASE … TEMPLATE): nobody may be connected to the source. */
+    public static Database cloneDatabase(Database source, String prefix) {
+        Server s = server();
+        String name = (prefix.replaceAll("[^a-z0-9_]", "_") + "_" + COUNTER.incrementAndGet()).toLowerCase();
+        try (Connection c = DriverManager.getConnection(s.url("postgres"), s.user(), s.password());
+                Statement st = c.createStatement()) {
+            st.execute("CREATE DATABASE " + name + " TEMPLATE " + source.name());
+        } catch (SQLException e) {
+            throw new IllegalStateException("could not copy test database " + source.name(), e);
+        }
+        return new Database(s, name);
+    }
+
     private static boolean dockerAvailable() {
         if (Boolean.getBoolean("pgrewrite.test.embedded")) {
             return false;
