@@ -26,13 +26,14 @@ class EquivalenceTest {
 
     @ParameterizedTest(name = "{0}")
     @CsvSource(delimiter = '|', value = {
-        "alter-column-type|column: massa_ledig_voertuig\ntype: integer|ALTER TABLE passage ALTER COLUMN massa_ledig_voertuig TYPE integer USING massa_ledig_voertuig::integer",
-        "backfill|set:\n  passage_id: id|UPDATE passage SET passage_id = id",
-        "add-column|column: kenteken_hash\ntype: text\nusing: md5(kenteken)|ALTER TABLE passage ADD COLUMN kenteken_hash text; UPDATE passage SET kenteken_hash = md5(kenteken)",
+        "alter-column-type|column: massa_ledig_voertuig\\ntype: integer|ALTER TABLE passage ALTER COLUMN massa_ledig_voertuig TYPE integer USING massa_ledig_voertuig::integer",
+        "backfill|set:\\n  passage_id: id|UPDATE passage SET passage_id = id",
+        "add-column|column: kenteken_hash\\ntype: text\\nusing: md5(kenteken)|ALTER TABLE passage ADD COLUMN kenteken_hash text; UPDATE passage SET kenteken_hash = md5(kenteken)",
         "drop-column|column: extra_data|ALTER TABLE passage DROP COLUMN extra_data",
-        "compact|storage:\n  fillfactor: 90|ALTER TABLE passage SET (fillfactor = 90)",
+        "compact|storage:\\n  fillfactor: 90|ALTER TABLE passage SET (fillfactor = 90)",
     })
     void sameResultAsThePlainStatement(String operation, String keys, String plainSql) throws Exception {
+        keys = keys.replace("\\n", "\n");
         TestDatabase.Database db = TestDatabase.newDatabase("eq_" + operation.replace('-', '_'));
         DemoTable.create(db.dataSource(), "public", "passage", 3, 2000, LocalDate.of(2024, 3, 3));
         try (Connection c = db.connect(); Statement st = c.createStatement()) {

@@ -31,7 +31,7 @@ public final class CatalogSnapshot {
                 + " FROM pg_constraint WHERE conrelid IN " + rels);
         query(c, lines, "SELECT 'table ' || oid::regclass || ' owner ' || pg_get_userbyid(relowner) || ' acl ' || coalesce(relacl::text, '-')"
                 + " || ' comment ' || coalesce(obj_description(oid, 'pg_class'), '-') || ' options ' || coalesce(reloptions::text, '-')"
-                + " || ' replident ' || relreplident FROM pg_class WHERE oid IN " + rels);
+                + " || ' replident ' || relreplident::text FROM pg_class WHERE oid IN " + rels);
         query(c, lines, "SELECT 'bound ' || oid::regclass || ' ' || pg_get_expr(relpartbound, oid) FROM pg_class WHERE oid IN " + rels
                 + " AND relpartbound IS NOT NULL");
         query(c, lines, "SELECT 'trigger ' || tgrelid::regclass || ' ' || tgname FROM pg_trigger WHERE NOT tgisinternal AND tgrelid IN " + rels);
