@@ -1,8 +1,8 @@
 -- The demo passage table: a stand-in for the reference user's ANPR passage archive (design.md §1),
 -- range-partitioned by passage_at, one partition per UTC day, filled inside the database.
 --
---   SELECT pgrewrite.demo_create_passage('public', 'passage', 30, 100000, current_date, 5);
---   SELECT pgrewrite.demo_drop_passage('public', 'passage');
+--   SELECT pgrewrite_demo.demo_create_passage('public', 'passage', 30, 100000, current_date, 5);
+--   SELECT pgrewrite_demo.demo_drop_passage('public', 'passage');
 --
 -- demo_create_passage runs the three steps below in one transaction. They are functions of their
 -- own so that a client can run step 2 for different days on several connections at once:
@@ -13,9 +13,10 @@
 -- Idempotent: only CREATE ... IF NOT EXISTS / CREATE OR REPLACE, so it can be run before every use.
 -- Names go through format('%I'), values through format('%L') or USING: the table name may need quoting.
 
-CREATE SCHEMA IF NOT EXISTS pgrewrite;
+-- A schema of its own: schema pgrewrite belongs to the tool's versioned migrations.
+CREATE SCHEMA IF NOT EXISTS pgrewrite_demo;
 
-CREATE OR REPLACE FUNCTION pgrewrite.demo_drop_passage(p_schema text, p_table text) RETURNS void
+CREATE OR REPLACE FUNCTION pgrewrite_demo.demo_drop_passage(p_schema text, p_table text) RETURNS void
 LANGUAGE plpgsql AS $fn$
 BEGIN
     -- Dropping the parent drops its partitions with it.
@@ -23,7 +24,7 @@ BEGIN
 END
 $fn$;
 
-CREATE OR REPLACE FUNCTION pgrewrite.demo_prepare_passage(
+CREATE OR REPLACE FUNCTION pgrewrite_demo.demo_prepare_passage(
     p_schema text, p_table text, p_days int, p_today date, p_future_days int DEFAULT 5)
 RETURNS void
 LANGUAGE plpgsql AS $fn$
@@ -110,7 +111,7 @@ BEGIN
 END
 $fn$;
 
-CREATE OR REPLACE FUNCTION pgrewrite.demo_fill_passage(
+CREATE OR REPLACE FUNCTION pgrewrite_demo.demo_fill_passage(
     p_schema text, p_table text, p_from date, p_to date, p_rows_per_day int, p_today date)
 RETURNS bigint
 LANGUAGE plpgsql
@@ -379,7 +380,7 @@ BEGIN
 END
 $fn$;
 
-CREATE OR REPLACE FUNCTION pgrewrite.demo_finish_passage(p_schema text, p_table text)
+CREATE OR REPLACE FUNCTION pgrewrite_demo.demo_finish_passage(p_schema text, p_table text)
 RETURNS void
 LANGUAGE plpgsql AS $fn$
 BEGIN
@@ -392,13 +393,13 @@ BEGIN
 END
 $fn$;
 
-CREATE OR REPLACE FUNCTION pgrewrite.demo_create_passage(
+CREATE OR REPLACE FUNCTION pgrewrite_demo.demo_create_passage(
     p_schema text, p_table text, p_days int, p_rows_per_day int, p_today date, p_future_days int DEFAULT 5)
 RETURNS void
 LANGUAGE plpgsql AS $fn$
 BEGIN
-    PERFORM pgrewrite.demo_prepare_passage(p_schema, p_table, p_days, p_today, p_future_days);
-    PERFORM pgrewrite.demo_fill_passage(p_schema, p_table, p_today - p_days + 1, p_today, p_rows_per_day, p_today);
-    PERFORM pgrewrite.demo_finish_passage(p_schema, p_table);
+    PERFORM pgrewrite_demo.demo_prepare_passage(p_schema, p_table, p_days, p_today, p_future_days);
+    PERFORM pgrewrite_demo.demo_fill_passage(p_schema, p_table, p_today - p_days + 1, p_today, p_rows_per_day, p_today);
+    PERFORM pgrewrite_demo.demo_finish_passage(p_schema, p_table);
 END
 $fn$;

@@ -43,19 +43,19 @@ public final class DemoTable {
 
     // ACCESS EXCLUSIVE on the old parent and its partitions; nothing if there is none. A demo table
     // is nobody's production data: replacing it is the point.
-    static final String DROP = "SELECT pgrewrite.demo_drop_passage(?, ?)";
+    static final String DROP = "SELECT pgrewrite_demo.demo_drop_passage(?, ?)";
 
     // The parent without keys and one empty partition per day: (schema, table, days, today, future days).
-    static final String PREPARE = "SELECT pgrewrite.demo_prepare_passage(?, ?, ?, ?, ?)";
+    static final String PREPARE = "SELECT pgrewrite_demo.demo_prepare_passage(?, ?, ?, ?, ?)";
 
     // Fills the partitions of days from..to and builds their keys, indexes and statistics, returning
     // the rows inserted: (schema, table, from, to, rows per day, today). It locks only those
     // partitions, so calls for disjoint day ranges run side by side on separate connections.
-    static final String FILL = "SELECT pgrewrite.demo_fill_passage(?, ?, ?, ?, ?, ?)";
+    static final String FILL = "SELECT pgrewrite_demo.demo_fill_passage(?, ?, ?, ?, ?, ?)";
 
     // Keys and indexes on the parent, after every fill has committed: they adopt the partitions'
     // own indexes, so this is catalog work plus the empty indexes of the days ahead.
-    static final String FINISH = "SELECT pgrewrite.demo_finish_passage(?, ?)";
+    static final String FINISH = "SELECT pgrewrite_demo.demo_finish_passage(?, ?)";
 
     // Partitions and their size with indexes and TOAST. Names are bound, so no quoting is involved.
     static final String MEASURE = """
