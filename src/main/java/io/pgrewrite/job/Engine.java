@@ -27,6 +27,14 @@ public record Engine(JobDefinition definition, SqlRunner sql, TransactionTemplat
         CopyTarget copyTarget, CatchUp catchUp, IndexBuild indexBuild, Verify verify, Swap swap, Retire retire,
         PartitionState state, DiskBudget diskBudget) {
 
+    /**
+     * For tasklet steps: Spring Batch wants a transaction manager, these steps must not hold a
+     * transaction (and its locks) while they work. Statements run in autocommit or in the steps' own
+     * short transactions.
+     */
+    public static final org.springframework.transaction.PlatformTransactionManager NO_TRANSACTION =
+            new org.springframework.batch.infrastructure.support.transaction.ResourcelessTransactionManager();
+
     /** A template for work that must commit on its own, whatever transaction the caller is in. */
     public TransactionTemplate newTx() {
         TransactionTemplate t = new TransactionTemplate(tx.getTransactionManager());

@@ -80,14 +80,19 @@ final class PartitionJob {
         return PartitionState.SWAPPED.equals(s) || PartitionState.RETIRED.equals(s);
     }
 
-    /** A step before the swap; after the swap committed it has nothing left to do. */
+    /**
+     * A step before the swap; after the swap committed it has nothing left to do. Tasklets run outside
+     * any transaction of the step's own ({@link Engine#NO_TRANSACTION}): each statement commits at once
+     * or runs in a short transaction the step opens itself, so no lock a catalog function takes (on the
+     * parent, on P) is held across the step, where it would block a swap.
+     */
     private Step tasklet(String name, Consumer<PartitionWork> body) {
         return new StepBuilder(name, repository).tasklet((contribution, ctx) -> {
             if (!swapped()) {
                 body.accept(work());
             }
             return RepeatStatus.FINISHED;
-        }, tm).allowStartIfComplete(true).build();
+        }, Engine.NO_TRANSACTION).allowStartIfComplete(true).build();
     }
 
     private void capture(PartitionWork w) {

@@ -91,7 +91,7 @@ public final class RewriteJob {
                     new Report(engine.sql().jdbc()).print(out, engine.definition().jobKey(),
                             ctx.getStepContext().getStepExecution().getJobExecution().getId());
                     return RepeatStatus.FINISHED;
-                }, tm).allowStartIfComplete(true).build())
+                }, Engine.NO_TRANSACTION).allowStartIfComplete(true).build())
                 .build();
     }
 
@@ -99,11 +99,12 @@ public final class RewriteJob {
         return engine.catalog().find(engine.definition().schema(), engine.definition().table()).orElseThrow();
     }
 
+    /** Outside a transaction of the step's own: see PartitionJob#tasklet. */
     private Step tasklet(String name, Runnable body) {
         return new StepBuilder(name, repository).tasklet((c, ctx) -> {
             body.run();
             return RepeatStatus.FINISHED;
-        }, tm).build();
+        }, Engine.NO_TRANSACTION).build();
     }
 
     private static Step restartable(Step step) {

@@ -36,6 +36,21 @@ public final class LockRetry {
              ORDER BY l.granted DESC, age_s DESC
             """;
 
+    /**
+     * Autovacuum workers holding a lock on the relations (or their partitions). Autovacuum yields to a
+     * lock waiter only after deadlock_timeout (1 s), longer than our lock_timeout, so it would win every
+     * attempt; like pg_repack we cancel it (it comes back later). Never one that prevents wraparound.
+     */
+    static final String AUTOVACUUM_BLOCKERS = """
+            SELECT DISTINCT a.pid, l.relation::regclass::text AS relation
+              FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+             WHERE a.backend_type = 'autovacuum worker' AND l.granted
+               AND a.query NOT LIKE '%%to prevent wraparound%%'
+               AND l.relation IN (SELECT t.relid FROM unnest(?::regclass[]) AS r(rel), pg_partition_tree(r.rel) AS t)
+            """.replace("%%", "%");
+
+    static final String CANCEL = "SELECT pg_cancel_backend(?)";
+
     private final TransactionTemplate tx;
     private final SqlRunner sql;
     private final Duration lockTimeout;
@@ -103,10 +118,31 @@ public final class LockRetry {
                             + " attempts of " + lockTimeout.toMillis() + " ms each. " + describeHolders(relations)
                             + " Let that finish (or end it), or raise swap.max-attempts / swap.lock-timeout, then restart.", e);
                 }
+                if (cancelAutovacuum(what, relations)) {
+                    sleep(50);
+                    continue; // retry at once: the blocker was autovacuum, and it is gone
+                }
                 long backoff = backoffMillis(attempt);
                 log.info("{}: lock not available (attempt {}/{}), retrying in {} ms", what, attempt, maxAttempts, backoff);
                 sleep(backoff);
             }
+        }
+    }
+
+    private boolean cancelAutovacuum(String what, List<String> relations) {
+        try {
+            var rows = sql.queryRows(AUTOVACUUM_BLOCKERS, (Object) relations.toArray(String[]::new));
+            boolean cancelled = false;
+            for (var r : rows) {
+                if (Boolean.TRUE.equals(sql.queryOne(CANCEL, Boolean.class, r.get("pid")))) {
+                    log.info("{}: cancelled autovacuum (pid {}) on {}, which held the lock", what, r.get("pid"), r.get("relation"));
+                    cancelled = true;
+                }
+            }
+            return cancelled;
+        } catch (DataAccessException e) {
+            log.debug("could not cancel autovacuum: {}", e.getMessage());
+            return false;
         }
     }
 

@@ -58,6 +58,8 @@ public final class IndexBuild {
         if (!sql.dryRun() && Boolean.TRUE.equals(sql.queryOne(HAS_CONSTRAINT, Boolean.class, n.qRw(), PartitionNames.BOUND_CHECK))) {
             return false;
         }
+        // Runs in autocommit (no step transaction): pg_get_partition_constraintdef keeps an ACCESS SHARE
+        // lock on the parent until the transaction ends, and a swap elsewhere needs the parent exclusively.
         String bound = sql.queryOne(BOUND_EXPRESSION, String.class, n.qPartition());
         lockRetry.run("index " + n.rw(), List.of(n.qRw()), t -> {
             for (PartitionCatalog.Index idx : catalog.indexes(n.qPartition())) {
