@@ -30,15 +30,17 @@ final class PartitionJobStep extends AbstractStep {
     private final JobOperator operator;
     private final String jobKey;
     private final Function<String, Job> partitionJobs;
+    private final StopRequest stop;
 
     PartitionJobStep(String name, JobRepository repository, JobOperator operator, String jobKey,
-            Function<String, Job> partitionJobs) {
+            Function<String, Job> partitionJobs, StopRequest stop) {
         super(name);
         setJobRepository(repository);
         this.repository = repository;
         this.operator = operator;
         this.jobKey = jobKey;
         this.partitionJobs = partitionJobs;
+        this.stop = stop;
     }
 
     static JobParameters parameters(String jobKey, String partition) {
@@ -56,6 +58,12 @@ final class PartitionJobStep extends AbstractStep {
         }
         if (last != null && last.getStatus().isRunning()) {
             operator.recover(last);
+        }
+        if (stop.requested()) {
+            // Stop requested (stop, end of the window): no new partition starts; restart continues it.
+            se.setStatus(BatchStatus.STOPPED);
+            se.setExitStatus(new ExitStatus("STOPPED", partition + ": not started, the job was asked to stop"));
+            return;
         }
         JobExecution run = operator.start(job, params);
         if (run.getStatus() != BatchStatus.COMPLETED) {

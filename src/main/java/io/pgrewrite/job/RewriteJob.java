@@ -100,8 +100,10 @@ public final class RewriteJob {
         pool.setThreadNamePrefix("worker-");
         pool.initialize();
         String jobKey = engine.definition().jobKey();
+        StopRequest stop = new StopRequest(engine.sql().jdbc(), jobKey);
         Step worker = new PartitionJobStep(NAME, repository, operator, jobKey, partition -> new PartitionJob(engine,
-                repository, tm, partition, "`pgrewrite restart` (or `pgrewrite run` of the same file)", progress).build());
+                repository, tm, partition, "`pgrewrite restart` (or `pgrewrite run` of the same file)", progress, stop)
+                .build(), stop);
         TaskExecutorPartitionHandler handler = new OrderedPartitionHandler();
         handler.setStep(worker);
         handler.setTaskExecutor(pool);
