@@ -6,7 +6,7 @@ import picocli.CommandLine.Command;
 /** The {@code pgrewrite} command and its subcommands. */
 @Command(name = "pgrewrite", mixinStandardHelpOptions = true, versionProvider = Cli.Version.class,
         description = "Online, partition-at-a-time rewrites of large time-partitioned PostgreSQL tables.",
-        subcommands = {DemoCommand.class, PlanCommand.class, RunCommand.class, RestartCommand.class, StatusCommand.class,
+        subcommands = {DemoCommand.class, PlanCommand.class, RunCommand.class, RestartCommand.class, StatusCommand.class, WorkerCommand.class,
                 StopCommand.class, RecoverCommand.class, AbandonCommand.class, SchedulerCommand.class,
                 CommandLine.HelpCommand.class},
         footer = {"", "Exit codes: 0 done, 1 job failed (restart continues it), 2 usage, 3 bad job definition,",

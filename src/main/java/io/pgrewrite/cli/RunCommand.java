@@ -15,6 +15,13 @@ final class RunCommand extends DbCommand {
     @Parameters(index = "0", paramLabel = "JOB.yaml", description = "The job definition")
     Path file;
 
+    @picocli.CommandLine.Option(names = "--remote", description = "Send partitions to `pgrewrite worker` processes (any host) through the database instead of local threads")
+    boolean remote;
+
+    @picocli.CommandLine.Option(names = "--staleness", defaultValue = "30s", converter = DurationConverter.class,
+            description = "With --remote: a partition whose worker sent no heartbeat for this long is sent again (default: ${DEFAULT-VALUE})")
+    java.time.Duration staleness;
+
     private JobDefinition def;
 
     @Override
@@ -29,6 +36,6 @@ final class RunCommand extends DbCommand {
 
     @Override
     int run(ConfigurableApplicationContext ctx, PrintStream out) throws Exception {
-        return Jobs.of(ctx, out, err).run(def, true);
+        return Jobs.of(ctx, out, err).run(def, true, remote ? staleness : null);
     }
 }

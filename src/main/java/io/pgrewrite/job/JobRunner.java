@@ -58,6 +58,11 @@ public final class JobRunner {
     }
 
     public JobExecution run(JobDefinition def) throws Exception {
+        return run(def, null);
+    }
+
+    /** @param remote null to run partitions on local threads; else the handler that sends them to workers */
+    public JobExecution run(JobDefinition def, org.springframework.batch.core.partition.PartitionHandler remote) throws Exception {
         try (JobLock lock = lock(def.jobKey())) {
             JobExecution last = last(def);
             if (last != null && last.getStatus() == BatchStatus.COMPLETED) {
@@ -71,7 +76,7 @@ public final class JobRunner {
             }
             JdbcTemplate jdbc = new JdbcTemplate(dataSource);
             Engine engine = Engine.create(def, jdbc, new TransactionTemplate(tm), dataSource, false, out);
-            return operator.start(new RewriteJob(engine, repository, operator, tm, out).build(), parameters(def));
+            return operator.start(new RewriteJob(engine, repository, operator, tm, out, remote).build(), parameters(def));
         }
     }
 

@@ -18,8 +18,9 @@ import org.springframework.batch.core.step.StepExecution;
  * The worker step of {@code rewrite}: runs the partition's own job ({@link PartitionJob}) and reports
  * its outcome. Like Spring Batch's JobStep, but a partition job that already completed (the process
  * died after it finished, before this step was recorded) counts as done instead of failing the restart,
- * and one left STARTED by a killed process is recovered first (the caller holds the job's advisory
- * lock, so nobody else is running it).
+ * and one left STARTED by a killed process is recovered first: this step holds the partition's advisory
+ * lock, so nobody else is running it. The partition's advisory lock and a worker slot are held
+ * throughout (see {@link PartitionLocks}).
  */
 final class PartitionJobStep extends AbstractStep {
 
@@ -30,16 +31,20 @@ final class PartitionJobStep extends AbstractStep {
     private final JobOperator operator;
     private final String jobKey;
     private final Function<String, Job> partitionJobs;
+    private final javax.sql.DataSource dataSource;
+    private final int workers;
     private final StopRequest stop;
 
     PartitionJobStep(String name, JobRepository repository, JobOperator operator, String jobKey,
-            Function<String, Job> partitionJobs, StopRequest stop) {
+            Function<String, Job> partitionJobs, javax.sql.DataSource dataSource, int workers, StopRequest stop) {
         super(name);
         setJobRepository(repository);
         this.repository = repository;
         this.operator = operator;
         this.jobKey = jobKey;
         this.partitionJobs = partitionJobs;
+        this.dataSource = dataSource;
+        this.workers = workers;
         this.stop = stop;
     }
 
@@ -50,6 +55,12 @@ final class PartitionJobStep extends AbstractStep {
     @Override
     protected void doExecute(StepExecution se) throws Exception {
         String partition = se.getExecutionContext().getString(PartitionList.PARTITION);
+        try (PartitionLocks locks = PartitionLocks.acquire(dataSource, jobKey, partition, workers)) {
+            runPartition(se, partition);
+        }
+    }
+
+    private void runPartition(StepExecution se, String partition) throws Exception {
         Job job = partitionJobs.apply(partition);
         JobParameters params = parameters(jobKey, partition);
         JobExecution last = repository.getLastJobExecution(job.getName(), params);

@@ -4,7 +4,6 @@ import java.io.PrintStream;
 import java.util.Comparator;
 import java.util.Set;
 import java.util.TreeSet;
-import java.util.function.Consumer;
 
 import io.pgrewrite.plan.PartitionList;
 import io.pgrewrite.plan.Table;
@@ -13,6 +12,7 @@ import org.springframework.batch.core.job.JobExecution;
 import org.springframework.batch.core.job.builder.JobBuilder;
 import org.springframework.batch.core.launch.JobOperator;
 import org.springframework.batch.core.listener.JobExecutionListener;
+import org.springframework.batch.core.partition.PartitionHandler;
 import org.springframework.batch.core.partition.support.TaskExecutorPartitionHandler;
 import org.springframework.batch.core.repository.JobRepository;
 import org.springframework.batch.core.step.Step;
@@ -31,22 +31,37 @@ public final class RewriteJob {
     public static final String NAME = "rewrite";
     public static final String JOB_KEY = "job.key";
     public static final String FILE = "file";
+    /** The definition's YAML, kept in the job's ExecutionContext: remote workers read it from there. */
+    public static final String DEFINITION = "pgrewrite.definition";
 
     private final Engine engine;
     private final JobRepository repository;
     private final JobOperator operator;
     private final PlatformTransactionManager tm;
     private final PrintStream out;
-    private final Consumer<PartitionJob.Progress> progress;
+    private final PartitionHandler remote;
 
+    /**
+     * @param remote null: partitions run on {@code workers} local threads; otherwise the handler that
+     *               sends them to remote workers
+     */
     public RewriteJob(Engine engine, JobRepository repository, JobOperator operator, PlatformTransactionManager tm,
-            PrintStream out) {
+            PrintStream out, PartitionHandler remote) {
         this.engine = engine;
         this.repository = repository;
         this.operator = operator;
         this.tm = tm;
         this.out = out;
-        this.progress = new ProgressLog();
+        this.remote = remote;
+    }
+
+    /** The worker step of {@code rewrite}: one partition's job, under its advisory lock and a worker slot. */
+    public static Step workerStep(Engine engine, JobRepository repository, JobOperator operator, PlatformTransactionManager tm) {
+        ProgressLog progress = new ProgressLog();
+        StopRequest stop = new StopRequest(engine.sql().jdbc(), engine.definition().jobKey());
+        return new PartitionJobStep(NAME, repository, operator, engine.definition().jobKey(), partition -> new PartitionJob(
+                engine, repository, tm, partition, "`pgrewrite restart` (or `pgrewrite run` of the same file)", progress, stop)
+                .build(), engine.dataSource(), engine.definition().workers(), stop);
     }
 
     public Job build() {
@@ -56,6 +71,11 @@ public final class RewriteJob {
 
                     @Override
                     public void beforeJob(JobExecution je) {
+                        try {
+                            je.getExecutionContext().putString(DEFINITION, java.nio.file.Files.readString(engine.definition().file()));
+                        } catch (java.io.IOException e) {
+                            throw new java.io.UncheckedIOException("cannot read " + engine.definition().file(), e);
+                        }
                         sampler = new DiskSampler(engine.sql().jdbc(), je.getId()).start();
                     }
 
@@ -93,20 +113,19 @@ public final class RewriteJob {
     }
 
     private Step rewrite() {
-        int workers = engine.definition().workers();
-        ThreadPoolTaskExecutor pool = new ThreadPoolTaskExecutor();
-        pool.setCorePoolSize(workers);
-        pool.setMaxPoolSize(workers);
-        pool.setThreadNamePrefix("worker-");
-        pool.initialize();
-        String jobKey = engine.definition().jobKey();
-        StopRequest stop = new StopRequest(engine.sql().jdbc(), jobKey);
-        Step worker = new PartitionJobStep(NAME, repository, operator, jobKey, partition -> new PartitionJob(engine,
-                repository, tm, partition, "`pgrewrite restart` (or `pgrewrite run` of the same file)", progress, stop)
-                .build(), stop);
-        TaskExecutorPartitionHandler handler = new OrderedPartitionHandler();
-        handler.setStep(worker);
-        handler.setTaskExecutor(pool);
+        PartitionHandler handler = remote;
+        if (handler == null) {
+            int workers = engine.definition().workers();
+            ThreadPoolTaskExecutor pool = new ThreadPoolTaskExecutor();
+            pool.setCorePoolSize(workers);
+            pool.setMaxPoolSize(workers);
+            pool.setThreadNamePrefix("worker-");
+            pool.initialize();
+            TaskExecutorPartitionHandler local = new OrderedPartitionHandler();
+            local.setStep(workerStep(engine, repository, operator, tm));
+            local.setTaskExecutor(pool);
+            handler = local;
+        }
         return new StepBuilder(NAME, repository)
                 .partitioner(NAME, new PartitionList(engine.planner(), engine.definition()))
                 .partitionHandler(handler)

@@ -1,0 +1,99 @@
+package io.pgrewrite.remote;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.Statement;
+import java.time.LocalDate;
+import java.util.List;
+
+import io.pgrewrite.testsupport.JvmProcess;
+import io.pgrewrite.testsupport.Tables;
+import io.pgrewrite.testsupport.TestDatabase;
+import org.junit.jupiter.api.Test;
+
+/**
+ * One manager and three worker processes on this machine rewrite a table with nothing but PostgreSQL
+ * between them. A worker is killed (kill -9) in the middle of a partition: the manager sends that
+ * partition again, a worker started late picks up work, and the job completes with every row exactly
+ * once. A job with more workers than partitions completes too.
+ */
+class RemoteWorkersTest {
+
+    static final int ROWS = 8000;
+
+    @Test
+    void aWorkerKilledInTheMiddleOfAPartitionCostsARetryNotARow() throws Exception {
+        int days = 6;
+        TestDatabase.Database db = TestDatabase.newDatabase("remote");
+        try (Connection c = db.connect()) {
+            Tables.daily(c, "public", "ev", LocalDate.of(2024, 3, 1), days, ROWS);
+        }
+        Path job = Files.createTempFile("remote", ".yaml");
+        Files.writeString(job, "name: remote\ntable: ev\noperation: alter-column-type\ncolumn: massa\ntype: integer\n"
+                + "workers: 3\ncopy:\n  chunk-rows: 500\n  pause: 100ms\n");
+        List<String> noArgs = List.of();
+        try (JvmProcess w1 = JvmProcess.start("worker-1", noArgs, db, "worker", "--max-idle", "60s");
+                JvmProcess w2 = JvmProcess.start("worker-2", noArgs, db, "worker", "--max-idle", "60s");
+                JvmProcess w3 = JvmProcess.start("worker-3", noArgs, db, "worker", "--max-idle", "60s")) {
+            for (JvmProcess w : List.of(w1, w2, w3)) {
+                w.await(l -> l.contains("taking partition requests"), 90);
+            }
+            try (JvmProcess manager = JvmProcess.start("manager", noArgs, db, "run", job.toString(), "--remote", "--staleness", "5s")) {
+                String started = w1.await(l -> l.contains(": rewrite:ev_"), 120);
+                Thread.sleep(1500); // a few chunks into its partition
+                w1.kill();
+                String killedPartition = started.substring(started.indexOf("rewrite:") + "rewrite:".length()).trim();
+                try (JvmProcess late = JvmProcess.start("worker-late", noArgs, db, "worker", "--max-idle", "60s")) {
+                    assertThat(manager.waitFor(240)).as(manager.output()).isZero();
+                    assertThat(late.output()).as("the late worker ran a partition").contains(": rewrite:ev_");
+                }
+                assertThat(manager.output()).contains(killedPartition + ": its worker is gone");
+            }
+        }
+        try (Connection c = db.connect(); Statement st = c.createStatement()) {
+            assertThat(one(st, "SELECT count(*) FROM ev")).isEqualTo((long) days * ROWS);
+            assertThat(one(st, "SELECT count(DISTINCT (id, at)) FROM ev")).isEqualTo((long) days * ROWS);
+            assertThat(one(st, "SELECT count(*) FROM ev WHERE massa = (id % 1000000) % 3000")).isEqualTo((long) days * ROWS);
+            try (ResultSet rs = st.executeQuery("SELECT partition_name, state, rows_copied FROM pgrewrite.partition_state")) {
+                int n = 0;
+                while (rs.next()) {
+                    n++;
+                    assertThat(rs.getString("state")).isEqualTo("retired");
+                    // a chunk's count commits with the chunk: the killed partition resumed, it was not copied twice
+                    assertThat(rs.getLong("rows_copied")).as(rs.getString(1)).isEqualTo(ROWS);
+                }
+                assertThat(n).isEqualTo(days);
+            }
+        }
+    }
+
+    @Test
+    void moreWorkersThanPartitions() throws Exception {
+        TestDatabase.Database db = TestDatabase.newDatabase("remote_few");
+        try (Connection c = db.connect()) {
+            Tables.daily(c, "public", "ev", LocalDate.of(2024, 3, 1), 2, 1000);
+        }
+        Path job = Files.createTempFile("few", ".yaml");
+        Files.writeString(job, "name: few\ntable: ev\noperation: compact\nworkers: 5\n");
+        List<String> noArgs = List.of();
+        try (JvmProcess w1 = JvmProcess.start("worker-1", noArgs, db, "worker", "--threads", "3", "--max-idle", "30s");
+                JvmProcess manager = JvmProcess.start("manager", noArgs, db, "run", job.toString(), "--remote")) {
+            assertThat(manager.waitFor(180)).as(manager.output()).isZero();
+        }
+        try (Connection c = db.connect(); Statement st = c.createStatement()) {
+            assertThat(one(st, "SELECT count(*) FROM ev")).isEqualTo(2000);
+            assertThat(one(st, "SELECT count(*) FROM pgrewrite.partition_state WHERE state = 'retired'")).isEqualTo(2);
+        }
+    }
+
+    static long one(Statement st, String sql) throws Exception {
+        try (ResultSet rs = st.executeQuery(sql)) {
+            rs.next();
+            return rs.getLong(1);
+        }
+    }
+}

@@ -1,0 +1,92 @@
+package io.pgrewrite.testsupport;
+
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Predicate;
+
+import io.pgrewrite.PgrewriteApplication;
+
+/** A pgrewrite command in a JVM of its own (for kill -9 and multi-process stories), its output kept. */
+public final class JvmProcess implements AutoCloseable {
+
+    private final Process process;
+    private final List<String> lines = new CopyOnWriteArrayList<>();
+    private final String name;
+
+    private JvmProcess(String name, Process process) {
+        this.name = name;
+        this.process = process;
+        Thread reader = new Thread(() -> {
+            try (BufferedReader r = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
+                for (String line; (line = r.readLine()) != null; ) {
+                    lines.add(line);
+                }
+            } catch (Exception ignored) {
+                // the process was killed
+            }
+        }, name + "-output");
+        reader.setDaemon(true);
+        reader.start();
+    }
+
+    public static JvmProcess start(String name, List<String> jvmArgs, TestDatabase.Database db, String... args) throws Exception {
+        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-Xmx256m", "-XX:TieredStopAtLevel=1"));
+        cmd.addAll(jvmArgs);
+        cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), PgrewriteApplication.class.getName()));
+        cmd.addAll(List.of(args));
+        cmd.addAll(List.of(db.cliOptions()));
+        return new JvmProcess(name, new ProcessBuilder(cmd).redirectErrorStream(true).start());
+    }
+
+    /** Waits for a line of output; returns it. */
+    public String await(Predicate<String> match, long seconds) throws InterruptedException {
+        long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
+        while (System.nanoTime() < end) {
+            for (String l : lines) {
+                if (match.test(l)) {
+                    return l;
+                }
+            }
+            if (!process.isAlive() && lines.stream().noneMatch(match)) {
+                throw new AssertionError(name + " exited (" + process.exitValue() + ") before the expected line:\n" + output());
+            }
+            Thread.sleep(100);
+        }
+        throw new AssertionError(name + ": no matching line in " + seconds + " s:\n" + output());
+    }
+
+    public int waitFor(long seconds) throws InterruptedException {
+        if (!process.waitFor(seconds, TimeUnit.SECONDS)) {
+            throw new AssertionError(name + " still running after " + seconds + " s:\n" + output());
+        }
+        return process.exitValue();
+    }
+
+    /** kill -9. */
+    public void kill() throws InterruptedException {
+        process.destroyForcibly();
+        process.waitFor(30, TimeUnit.SECONDS);
+    }
+
+    public List<String> lines() {
+        return lines;
+    }
+
+    public String output() {
+        return String.join("\n", lines);
+    }
+
+    @Override
+    public void close() throws InterruptedException {
+        if (process.isAlive()) {
+            kill();
+        }
+    }
+}
