@@ -20,6 +20,7 @@ import javax.sql.DataSource;
 
 import io.pgrewrite.definition.JobDefinition;
 import io.pgrewrite.definition.JobDefinitions;
+import io.pgrewrite.job.JobRunner;
 import io.pgrewrite.schedule.RewriteTrigger;
 import io.pgrewrite.schedule.RunningJobs;
 import io.pgrewrite.schedule.ScheduledRun;
@@ -32,6 +33,7 @@ import org.quartz.Scheduler;
 import org.quartz.Trigger;
 import org.quartz.TriggerBuilder;
 import org.quartz.TriggerKey;
+import org.springframework.batch.core.BatchStatus;
 import org.springframework.batch.core.launch.JobOperator;
 import org.springframework.batch.core.repository.JobRepository;
 import org.springframework.context.ConfigurableApplicationContext;
@@ -62,6 +64,9 @@ final class SchedulerCommand extends DbCommand {
 
     @Option(names = "--run-for", description = "Stop after this long (ISO-8601, e.g. PT8H), gracefully like SIGTERM")
     Duration runFor;
+
+    @Option(names = "--exit-when-done", description = "Exit once every scheduled job has completed (or was abandoned)")
+    boolean exitWhenDone;
 
     @Option(names = "--check-in", defaultValue = "PT5S", hidden = true, description = "Quartz cluster check-in interval")
     Duration checkIn;
@@ -145,10 +150,12 @@ final class SchedulerCommand extends DbCommand {
         }, "scheduler-shutdown");
         Runtime.getRuntime().addShutdownHook(hook);
         try {
-            if (runFor == null) {
-                shutdown.await();
-            } else {
-                shutdown.await(runFor.toMillis(), TimeUnit.MILLISECONDS);
+            long until = runFor == null ? Long.MAX_VALUE : System.nanoTime() + runFor.toNanos();
+            while (!shutdown.await(1, TimeUnit.SECONDS) && System.nanoTime() < until) {
+                if (exitWhenDone && allDone(ctx)) {
+                    out.println("Every scheduled job has completed.");
+                    break;
+                }
             }
             stopGracefully(ctx, scheduler, out);
         } finally {
@@ -185,6 +192,13 @@ final class SchedulerCommand extends DbCommand {
         }
         out.printf("Scheduled %s: cron \"%s\" (%s), window %s, up to %d relaunches; next at %s%n", def.jobKey(), s.cron(),
                 s.zone(), s.window() == null ? "unlimited" : s.window(), s.maxRelaunches(), existing.getNextFireTime());
+    }
+
+    private boolean allDone(ConfigurableApplicationContext ctx) {
+        JobRunner runner = new JobRunner(ctx.getBean(JobRepository.class), ctx.getBean(JobOperator.class),
+                ctx.getBean(PlatformTransactionManager.class), ctx.getBean(DataSource.class), System.out);
+        return definitions.stream().map(runner::last).allMatch(e -> e != null
+                && (e.getStatus() == BatchStatus.COMPLETED || e.getStatus() == BatchStatus.ABANDONED));
     }
 
     private void stopGracefully(ConfigurableApplicationContext ctx, Scheduler scheduler, PrintStream out) throws Exception {

@@ -83,7 +83,7 @@ public final class JobProgress {
      * @param rowsPerSecond rows copied over the time its copy ran; 0 before it copied
      */
     public record Partition(String name, String state, long rowsDone, long rowsTotal, double rowsPerSecond,
-            double bytesPerSecond, Long bytesBefore, Long bytesAfter, Double lockWaitMs, Double lockHoldMs,
+            double bytesPerSecond, double bytesDone, Long bytesBefore, Long bytesAfter, Double lockWaitMs, Double lockHoldMs,
             Integer swapAttempts, String verify) {
     }
 
@@ -96,6 +96,10 @@ public final class JobProgress {
     public record Execution(long id, String jobKey, String file, String status, LocalDateTime started,
             LocalDateTime ended, String exitMessage, List<Partition> partitions, Map<String, Integer> counts,
             long rowsDone, long rowsTotal, double rowsPerSecond, double bytesPerSecond, Duration eta) {
+
+        /** No execution yet. */
+        public static final Execution EMPTY = new Execution(0, "-@-", null, "NONE", null, null, null, List.of(),
+                Map.of(), 0, 0, 0, 0, null);
 
         public String jobName() {
             return jobKey.substring(0, jobKey.indexOf('@'));
@@ -180,7 +184,7 @@ public final class JobProgress {
                 remaining += Math.max(0, rowsTotal - rows);
             }
             counts.merge(state, 1, Integer::sum);
-            partitions.add(new Partition(name, state, rows, rowsTotal, r, br, st == null ? null : nullableLong(st.get("bytes_before")),
+            partitions.add(new Partition(name, state, rows, rowsTotal, r, br, rows * bytesPerRow, st == null ? null : nullableLong(st.get("bytes_before")),
                     st == null ? null : nullableLong(st.get("bytes_after")), st == null ? null : nullableDouble(st.get("lock_wait_ms")),
                     st == null ? null : nullableDouble(st.get("lock_hold_ms")),
                     st == null || st.get("swap_attempts") == null ? null : ((Number) st.get("swap_attempts")).intValue(),
