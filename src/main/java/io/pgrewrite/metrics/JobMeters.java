@@ -51,13 +51,6 @@ public class JobMeters implements MeterBinder, AutoCloseable {
              GROUP BY p.parameter_value
             """;
 
-    static final String LATEST = """
-            SELECT max(e.job_execution_id) FROM pgrewrite.batch_job_execution e
-              JOIN pgrewrite.batch_job_instance i ON i.job_instance_id = e.job_instance_id
-              JOIN pgrewrite.batch_job_execution_params p ON p.job_execution_id = e.job_execution_id
-                   AND p.parameter_name = 'job.key'
-             WHERE i.job_name = 'rewrite' AND p.parameter_value = ?
-            """;
 
     /** Swap figures of the job's partitions, recorded by the swap step. */
     static final String SWAPS = """
@@ -166,7 +159,7 @@ public class JobMeters implements MeterBinder, AutoCloseable {
         }
 
         private Snapshot read() {
-            Long id = jdbc.queryForObject(LATEST, Long.class, jobKey);
+            Long id = progress.latest(jobKey);
             JobProgress.Execution e = id == null ? null : progress.of(id);
             Map<String, Object> s = jdbc.queryForMap(SWAPS, jobKey);
             double bytes = e == null ? 0 : e.partitions().stream().mapToDouble(JobProgress.Partition::bytesDone).sum();

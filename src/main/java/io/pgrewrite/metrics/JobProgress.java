@@ -110,10 +110,24 @@ public final class JobProgress {
         }
     }
 
+    /** The latest execution of a job key. */
+    static final String LATEST = """
+            SELECT max(e.job_execution_id) FROM pgrewrite.batch_job_execution e
+              JOIN pgrewrite.batch_job_instance i ON i.job_instance_id = e.job_instance_id
+              JOIN pgrewrite.batch_job_execution_params p ON p.job_execution_id = e.job_execution_id
+                   AND p.parameter_name = 'job.key'
+             WHERE i.job_name = 'rewrite' AND p.parameter_value = ?
+            """;
+
     private final JdbcTemplate jdbc;
 
     public JobProgress(JdbcTemplate jdbc) {
         this.jdbc = jdbc;
+    }
+
+    /** The id of the job's latest execution, or null. */
+    public Long latest(String jobKey) {
+        return jdbc.queryForObject(LATEST, Long.class, jobKey);
     }
 
     /** The execution, or null when there is none of that id. */
