@@ -107,7 +107,7 @@ public class JobMeters implements MeterBinder, AutoCloseable {
                 .description("Rows copied into rewritten partitions").register(registry);
         FunctionCounter.builder("pgrewrite.bytes.copied", f, x -> x.get().bytesCopied).tags(tags).baseUnit("bytes")
                 .description("Heap bytes copied (rows copied times the partition's bytes per row)").register(registry);
-        gauge("pgrewrite.copy.rate", f, x -> x.get().progress.rowsPerSecond(), tags, "rows/s", "Rows copied per second now");
+        gauge("pgrewrite.copy.rate", f, x -> x.get().progress.rowsPerSecond(), tags, "rows.per.second", "Rows copied per second now");
         gauge("pgrewrite.copy.eta", f, x -> x.get().progress.eta() == null ? Double.NaN : x.get().progress.eta().toSeconds(),
                 tags, "seconds", "Time left to copy the remaining rows at the current rate");
         for (String state : JobProgress.STATES) {

@@ -67,6 +67,22 @@ class MetricNamesTest {
             assertThat(registry.get("pgrewrite.disk.extra.inflight").gauge().value()).isZero();
             assertThat(registry.get("pgrewrite.copy.rate").gauge().value()).isZero(); // nothing copying now
         }
+
+        // The names as Prometheus shows them, as the README lists them.
+        io.micrometer.prometheusmetrics.PrometheusMeterRegistry prometheus = new io.micrometer.prometheusmetrics.PrometheusMeterRegistry(
+                io.micrometer.prometheusmetrics.PrometheusConfig.DEFAULT);
+        try (JobMeters meters = new JobMeters(db.dataSource())) {
+            meters.bindTo(prometheus);
+            meters.refresh();
+            String scrape = prometheus.scrape();
+            String tags = "{job=\"metered\",table=\"public.ev\"}";
+            assertThat(scrape).contains("pgrewrite_rows_copied_total" + tags + " 2000", "pgrewrite_bytes_copied_bytes_total" + tags,
+                    "pgrewrite_partitions_done" + tags + " 2", "pgrewrite_partitions_pending" + tags + " 0",
+                    "pgrewrite_copy_rate_rows_per_second" + tags, "pgrewrite_copy_eta_seconds" + tags,
+                    "pgrewrite_swap_lock_wait_seconds_count" + tags + " 2", "pgrewrite_swap_lock_hold_seconds_sum" + tags,
+                    "pgrewrite_swap_lock_retries_total" + tags + " 0", "pgrewrite_disk_extra_inflight_bytes" + tags,
+                    "pgrewrite_disk_extra_peak_bytes" + tags);
+        }
     }
 
     @Test
