@@ -30,7 +30,7 @@ class EquivalenceTest {
         "backfill|set:\\n  passage_id: id|UPDATE passage SET passage_id = id",
         "add-column|column: kenteken_hash\\ntype: text\\nusing: md5(kenteken)|ALTER TABLE passage ADD COLUMN kenteken_hash text; UPDATE passage SET kenteken_hash = md5(kenteken)",
         "drop-column|column: extra_data|ALTER TABLE passage DROP COLUMN extra_data",
-        "compact|storage:\\n  fillfactor: 90|ALTER TABLE passage SET (fillfactor = 90)",
+        "compact|storage:\\n  fillfactor: 90|SELECT 1",
     })
     void sameResultAsThePlainStatement(String operation, String keys, String plainSql) throws Exception {
         keys = keys.replace("\\n", "\n");
@@ -46,11 +46,10 @@ class EquivalenceTest {
         try (Connection c = ref.connect(); Statement st = c.createStatement()) {
             st.execute(plainSql);
             if (operation.equals("compact")) {
-                // a plain ALTER of the parent's storage does not reach existing partitions; pgrewrite's copies get it
+                // what VACUUM FULL after ALTER TABLE … SET (fillfactor = 90) on every partition gives
                 st.execute("DO $$ DECLARE p regclass; BEGIN FOR p IN SELECT inhrelid::regclass FROM pg_inherits"
                         + " WHERE inhparent = 'passage'::regclass LOOP EXECUTE format('ALTER TABLE %s SET (fillfactor = 90)', p);"
                         + " END LOOP; END $$");
-                st.execute("ALTER TABLE passage RESET (fillfactor)");
             }
         }
         Path job = Files.createTempFile("eq", ".yaml");
