@@ -65,7 +65,7 @@ final class SchedulerCommand extends DbCommand {
     @Option(names = "--run-for", description = "Stop after this long (ISO-8601, e.g. PT8H), gracefully like SIGTERM")
     Duration runFor;
 
-    @Option(names = "--exit-when-done", description = "Exit once every scheduled job has completed (or was abandoned)")
+    @Option(names = "--exit-when-done", description = "Exit once every scheduled job has completed, was abandoned, or waits for an operator (relaunch limit reached)")
     boolean exitWhenDone;
 
     @Option(names = "--check-in", defaultValue = "PT5S", hidden = true, description = "Quartz cluster check-in interval")
@@ -153,7 +153,7 @@ final class SchedulerCommand extends DbCommand {
             long until = runFor == null ? Long.MAX_VALUE : System.nanoTime() + runFor.toNanos();
             while (!shutdown.await(1, TimeUnit.SECONDS) && System.nanoTime() < until) {
                 if (exitWhenDone && allDone(ctx)) {
-                    out.println("Every scheduled job has completed.");
+                    out.println("Every scheduled job has completed or waits for an operator.");
                     break;
                 }
             }
@@ -197,8 +197,13 @@ final class SchedulerCommand extends DbCommand {
     private boolean allDone(ConfigurableApplicationContext ctx) {
         JobRunner runner = new JobRunner(ctx.getBean(JobRepository.class), ctx.getBean(JobOperator.class),
                 ctx.getBean(PlatformTransactionManager.class), ctx.getBean(DataSource.class), System.out);
-        return definitions.stream().map(runner::last).allMatch(e -> e != null
-                && (e.getStatus() == BatchStatus.COMPLETED || e.getStatus() == BatchStatus.ABANDONED));
+        org.springframework.jdbc.core.JdbcTemplate jdbc = new org.springframework.jdbc.core.JdbcTemplate(ctx.getBean(DataSource.class));
+        return definitions.stream().allMatch(def -> {
+            var e = runner.last(def);
+            return e != null && (e.getStatus() == BatchStatus.COMPLETED || e.getStatus() == BatchStatus.ABANDONED
+                    || e.getStatus() == BatchStatus.FAILED
+                            && !io.pgrewrite.schedule.Relaunches.allowed(def.schedule(), io.pgrewrite.schedule.Relaunches.failures(jdbc, e.getJobInstanceId())));
+        });
     }
 
     private void stopGracefully(ConfigurableApplicationContext ctx, Scheduler scheduler, PrintStream out) throws Exception {

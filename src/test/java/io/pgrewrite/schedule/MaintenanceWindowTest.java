@@ -44,7 +44,7 @@ class MaintenanceWindowTest {
 
         CliRun scheduler = CliRun.run(db, "scheduler", job.toString(), "--no-http", "--exit-when-done", "--run-for", "PT55S");
         assertThat(scheduler.exitCode()).as(scheduler.toString()).isEqualTo(ExitCodes.OK);
-        assertThat(scheduler.out()).contains("Scheduled nightly@public.ev", "Every scheduled job has completed.");
+        assertThat(scheduler.out()).contains("Scheduled nightly@public.ev", "Every scheduled job has completed");
 
         try (Connection c = db.connect(); Statement st = c.createStatement()) {
             List<String> statuses = new ArrayList<>();

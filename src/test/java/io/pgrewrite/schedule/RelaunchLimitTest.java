@@ -38,8 +38,12 @@ class RelaunchLimitTest {
         String head = "name: code-to-int\ntable: ev\noperation: alter-column-type\ncolumn: code\ntype: integer\n";
         Files.writeString(job, head + "schedule:\n  cron: \"* * * * * ?\"\n  max-relaunches: 2\n");
 
-        CliRun scheduler = CliRun.run(db, "scheduler", job.toString(), "--no-http", "--run-for", "PT15S");
+        CliRun scheduler = CliRun.run(db, "scheduler", job.toString(), "--no-http", "--exit-when-done", "--run-for", "PT50S");
         assertThat(scheduler.exitCode()).as(scheduler.toString()).isEqualTo(ExitCodes.OK);
+        assertThat(scheduler.out()).contains("waits for an operator");
+        // Triggers keep firing: a scheduler started again relaunches nothing more.
+        CliRun later = CliRun.run(db, "scheduler", job.toString(), "--no-http", "--run-for", "PT3S");
+        assertThat(later.exitCode()).as(later.toString()).isEqualTo(ExitCodes.OK);
 
         long last;
         try (Connection c = db.connect(); Statement st = c.createStatement()) {
