@@ -61,7 +61,6 @@ final class AppContext {
         put(overrides, "spring.datasource.url", conn.url);
         put(overrides, "spring.datasource.username", conn.username);
         put(overrides, "spring.datasource.password", conn.password);
-        put(overrides, "pgrewrite.repository.url", conn.repositoryUrl);
 
         SpringApplication app = new SpringApplication(PgrewriteApplication.class);
         boolean http = Boolean.parseBoolean(String.valueOf(extra.getOrDefault("pgrewrite.http.enabled",
