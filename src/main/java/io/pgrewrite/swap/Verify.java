@@ -5,6 +5,7 @@ import java.util.List;
 
 import io.pgrewrite.pg.Identifiers;
 import io.pgrewrite.pg.SqlRunner;
+import io.pgrewrite.pg.Transactions;
 import io.pgrewrite.plan.PartitionWork;
 import org.springframework.transaction.TransactionDefinition;
 import org.springframework.transaction.support.TransactionTemplate;
@@ -52,12 +53,10 @@ public final class Verify {
 
     public Verify(SqlRunner sql, TransactionTemplate tx) {
         this.sql = sql;
-        this.snapshot = new TransactionTemplate(tx.getTransactionManager());
-        snapshot.setPropagationBehavior(TransactionDefinition.PROPAGATION_REQUIRES_NEW);
+        this.snapshot = Transactions.requiresNew(tx);
         snapshot.setIsolationLevel(TransactionDefinition.ISOLATION_REPEATABLE_READ);
         snapshot.setReadOnly(true);
-        this.probe = new TransactionTemplate(tx.getTransactionManager());
-        probe.setPropagationBehavior(TransactionDefinition.PROPAGATION_REQUIRES_NEW);
+        this.probe = Transactions.requiresNew(tx);
     }
 
     /** The outcome; {@code excluded} lists computed columns left out of the checksum. */

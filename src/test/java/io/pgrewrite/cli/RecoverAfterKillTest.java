@@ -67,10 +67,10 @@ class RecoverAfterKillTest {
         CliRun restart = CliRun.run(db, "restart", String.valueOf(id));
         assertThat(restart.exitCode()).as(restart.toString()).isEqualTo(ExitCodes.OK);
         try (Connection c = db.connect(); Statement st = c.createStatement()) {
-            assertThat(StopAndResumeTest.one(st, "SELECT count(*) FROM ev")).isEqualTo((long) DAYS * ROWS);
-            assertThat(StopAndResumeTest.one(st, "SELECT count(DISTINCT id) FROM ev")).isEqualTo((long) DAYS * ROWS);
-            assertThat(StopAndResumeTest.one(st, "SELECT sum(rows_copied) FROM pgrewrite.partition_state")).isEqualTo((long) DAYS * ROWS);
-            assertThat(StopAndResumeTest.one(st, "SELECT count(*) FROM pg_class WHERE relname ~ '__(rw|old)$'")).isZero();
+            assertThat(Tables.one(st, "SELECT count(*) FROM ev")).isEqualTo((long) DAYS * ROWS);
+            assertThat(Tables.one(st, "SELECT count(DISTINCT id) FROM ev")).isEqualTo((long) DAYS * ROWS);
+            assertThat(Tables.one(st, "SELECT sum(rows_copied) FROM pgrewrite.partition_state")).isEqualTo((long) DAYS * ROWS);
+            assertThat(Tables.one(st, "SELECT count(*) FROM pg_class WHERE relname ~ '__(rw|old)$'")).isZero();
         }
     }
 }

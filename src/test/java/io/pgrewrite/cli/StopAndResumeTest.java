@@ -1,5 +1,6 @@
 package io.pgrewrite.cli;
 
+import static io.pgrewrite.testsupport.Tables.one;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.nio.file.Files;
@@ -109,10 +110,4 @@ class StopAndResumeTest {
                 + " USING (job_instance_id) WHERE i.job_name = 'rewrite'");
     }
 
-    static long one(Statement st, String sql) throws Exception {
-        try (ResultSet rs = st.executeQuery(sql)) {
-            rs.next();
-            return rs.getLong(1);
-        }
-    }
 }

@@ -48,11 +48,11 @@ class RelaunchLimitTest {
         long last;
         try (Connection c = db.connect(); Statement st = c.createStatement()) {
             // The first run and two relaunches, nothing more although triggers kept firing.
-            assertThat(MaintenanceWindowTest.one(st, "SELECT count(*) FROM pgrewrite.batch_job_execution e JOIN pgrewrite.batch_job_instance i"
+            assertThat(Tables.one(st, "SELECT count(*) FROM pgrewrite.batch_job_execution e JOIN pgrewrite.batch_job_instance i"
                     + " USING (job_instance_id) WHERE i.job_name = 'rewrite'")).isEqualTo(3);
-            assertThat(MaintenanceWindowTest.one(st, "SELECT count(*) FROM pgrewrite.batch_job_execution e JOIN pgrewrite.batch_job_instance i"
+            assertThat(Tables.one(st, "SELECT count(*) FROM pgrewrite.batch_job_execution e JOIN pgrewrite.batch_job_instance i"
                     + " USING (job_instance_id) WHERE i.job_name = 'rewrite' AND e.status = 'FAILED'")).isEqualTo(3);
-            last = MaintenanceWindowTest.one(st, "SELECT max(job_execution_id) FROM pgrewrite.batch_job_execution e"
+            last = Tables.one(st, "SELECT max(job_execution_id) FROM pgrewrite.batch_job_execution e"
                     + " JOIN pgrewrite.batch_job_instance i USING (job_instance_id) WHERE i.job_name = 'rewrite'");
         }
         CliRun status = CliRun.run(db, "status", String.valueOf(last));
@@ -64,8 +64,8 @@ class RelaunchLimitTest {
         CliRun restart = CliRun.run(db, "restart", String.valueOf(last));
         assertThat(restart.exitCode()).as(restart.toString()).isEqualTo(ExitCodes.OK);
         try (Connection c = db.connect(); Statement st = c.createStatement()) {
-            assertThat(MaintenanceWindowTest.one(st, "SELECT count(*) FROM ev")).isEqualTo(1000);
-            assertThat(MaintenanceWindowTest.one(st, "SELECT count(*) FROM ev WHERE code IS NULL")).isEqualTo(1);
+            assertThat(Tables.one(st, "SELECT count(*) FROM ev")).isEqualTo(1000);
+            assertThat(Tables.one(st, "SELECT count(*) FROM ev WHERE code IS NULL")).isEqualTo(1);
         }
     }
 }
