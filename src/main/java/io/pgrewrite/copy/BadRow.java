@@ -35,7 +35,7 @@ public final class BadRow {
     }
 
     /** Returns the exception to throw for a failed chunk. */
-    public RuntimeException fail(PartitionWork w, KeyRange range, DataAccessException e) {
+    public RuntimeException fail(PartitionWork w, BlockRange range, DataAccessException e) {
         String state = sqlState(e);
         if (state == null || !(state.startsWith("22") || state.startsWith("23"))) {
             return e; // not about a value: let the step fail and the restart retry it
@@ -53,10 +53,10 @@ public final class BadRow {
                 + restartHint + ".", e);
     }
 
-    private String locate(PartitionWork w, KeyRange range) {
+    private String locate(PartitionWork w, BlockRange range) {
         var keys = w.keys();
         List<List<String>> all = jdbc.query(String.format(KEYS_IN_RANGE, keys.asText("t"), w.names().qPartition(),
-                range.where(keys), keys.orderBy("t", false)), (rs, i) -> {
+                range.where(), keys.orderBy("t", false)), (rs, i) -> {
                     List<String> v = new ArrayList<>();
                     for (int c = 1; c <= keys.columns().size(); c++) {
                         v.add(rs.getString(c));
@@ -74,7 +74,7 @@ public final class BadRow {
             }
         }
         if (all.isEmpty() || !fails(w, all.get(lo), all.get(lo))) {
-            return "a row of range " + range.after() + " .. " + range.upTo() + " fails";
+            return "a row in " + range + " fails";
         }
         List<String> key = all.get(lo);
         String row = "row (" + keys.describe(key) + ")";

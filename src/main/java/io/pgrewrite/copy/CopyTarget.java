@@ -8,7 +8,6 @@ import io.pgrewrite.pg.LockRetry;
 import io.pgrewrite.pg.SqlRunner;
 import io.pgrewrite.plan.Partition;
 import io.pgrewrite.plan.PartitionNames;
-import io.pgrewrite.plan.Keys;
 import io.pgrewrite.plan.Table;
 
 /**
@@ -27,19 +26,18 @@ public final class CopyTarget {
 
     static final String DROP_RW = "DROP TABLE IF EXISTS %s";
 
-    /** The last key copied: rows arrive in key order, so everything up to it is there. */
-    static final String LAST_KEY = "SELECT %s FROM %s t ORDER BY %s LIMIT 1";
-
     static final String EXISTS = "SELECT to_regclass(?) IS NOT NULL";
 
     private final SqlRunner sql;
     private final LockRetry lockRetry;
     private final Capture capture;
+    private final CopyPosition position;
 
-    public CopyTarget(SqlRunner sql, LockRetry lockRetry, Capture capture) {
+    public CopyTarget(SqlRunner sql, LockRetry lockRetry, Capture capture, CopyPosition position) {
         this.sql = sql;
         this.lockRetry = lockRetry;
         this.capture = capture;
+        this.position = position;
     }
 
     public boolean exists(String qualified) {
@@ -47,29 +45,26 @@ public final class CopyTarget {
     }
 
     /**
-     * Makes sure capture is on and {@code P__rw} exists, and returns the key to resume after (null:
-     * from the start). A working copy without its capture trigger missed changes: it is thrown away.
+     * Makes sure capture is on and {@code P__rw} exists. Returns true when the working copy is new (the
+     * copy starts at page 0), false when one exists already (the copy resumes where it stopped). A
+     * working copy without its capture trigger missed changes: it is thrown away.
      */
-    public List<String> prepare(PartitionNames n, Table table, Partition p, Map<String, String> storage) {
+    public boolean prepare(PartitionNames n, Table table, Partition p, Map<String, String> storage, String jobKey) {
         if (!sql.dryRun() && !capture.installed(n)) {
             drop(n);
             capture.install(n, table);
         }
         if (sql.dryRun() || !exists(n.qRw())) {
-            lockRetry.run("create " + n.rw(), List.of(n.qParent()), t -> sql.execute(String.format(CREATE_RW,
-                    n.qRw(), n.qParent(), with(p.reloptions(), storage))));
-            return null;
+            lockRetry.run("create " + n.rw(), List.of(n.qParent()), t -> {
+                sql.execute(String.format(CREATE_RW, n.qRw(), n.qParent(), with(p.reloptions(), storage)));
+                if (!sql.dryRun()) {
+                    position.reset(jobKey, p.name());
+                }
+                return null;
+            });
+            return true;
         }
-        Keys keys = Keys.of(table);
-        List<List<String>> last = sql.query(String.format(LAST_KEY, keys.asText("t"), n.qRw(), keys.orderBy("t", true)),
-                (rs, i) -> {
-                    List<String> v = new java.util.ArrayList<>();
-                    for (int c = 1; c <= keys.columns().size(); c++) {
-                        v.add(rs.getString(c));
-                    }
-                    return v;
-                });
-        return last.isEmpty() ? null : last.get(0);
+        return false;
     }
 
     public void drop(PartitionNames n) {

@@ -2,7 +2,6 @@ package io.pgrewrite.copy;
 
 import java.util.function.Supplier;
 
-import io.pgrewrite.job.PartitionState;
 import io.pgrewrite.pg.SqlRunner;
 import io.pgrewrite.plan.PartitionWork;
 import org.springframework.batch.infrastructure.item.Chunk;
@@ -14,22 +13,25 @@ import org.springframework.dao.DataAccessException;
  * range, inside the chunk's transaction, so the rows and the step's ExecutionContext commit together.
  * A value that does not cast fails only this partition, with the row named, after a clean rollback.
  */
-public final class InsertSelectWriter implements ItemWriter<KeyRange> {
+public final class InsertSelectWriter implements ItemWriter<BlockRange> {
 
-    /** Reads P with ACCESS SHARE only: the application keeps reading and writing P meanwhile. */
+    /**
+     * Reads P with ACCESS SHARE only (a TID range scan of the chunk's pages): the application keeps
+     * reading and writing P meanwhile.
+     */
     static final String INSERT_SELECT = "INSERT INTO %s (%s) SELECT %s FROM ONLY %s WHERE %s";
 
     private final Supplier<PartitionWork> work;
     private final SqlRunner sql;
-    private final PartitionState state;
+    private final CopyPosition position;
     private final BadRow badRow;
     private final CopyListener listener;
 
-    public InsertSelectWriter(Supplier<PartitionWork> work, SqlRunner sql, PartitionState state, BadRow badRow,
+    public InsertSelectWriter(Supplier<PartitionWork> work, SqlRunner sql, CopyPosition position, BadRow badRow,
             CopyListener listener) {
         this.work = work;
         this.sql = sql;
-        this.state = state;
+        this.position = position;
         this.badRow = badRow;
         this.listener = listener;
     }
@@ -40,19 +42,25 @@ public final class InsertSelectWriter implements ItemWriter<KeyRange> {
     }
 
     @Override
-    public void write(Chunk<? extends KeyRange> chunk) {
+    public void write(Chunk<? extends BlockRange> chunk) {
         PartitionWork w = work.get();
-        for (KeyRange range : chunk) {
-            String insert = String.format(INSERT_SELECT, w.names().qRw(), w.projection().columnList(),
-                    w.projection().selectList(), w.names().qPartition(), range.where(w.keys()));
+        for (BlockRange range : chunk) {
+            String insert = statement(w, range);
             int rows;
             try {
                 rows = sql.execute(insert, range.params());
             } catch (DataAccessException e) {
                 throw badRow.fail(w, range, e);
             }
-            state.addRows(w.jobKey(), w.name(), rows);
+            // Same transaction as the rows: the position is never ahead of them, nor behind.
+            position.advance(w.jobKey(), w.name(), rows, range.next());
             listener.copied(w, rows);
         }
+    }
+
+    /** The chunk's statement (also what {@code plan --dry-run} prints). */
+    public static String statement(PartitionWork w, BlockRange range) {
+        return String.format(INSERT_SELECT, w.names().qRw(), w.projection().columnList(), w.projection().selectList(),
+                w.names().qPartition(), range.where());
     }
 }

@@ -53,12 +53,10 @@ public final class DryRun {
         out.println("-- rewrite " + first.name() + " (every partition the same way)");
         out.println("-- capture");
         e.capture().install(w.names(), expanded);
-        out.println("-- copy: one statement per key range of " + def.copy().chunkRows() + " rows, each its own transaction");
-        e.copyTarget().prepare(w.names(), expanded, first, def.storage());
-        String insert = String.format("INSERT INTO %s (%s) SELECT %s FROM ONLY %s WHERE %s > %s AND %s <= %s",
-                w.names().qRw(), w.projection().columnList(), w.projection().selectList(), w.names().qPartition(),
-                w.keys().tuple(null), w.keys().params(), w.keys().tuple(null), w.keys().params());
-        e.sql().print(insert);
+        out.println("-- copy: one statement per range of heap pages (about " + def.copy().chunkRows() + " rows), each its own transaction");
+        e.copyTarget().prepare(w.names(), expanded, first, def.storage(), def.jobKey());
+        e.sql().print(io.pgrewrite.copy.InsertSelectWriter.statement(w, new io.pgrewrite.copy.BlockRange(0, 1000L)),
+                "(0,0)", "(1000,0)");
         out.println("-- index");
         e.indexBuild().build(w);
         out.println("-- catch up (repeated until little is left)");

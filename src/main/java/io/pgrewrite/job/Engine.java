@@ -24,7 +24,7 @@ import org.springframework.transaction.support.TransactionTemplate;
  */
 public record Engine(JobDefinition definition, SqlRunner sql, TransactionTemplate tx, DataSource dataSource,
         LockRetry lockRetry, Planner planner, Catalog catalog, ShapeChange shapeChange, Capture capture,
-        CopyTarget copyTarget, CatchUp catchUp, IndexBuild indexBuild, Verify verify, Swap swap, Retire retire,
+        CopyTarget copyTarget, io.pgrewrite.copy.CopyPosition copyPosition, CatchUp catchUp, IndexBuild indexBuild, Verify verify, Swap swap, Retire retire,
         PartitionState state, DiskBudget diskBudget) {
 
     /**
@@ -48,8 +48,9 @@ public record Engine(JobDefinition definition, SqlRunner sql, TransactionTemplat
         Capture capture = new Capture(sql, lockRetry);
         CatchUp catchUp = new CatchUp(sql);
         PartitionState state = new PartitionState(jdbc);
+        io.pgrewrite.copy.CopyPosition position = new io.pgrewrite.copy.CopyPosition(jdbc);
         return new Engine(def, sql, tx, dataSource, lockRetry, planner, planner.catalog(), new ShapeChange(sql, lockRetry),
-                capture, new CopyTarget(sql, lockRetry, capture), catchUp, new IndexBuild(sql, lockRetry, dataSource),
+                capture, new CopyTarget(sql, lockRetry, capture, position), position, catchUp, new IndexBuild(sql, lockRetry, dataSource),
                 new Verify(sql, tx), new Swap(sql, lockRetry, catchUp, state), new Retire(sql, lockRetry, capture), state,
                 new DiskBudget(jdbc, tx, java.time.Duration.ofSeconds(1)));
     }

@@ -4,8 +4,9 @@ import java.util.function.Consumer;
 
 import io.pgrewrite.copy.BadRow;
 import io.pgrewrite.copy.InsertSelectWriter;
-import io.pgrewrite.copy.KeyRange;
-import io.pgrewrite.copy.KeyRangeReader;
+import io.pgrewrite.copy.BlockRange;
+import io.pgrewrite.copy.BlockRangeReader;
+import io.pgrewrite.copy.CopyPosition;
 import io.pgrewrite.pg.LockRetry;
 import io.pgrewrite.plan.PartitionWork;
 import io.pgrewrite.swap.Verify;
@@ -63,6 +64,9 @@ final class PartitionJob {
                 .start(tasklet("capture", this::capture))
                 .next(copy())
                 .next(tasklet("index", w -> {
+                    // The copy read pages, not keys: a row updated into a page not yet copied was copied
+                    // twice. Its key is in the change log; replaying it first makes the keys unique again.
+                    catchUp(w);
                     engine.indexBuild().build(w);
                     engine.state().set(w.jobKey(), w.name(), PartitionState.INDEXED);
                 }))
@@ -111,12 +115,12 @@ final class PartitionJob {
     }
 
     private Step copy() {
-        KeyRangeReader reader = new KeyRangeReader(this::work, engine.copyTarget(), engine.sql(),
+        BlockRangeReader reader = new BlockRangeReader(this::work, engine.copyTarget(), engine.sql(), engine.copyPosition(),
                 engine.definition().copy().chunkRows(), engine.definition().copy().pause());
         BadRow badRow = new BadRow(engine.sql().jdbc(), engine.tx(), restartHint);
-        InsertSelectWriter writer = new InsertSelectWriter(reader::current, engine.sql(), engine.state(), badRow,
+        InsertSelectWriter writer = new InsertSelectWriter(reader::current, engine.sql(), engine.copyPosition(), badRow,
                 (w, rows) -> progress.accept(new Progress(w.jobKey(), w.name(), rows)));
-        return new ChunkOrientedStepBuilder<KeyRange, KeyRange>("copy", repository, 1)
+        return new ChunkOrientedStepBuilder<BlockRange, BlockRange>("copy", repository, 1)
                 .reader(new SkippingReader(reader, this::swapped))
                 .writer(writer)
                 .transactionManager(tm)

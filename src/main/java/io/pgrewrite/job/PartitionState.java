@@ -14,7 +14,6 @@ public final class PartitionState {
 
     public static final String CAPTURING = "capturing";
     public static final String COPYING = "copying";
-    public static final String COPIED = "copied";
     public static final String INDEXED = "indexed";
     public static final String VERIFIED = "verified";
     public static final String SWAPPED = "swapped";
@@ -28,11 +27,6 @@ public final class PartitionState {
 
     static final String SET_FIGURES = """
             UPDATE pgrewrite.partition_state SET %s = ?, updated_at = now() WHERE job_key = ? AND partition_name = ?
-            """;
-
-    static final String ADD_ROWS = """
-            UPDATE pgrewrite.partition_state SET rows_copied = rows_copied + ?, updated_at = now()
-             WHERE job_key = ? AND partition_name = ?
             """;
 
     static final String GET = "SELECT * FROM pgrewrite.partition_state WHERE job_key = ? AND partition_name = ?";
@@ -57,10 +51,6 @@ public final class PartitionState {
             throw new IllegalArgumentException("not a partition_state figure: " + column);
         }
         jdbc.update(String.format(SET_FIGURES, column), value, jobKey, partition);
-    }
-
-    public void addRows(String jobKey, String partition, long rows) {
-        jdbc.update(ADD_ROWS, rows, jobKey, partition);
     }
 
     public String state(String jobKey, String partition) {

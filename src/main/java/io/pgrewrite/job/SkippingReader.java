@@ -2,19 +2,19 @@ package io.pgrewrite.job;
 
 import java.util.function.BooleanSupplier;
 
-import io.pgrewrite.copy.KeyRange;
-import io.pgrewrite.copy.KeyRangeReader;
+import io.pgrewrite.copy.BlockRange;
+import io.pgrewrite.copy.BlockRangeReader;
 import org.springframework.batch.infrastructure.item.ExecutionContext;
 import org.springframework.batch.infrastructure.item.ItemStreamReader;
 
 /** The copy's reader, but reading nothing once the partition was swapped (a restart after the swap). */
-final class SkippingReader implements ItemStreamReader<KeyRange> {
+final class SkippingReader implements ItemStreamReader<BlockRange> {
 
-    private final KeyRangeReader delegate;
+    private final BlockRangeReader delegate;
     private final BooleanSupplier skip;
     private boolean skipping;
 
-    SkippingReader(KeyRangeReader delegate, BooleanSupplier skip) {
+    SkippingReader(BlockRangeReader delegate, BooleanSupplier skip) {
         this.delegate = delegate;
         this.skip = skip;
     }
@@ -28,7 +28,7 @@ final class SkippingReader implements ItemStreamReader<KeyRange> {
     }
 
     @Override
-    public KeyRange read() {
+    public BlockRange read() {
         return skipping ? null : delegate.read();
     }
 
