@@ -19,7 +19,8 @@ import picocli.CommandLine.Option;
 
 @Command(name = "traffic", description = {
         "Simulate the application on the demo table while a change runs (on a clone, in a rehearsal, in the benchmark):",
-        "single-row inserts into today's partition at a steady rate, one-day counts, count(*) over the table.",
+        "single-row inserts into today's partition at a steady rate (camera_naam 'pgrewrite demo traffic'),",
+        "one-day counts, count(*) over the table.",
         "No statement or lock timeout: waits are measured, not hidden. Stops after --seconds, or on Ctrl-C / SIGTERM,",
         "and prints errors, p50 / p99 / max latency per kind and the longest gap between successful writes.",
         "Exit code 0 without application errors, 1 with some."})

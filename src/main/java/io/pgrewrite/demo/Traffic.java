@@ -23,7 +23,7 @@ import io.pgrewrite.pg.Identifiers;
 /**
  * The simulated application: what the reference user's application does to the passage table while a
  * change runs (design.md §1). One connection writes single-row INSERTs through the parent into today's
- * partition at a steady rate; {@code readers} connections count one random day each; one connection
+ * partition at a steady rate (camera name {@value #CAMERA_NAME}); {@code readers} connections count one random day each; one connection
  * counts the whole table now and then. It measures what the application would feel: errors, latencies,
  * and the longest time between two successful writes.
  *
@@ -64,11 +64,15 @@ public final class Traffic {
         }
     }
 
+    /** The camera name of every row the simulated application writes: how to find (or delete) them on a clone. */
+    public static final String CAMERA_NAME = "pgrewrite demo traffic";
+
     // ROW EXCLUSIVE on the parent and today's partition, like the real application: it waits only
     // for DDL, which is exactly the stall we measure. created_at has its default; the rest stays NULL.
     static final String INSERT = """
-            INSERT INTO %s (id, passage_at, passage_id, volgnummer, camera_id, kenteken, land_code, massa_ledig_voertuig)
-            VALUES (?, ?, ?, 1, ?, ?, 'NL', ?)""";
+            INSERT INTO %s (id, passage_at, passage_id, volgnummer, camera_id, camera_naam, kenteken, land_code,
+                            massa_ledig_voertuig)
+            VALUES (?, ?, ?, 1, ?, ?, ?, 'NL', ?)""";
 
     // ACCESS SHARE on the parent and the one partition the bounds prune to.
     static final String COUNT_DAY = "SELECT count(*) FROM %s WHERE passage_at >= ? AND passage_at < ?";
@@ -198,8 +202,9 @@ public final class Traffic {
         ps.setObject(2, LocalDateTime.now(ZoneOffset.UTC)); // today's partition, as the cameras write
         ps.setObject(3, UUID.randomUUID());
         ps.setString(4, String.format("AMS-%03d-R%d", 1 + r.nextInt(100), 1 + r.nextInt(3)));
-        ps.setString(5, String.format("%s-%03d-%s", letters(r, 2), r.nextInt(1000), letters(r, 1)));
-        ps.setInt(6, 600 + r.nextInt(2901));
+        ps.setString(5, CAMERA_NAME);
+        ps.setString(6, String.format("%s-%03d-%s", letters(r, 2), r.nextInt(1000), letters(r, 1)));
+        ps.setInt(7, 600 + r.nextInt(2901));
         ps.executeUpdate();
     }
 
