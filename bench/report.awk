@@ -1,8 +1,8 @@
 # Markdown tables from bench/results/results.tsv (awk -F'\t'): one section per table size, a table
 # per operation, then time and peak disk against table size when more than one size ran.
 # Fields: 1 days, 2 rows_per_day, 3 table_mb, 4 operation, 5 id, 6 approach, 7 chart_name, 8 wall_s,
-# 9 peak_extra_mb, 10 wal_mb, 11 final_mb, 12 app_errors, 13 write_gap_ms, 14-16 insert p50/p99/max,
-# 17-18 day read p99/max, 19 count(*) max, 20-21 lock hold max/p99, 22 samples, 23 check.
+# 9 peak_extra_mb, 10 peak_db_mb, 11 peak_wal_mb, 12 wal_mb, 13 final_mb, 14 app_errors, 15 write_gap_ms,
+# 16-18 insert p50/p99/max, 19-20 day read p99/max, 21 count(*) max, 22-23 lock hold max/p99, 24 samples, 25 check.
 NR == 1 { next }
 {
     n++
@@ -18,7 +18,7 @@ function s(ms) { return (ms == "-" || ms == "" || ms < 0) ? "-" : sprintf("%.2f"
 function ms(x) { return (x == "-" || x == "") ? "-" : sprintf("%.0f", x) }
 function table(d, operation,    j, r, hdr) {
     hdr = "| approach | wall s | × A |" (operation == "compact" ? " × pg_repack |" : "") \
-          " peak extra MB | peak % of table | WAL MB | final MB | app errors | longest write gap s | insert p50 / p99 / max ms | day read p99 / max ms | count(*) max s | swap lock hold max / p99 ms | check |"
+          " peak extra MB (db / pg_wal) | peak % of table | WAL MB | final MB | app errors | longest write gap s | insert p50 / p99 / max ms | day read p99 / max ms | count(*) max s | swap lock hold max / p99 ms | check |"
     print hdr
     gsub(/[^|]+/, "---", hdr); print hdr
     for (j = 1; j <= ni; j++) {
@@ -26,10 +26,10 @@ function table(d, operation,    j, r, hdr) {
         r = row[d, ids[j]]
         printf "| %s | %.1f | %s |", f[r, 6], f[r, 8], ratio(f[r, 8], wallA[d])
         if (operation == "compact") printf " %s |", ratio(f[r, 8], wallRP[d])
-        printf " %s | %.0f %% | %s | %s | %s | %s | %s / %s / %s | %s / %s | %s | %s / %s | %s |\n",
-            f[r, 9], 100 * f[r, 9] / f[r, 3], f[r, 10], f[r, 11], f[r, 12], s(f[r, 13]),
-            ms(f[r, 14]), ms(f[r, 15]), ms(f[r, 16]), ms(f[r, 17]), ms(f[r, 18]), s(f[r, 19]),
-            f[r, 20], f[r, 21], f[r, 23]
+        printf " %s (%s / %s) | %.0f %% | %s | %s | %s | %s | %s / %s / %s | %s / %s | %s | %s / %s | %s |\n",
+            f[r, 9], f[r, 10], f[r, 11], 100 * f[r, 9] / f[r, 3], f[r, 12], f[r, 13], f[r, 14], s(f[r, 15]),
+            ms(f[r, 16]), ms(f[r, 17]), ms(f[r, 18]), ms(f[r, 19]), ms(f[r, 20]), s(f[r, 21]),
+            f[r, 22], f[r, 23], f[r, 25]
     }
 }
 END {

@@ -95,8 +95,12 @@ start_cluster() {
         mkdir -p "$PGDATA"
         if [ "$(id -u)" = 0 ]; then chown postgres: "$PGDATA"; fi
         as_pg $PGBIN/initdb -D "$PGDATA" -U postgres --auth=trust --encoding=UTF8 --locale=C.UTF-8 >/dev/null
-        # A modest production-like setup; written into results.md with the machine.
-        cat >>"$PGDATA/postgresql.conf" <<EOF
+        echo "include = 'bench.conf'" >>"$PGDATA/postgresql.conf"
+    fi
+    # A modest production-like setup; written into results.md with the machine. wal_recycle = off:
+    # a checkpoint removes the WAL it no longer needs instead of keeping it for reuse, so pg_wal starts
+    # each approach at the same size, whatever the approach before it wrote.
+    cat >"$PGDATA/bench.conf" <<EOF
 port = $PORT
 listen_addresses = 'localhost'
 unix_socket_directories = ''
@@ -104,15 +108,18 @@ shared_buffers = '512MB'
 maintenance_work_mem = '256MB'
 work_mem = '16MB'
 max_wal_size = '1GB'
+wal_recycle = off
 max_locks_per_transaction = 256
 log_lock_waits = on
 EOF
-    fi
+    if [ "$(id -u)" = 0 ]; then chown postgres: "$PGDATA/bench.conf"; fi
     if ! as_pg $PGBIN/pg_ctl -D "$PGDATA" status >/dev/null 2>&1; then
         log "starting PostgreSQL 15 on port $PORT"
         if [ "$(id -u)" = 0 ]; then touch "$WORK/postgres.log"; chown postgres: "$WORK/postgres.log"; fi
         as_pg $PGBIN/pg_ctl -D "$PGDATA" -l "$WORK/postgres.log" -w start >/dev/null
         STARTED_CLUSTER=1
+    else
+        as_pg $PGBIN/pg_ctl -D "$PGDATA" reload >/dev/null  # settings that need a restart wait for the next start
     fi
 }
 stop_cluster() {
@@ -126,6 +133,12 @@ q() { psql_ -At -F $'\t' -d "$1" -c "$2"; }       # q DB SQL: one query, unalign
 url() { echo "jdbc:postgresql://localhost:$PORT/$1"; }
 pgrewrite() { java -jar "$JAR" "$@"; }
 
+# The generated rows (not the application's, which have camera_naam 'pgrewrite demo traffic'):
+# how many, and the sum and count of massa_ledig_voertuig; and the application's rows without a value.
+TEMPLATE_ROWS="SELECT count(*) || '/' || coalesce(sum(massa_ledig_voertuig), 0) || '/' || count(massa_ledig_voertuig)
+               FROM public.passage WHERE camera_naam IS DISTINCT FROM 'pgrewrite demo traffic'"
+TRAFFIC_ROWS="SELECT count(*) || '/' || count(*) FILTER (WHERE massa_ledig_voertuig IS NULL)
+              FROM public.passage WHERE camera_naam = 'pgrewrite demo traffic'"
 TABLE_SIZE="SELECT coalesce(sum(pg_total_relation_size(relid)), 0) FROM pg_partition_tree('public.passage') WHERE isleaf"
 DISK_NOW="SELECT pg_database_size(current_database()) + (SELECT coalesce(sum(size), 0) FROM pg_ls_waldir())"
 
@@ -155,9 +168,11 @@ template() {  # template DAYS: generate (or reuse) the table every approach star
         # would pay for setting hint bits, inside whichever approach ran first.
         psql_ -d $tpl -c "VACUUM (FREEZE) public.passage" -c "COMMENT ON DATABASE $tpl IS 'ready'"
     fi
+    # What every approach must leave as it was: the generated rows and their values of the column.
     TPL_ROWS=$(q $tpl "SELECT count(*) FROM public.passage")
+    TPL_SUM=$(q $tpl "$TEMPLATE_ROWS")
     TPL_BYTES=$(q $tpl "$TABLE_SIZE")
-    log "$tpl: $TPL_ROWS rows, $((TPL_BYTES / 1048576)) MB with indexes"
+    log "$tpl: $TPL_ROWS rows (rows/sum/count of massa_ledig_voertuig: $TPL_SUM), $((TPL_BYTES / 1048576)) MB with indexes"
     # A copy of the table, plus A's second copy of it, plus WAL (max_wal_size) and some room.
     local need=$((2 * TPL_BYTES / 1048576 + 3072)) free
     free=$(df -Pm "$WORK" | awk 'NR == 2 { print $4 }')
@@ -266,8 +281,9 @@ measure() {  # measure ID DAYS: one approach on a fresh copy, one line in result
     sampler_start "$db" "$dir/disk.tsv"
     sleep $SETTLE
 
-    local base lsn0 t0 t1 rc=0
+    local base base_db lsn0 t0 t1 rc=0
     base=$(q "$db" "$DISK_NOW")
+    base_db=$(q "$db" "SELECT pg_database_size(current_database())")
     lsn0=$(q "$db" "SELECT pg_current_wal_lsn()")
     t0=$(now)
     approach_"$id" "$db" >"$dir/approach.log" 2>&1 || rc=$?
@@ -280,39 +296,44 @@ measure() {  # measure ID DAYS: one approach on a fresh copy, one line in result
     sampler_stop
     [ $rc = 0 ] || { log "  FAILED (exit $rc), see $dir/approach.log"; tail -5 "$dir/approach.log" | sed 's/^/    /'; }
 
-    local wal_mb final peak db_peak wall
+    local wal_mb final peak peak_db peak_wal wall
     wall=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }')
     wal_mb=$(q "$db" "SELECT round(pg_wal_lsn_diff(pg_current_wal_lsn(), '$lsn0') / 1048576.0)")
     final=$(q "$db" "$TABLE_SIZE")
-    peak=$(awk -F'\t' -v t0="$t0" -v t1="$t1" -v base="$base" -v last="$end_disk" '
-        BEGIN { max = base > last ? base : last }
-        $1 >= t0 && $1 <= t1 && $2 + $3 > max { max = $2 + $3 }
-        END { printf "%.0f", (max - base) / 1048576 }' "$dir/disk.tsv")
+    # The highest disk use above the start: db + pg_wal together (the peak), and each on its own.
+    read -r peak peak_db peak_wal < <(awk -F'\t' -v t0="$t0" -v t1="$t1" -v base="$base" -v base_db="$base_db" -v last="$end_disk" '
+        BEGIN { max = base > last ? base : last; db = base_db; wal = base - base_db }
+        $1 >= t0 && $1 <= t1 { if ($2 + $3 > max) max = $2 + $3; if ($2 > db) db = $2; if ($3 > wal) wal = $3 }
+        END { printf "%.0f %.0f %.0f\n", (max - base) / 1048576, (db - base_db) / 1048576, (wal - (base - base_db)) / 1048576 }' "$dir/disk.tsv")
     samples=$(awk -F'\t' -v t0="$t0" -v t1="$t1" '$1 >= t0 && $1 <= t1' "$dir/disk.tsv" | wc -l)
 
-    # Is the result right? The column has its new type, and no row was lost or doubled.
-    local type check=ok inserted rows hold="-	-"
+    # Is the result right? The column has its new type, the generated rows and their values are all
+    # there, and so is every row the application was told it wrote, with its value.
+    local type check=ok inserted rows app_rows hold="-	-"
     type=$(q "$db" "SELECT format_type(atttypid, atttypmod) FROM pg_attribute
                     WHERE attrelid = 'public.passage'::regclass AND attname = 'massa_ledig_voertuig' AND NOT attisdropped")
     inserted=$(jq -r .rows_inserted "$dir/traffic.json" 2>/dev/null || echo 0)
-    rows=$(q "$db" "SELECT count(*) FROM public.passage")
+    rows=$(q "$db" "$TEMPLATE_ROWS")
+    app_rows=$(q "$db" "$TRAFFIC_ROWS")
     if [ $rc != 0 ]; then check="FAILED (exit $rc)"
     elif [ "$(operation "$id")" = type ] && [ "$type" != integer ]; then check="type is $type"
     elif [ "$(operation "$id")" = compact ] && [ "$type" != smallint ]; then check="type is $type"
-    elif [ "$rows" != $((TPL_ROWS + inserted)) ]; then check="rows $rows, expected $((TPL_ROWS + inserted))"
+    elif [ "$rows" != "$TPL_SUM" ]; then check="generated rows/sum/values $rows, expected $TPL_SUM"
+    elif [ "$app_rows" != "$inserted/0" ]; then check="application rows/without value $app_rows, expected $inserted/0"
     fi
     if [[ $id == D* || $id == K* ]]; then
         hold=$(q "$db" "SELECT coalesce(round(max(lock_hold_ms)::numeric, 1)::text, '-'),
                                coalesce(round(percentile_cont(0.99) WITHIN GROUP (ORDER BY lock_hold_ms)::numeric, 1)::text, '-')
                         FROM pgrewrite.partition_state")
     fi
+    if [[ $id == D* || $id == K* ]] && [ $rc = 0 ]; then profile "$id" "$days" "$db" "$t0" "$wall"; fi
     local t="$dir/traffic.json"
     if [ ! -s "$t" ]; then
         echo '{"errors": -1, "longest_write_gap_ms": -1, "kinds": {}}' >"$t"
         check="$check; no traffic report"
     fi
     local row=("$days" "$ROWS" "$((TPL_BYTES / 1048576))" "$(operation "$id")" "$id" "$(label "$id")" "$wall" "$peak"
-        "$wal_mb" "$((final / 1048576))"
+        "$peak_db" "$peak_wal" "$wal_mb" "$((final / 1048576))"
         "$(jq -r '[.errors, .longest_write_gap_ms,
                     (.kinds.insert.p50_ms // "-"), (.kinds.insert.p99_ms // "-"), (.kinds.insert.max_ms // "-"),
                     (.kinds.count_day.p99_ms // "-"), (.kinds.count_day.max_ms // "-"), (.kinds.count_table.max_ms // "-")]
@@ -321,6 +342,21 @@ measure() {  # measure ID DAYS: one approach on a fresh copy, one line in result
     (IFS=$'\t'; echo "${row[*]}") >>"$RESULTS/results.tsv"
     log "  wall ${wall} s, peak extra ${peak} MB, WAL ${wal_mb} MB, longest write gap $(jq -r .longest_write_gap_ms "$t") ms, errors $(jq -r .errors "$t"), check: $check"
     q postgres "DROP DATABASE $db WITH (FORCE)"
+}
+
+# Where a pgrewrite run's time went, from its JobRepository: the start (JVM, Spring, plan) until the
+# job began, then each step's time summed over the partitions (with 2 workers the sums exceed the wall).
+STEPS="plan expand capture copy index catch-up verify swap retire contract report"
+profile() {  # profile ID DAYS DB T0 WALL: one line in steps.tsv
+    local startup values wait
+    startup=$(q "$3" "SELECT round((extract(epoch FROM min(e.start_time)) - $4)::numeric, 2) FROM pgrewrite.batch_job_execution e
+                      JOIN pgrewrite.batch_job_instance i USING (job_instance_id) WHERE i.job_name = 'rewrite'")
+    values=$(q "$3" "SELECT string_agg(coalesce(round(t.s, 2)::text, '-'), E'\t' ORDER BY n.o)
+                     FROM unnest(string_to_array('$STEPS', ' ')) WITH ORDINALITY AS n(step, o)
+                     LEFT JOIN (SELECT step_name, sum(extract(epoch FROM end_time - start_time)) AS s
+                                FROM pgrewrite.batch_step_execution GROUP BY step_name) t ON t.step_name = n.step")
+    wait=$(q "$3" "SELECT round(coalesce(sum(lock_wait_ms), 0)::numeric / 1000, 2) FROM pgrewrite.partition_state")
+    printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$2" "$1" "$5" "$startup" "$values" "$wait" >>"$RESULTS/steps.tsv"
 }
 
 # ---------------------------------------------------------------- report
@@ -332,7 +368,8 @@ machine() {
     echo "- PostgreSQL: $(q postgres "SELECT version()")"
     echo "- Server settings: $(q postgres "SELECT string_agg(name || ' = ' || setting || coalesce(unit, ''), ', ' ORDER BY name) FROM pg_settings
             WHERE name IN ('shared_buffers', 'maintenance_work_mem', 'work_mem', 'max_wal_size', 'max_parallel_maintenance_workers',
-                           'max_parallel_workers_per_gather', 'synchronous_commit', 'fsync', 'autovacuum')")"
+                           'max_parallel_workers_per_gather', 'synchronous_commit', 'fsync', 'autovacuum', 'wal_recycle',
+                           'checkpoint_timeout', 'max_locks_per_transaction')")"
     echo "- pg_repack: $($PGBIN/pg_repack --version 2>&1 | head -1); $(java -version 2>&1 | head -1)"
 }
 
@@ -356,28 +393,37 @@ write_report() {
         echo "*lock hold* pgrewrite's swap transactions (\`pgrewrite.partition_state.lock_hold_ms\`); *check*: the column has its"
         echo "new type and every row is there (template rows + rows the application inserted)."
         awk -F'\t' -f "$HERE/report.awk" "$RESULTS/results.tsv"
+        if [ "$(wc -l <"$RESULTS/steps.tsv")" -gt 1 ]; then
+            echo
+            echo "## Where pgrewrite's time goes"
+            echo
+            echo "Seconds. *start*: from launching \`pgrewrite run\` until the job began (JVM, Spring, migrations check,"
+            echo "plan). Steps: time summed over the partitions, from the JobRepository (\`pgrewrite.batch_step_execution\`);"
+            echo "with 2 workers the sums exceed the wall time. *lock wait*: the swaps' waits for their locks, summed."
+            echo
+            awk -F'\t' 'NR == 1 { printf "|"; for (i = 1; i <= NF; i++) { h = $i; sub(/_s$/, "", h); gsub(/_/, " ", h); printf " %s |", h }
+                                   print ""; printf "|"; for (i = 1; i <= NF; i++) printf "---|"; print ""; next }
+                         { printf "|"; for (i = 1; i <= NF; i++) printf " %s |", $i; print "" }' "$RESULTS/steps.tsv"
+        fi
     } >"$md"
     log "wrote $md"
 }
 
-chart() {
+chart() {  # one data block per table size: x, wall s, peak extra MB, its database part
     local dat=$WORK/chart.dat
     awk -F'\t' '
-        NR > 1 { key = $4 "|" $7; if (!(key in seen)) { seen[key] = 1; keys[++n] = key }
-                 if (!($1 in ds)) { ds[$1] = 1; days[++m] = $1 }
-                 wall[key, $1] = $8; peak[key, $1] = $9 }
+        NR > 1 { key = $4 "|" $7; if (!(key in xs)) { xs[key] = ++n; name[n] = ($4 == "compact" ? "compact: " : "") $7 }
+                 if (!($1 in ds)) { ds[$1] = ++m; days[m] = $1 }
+                 line[ds[$1]] = line[ds[$1]] xs[key] "\t" $8 "\t" $9 "\t" $10 "\n" }
         END {
-            printf "approach"; for (j = 1; j <= m; j++) printf "\t%s days", days[j]; print ""
-            for (i = 1; i <= n; i++) { split(keys[i], k, "|"); printf "%s", (k[1] == "compact" ? "compact " : "") k[2]
-                for (j = 1; j <= m; j++) printf "\t%s", ((keys[i], days[j]) in wall ? wall[keys[i], days[j]] : "-"); print "" }
-            print ""; print ""
-            printf "approach"; for (j = 1; j <= m; j++) printf "\t%s days", days[j]; print ""
-            for (i = 1; i <= n; i++) { split(keys[i], k, "|"); printf "%s", (k[1] == "compact" ? "compact " : "") k[2]
-                for (j = 1; j <= m; j++) printf "\t%s", ((keys[i], days[j]) in peak ? peak[keys[i], days[j]] : "-"); print "" }
-        }' "$RESULTS/results.tsv" >"$dat"
-    local cols
-    cols=$(head -1 "$dat" | awk -F'\t' '{ print NF }')
-    gnuplot -e "datafile='$dat'; outfile='$RESULTS/chart.png'; cols=$cols; subtitle='$ROWS rows a day; $(nproc) cores'" "$HERE/chart.gp"
+            for (j = 1; j <= m; j++) printf "%s%s", (j > 1 ? "\n\n" : ""), line[j]
+            tics = ""; for (i = 1; i <= n; i++) tics = tics (i > 1 ? ", " : "") "\"" name[i] "\" " i
+            sizes = ""; for (j = 1; j <= m; j++) sizes = sizes (j > 1 ? " " : "") days[j]
+            print "(" tics ")" > "/dev/stderr"; print sizes > "/dev/stderr"
+        }' "$RESULTS/results.tsv" >"$dat" 2>"$WORK/chart.meta"
+    gnuplot -e "datafile='$dat'; outfile='$RESULTS/chart.png'; sizes='$(sed -n 2p "$WORK/chart.meta")'" \
+        -e "set xtics $(sed -n 1p "$WORK/chart.meta")" \
+        -e "subtitle='$ROWS rows a day, $(nproc) cores'" "$HERE/chart.gp"
     log "wrote $RESULTS/chart.png"
 }
 
@@ -391,8 +437,9 @@ trap 'sampler_stop; stop_cluster' EXIT
 build
 write_jobs
 mkdir -p "$RESULTS"
-printf 'days\trows_per_day\ttable_mb\toperation\tid\tapproach\tchart_name\twall_s\tpeak_extra_mb\twal_mb\tfinal_mb\tapp_errors\twrite_gap_ms\tinsert_p50_ms\tinsert_p99_ms\tinsert_max_ms\tday_read_p99_ms\tday_read_max_ms\tcount_max_ms\tlock_hold_max_ms\tlock_hold_p99_ms\tsamples\tcheck\n' \
+printf 'days\trows_per_day\ttable_mb\toperation\tid\tapproach\tchart_name\twall_s\tpeak_extra_mb\tpeak_db_mb\tpeak_wal_mb\twal_mb\tfinal_mb\tapp_errors\twrite_gap_ms\tinsert_p50_ms\tinsert_p99_ms\tinsert_max_ms\tday_read_p99_ms\tday_read_max_ms\tcount_max_ms\tlock_hold_max_ms\tlock_hold_p99_ms\tsamples\tcheck\n' \
     >"$RESULTS/results.tsv"
+{ printf 'days\tid\twall_s\tstart_s\t'; printf '%s_s\t' $STEPS; printf 'swap_lock_wait_s\n'; } >"$RESULTS/steps.tsv"
 for days in ${DAYS_LIST//,/ }; do
     template "$days"
     for id in $ALL_IDS; do
