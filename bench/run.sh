@@ -5,13 +5,13 @@
 #   bench/run.sh [--days N[,N...]] [--rows-per-day N] [--quick] [--only IDS] [--reuse-data]
 #
 # Every approach starts from an identical copy (CREATE DATABASE ... TEMPLATE) of one generated table,
-# on a private PostgreSQL 15 cluster under bench/.work (port $BENCH_PORT, default 55432), with
+# on a private PostgreSQL 15 cluster under bench/.work ($BENCH_WORK; port $BENCH_PORT, default 55432), with
 # `pgrewrite demo traffic` running against the copy for the approach's whole duration.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(dirname "$HERE")
-WORK=$HERE/.work
+WORK=${BENCH_WORK:-$HERE/.work}
 RESULTS=$HERE/results
 PGBIN=/usr/lib/postgresql/15/bin
 PORT=${BENCH_PORT:-55432}
@@ -94,6 +94,8 @@ start_cluster() {
         log "initdb $PGDATA (port $PORT)"
         mkdir -p "$PGDATA"
         if [ "$(id -u)" = 0 ]; then chown postgres: "$PGDATA"; fi
+        as_pg test -w "$PGDATA" || die "user postgres cannot write $PGDATA (a folder on the way is closed to it);
+set BENCH_WORK to a folder it can reach, e.g. BENCH_WORK=/var/tmp/pgrewrite-bench"
         as_pg $PGBIN/initdb -D "$PGDATA" -U postgres --auth=trust --encoding=UTF8 --locale=C.UTF-8 >/dev/null
         echo "include = 'bench.conf'" >>"$PGDATA/postgresql.conf"
     fi
