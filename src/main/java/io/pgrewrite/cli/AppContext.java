@@ -20,7 +20,20 @@ final class AppContext {
     }
 
     static ConfigurableApplicationContext open(ConnectionOptions conn, int poolSize) {
+        return open(conn, poolSize, Map.of());
+    }
+
+    /**
+     * @param extra properties of the command (scheduler: Quartz's JDBC store, the HTTP server); they beat
+     *     the defaults below. The HTTP server (Actuator health and /actuator/prometheus) runs only when
+     *     {@code pgrewrite.http.enabled} is true here, in a system property or in PGREWRITE_HTTP_ENABLED.
+     */
+    static ConfigurableApplicationContext open(ConnectionOptions conn, int poolSize, Map<String, Object> extra) {
         Map<String, Object> props = new HashMap<>();
+        // Quartz only in `scheduler`, which asks for it in its extra properties.
+        props.put("spring.autoconfigure.exclude", "org.springframework.boot.quartz.autoconfigure.QuartzAutoConfiguration");
+        props.put("management.endpoints.web.exposure.include", "health,prometheus");
+        props.put("management.endpoint.health.show-details", "always");
         props.put("spring.main.banner-mode", "off");
         props.put("spring.main.log-startup-info", "false");
         props.put("spring.batch.job.enabled", "false");
@@ -43,14 +56,16 @@ final class AppContext {
             props.put("spring.datasource.username", "postgres");
             props.put("spring.datasource.password", "");
         }
+        props.putAll(extra);
         Map<String, Object> overrides = new HashMap<>();
         put(overrides, "spring.datasource.url", conn.url);
         put(overrides, "spring.datasource.username", conn.username);
         put(overrides, "spring.datasource.password", conn.password);
-        put(overrides, "pgrewrite.repository.url", conn.repositoryUrl);
 
         SpringApplication app = new SpringApplication(PgrewriteApplication.class);
-        app.setWebApplicationType(WebApplicationType.NONE);
+        boolean http = Boolean.parseBoolean(String.valueOf(extra.getOrDefault("pgrewrite.http.enabled",
+                System.getProperty("pgrewrite.http.enabled", System.getenv().getOrDefault("PGREWRITE_HTTP_ENABLED", "false")))));
+        app.setWebApplicationType(http ? WebApplicationType.SERVLET : WebApplicationType.NONE);
         app.setDefaultProperties(props);
         app.setRegisterShutdownHook(false);
         // Flags beat the environment: pass them as the highest-precedence property source.

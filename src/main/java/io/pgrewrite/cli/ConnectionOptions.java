@@ -19,9 +19,6 @@ public class ConnectionOptions {
     @Option(names = "--password", description = "Database password (default: $SPRING_DATASOURCE_PASSWORD); prefer the environment variable, a flag shows up in ps", arity = "0..1", interactive = false)
     String password;
 
-    @Option(names = "--repository-url", description = "JDBC URL of a separate database for the JobRepository (default: schema pgrewrite of the target)")
-    String repositoryUrl;
-
     @Option(names = "--embedded-dir", description = "Data directory of the embedded server (default: ${DEFAULT-VALUE})", defaultValue = ".pgrewrite/embedded")
     Path embeddedDir;
 

@@ -29,6 +29,11 @@ abstract class DbCommand implements Callable<Integer> {
         return 10;
     }
 
+    /** Spring properties of this command, on top of AppContext's defaults (scheduler: Quartz, HTTP). */
+    java.util.Map<String, Object> properties() {
+        return java.util.Map.of();
+    }
+
     abstract int run(ConfigurableApplicationContext ctx, PrintStream out) throws Exception;
 
     /** Work that needs no database (reading the definition) happens before the context starts. */
@@ -41,7 +46,7 @@ abstract class DbCommand implements Callable<Integer> {
         err = new PrintStream(new WriterStream(spec.commandLine().getErr()), true, java.nio.charset.StandardCharsets.UTF_8);
         try {
             beforeContext();
-            try (ConfigurableApplicationContext ctx = AppContext.open(connection, poolSize())) {
+            try (ConfigurableApplicationContext ctx = AppContext.open(connection, poolSize(), properties())) {
                 return run(ctx, out);
             }
         } catch (DefinitionException e) {

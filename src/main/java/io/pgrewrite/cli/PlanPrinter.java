@@ -21,6 +21,11 @@ final class PlanPrinter {
                 t.schema(), t.name(), t.owner(), t.partitionKey(), t.keyColumns(), t.columns().size(), t.replicaIdentity(),
                 t.triggers().isEmpty() ? "" : ", triggers " + t.triggers(),
                 t.publications().isEmpty() ? "" : ", publications " + t.publications());
+        t.details().indexes().forEach(i -> out.println("  index " + i));
+        t.details().constraints().forEach(c -> out.println("  constraint " + c));
+        out.println("  grants " + (t.details().grants() == null ? "(owner only)" : t.details().grants())
+                + (t.partitions().isEmpty() || t.partitions().get(0).reloptions().isEmpty() ? ""
+                        : "; storage of " + t.partitions().get(0).name() + ": " + t.partitions().get(0).reloptions()));
         out.printf("%-4s %-32s %-58s %12s %10s %10s %10s%n", "#", "partition", "bound", "rows (est.)", "heap", "indexes", "total");
         int i = 1;
         for (Partition p : plan.partitions()) {

@@ -36,6 +36,8 @@ final class RunCommand extends DbCommand {
 
     @Override
     int run(ConfigurableApplicationContext ctx, PrintStream out) throws Exception {
-        return Jobs.of(ctx, out, err).run(def, true, remote ? staleness : null);
+        try (RunProgress progress = RunProgress.start(ctx.getBean(javax.sql.DataSource.class), def.jobKey())) {
+            return Jobs.of(ctx, progress.wrap(out), err).run(def, true, remote ? staleness : null);
+        }
     }
 }

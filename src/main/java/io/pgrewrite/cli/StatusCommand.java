@@ -1,48 +1,233 @@
 package io.pgrewrite.cli;
 
 import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 
 import javax.sql.DataSource;
 
+import io.pgrewrite.definition.JobDefinition;
+import io.pgrewrite.definition.JobDefinitions;
+import io.pgrewrite.job.DiskSampler;
 import io.pgrewrite.job.Report;
-import io.pgrewrite.job.RewriteJob;
-import org.springframework.batch.core.job.JobExecution;
-import org.springframework.batch.core.job.JobInstance;
-import org.springframework.batch.core.repository.JobRepository;
+import io.pgrewrite.metrics.JobProgress;
+import io.pgrewrite.plan.Bytes;
+import io.pgrewrite.schedule.Relaunches;
 import org.springframework.context.ConfigurableApplicationContext;
 import org.springframework.jdbc.core.JdbcTemplate;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
+import tools.jackson.databind.json.JsonMapper;
 
-@Command(name = "status", description = "List executions, or show one execution's report; answered from the database alone.")
+@Command(name = "status", description = {"List executions, or show where one stands: per partition pending, copying,",
+        "verifying, swapping, done, stopped or failed, rows done of total, rate and ETA, and what to do next.",
+        "Answered from the database alone, also after the process that ran the job is gone."})
 final class StatusCommand extends DbCommand {
 
-    @Parameters(index = "0", arity = "0..1", paramLabel = "EXECUTION_ID", description = "The execution to report on")
+    /** Executions of the rewrite job, newest first, with their job key. */
+    static final String LIST = """
+            SELECT e.job_execution_id AS id, e.status, e.start_time, e.end_time,
+                   (SELECT p.parameter_value FROM pgrewrite.batch_job_execution_params p
+                     WHERE p.job_execution_id = e.job_execution_id AND p.parameter_name = 'job.key') AS job_key
+              FROM pgrewrite.batch_job_execution e
+              JOIN pgrewrite.batch_job_instance i ON i.job_instance_id = e.job_instance_id
+             WHERE i.job_name = 'rewrite' ORDER BY e.job_execution_id DESC LIMIT ?
+            """;
+
+    static final String INSTANCE = "SELECT job_instance_id FROM pgrewrite.batch_job_execution WHERE job_execution_id = ?";
+
+    @Parameters(index = "0", arity = "0..1", paramLabel = "EXECUTION_ID", description = "The execution to show")
     Long executionId;
 
+    @Option(names = "--json", description = "Print JSON instead of text")
+    boolean json;
+
+    @Option(names = "--limit", defaultValue = "50", description = "Executions to list (default: ${DEFAULT-VALUE})")
+    int limit;
+
     @Override
-    int run(ConfigurableApplicationContext ctx, PrintStream out) {
-        JobRepository repo = ctx.getBean(JobRepository.class);
+    int poolSize() {
+        return 2;
+    }
+
+    @Override
+    int run(ConfigurableApplicationContext ctx, PrintStream out) throws Exception {
+        DataSource ds = ctx.getBean(DataSource.class);
+        JdbcTemplate jdbc = new JdbcTemplate(ds);
         if (executionId == null) {
-            out.printf("%-6s %-10s %-24s %-24s %s%n", "id", "status", "started", "ended", "job");
-            List<JobInstance> instances = repo.getJobInstances(RewriteJob.NAME, 0, 100);
-            for (JobInstance i : instances) {
-                for (JobExecution e : repo.getJobExecutions(i)) {
-                    out.printf("%-6d %-10s %-24s %-24s %s%n", e.getId(), e.getStatus(), e.getStartTime(), e.getEndTime(),
-                            e.getJobParameters().getString(RewriteJob.JOB_KEY));
-                }
+            List<Map<String, Object>> rows = jdbc.queryForList(LIST, limit);
+            if (json) {
+                out.println(JsonMapper.builder().build().writerWithDefaultPrettyPrinter().writeValueAsString(rows));
+                return ExitCodes.OK;
+            }
+            out.printf("%-6s %-10s %-19s %-19s %s%n", "id", "status", "started", "ended", "job");
+            for (Map<String, Object> r : rows) {
+                out.printf("%-6s %-10s %-19s %-19s %s%n", r.get("id"), r.get("status"), time(r.get("start_time")),
+                        time(r.get("end_time")), r.get("job_key"));
             }
             return ExitCodes.OK;
         }
-        JobExecution e = repo.getJobExecution(executionId);
+        JobProgress.Execution e = new JobProgress(jdbc).of(executionId);
         if (e == null) {
-            err.println("No execution " + executionId + ". `pgrewrite status` lists them.");
+            err.println("No pgrewrite execution " + executionId + ". `pgrewrite status` lists them.");
             return ExitCodes.NOTHING_TO_DO;
         }
-        out.printf("Execution %d of %s: %s (started %s, ended %s)%n", e.getId(), e.getJobParameters().getString(RewriteJob.JOB_KEY),
-                e.getStatus(), e.getStartTime(), e.getEndTime());
-        new Report(new JdbcTemplate(ctx.getBean(DataSource.class))).print(out, e.getJobParameters().getString(RewriteJob.JOB_KEY), e.getId());
+        List<String> next = next(e, ds, jdbc);
+        if (json) {
+            out.println(JsonMapper.builder().build().writerWithDefaultPrettyPrinter().writeValueAsString(asJson(e, next)));
+            return ExitCodes.OK;
+        }
+        out.printf("Execution %d of %s: %s (started %s, ended %s)%n", e.id(), e.jobKey(), e.status(), time(e.started()),
+                time(e.ended()));
+        out.printf("Partitions: %d (%s); rows %d of %s%s%n", e.partitions().size(), counts(e.counts()), e.rowsDone(),
+                e.rowsTotal() <= 0 ? "?" : "~" + e.rowsTotal(), percent(e));
+        out.printf("Copy rate: %s; ETA: %s; peak extra disk %s%n",
+                e.rowsPerSecond() > 0 ? String.format("%.0f rows/s, %.1f MB/s", e.rowsPerSecond(), e.bytesPerSecond() / 1e6)
+                        : "- (nothing copying)",
+                e.eta() == null ? "-" : eta(e.eta()), Bytes.format(DiskSampler.recordedPeak(jdbc, e.id())));
+        next.forEach(out::println);
+        out.printf("%-28s %-9s %12s %12s %9s %8s %10s %10s %8s %8s %4s  %s%n", "partition", "state", "rows", "of", "rows/s",
+                "MB/s", "before", "after", "wait ms", "hold ms", "try", "verify");
+        for (JobProgress.Partition p : e.partitions()) {
+            out.printf("%-28s %-9s %12d %12s %9s %8s %10s %10s %8s %8s %4s  %s%n", p.name(), p.state(), p.rowsDone(),
+                    p.rowsTotal() < 0 ? "?" : String.valueOf(p.rowsTotal()),
+                    p.rowsPerSecond() > 0 ? String.format("%.0f", p.rowsPerSecond()) : "-",
+                    p.bytesPerSecond() > 0 ? String.format("%.1f", p.bytesPerSecond() / 1e6) : "-",
+                    p.bytesBefore() == null ? "-" : Bytes.format(p.bytesBefore()),
+                    p.bytesAfter() == null ? "-" : Bytes.format(p.bytesAfter()), ms(p.lockWaitMs()), ms(p.lockHoldMs()),
+                    p.swapAttempts() == null ? "-" : p.swapAttempts(), p.verify() == null ? "-" : p.verify());
+        }
+        if (e.status().equals("COMPLETED")) {
+            out.println();
+            new Report(jdbc).print(out, e.jobKey(), e.id());
+        }
         return ExitCodes.OK;
+    }
+
+    /** What the operator can do next, in the words of the commands. */
+    private List<String> next(JobProgress.Execution e, DataSource ds, JdbcTemplate jdbc) throws Exception {
+        List<String> lines = new ArrayList<>();
+        long id = e.id();
+        switch (e.status()) {
+            case "STARTING", "STARTED", "STOPPING" -> {
+                if (JobLocks.held(ds, e.jobKey())) {
+                    lines.add(e.status().equals("STOPPING") ? "Stopping: partitions stop at their next chunk boundary."
+                            : "Running. `pgrewrite stop " + id + "` stops it at the next chunk boundary.");
+                } else {
+                    lines.add("No process is running it (the one that did died). `pgrewrite recover " + id
+                            + "` marks it failed, then `pgrewrite restart " + id + "` continues it.");
+                }
+            }
+            case "STOPPED" -> lines.add(JobLocks.held(ds, e.jobKey())
+                    ? "Stopping: partitions copying stop at their next chunk boundary; no new one starts."
+                    : "Stopped. `pgrewrite restart " + id + "` continues it (the scheduler does at its next trigger).");
+            case "FAILED" -> {
+                if (e.exitMessage() != null && !e.exitMessage().isBlank()) {
+                    lines.add("Failed: " + firstLine(e.exitMessage()));
+                }
+                JobDefinition.Schedule schedule = schedule(e.file());
+                long failures = Relaunches.failures(jdbc, jdbc.queryForObject(INSTANCE, Long.class, id));
+                if (schedule != null && Relaunches.allowed(schedule, failures)) {
+                    lines.add(String.format("Scheduled: relaunched %d of %d times; the next trigger (%s) relaunches it.",
+                            Relaunches.done(failures), schedule.maxRelaunches(), schedule.cron()));
+                } else if (schedule != null) {
+                    lines.add(String.format("Relaunch limit reached (relaunched %d of %d times): waiting for an operator."
+                            + " Fix the cause, then `pgrewrite restart %d`.", Relaunches.done(failures),
+                            schedule.maxRelaunches(), id));
+                } else {
+                    lines.add("Fix the cause, then `pgrewrite restart " + id + "`.");
+                }
+            }
+            case "ABANDONED" -> lines.add("Abandoned: it will not be restarted. To run the job again, give it a new 'name:'.");
+            default -> {
+            }
+        }
+        return lines;
+    }
+
+    private static JobDefinition.Schedule schedule(String file) {
+        try {
+            return file == null || file.isBlank() || !Files.exists(Path.of(file)) ? null
+                    : JobDefinitions.load(Path.of(file)).schedule();
+        } catch (RuntimeException e) {
+            return null; // the file changed since; status answers without it
+        }
+    }
+
+    private static Map<String, Object> asJson(JobProgress.Execution e, List<String> next) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("id", e.id());
+        m.put("job", e.jobName());
+        m.put("table", e.table());
+        m.put("status", e.status());
+        m.put("started", e.started() == null ? null : e.started().toString());
+        m.put("ended", e.ended() == null ? null : e.ended().toString());
+        m.put("partitionsByState", e.counts());
+        m.put("rowsDone", e.rowsDone());
+        m.put("rowsTotal", e.rowsTotal());
+        m.put("rowsPerSecond", Math.round(e.rowsPerSecond()));
+        m.put("bytesPerSecond", Math.round(e.bytesPerSecond()));
+        m.put("etaSeconds", e.eta() == null ? null : e.eta().toSeconds());
+        m.put("next", next);
+        List<Map<String, Object>> parts = new ArrayList<>();
+        for (JobProgress.Partition p : e.partitions()) {
+            Map<String, Object> pm = new LinkedHashMap<>();
+            pm.put("partition", p.name());
+            pm.put("state", p.state());
+            pm.put("rowsDone", p.rowsDone());
+            pm.put("rowsTotal", p.rowsTotal());
+            pm.put("rowsPerSecond", Math.round(p.rowsPerSecond()));
+            pm.put("bytesBefore", p.bytesBefore());
+            pm.put("bytesAfter", p.bytesAfter());
+            pm.put("lockWaitMs", p.lockWaitMs());
+            pm.put("lockHoldMs", p.lockHoldMs());
+            pm.put("swapAttempts", p.swapAttempts());
+            pm.put("verify", p.verify());
+            parts.add(pm);
+        }
+        m.put("partitions", parts);
+        return m;
+    }
+
+    private static String counts(Map<String, Integer> counts) {
+        List<String> parts = new ArrayList<>();
+        counts.forEach((s, n) -> {
+            if (n > 0) {
+                parts.add(n + " " + s);
+            }
+        });
+        return parts.isEmpty() ? "none yet" : String.join(", ", parts);
+    }
+
+    private static String percent(JobProgress.Execution e) {
+        return e.rowsTotal() > 0 ? String.format(" (%.0f%%)", 100.0 * Math.min(e.rowsDone(), e.rowsTotal()) / e.rowsTotal()) : "";
+    }
+
+    static String eta(Duration d) {
+        long s = d.toSeconds();
+        return s >= 3600 ? String.format("%dh%02dm", s / 3600, s / 60 % 60) : s >= 60 ? String.format("%dm%02ds", s / 60, s % 60) : s + "s";
+    }
+
+    private static String time(Object t) {
+        if (t == null) {
+            return "-";
+        }
+        String s = t.toString().replace('T', ' ');
+        return s.length() > 19 ? s.substring(0, 19) : s;
+    }
+
+    private static String ms(Double v) {
+        return v == null ? "-" : String.format("%.1f", v);
+    }
+
+    private static String firstLine(String s) {
+        int nl = s.indexOf('\n');
+        return nl < 0 ? s : s.substring(0, nl);
     }
 }

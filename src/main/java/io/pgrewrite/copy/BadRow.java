@@ -8,7 +8,6 @@ import io.pgrewrite.pg.Identifiers;
 import io.pgrewrite.plan.PartitionWork;
 import org.springframework.dao.DataAccessException;
 import org.springframework.jdbc.core.JdbcTemplate;
-import org.springframework.transaction.TransactionDefinition;
 import org.springframework.transaction.support.TransactionTemplate;
 
 /**
@@ -31,8 +30,7 @@ public final class BadRow {
 
     public BadRow(JdbcTemplate jdbc, TransactionTemplate tx, String restartHint) {
         this.jdbc = jdbc;
-        this.newTx = new TransactionTemplate(tx.getTransactionManager());
-        this.newTx.setPropagationBehavior(TransactionDefinition.PROPAGATION_REQUIRES_NEW);
+        this.newTx = io.pgrewrite.pg.Transactions.requiresNew(tx);
         this.restartHint = restartHint;
     }
 

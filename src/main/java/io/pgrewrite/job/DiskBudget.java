@@ -5,7 +5,6 @@ import java.time.Duration;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.jdbc.core.JdbcTemplate;
-import org.springframework.transaction.TransactionDefinition;
 import org.springframework.transaction.support.TransactionTemplate;
 
 /**
@@ -31,8 +30,7 @@ public final class DiskBudget {
 
     public DiskBudget(JdbcTemplate jdbc, TransactionTemplate tx, Duration poll) {
         this.jdbc = jdbc;
-        this.tx = new TransactionTemplate(tx.getTransactionManager());
-        this.tx.setPropagationBehavior(TransactionDefinition.PROPAGATION_REQUIRES_NEW);
+        this.tx = io.pgrewrite.pg.Transactions.requiresNew(tx);
         this.poll = poll;
     }
 

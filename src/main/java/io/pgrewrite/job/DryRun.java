@@ -86,6 +86,6 @@ public final class DryRun {
         }
         return new Table(t.oid(), t.schema(), t.name(), t.owner(), t.relkind(), t.strategy(), t.partitionKey(),
                 t.defaultPartition(), List.copyOf(cols), t.keyColumns(), t.keySource(), t.partitions(),
-                t.replicaIdentity(), t.triggers(), t.publications());
+                t.replicaIdentity(), t.triggers(), t.publications(), t.details());
     }
 }

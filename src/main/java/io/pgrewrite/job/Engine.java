@@ -37,9 +37,7 @@ public record Engine(JobDefinition definition, SqlRunner sql, TransactionTemplat
 
     /** A template for work that must commit on its own, whatever transaction the caller is in. */
     public TransactionTemplate newTx() {
-        TransactionTemplate t = new TransactionTemplate(tx.getTransactionManager());
-        t.setPropagationBehavior(org.springframework.transaction.TransactionDefinition.PROPAGATION_REQUIRES_NEW);
-        return t;
+        return io.pgrewrite.pg.Transactions.requiresNew(tx);
     }
 
     public static Engine create(JobDefinition def, JdbcTemplate jdbc, TransactionTemplate tx, DataSource dataSource,

@@ -22,6 +22,10 @@ public final class Failures {
                 add(messages, t);
             }
         }
+        // "Partition handler returned an unsuccessful step" says less than the partition's own message.
+        if (messages.size() > 1) {
+            messages.removeIf(m -> m.startsWith("Partition handler returned"));
+        }
         return messages.isEmpty() ? execution.getExitStatus().getExitDescription() : String.join("\n", messages);
     }
 

@@ -41,19 +41,21 @@ final class PartitionJob {
     private final String partition;
     private final String restartHint;
     private final Consumer<Progress> progress;
+    private final StopRequest stop;
 
     /** Rows copied so far for a partition, for progress output and metrics. */
     record Progress(String jobKey, String partition, long rows) {
     }
 
     PartitionJob(Engine engine, JobRepository repository, PlatformTransactionManager tm, String partition,
-            String restartHint, Consumer<Progress> progress) {
+            String restartHint, Consumer<Progress> progress, StopRequest stop) {
         this.engine = engine;
         this.repository = repository;
         this.tm = tm;
         this.partition = partition;
         this.restartHint = restartHint;
         this.progress = progress;
+        this.stop = stop;
     }
 
     Job build() {
@@ -118,6 +120,7 @@ final class PartitionJob {
                 .reader(new SkippingReader(reader, this::swapped))
                 .writer(writer)
                 .transactionManager(tm)
+                .interruptionPolicy(stop) // stop / end of window: at a chunk boundary
                 .listener(new StepExecutionListener() {
                     @Override
                     public void beforeStep(StepExecution se) {

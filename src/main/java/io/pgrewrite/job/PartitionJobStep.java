@@ -33,9 +33,10 @@ final class PartitionJobStep extends AbstractStep {
     private final Function<String, Job> partitionJobs;
     private final javax.sql.DataSource dataSource;
     private final int workers;
+    private final StopRequest stop;
 
     PartitionJobStep(String name, JobRepository repository, JobOperator operator, String jobKey,
-            Function<String, Job> partitionJobs, javax.sql.DataSource dataSource, int workers) {
+            Function<String, Job> partitionJobs, javax.sql.DataSource dataSource, int workers, StopRequest stop) {
         super(name);
         setJobRepository(repository);
         this.repository = repository;
@@ -44,6 +45,7 @@ final class PartitionJobStep extends AbstractStep {
         this.partitionJobs = partitionJobs;
         this.dataSource = dataSource;
         this.workers = workers;
+        this.stop = stop;
     }
 
     static JobParameters parameters(String jobKey, String partition) {
@@ -67,6 +69,12 @@ final class PartitionJobStep extends AbstractStep {
         }
         if (last != null && last.getStatus().isRunning()) {
             operator.recover(last);
+        }
+        if (stop.requested()) {
+            // Stop requested (stop, end of the window): no new partition starts; restart continues it.
+            se.setStatus(BatchStatus.STOPPED);
+            se.setExitStatus(new ExitStatus("STOPPED", partition + ": not started, the job was asked to stop"));
+            return;
         }
         JobExecution run = operator.start(job, params);
         if (run.getStatus() != BatchStatus.COMPLETED) {

@@ -58,9 +58,10 @@ public final class RewriteJob {
     /** The worker step of {@code rewrite}: one partition's job, under its advisory lock and a worker slot. */
     public static Step workerStep(Engine engine, JobRepository repository, JobOperator operator, PlatformTransactionManager tm) {
         ProgressLog progress = new ProgressLog();
+        StopRequest stop = new StopRequest(engine.sql().jdbc(), engine.definition().jobKey());
         return new PartitionJobStep(NAME, repository, operator, engine.definition().jobKey(), partition -> new PartitionJob(
-                engine, repository, tm, partition, "`pgrewrite restart` (or `pgrewrite run` of the same file)", progress).build(),
-                engine.dataSource(), engine.definition().workers());
+                engine, repository, tm, partition, "`pgrewrite restart` (or `pgrewrite run` of the same file)", progress, stop)
+                .build(), engine.dataSource(), engine.definition().workers(), stop);
     }
 
     public Job build() {

@@ -9,7 +9,6 @@ import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.dao.DataAccessException;
-import org.springframework.transaction.TransactionDefinition;
 import org.springframework.transaction.support.TransactionTemplate;
 
 /**
@@ -62,8 +61,7 @@ public final class LockRetry {
      *           rolls back only the attempt and SET LOCAL ends with it
      */
     public LockRetry(TransactionTemplate tx, SqlRunner sql, Duration lockTimeout, int maxAttempts) {
-        this.tx = new TransactionTemplate(tx.getTransactionManager());
-        this.tx.setPropagationBehavior(TransactionDefinition.PROPAGATION_REQUIRES_NEW);
+        this.tx = Transactions.requiresNew(tx);
         this.sql = sql;
         this.lockTimeout = lockTimeout;
         this.maxAttempts = maxAttempts;

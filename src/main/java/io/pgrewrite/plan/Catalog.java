@@ -84,6 +84,11 @@ public final class Catalog {
              ORDER BY 1
             """;
 
+    static final String INDEXES = "SELECT pg_get_indexdef(indexrelid) FROM pg_index WHERE indrelid = ? ORDER BY indexrelid";
+    static final String CONSTRAINTS = "SELECT conname || ': ' || pg_get_constraintdef(oid) FROM pg_constraint"
+            + " WHERE conrelid = ? AND contype <> 'n' ORDER BY conname";
+    static final String GRANTS = "SELECT relacl::text FROM pg_class WHERE oid = ?";
+
     private static final Pattern LOWER_BOUND = Pattern.compile("FROM \\((?:'((?:[^']|'')*)'|([^,)]*))");
 
     private final JdbcTemplate jdbc;
@@ -113,7 +118,9 @@ public final class Catalog {
                 ((String) r[4]).isEmpty() ? null : (String) r[4], columns,
                 key == null ? List.of() : key.columns(), key == null ? null : key.indexName(),
                 partitions(oid), (String) r[5], jdbc.queryForList(TRIGGERS, String.class, oid),
-                jdbc.queryForList(PUBLICATIONS, String.class, oid)));
+                jdbc.queryForList(PUBLICATIONS, String.class, oid), new Table.Details(
+                        jdbc.queryForList(INDEXES, String.class, oid), jdbc.queryForList(CONSTRAINTS, String.class, oid),
+                        jdbc.queryForObject(GRANTS, String.class, oid))));
     }
 
     public List<Table.Column> columns(long relid) {

@@ -15,7 +15,12 @@ import io.pgrewrite.pg.Identifiers;
 public record Table(long oid, String schema, String name, String owner, char relkind, char strategy,
         List<String> partitionKey, String defaultPartition, List<Column> columns, List<String> keyColumns,
         String keySource, List<Partition> partitions, String replicaIdentity, List<String> triggers,
-        List<String> publications) {
+        List<String> publications, Details details) {
+
+    /** What the plan prints besides the partitions: indexes, constraints, grants of the parent. */
+    public record Details(List<String> indexes, List<String> constraints, String grants) {
+        public static final Details NONE = new Details(List.of(), List.of(), null);
+    }
 
     public String qualified() {
         return Identifiers.qualified(schema, name);

@@ -1,6 +1,5 @@
 package io.pgrewrite.remote;
 
-import java.time.Instant;
 import java.util.List;
 
 import org.springframework.jdbc.core.JdbcTemplate;
@@ -34,9 +33,5 @@ final class Heartbeats {
     Double age(long stepExecutionId) {
         List<Double> a = jdbc.queryForList(AGE, Double.class, stepExecutionId);
         return a.isEmpty() ? null : a.get(0);
-    }
-
-    static Instant now() {
-        return Instant.now();
     }
 }

@@ -71,6 +71,7 @@ public final class Swap {
         PartitionCatalog.Facts facts = catalog.facts(n.qPartition());
         String bound = sql.queryOne(BOUND, String.class, n.qPartition());
         String comment = facts.comment() == null ? null : sql.queryOne(QUOTE_LITERAL, String.class, facts.comment());
+        boolean newOwner = !facts.owner().equals(sql.queryOne("SELECT current_user::text", String.class));
 
         return lockRetry.run("swap of " + w.name(), List.of(n.qParent(), n.qPartition(), n.qRw()), timing -> {
             sql.execute(String.format(LOCK_PARENT, n.qParent()));
@@ -90,7 +91,7 @@ public final class Swap {
             }
             sql.execute(String.format(ATTACH, n.qParent(), n.qPartition(), bound));
             sql.execute(String.format(DROP_BOUND_CHECK, n.qPartition(), Identifiers.quote(PartitionNames.BOUND_CHECK)));
-            carryOver(n, triggers, grants, facts, comment);
+            carryOver(n, triggers, grants, facts, comment, newOwner);
             if (!sql.dryRun()) {
                 state.set(w.jobKey(), w.name(), PartitionState.SWAPPED);
             }
@@ -99,12 +100,12 @@ public final class Swap {
     }
 
     private void carryOver(PartitionNames n, List<PartitionCatalog.Trigger> triggers, List<PartitionCatalog.Grant> grants,
-            PartitionCatalog.Facts facts, String comment) {
+            PartitionCatalog.Facts facts, String comment, boolean newOwner) {
         // pg_get_triggerdef names the table as P: after the renames, that is the new P.
         for (PartitionCatalog.Trigger t : triggers) {
             sql.execute(t.definition());
         }
-        if (!facts.owner().equals(sql.queryOne("SELECT current_user::text", String.class))) {
+        if (newOwner) {
             sql.execute(String.format(OWNER, n.qPartition(), Identifiers.quote(facts.owner())));
         }
         for (PartitionCatalog.Grant g : grants) {

@@ -34,10 +34,20 @@ class ExampleJobsTest {
     }
 
     @Test
-    void thereAreFiveExamples() throws IOException {
+    void thereAreSixExamples() throws IOException {
         assertThat(exampleJobs()).extracting(f -> f.getFileName().toString()).containsExactly(
                 "passage-add-column.yaml", "passage-backfill.yaml", "passage-compact.yaml",
-                "passage-drop-column.yaml", "passage-massa-to-integer.yaml");
+                "passage-drop-column.yaml", "passage-massa-to-integer.yaml", "passage-nightly.yaml");
+    }
+
+    @Test
+    void nightlyRunsInAWindow() {
+        JobDefinition job = JobDefinitions.load(Path.of("jobs/passage-nightly.yaml"));
+
+        assertThat(job.schedule().cron()).isEqualTo("0 0 1 * * ?");
+        assertThat(job.schedule().window()).isEqualTo(java.time.Duration.ofHours(4));
+        assertThat(job.schedule().zone()).isEqualTo(java.time.ZoneId.of("Europe/Amsterdam"));
+        assertThat(job.schedule().maxRelaunches()).isEqualTo(2);
     }
 
     @Test

@@ -1,5 +1,6 @@
 package io.pgrewrite.job;
 
+import static io.pgrewrite.testsupport.Tables.one;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.nio.file.Files;
@@ -91,10 +92,4 @@ class FailureStoriesTest {
         }
     }
 
-    static long one(Statement st, String sql) throws Exception {
-        try (ResultSet rs = st.executeQuery(sql)) {
-            rs.next();
-            return rs.getLong(1);
-        }
-    }
 }

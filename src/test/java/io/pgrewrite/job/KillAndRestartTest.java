@@ -1,5 +1,6 @@
 package io.pgrewrite.job;
 
+import static io.pgrewrite.testsupport.Tables.one;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.BufferedReader;
@@ -69,17 +70,17 @@ class KillAndRestartTest {
 
         long executionId;
         try (Connection c = db.connect(); Statement st = c.createStatement()) {
-            executionId = FailureStoriesTest.one(st, "SELECT max(job_execution_id) FROM pgrewrite.batch_job_execution e"
+            executionId = one(st, "SELECT max(job_execution_id) FROM pgrewrite.batch_job_execution e"
                     + " JOIN pgrewrite.batch_job_instance i USING (job_instance_id) WHERE i.job_name = 'rewrite'");
-            assertThat(FailureStoriesTest.one(st, "SELECT count(*) FROM ev")).isEqualTo((long) DAYS * ROWS);
+            assertThat(one(st, "SELECT count(*) FROM ev")).isEqualTo((long) DAYS * ROWS);
         }
         CliRun restart = CliRun.run(db, "restart", String.valueOf(executionId));
         assertThat(restart.exitCode()).as(restart.toString()).isEqualTo(ExitCodes.OK);
 
         try (Connection c = db.connect(); Statement st = c.createStatement()) {
-            assertThat(FailureStoriesTest.one(st, "SELECT count(*) FROM ev")).isEqualTo((long) DAYS * ROWS);
-            assertThat(FailureStoriesTest.one(st, "SELECT count(DISTINCT id) FROM ev")).isEqualTo((long) DAYS * ROWS);
-            assertThat(FailureStoriesTest.one(st, "SELECT count(*) FROM ev WHERE massa = (id % 1000000) % 3000")).isEqualTo((long) DAYS * ROWS);
+            assertThat(one(st, "SELECT count(*) FROM ev")).isEqualTo((long) DAYS * ROWS);
+            assertThat(one(st, "SELECT count(DISTINCT id) FROM ev")).isEqualTo((long) DAYS * ROWS);
+            assertThat(one(st, "SELECT count(*) FROM ev WHERE massa = (id % 1000000) % 3000")).isEqualTo((long) DAYS * ROWS);
             try (ResultSet rs = st.executeQuery("SELECT format_type(atttypid, atttypmod) FROM pg_attribute"
                     + " WHERE attrelid = 'ev'::regclass AND attname = 'massa'")) {
                 rs.next();
@@ -95,7 +96,7 @@ class KillAndRestartTest {
                 }
                 assertThat(n).isEqualTo(DAYS);
             }
-            assertThat(FailureStoriesTest.one(st, "SELECT count(*) FROM pg_class WHERE relname ~ '__(rw|old)$'")).isZero();
+            assertThat(one(st, "SELECT count(*) FROM pg_class WHERE relname ~ '__(rw|old)$'")).isZero();
         }
     }
 }

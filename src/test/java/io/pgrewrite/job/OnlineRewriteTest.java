@@ -1,5 +1,6 @@
 package io.pgrewrite.job;
 
+import static io.pgrewrite.testsupport.Tables.one;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.nio.file.Files;
@@ -162,8 +163,8 @@ class OnlineRewriteTest {
             }
             assertThat(actual).isEqualTo(expected);
             labels.forEach((id, label) -> assertThat(actualLabels.get(id)).as("label of %d", id).isEqualTo(label));
-            assertThat(FailureStoriesTest.one(st, "SELECT count(*) FROM ev WHERE massa IS NULL")).isZero();
-            assertThat(FailureStoriesTest.one(st, "SELECT count(*) FROM ev_20240302 WHERE massa::int = ((id % 1000000) % 3000)")).isEqualTo(ROWS);
+            assertThat(one(st, "SELECT count(*) FROM ev WHERE massa IS NULL")).isZero();
+            assertThat(one(st, "SELECT count(*) FROM ev_20240302 WHERE massa::int = ((id % 1000000) % 3000)")).isEqualTo(ROWS);
             List<String> leftovers = new java.util.ArrayList<>();
             try (ResultSet rs = st.executeQuery("SELECT relname FROM pg_class WHERE relname ~ '__(rw|old)$'"
                     + " UNION ALL SELECT tgname FROM pg_trigger WHERE tgname LIKE 'pgrewrite%'")) {

@@ -1,5 +1,6 @@
 package io.pgrewrite.remote;
 
+import static io.pgrewrite.testsupport.Tables.one;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.nio.file.Files;
@@ -27,14 +28,14 @@ class RemoteWorkersTest {
 
     @Test
     void aWorkerKilledInTheMiddleOfAPartitionCostsARetryNotARow() throws Exception {
-        int days = 6;
+        int days = 8;
         TestDatabase.Database db = TestDatabase.newDatabase("remote");
         try (Connection c = db.connect()) {
             Tables.daily(c, "public", "ev", LocalDate.of(2024, 3, 1), days, ROWS);
         }
         Path job = Files.createTempFile("remote", ".yaml");
         Files.writeString(job, "name: remote\ntable: ev\noperation: alter-column-type\ncolumn: massa\ntype: integer\n"
-                + "workers: 3\ncopy:\n  chunk-rows: 500\n  pause: 100ms\n");
+                + "workers: 3\ncopy:\n  chunk-rows: 500\n  pause: 400ms\n");
         List<String> noArgs = List.of();
         try (JvmProcess w1 = JvmProcess.start("worker-1", noArgs, db, "worker", "--max-idle", "60s");
                 JvmProcess w2 = JvmProcess.start("worker-2", noArgs, db, "worker", "--max-idle", "60s");
@@ -44,13 +45,14 @@ class RemoteWorkersTest {
             }
             try (JvmProcess manager = JvmProcess.start("manager", noArgs, db, "run", job.toString(), "--remote", "--staleness", "5s")) {
                 String started = w1.await(l -> l.contains(": rewrite:ev_"), 120);
-                Thread.sleep(1500); // a few chunks into its partition
-                w1.kill();
-                String killedPartition = started.substring(started.indexOf("rewrite:") + "rewrite:".length()).trim();
                 try (JvmProcess late = JvmProcess.start("worker-late", noArgs, db, "worker", "--max-idle", "60s")) {
+                    late.await(l -> l.contains("taking partition requests"), 90);
+                    Thread.sleep(1500); // w1 is a few chunks into its partition
+                    w1.kill();
                     assertThat(manager.waitFor(240)).as(manager.output()).isZero();
                     assertThat(late.output()).as("the late worker ran a partition").contains(": rewrite:ev_");
                 }
+                String killedPartition = started.substring(started.indexOf("rewrite:") + "rewrite:".length()).trim();
                 assertThat(manager.output()).contains(killedPartition + ": its worker is gone");
             }
         }
@@ -90,10 +92,4 @@ class RemoteWorkersTest {
         }
     }
 
-    static long one(Statement st, String sql) throws Exception {
-        try (ResultSet rs = st.executeQuery(sql)) {
-            rs.next();
-            return rs.getLong(1);
-        }
-    }
 }

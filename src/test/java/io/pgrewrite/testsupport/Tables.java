@@ -42,4 +42,12 @@ public final class Tables {
             st.execute("ANALYZE " + t);
         }
     }
+
+    /** The single number a query returns, e.g. a count. */
+    public static long one(Statement st, String sql) throws SQLException {
+        try (java.sql.ResultSet rs = st.executeQuery(sql)) {
+            rs.next();
+            return rs.getLong(1);
+        }
+    }
 }

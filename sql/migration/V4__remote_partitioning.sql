@@ -1,6 +1,6 @@
 -- Remote partitioning: the request channel (Spring Integration's JDBC channel message store, from
 -- spring-integration-jdbc 7.0.5 schema-postgresql.sql, channel tables only) and worker heartbeats.
--- Numbered 20 to leave room below for the scheduler's migrations.
+
 CREATE SEQUENCE INT_MESSAGE_SEQ START WITH 1 INCREMENT BY 1 NO CYCLE;
 
 CREATE TABLE INT_CHANNEL_MESSAGE (
