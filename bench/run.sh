@@ -2,7 +2,7 @@
 # pgrewrite side by side with the usual ways of changing a big day-partitioned table: time, disk,
 # and what the application feels. See bench/README.md.
 #
-#   bench/run.sh [--days N[,N...]] [--rows-per-day N] [--quick] [--only IDS] [--reuse-data]
+#   bench/run.sh [--days N[,N...]] [--rows-per-day N] [--quick] [--only IDS] [--reuse-data] [--results DIR]
 #
 # Every approach starts from an identical copy (CREATE DATABASE ... TEMPLATE) of one generated table,
 # on a private PostgreSQL 15 cluster under bench/.work ($BENCH_WORK; port $BENCH_PORT, default 55432), with
@@ -12,7 +12,7 @@ set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(dirname "$HERE")
 WORK=${BENCH_WORK:-$HERE/.work}
-RESULTS=$HERE/results
+RESULTS=
 PGBIN=/usr/lib/postgresql/15/bin
 PORT=${BENCH_PORT:-55432}
 JAR=$ROOT/target/pgrewrite.jar
@@ -28,14 +28,15 @@ TRAFFIC_OPTS=(--insert-rate 10 --readers 1 --read-rate 1 --count-every 15)
 
 usage() {
     cat <<EOF
-usage: bench/run.sh [--days N[,N...]] [--rows-per-day N] [--quick] [--only IDS] [--reuse-data]
+usage: bench/run.sh [--days N[,N...]] [--rows-per-day N] [--quick] [--only IDS] [--reuse-data] [--results DIR]
 
   --days N[,N...]     table sizes in days, one run each (default: $DAYS_LIST)
   --rows-per-day N    rows in each daily partition (default: $ROWS)
   --quick             smoke test: 3 days x 2000 rows, under 2 minutes
   --only IDS          run only these approaches, comma-separated, of: ${ALL_IDS// /,}
   --reuse-data        keep the generated tables, and use one left by an earlier run of the same size
-Results: bench/results/results.md, bench/results/chart.png (raw figures: bench/results/results.tsv).
+  --results DIR       where results.md, chart.png, results.tsv and steps.tsv go
+                      (default: bench/results; with --quick: bench/.work/results-quick)
 EOF
 }
 
@@ -47,6 +48,7 @@ while [ $# -gt 0 ]; do
         --quick) QUICK=1; shift ;;
         --only) ONLY=${2//,/ }; shift 2 ;;
         --reuse-data) REUSE=1; shift ;;
+        --results) RESULTS=$2; shift 2 ;;
         -h|--help) usage; exit 0 ;;
         *) echo "bench/run.sh: unknown argument '$1'" >&2; usage >&2; exit 2 ;;
     esac
@@ -56,6 +58,12 @@ if [ $QUICK = 1 ]; then
     [ $rows_given = 1 ] || ROWS=2000
     SETTLE=0.5
 fi
+# A smoke test must not overwrite the results kept in the repository.
+if [ -z "$RESULTS" ]; then
+    if [ $QUICK = 1 ]; then RESULTS=$WORK/results-quick; else RESULTS=$HERE/results; fi
+fi
+mkdir -p "$RESULTS"
+RESULTS=$(cd "$RESULTS" && pwd)
 for d in ${DAYS_LIST//,/ } $ROWS; do
     [[ $d =~ ^[1-9][0-9]*$ ]] || { echo "bench/run.sh: '$d' is not a positive whole number" >&2; exit 2; }
 done
@@ -150,7 +158,8 @@ build() {
         return
     fi
     log "building $JAR"
-    (cd "$ROOT" && ./mvnw -q -B -DskipTests package)
+    # clean: a resource renamed or removed in src/ must not linger in target/classes and the jar
+    (cd "$ROOT" && ./mvnw -q -B -DskipTests clean package)
 }
 
 # ---------------------------------------------------------------- the table, once per size
