@@ -40,6 +40,7 @@ usage: bench/run.sh [--days N[,N...]] [--rows-per-day N] [--quick] [--only IDS] 
 EOF
 }
 
+ARGS=${*:-(defaults)}  # for results.md, before the options are taken apart
 days_given=0 rows_given=0
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -439,8 +440,6 @@ chart() {  # one data block per table size: x, wall s, peak extra MB, its databa
 }
 
 # ---------------------------------------------------------------- main
-ARGS="$*"
-[ -z "$ARGS" ] && ARGS="(defaults)"
 T_START=$(date +%s)
 install_missing
 start_cluster
