@@ -14,7 +14,8 @@ import org.springframework.context.ConfigurableApplicationContext;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-@Command(name = "demo", description = "Create a generated passage table (one partition per UTC day), optionally run a job on it.")
+@Command(name = "demo", description = "Create a generated passage table (one partition per UTC day), optionally run a job on it.",
+        subcommands = TrafficCommand.class)
 final class DemoCommand extends DbCommand {
 
     @Option(names = "--days", defaultValue = "30", description = "Days of data (default: ${DEFAULT-VALUE}), plus 5 future days")

@@ -1,0 +1,462 @@
+#!/usr/bin/env bash
+# pgrewrite side by side with the usual ways of changing a big day-partitioned table: time, disk,
+# and what the application feels. See bench/README.md.
+#
+#   bench/run.sh [--days N[,N...]] [--rows-per-day N] [--quick] [--only IDS] [--reuse-data] [--results DIR]
+#
+# Every approach starts from an identical copy (CREATE DATABASE ... TEMPLATE) of one generated table,
+# on a private PostgreSQL 15 cluster under bench/.work ($BENCH_WORK; port $BENCH_PORT, default 55432), with
+# `pgrewrite demo traffic` running against the copy for the approach's whole duration.
+set -euo pipefail
+
+HERE=$(cd "$(dirname "$0")" && pwd)
+ROOT=$(dirname "$HERE")
+WORK=${BENCH_WORK:-$HERE/.work}
+RESULTS=
+PGBIN=/usr/lib/postgresql/15/bin
+PORT=${BENCH_PORT:-55432}
+JAR=$ROOT/target/pgrewrite.jar
+ALL_IDS="A B C D1 D2 VF RP K1 K2"
+
+DAYS_LIST=10,30,90
+ROWS=100000
+QUICK=0
+ONLY=$ALL_IDS
+REUSE=0
+SETTLE=2          # seconds of traffic before and after each approach
+TRAFFIC_OPTS=(--insert-rate 10 --readers 1 --read-rate 1 --count-every 15)
+
+usage() {
+    cat <<EOF
+usage: bench/run.sh [--days N[,N...]] [--rows-per-day N] [--quick] [--only IDS] [--reuse-data] [--results DIR]
+
+  --days N[,N...]     table sizes in days, one run each (default: $DAYS_LIST)
+  --rows-per-day N    rows in each daily partition (default: $ROWS)
+  --quick             smoke test: 3 days x 2000 rows, under 2 minutes
+  --only IDS          run only these approaches, comma-separated, of: ${ALL_IDS// /,}
+  --reuse-data        keep the generated tables, and use one left by an earlier run of the same size
+  --results DIR       where results.md, chart.png, results.tsv and steps.tsv go
+                      (default: bench/results; with --quick: bench/.work/results-quick)
+EOF
+}
+
+ARGS=${*:-(defaults)}  # for results.md, before the options are taken apart
+days_given=0 rows_given=0
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --days) DAYS_LIST=$2; days_given=1; shift 2 ;;
+        --rows-per-day) ROWS=$2; rows_given=1; shift 2 ;;
+        --quick) QUICK=1; shift ;;
+        --only) ONLY=${2//,/ }; shift 2 ;;
+        --reuse-data) REUSE=1; shift ;;
+        --results) RESULTS=$2; shift 2 ;;
+        -h|--help) usage; exit 0 ;;
+        *) echo "bench/run.sh: unknown argument '$1'" >&2; usage >&2; exit 2 ;;
+    esac
+done
+if [ $QUICK = 1 ]; then
+    [ $days_given = 1 ] || DAYS_LIST=3
+    [ $rows_given = 1 ] || ROWS=2000
+    SETTLE=0.5
+fi
+# A smoke test must not overwrite the results kept in the repository.
+if [ -z "$RESULTS" ]; then
+    if [ $QUICK = 1 ]; then RESULTS=$WORK/results-quick; else RESULTS=$HERE/results; fi
+fi
+mkdir -p "$RESULTS"
+RESULTS=$(cd "$RESULTS" && pwd)
+for d in ${DAYS_LIST//,/ } $ROWS; do
+    [[ $d =~ ^[1-9][0-9]*$ ]] || { echo "bench/run.sh: '$d' is not a positive whole number" >&2; exit 2; }
+done
+for id in $ONLY; do
+    [[ " $ALL_IDS " == *" $id "* ]] || { echo "bench/run.sh: unknown approach '$id'; choose from ${ALL_IDS// /,}" >&2; exit 2; }
+done
+
+log() { printf '%s  %s\n' "$(date +%T)" "$*"; }
+die() { echo "bench/run.sh: $*" >&2; exit 1; }
+
+# ---------------------------------------------------------------- install what is missing
+install_missing() {
+    local pkgs=()
+    [ -x $PGBIN/postgres ] || pkgs+=(postgresql-15)
+    [ -f /usr/share/postgresql/15/extension/pg_repack.control ] || pkgs+=(postgresql-15-repack=1.4.8-1+b1)
+    command -v gnuplot >/dev/null || pkgs+=(gnuplot-nox)
+    command -v jq >/dev/null || pkgs+=(jq)
+    command -v java >/dev/null || pkgs+=(openjdk-17-jdk-headless)
+    [ ${#pkgs[@]} = 0 ] && return
+    [ "$(id -u)" = 0 ] || die "missing ${pkgs[*]}: install them (apt-get install ${pkgs[*]}) or run as root"
+    log "installing ${pkgs[*]}"
+    apt-get update -q >/dev/null
+    # The pinned pg_repack matches the installed server; without the pin apt may upgrade the server too.
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${pkgs[@]}" >/dev/null
+}
+
+# ---------------------------------------------------------------- the benchmark's own PostgreSQL
+as_pg() {  # the server refuses to run as root
+    if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+PGDATA=$WORK/pgdata
+start_cluster() {
+    mkdir -p "$WORK"
+    if [ ! -f "$PGDATA/PG_VERSION" ]; then
+        log "initdb $PGDATA (port $PORT)"
+        mkdir -p "$PGDATA"
+        if [ "$(id -u)" = 0 ]; then chown postgres: "$PGDATA"; fi
+        as_pg test -w "$PGDATA" || die "user postgres cannot write $PGDATA (a folder on the way is closed to it);
+set BENCH_WORK to a folder it can reach, e.g. BENCH_WORK=/var/tmp/pgrewrite-bench"
+        as_pg $PGBIN/initdb -D "$PGDATA" -U postgres --auth=trust --encoding=UTF8 --locale=C.UTF-8 >/dev/null
+        echo "include = 'bench.conf'" >>"$PGDATA/postgresql.conf"
+    fi
+    # A modest production-like setup; written into results.md with the machine. wal_recycle = off:
+    # a checkpoint removes the WAL it no longer needs instead of keeping it for reuse, so pg_wal starts
+    # each approach at the same size, whatever the approach before it wrote.
+    cat >"$PGDATA/bench.conf" <<EOF
+port = $PORT
+listen_addresses = 'localhost'
+unix_socket_directories = ''
+shared_buffers = '512MB'
+maintenance_work_mem = '256MB'
+work_mem = '16MB'
+max_wal_size = '1GB'
+wal_recycle = off
+max_locks_per_transaction = 256
+log_lock_waits = on
+EOF
+    if [ "$(id -u)" = 0 ]; then chown postgres: "$PGDATA/bench.conf"; fi
+    if ! as_pg $PGBIN/pg_ctl -D "$PGDATA" status >/dev/null 2>&1; then
+        log "starting PostgreSQL 15 on port $PORT"
+        if [ "$(id -u)" = 0 ]; then touch "$WORK/postgres.log"; chown postgres: "$WORK/postgres.log"; fi
+        as_pg $PGBIN/pg_ctl -D "$PGDATA" -l "$WORK/postgres.log" -w start >/dev/null
+        STARTED_CLUSTER=1
+    else
+        as_pg $PGBIN/pg_ctl -D "$PGDATA" reload >/dev/null  # settings that need a restart wait for the next start
+    fi
+}
+stop_cluster() {
+    if [ "${STARTED_CLUSTER:-0}" = 1 ]; then
+        as_pg $PGBIN/pg_ctl -D "$PGDATA" -m fast -w stop >/dev/null 2>&1 || true
+    fi
+}
+
+psql_() { PGOPTIONS="-c client_min_messages=warning" $PGBIN/psql -X -q -v ON_ERROR_STOP=1 -h localhost -p $PORT -U postgres "$@"; }
+q() { psql_ -At -F $'\t' -d "$1" -c "$2"; }       # q DB SQL: one query, unaligned
+url() { echo "jdbc:postgresql://localhost:$PORT/$1"; }
+pgrewrite() { java -jar "$JAR" "$@"; }
+
+# The generated rows (not the application's, which have camera_naam 'pgrewrite demo traffic'):
+# how many, and the sum and count of massa_ledig_voertuig; and the application's rows without a value.
+TEMPLATE_ROWS="SELECT count(*) || '/' || coalesce(sum(massa_ledig_voertuig), 0) || '/' || count(massa_ledig_voertuig)
+               FROM public.passage WHERE camera_naam IS DISTINCT FROM 'pgrewrite demo traffic'"
+TRAFFIC_ROWS="SELECT count(*) || '/' || count(*) FILTER (WHERE massa_ledig_voertuig IS NULL)
+              FROM public.passage WHERE camera_naam = 'pgrewrite demo traffic'"
+TABLE_SIZE="SELECT coalesce(sum(pg_total_relation_size(relid)), 0) FROM pg_partition_tree('public.passage') WHERE isleaf"
+DISK_NOW="SELECT pg_database_size(current_database()) + (SELECT coalesce(sum(size), 0) FROM pg_ls_waldir())"
+
+# ---------------------------------------------------------------- build
+build() {
+    if [ -f "$JAR" ] && [ -z "$(find "$ROOT/src/main" "$ROOT/pom.xml" -newer "$JAR" -print -quit)" ]; then
+        return
+    fi
+    log "building $JAR"
+    # clean: a resource renamed or removed in src/ must not linger in target/classes and the jar
+    (cd "$ROOT" && ./mvnw -q -B -DskipTests clean package)
+}
+
+# ---------------------------------------------------------------- the table, once per size
+template() {  # template DAYS: generate (or reuse) the table every approach starts from
+    local days=$1 tpl=tpl_d${1}_r${ROWS}
+    TPL=$tpl
+    if [ $REUSE = 1 ] && [ "$(q postgres "SELECT count(*) FROM pg_database WHERE datname = '$tpl'")" = 1 ] \
+        && [ "$(q postgres "SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = '$tpl'")" = ready ]; then
+        log "reusing $tpl"
+    else
+        log "generating $days days x $ROWS rows into database $tpl"
+        q postgres "DROP DATABASE IF EXISTS $tpl WITH (FORCE)"
+        q postgres "CREATE DATABASE $tpl"
+        pgrewrite demo --days "$days" --rows-per-day "$ROWS" --url "$(url $tpl)" --username postgres \
+            >"$WORK/demo-$tpl.log" 2>&1 || { cat "$WORK/demo-$tpl.log"; die "pgrewrite demo failed"; }
+        # Old days of a real table are frozen by now; without this the first reader of each copy
+        # would pay for setting hint bits, inside whichever approach ran first.
+        psql_ -d $tpl -c "VACUUM (FREEZE) public.passage" -c "COMMENT ON DATABASE $tpl IS 'ready'"
+    fi
+    # What every approach must leave as it was: the generated rows and their values of the column.
+    TPL_ROWS=$(q $tpl "SELECT count(*) FROM public.passage")
+    TPL_SUM=$(q $tpl "$TEMPLATE_ROWS")
+    TPL_BYTES=$(q $tpl "$TABLE_SIZE")
+    log "$tpl: $TPL_ROWS rows (rows/sum/count of massa_ledig_voertuig: $TPL_SUM), $((TPL_BYTES / 1048576)) MB with indexes"
+    # A copy of the table, plus A's second copy of it, plus WAL (max_wal_size) and some room.
+    local need=$((2 * TPL_BYTES / 1048576 + 3072)) free
+    free=$(df -Pm "$WORK" | awk 'NR == 2 { print $4 }')
+    [ "$free" -ge "$need" ] || die "$days days need about $need MB free next to $WORK, there are $free MB"
+}
+
+drop_template() {
+    if [ $REUSE = 0 ]; then q postgres "DROP DATABASE IF EXISTS $TPL WITH (FORCE)"; fi
+}
+
+# ---------------------------------------------------------------- the approaches (run against database $1)
+approach_A()  { psql_ -d "$1" -f "$HERE/sql/a-alter-type.sql"; }
+approach_B()  { psql_ -d "$1" -f "$HERE/sql/expand.sql" -f "$HERE/sql/b-batched-update.sql" -f "$HERE/sql/swap-columns.sql"; }
+approach_C()  { psql_ -d "$1" -f "$HERE/sql/expand.sql" -f "$HERE/sql/c-per-day-update-vacuum-full.sql" -f "$HERE/sql/swap-columns.sql"; }
+approach_D1() { pgrewrite run "$WORK/jobs/type-w1.yaml" --url "$(url "$1")" --username postgres; }
+approach_D2() { pgrewrite run "$WORK/jobs/type-w2.yaml" --url "$(url "$1")" --username postgres; }
+approach_VF() { psql_ -d "$1" -f "$HERE/sql/vacuum-full-per-partition.sql"; }
+approach_RP() {
+    local tables=()
+    while read -r t; do tables+=(--table "$t"); done < <(q "$1" \
+        "SELECT format('%I.%I', n.nspname, c.relname) FROM pg_partition_tree('public.passage') t
+         JOIN pg_class c ON c.oid = t.relid JOIN pg_namespace n ON n.oid = c.relnamespace WHERE t.isleaf ORDER BY c.relname")
+    # --no-order: rewrite as is, like VACUUM FULL (no clustering); one partition after the other.
+    $PGBIN/pg_repack --no-order -h localhost -p $PORT -U postgres -d "$1" "${tables[@]}"
+}
+approach_K1() { pgrewrite run "$WORK/jobs/compact-w1.yaml" --url "$(url "$1")" --username postgres; }
+approach_K2() { pgrewrite run "$WORK/jobs/compact-w2.yaml" --url "$(url "$1")" --username postgres; }
+
+label() {  # label ID: the name in the results table, a tab, the short name on the chart
+    case $1 in
+        A) printf 'A. blocking ALTER TABLE ... TYPE\tA: ALTER TYPE' ;;
+        B) printf 'B. add column + batched UPDATE (10k keys) + swap\tB: batched UPDATE' ;;
+        C) printf 'C. per day UPDATE + VACUUM FULL, then swap\tC: per-day UPDATE+VF' ;;
+        D1) printf 'D. pgrewrite, 1 worker\tpgrewrite 1w' ;;
+        D2) printf 'D. pgrewrite, 2 workers\tpgrewrite 2w' ;;
+        VF) printf 'VACUUM FULL per partition\tVACUUM FULL' ;;
+        RP) printf 'pg_repack per partition\tpg_repack' ;;
+        K1) printf 'pgrewrite compact, 1 worker\tpgrewrite 1w' ;;
+        K2) printf 'pgrewrite compact, 2 workers\tpgrewrite 2w' ;;
+    esac
+}
+operation() { case $1 in A|B|C|D1|D2) echo type ;; *) echo compact ;; esac; }
+
+write_jobs() {
+    mkdir -p "$WORK/jobs"
+    for w in 1 2; do
+        cat >"$WORK/jobs/type-w$w.yaml" <<EOF
+name: bench-massa-to-integer-w$w
+table: passage
+operation: alter-column-type
+column: massa_ledig_voertuig
+type: integer
+workers: $w
+swap: {lock-timeout: 200ms}
+EOF
+        cat >"$WORK/jobs/compact-w$w.yaml" <<EOF
+name: bench-compact-w$w
+table: passage
+operation: compact
+workers: $w
+swap: {lock-timeout: 200ms}
+EOF
+    done
+}
+
+# ---------------------------------------------------------------- disk sampler
+sampler_start() {  # sampler_start DB OUT: pg_database_size + pg_wal every 200 ms, one connection
+    local db=$1 out=$2
+    rm -f "$WORK/sampler.stop"
+    ( while [ ! -e "$WORK/sampler.stop" ]; do
+          echo "SELECT extract(epoch FROM clock_timestamp()), pg_database_size('$db'), (SELECT coalesce(sum(size), 0) FROM pg_ls_waldir());"
+          sleep 0.2
+      done | psql_ -At -F $'\t' -d postgres >"$out" ) &
+    SAMPLER_PID=$!
+}
+sampler_stop() {
+    [ -n "${SAMPLER_PID:-}" ] || return 0
+    touch "$WORK/sampler.stop"
+    wait "$SAMPLER_PID" || true
+    SAMPLER_PID=
+}
+
+# ---------------------------------------------------------------- one measurement
+now() { date +%s.%N; }
+
+measure() {  # measure ID DAYS: one approach on a fresh copy, one line in results.tsv
+    local id=$1 days=$2 db=bench_${1,,}
+    local dir=$WORK/runs/d${days}_r${ROWS}/$id
+    rm -rf "$dir"; mkdir -p "$dir"
+    log "$(label "$id" | cut -f1) on $days days"
+    q postgres "DROP DATABASE IF EXISTS $db WITH (FORCE)"
+    # FILE_COPY: a file copy between two checkpoints, instead of writing the whole table to WAL.
+    q postgres "CREATE DATABASE $db TEMPLATE $TPL STRATEGY FILE_COPY"
+    if [ "$id" = RP ]; then q "$db" "CREATE EXTENSION pg_repack"; fi
+    q "$db" "CHECKPOINT"
+
+    java -Xmx256m -XX:TieredStopAtLevel=1 -jar "$JAR" demo traffic --seconds 86400 "${TRAFFIC_OPTS[@]}" \
+        --report "$dir/traffic.json" --url "$(url $db)" --username postgres >"$dir/traffic.log" 2>&1 &
+    local traffic=$!
+    local waited=0
+    until grep -q '^traffic: started' "$dir/traffic.log" 2>/dev/null; do
+        kill -0 $traffic 2>/dev/null || { cat "$dir/traffic.log"; die "demo traffic did not start"; }
+        sleep 0.2; waited=$((waited + 1))
+        [ $waited -lt 600 ] || die "demo traffic did not start within 2 minutes"
+    done
+    sampler_start "$db" "$dir/disk.tsv"
+    sleep $SETTLE
+
+    local base base_db lsn0 t0 t1 rc=0
+    base=$(q "$db" "$DISK_NOW")
+    base_db=$(q "$db" "SELECT pg_database_size(current_database())")
+    lsn0=$(q "$db" "SELECT pg_current_wal_lsn()")
+    t0=$(now)
+    approach_"$id" "$db" >"$dir/approach.log" 2>&1 || rc=$?
+    t1=$(now)
+    local end_disk
+    end_disk=$(q "$db" "$DISK_NOW")
+    sleep $SETTLE
+    kill -TERM $traffic 2>/dev/null || true
+    wait $traffic || true
+    sampler_stop
+    [ $rc = 0 ] || { log "  FAILED (exit $rc), see $dir/approach.log"; tail -5 "$dir/approach.log" | sed 's/^/    /'; }
+
+    local wal_mb final peak peak_db peak_wal wall
+    wall=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }')
+    wal_mb=$(q "$db" "SELECT round(pg_wal_lsn_diff(pg_current_wal_lsn(), '$lsn0') / 1048576.0)")
+    final=$(q "$db" "$TABLE_SIZE")
+    # The highest disk use above the start: db + pg_wal together (the peak), and each on its own.
+    read -r peak peak_db peak_wal < <(awk -F'\t' -v t0="$t0" -v t1="$t1" -v base="$base" -v base_db="$base_db" -v last="$end_disk" '
+        BEGIN { max = base > last ? base : last; db = base_db; wal = base - base_db }
+        $1 >= t0 && $1 <= t1 { if ($2 + $3 > max) max = $2 + $3; if ($2 > db) db = $2; if ($3 > wal) wal = $3 }
+        END { printf "%.0f %.0f %.0f\n", (max - base) / 1048576, (db - base_db) / 1048576, (wal - (base - base_db)) / 1048576 }' "$dir/disk.tsv")
+    samples=$(awk -F'\t' -v t0="$t0" -v t1="$t1" '$1 >= t0 && $1 <= t1' "$dir/disk.tsv" | wc -l)
+
+    # Is the result right? The column has its new type, the generated rows and their values are all
+    # there, and so is every row the application was told it wrote, with its value.
+    local type check=ok inserted rows app_rows hold="-	-"
+    type=$(q "$db" "SELECT format_type(atttypid, atttypmod) FROM pg_attribute
+                    WHERE attrelid = 'public.passage'::regclass AND attname = 'massa_ledig_voertuig' AND NOT attisdropped")
+    inserted=$(jq -r .rows_inserted "$dir/traffic.json" 2>/dev/null || echo 0)
+    rows=$(q "$db" "$TEMPLATE_ROWS")
+    app_rows=$(q "$db" "$TRAFFIC_ROWS")
+    if [ $rc != 0 ]; then check="FAILED (exit $rc)"
+    elif [ "$(operation "$id")" = type ] && [ "$type" != integer ]; then check="type is $type"
+    elif [ "$(operation "$id")" = compact ] && [ "$type" != smallint ]; then check="type is $type"
+    elif [ "$rows" != "$TPL_SUM" ]; then check="generated rows/sum/values $rows, expected $TPL_SUM"
+    elif [ "$app_rows" != "$inserted/0" ]; then check="application rows/without value $app_rows, expected $inserted/0"
+    fi
+    if [[ $id == D* || $id == K* ]]; then
+        hold=$(q "$db" "SELECT coalesce(round(max(lock_hold_ms)::numeric, 1)::text, '-'),
+                               coalesce(round(percentile_cont(0.99) WITHIN GROUP (ORDER BY lock_hold_ms)::numeric, 1)::text, '-')
+                        FROM pgrewrite.partition_state")
+    fi
+    if [[ $id == D* || $id == K* ]] && [ $rc = 0 ]; then profile "$id" "$days" "$db" "$t0" "$wall"; fi
+    local t="$dir/traffic.json"
+    if [ ! -s "$t" ]; then
+        echo '{"errors": -1, "longest_write_gap_ms": -1, "kinds": {}}' >"$t"
+        check="$check; no traffic report"
+    fi
+    local row=("$days" "$ROWS" "$((TPL_BYTES / 1048576))" "$(operation "$id")" "$id" "$(label "$id")" "$wall" "$peak"
+        "$peak_db" "$peak_wal" "$wal_mb" "$((final / 1048576))"
+        "$(jq -r '[.errors, .longest_write_gap_ms,
+                    (.kinds.insert.p50_ms // "-"), (.kinds.insert.p99_ms // "-"), (.kinds.insert.max_ms // "-"),
+                    (.kinds.count_day.p99_ms // "-"), (.kinds.count_day.max_ms // "-"), (.kinds.count_table.max_ms // "-")]
+                   | map(tostring) | join("\t")' "$t")"
+        "$hold" "$samples" "$check")
+    (IFS=$'\t'; echo "${row[*]}") >>"$RESULTS/results.tsv"
+    log "  wall ${wall} s, peak extra ${peak} MB, WAL ${wal_mb} MB, longest write gap $(jq -r .longest_write_gap_ms "$t") ms, errors $(jq -r .errors "$t"), check: $check"
+    q postgres "DROP DATABASE $db WITH (FORCE)"
+}
+
+# Where a pgrewrite run's time went, from its JobRepository: the start (JVM, Spring, plan) until the
+# job began, then each step's time summed over the partitions (with 2 workers the sums exceed the wall).
+STEPS="plan expand capture copy index catch-up verify swap retire contract report"
+profile() {  # profile ID DAYS DB T0 WALL: one line in steps.tsv
+    local startup values wait
+    startup=$(q "$3" "SELECT round((extract(epoch FROM min(e.start_time)) - $4)::numeric, 2) FROM pgrewrite.batch_job_execution e
+                      JOIN pgrewrite.batch_job_instance i USING (job_instance_id) WHERE i.job_name = 'rewrite'")
+    values=$(q "$3" "SELECT string_agg(coalesce(round(t.s, 2)::text, '-'), E'\t' ORDER BY n.o)
+                     FROM unnest(string_to_array('$STEPS', ' ')) WITH ORDINALITY AS n(step, o)
+                     LEFT JOIN (SELECT step_name, sum(extract(epoch FROM end_time - start_time)) AS s
+                                FROM pgrewrite.batch_step_execution GROUP BY step_name) t ON t.step_name = n.step")
+    wait=$(q "$3" "SELECT round(coalesce(sum(lock_wait_ms), 0)::numeric / 1000, 2) FROM pgrewrite.partition_state")
+    printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$2" "$1" "$5" "$startup" "$values" "$wait" >>"$RESULTS/steps.tsv"
+}
+
+# ---------------------------------------------------------------- report
+machine() {
+    local cpu mem
+    cpu=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
+    mem=$(awk '/^MemTotal/ { printf "%.1f GB", $2 / 1048576 }' /proc/meminfo)
+    echo "- Machine: $(nproc) cores ($cpu), $mem memory, $(uname -sr)"
+    echo "- PostgreSQL: $(q postgres "SELECT version()")"
+    echo "- Server settings: $(q postgres "SELECT string_agg(name || ' = ' || setting || coalesce(unit, ''), ', ' ORDER BY name) FROM pg_settings
+            WHERE name IN ('shared_buffers', 'maintenance_work_mem', 'work_mem', 'max_wal_size', 'max_parallel_maintenance_workers',
+                           'max_parallel_workers_per_gather', 'synchronous_commit', 'fsync', 'autovacuum', 'wal_recycle',
+                           'checkpoint_timeout', 'max_locks_per_transaction')")"
+    echo "- pg_repack: $($PGBIN/pg_repack --version 2>&1 | head -1); $(java -version 2>&1 | head -1)"
+}
+
+write_report() {
+    local md=$RESULTS/results.md
+    {
+        echo "# Benchmark results"
+        echo
+        echo "\`bench/run.sh $ARGS\`, $(date -u '+%Y-%m-%d %H:%M UTC'), pgrewrite $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')."
+        echo
+        machine
+        echo "- Table: the demo passage table (\`pgrewrite demo\`, 49 columns, 3 indexes per partition), $ROWS rows a day, one partition a day plus 5 empty future days."
+        echo "- Application during every approach: \`pgrewrite demo traffic ${TRAFFIC_OPTS[*]}\`, started ${SETTLE} s before and stopped ${SETTLE} s after."
+        echo
+        echo "Columns: *wall* from the start of the approach to its end (pgrewrite includes its JVM start); *× A* the ratio to"
+        echo "the blocking ALTER on the same data; *peak extra* the highest \`pg_database_size\` + \`pg_wal\` seen (sampled every"
+        echo "200 ms) above the level at the start, in MB and as % of the table with its indexes; *WAL* the WAL written"
+        echo "(\`pg_current_wal_lsn\` difference, the application's included); *final* the table with indexes afterwards;"
+        echo "*write gap* the longest time between two successful inserts (at 10/s the normal gap is 100 ms); insert"
+        echo "latencies count from when the insert was due, so a wait behind a lock counts for every insert it held up;"
+        echo "*lock hold* pgrewrite's swap transactions (\`pgrewrite.partition_state.lock_hold_ms\`); *check*: the column has its"
+        echo "new type and every row is there (template rows + rows the application inserted)."
+        awk -F'\t' -f "$HERE/report.awk" "$RESULTS/results.tsv"
+        if [ "$(wc -l <"$RESULTS/steps.tsv")" -gt 1 ]; then
+            echo
+            echo "## Where pgrewrite's time goes"
+            echo
+            echo "Seconds. *start*: from launching \`pgrewrite run\` until the job began (JVM, Spring, migrations check,"
+            echo "plan). Steps: time summed over the partitions, from the JobRepository (\`pgrewrite.batch_step_execution\`);"
+            echo "with 2 workers the sums exceed the wall time. *lock wait*: the swaps' waits for their locks, summed."
+            echo
+            awk -F'\t' 'NR == 1 { printf "|"; for (i = 1; i <= NF; i++) { h = $i; sub(/_s$/, "", h); gsub(/_/, " ", h); printf " %s |", h }
+                                   print ""; printf "|"; for (i = 1; i <= NF; i++) printf "---|"; print ""; next }
+                         { printf "|"; for (i = 1; i <= NF; i++) printf " %s |", $i; print "" }' "$RESULTS/steps.tsv"
+        fi
+    } >"$md"
+    log "wrote $md"
+}
+
+chart() {  # one data block per table size: x, wall s, peak extra MB, its database part
+    local dat=$WORK/chart.dat
+    awk -F'\t' '
+        NR > 1 { key = $4 "|" $7; if (!(key in xs)) { xs[key] = ++n; name[n] = ($4 == "compact" ? "compact: " : "") $7 }
+                 if (!($1 in ds)) { ds[$1] = ++m; days[m] = $1 }
+                 line[ds[$1]] = line[ds[$1]] xs[key] "\t" $8 "\t" $9 "\t" $10 "\n" }
+        END {
+            for (j = 1; j <= m; j++) printf "%s%s", (j > 1 ? "\n\n" : ""), line[j]
+            tics = ""; for (i = 1; i <= n; i++) tics = tics (i > 1 ? ", " : "") "\"" name[i] "\" " i
+            sizes = ""; for (j = 1; j <= m; j++) sizes = sizes (j > 1 ? " " : "") days[j]
+            print "(" tics ")" > "/dev/stderr"; print sizes > "/dev/stderr"
+        }' "$RESULTS/results.tsv" >"$dat" 2>"$WORK/chart.meta"
+    gnuplot -e "datafile='$dat'; outfile='$RESULTS/chart.png'; sizes='$(sed -n 2p "$WORK/chart.meta")'" \
+        -e "set xtics $(sed -n 1p "$WORK/chart.meta")" \
+        -e "subtitle='$ROWS rows a day, $(nproc) cores'" "$HERE/chart.gp"
+    log "wrote $RESULTS/chart.png"
+}
+
+# ---------------------------------------------------------------- main
+T_START=$(date +%s)
+install_missing
+start_cluster
+trap 'sampler_stop; stop_cluster' EXIT
+build
+write_jobs
+mkdir -p "$RESULTS"
+printf 'days\trows_per_day\ttable_mb\toperation\tid\tapproach\tchart_name\twall_s\tpeak_extra_mb\tpeak_db_mb\tpeak_wal_mb\twal_mb\tfinal_mb\tapp_errors\twrite_gap_ms\tinsert_p50_ms\tinsert_p99_ms\tinsert_max_ms\tday_read_p99_ms\tday_read_max_ms\tcount_max_ms\tlock_hold_max_ms\tlock_hold_p99_ms\tsamples\tcheck\n' \
+    >"$RESULTS/results.tsv"
+{ printf 'days\tid\twall_s\tstart_s\t'; printf '%s_s\t' $STEPS; printf 'swap_lock_wait_s\n'; } >"$RESULTS/steps.tsv"
+for days in ${DAYS_LIST//,/ }; do
+    template "$days"
+    for id in $ALL_IDS; do
+            if [[ " $ONLY " == *" $id "* ]]; then measure "$id" "$days"; fi
+    done
+    drop_template
+done
+write_report
+chart
+log "done in $(( $(date +%s) - T_START )) s"
