@@ -21,8 +21,14 @@ public final class LockRetry {
 
     private static final Logger log = LoggerFactory.getLogger(LockRetry.class);
 
-    /** Bound, so the timeout is a value and not SQL text; {@code true} makes it LOCAL to the transaction. */
-    static final String SET_LOCK_TIMEOUT = "SELECT set_config('lock_timeout', ?, true)";
+    /**
+     * Bound, so the timeout is a value and not SQL text; {@code true} makes both LOCAL to the transaction.
+     * synchronous_commit off: the locks go the moment the commit record is written, not after its fsync.
+     * A database crash can lose only the tail of our commits, never out of order (WAL is flushed in
+     * sequence, so any later commit of the application's makes ours durable too), and every step is
+     * idempotent: a lost commit is done again by restart.
+     */
+    static final String SET_LOCK_TIMEOUT = "SELECT set_config('lock_timeout', ?, true), set_config('synchronous_commit', 'off', true)";
 
     /** Who holds or waits for a lock on the relations we could not lock, for the error message. */
     static final String LOCK_HOLDERS = """
@@ -101,7 +107,7 @@ public final class LockRetry {
             Timing timing = new Timing();
             try {
                 T value = tx.execute(status -> {
-                    sql.jdbc().queryForObject(SET_LOCK_TIMEOUT, String.class, lockTimeout.toMillis() + "ms");
+                    sql.jdbc().queryForList(SET_LOCK_TIMEOUT, lockTimeout.toMillis() + "ms");
                     return body.apply(timing);
                 });
                 long end = System.nanoTime();

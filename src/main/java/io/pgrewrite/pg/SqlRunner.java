@@ -53,6 +53,24 @@ public final class SqlRunner {
         return args.length == 0 ? jdbc.update(sql) : jdbc.update(sql, args);
     }
 
+    /**
+     * Several statements without parameters, sent in one round trip (for work under a lock, where every
+     * round trip is time the application waits). Dry, each is printed.
+     */
+    public void executeAll(java.util.List<String> statements) {
+        if (statements.isEmpty()) {
+            return;
+        }
+        if (dryRun) {
+            statements.forEach(this::print);
+            return;
+        }
+        if (log.isDebugEnabled()) {
+            statements.forEach(s -> log.debug("{}", oneLine(s)));
+        }
+        jdbc.execute(String.join(";\n", statements));
+    }
+
     /** A statement that is printed under dry run but must not change anything when it runs. */
     public void print(String sql, Object... args) {
         dryRunOut.println(oneLine(sql).endsWith(";") ? oneLine(sql) : oneLine(sql) + ";"

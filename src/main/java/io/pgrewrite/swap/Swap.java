@@ -78,20 +78,21 @@ public final class Swap {
             sql.execute(String.format(LOCK_PARTITION, n.qPartition(), n.qRw()));
             timing.locked();
             long replayed = catchUp.replayAll(w, 10_000);
-            sql.execute(String.format(DETACH, n.qParent(), n.qPartition()));
+            // Everything else is catalog work without parameters: one round trip for all of it.
+            List<String> ddl = new java.util.ArrayList<>();
+            ddl.add(String.format(DETACH, n.qParent(), n.qPartition()));
             for (PartitionCatalog.Index idx : oldIndexes) {
-                sql.execute(String.format(RENAME_INDEX, Identifiers.qualified(n.schema(), idx.name()),
-                        Identifiers.quote(idx.oldName())));
+                ddl.add(String.format(RENAME_INDEX, Identifiers.qualified(n.schema(), idx.name()), Identifiers.quote(idx.oldName())));
             }
-            sql.execute(String.format(RENAME_TABLE, n.qPartition(), Identifiers.quote(n.old())));
-            sql.execute(String.format(RENAME_TABLE, n.qRw(), Identifiers.quote(n.partition())));
+            ddl.add(String.format(RENAME_TABLE, n.qPartition(), Identifiers.quote(n.old())));
+            ddl.add(String.format(RENAME_TABLE, n.qRw(), Identifiers.quote(n.partition())));
             for (PartitionCatalog.Index idx : oldIndexes) {
-                sql.execute(String.format(RENAME_INDEX, Identifiers.qualified(n.schema(), idx.rwName()),
-                        Identifiers.quote(idx.name())));
+                ddl.add(String.format(RENAME_INDEX, Identifiers.qualified(n.schema(), idx.rwName()), Identifiers.quote(idx.name())));
             }
-            sql.execute(String.format(ATTACH, n.qParent(), n.qPartition(), bound));
-            sql.execute(String.format(DROP_BOUND_CHECK, n.qPartition(), Identifiers.quote(PartitionNames.BOUND_CHECK)));
-            carryOver(n, triggers, grants, facts, comment, newOwner);
+            ddl.add(String.format(ATTACH, n.qParent(), n.qPartition(), bound));
+            ddl.add(String.format(DROP_BOUND_CHECK, n.qPartition(), Identifiers.quote(PartitionNames.BOUND_CHECK)));
+            carryOver(ddl, n, triggers, grants, facts, comment, newOwner);
+            sql.executeAll(ddl);
             if (!sql.dryRun()) {
                 state.set(w.jobKey(), w.name(), PartitionState.SWAPPED);
             }
@@ -99,29 +100,29 @@ public final class Swap {
         });
     }
 
-    private void carryOver(PartitionNames n, List<PartitionCatalog.Trigger> triggers, List<PartitionCatalog.Grant> grants,
+    private void carryOver(List<String> ddl, PartitionNames n, List<PartitionCatalog.Trigger> triggers, List<PartitionCatalog.Grant> grants,
             PartitionCatalog.Facts facts, String comment, boolean newOwner) {
         // pg_get_triggerdef names the table as P: after the renames, that is the new P.
         for (PartitionCatalog.Trigger t : triggers) {
-            sql.execute(t.definition());
+            ddl.add(t.definition());
         }
         if (newOwner) {
-            sql.execute(String.format(OWNER, n.qPartition(), Identifiers.quote(facts.owner())));
+            ddl.add(String.format(OWNER, n.qPartition(), Identifiers.quote(facts.owner())));
         }
         for (PartitionCatalog.Grant g : grants) {
             if (!PRIVILEGES.contains(g.privilege())) {
                 throw new IllegalStateException("unexpected privilege " + g.privilege() + " on " + n.partition());
             }
-            sql.execute(String.format(GRANT, g.privilege(), n.qPartition(),
+            ddl.add(String.format(GRANT, g.privilege(), n.qPartition(),
                     g.grantee() == null ? "PUBLIC" : Identifiers.quote(g.grantee()), g.grantable() ? " WITH GRANT OPTION" : ""));
         }
         if (comment != null) {
-            sql.execute(String.format(COMMENT, n.qPartition(), comment));
+            ddl.add(String.format(COMMENT, n.qPartition(), comment));
         }
         switch (facts.replicaIdentity()) {
-            case 'f' -> sql.execute(String.format(REPLICA_IDENTITY, n.qPartition(), "FULL"));
-            case 'n' -> sql.execute(String.format(REPLICA_IDENTITY, n.qPartition(), "NOTHING"));
-            case 'i' -> sql.execute(String.format(REPLICA_IDENTITY, n.qPartition(),
+            case 'f' -> ddl.add(String.format(REPLICA_IDENTITY, n.qPartition(), "FULL"));
+            case 'n' -> ddl.add(String.format(REPLICA_IDENTITY, n.qPartition(), "NOTHING"));
+            case 'i' -> ddl.add(String.format(REPLICA_IDENTITY, n.qPartition(),
                     "USING INDEX " + Identifiers.quote(facts.replicaIdentityIndex())));
             default -> {
             }
