@@ -44,6 +44,12 @@ public final class Capture {
             SELECT EXISTS (SELECT 1 FROM pg_trigger t WHERE t.tgrelid = to_regclass(?) AND t.tgname = ?)
             """;
 
+    /**
+     * ALWAYS: the trigger fires under session_replication_role = replica too (logical replication apply,
+     * restores with triggers disabled), which would otherwise write past the change log.
+     */
+    static final String ENABLE_ALWAYS = "ALTER TABLE %s ENABLE ALWAYS TRIGGER %s";
+
     /** ACCESS EXCLUSIVE on P for a moment: lock_timeout and retries as for every DDL. */
     static final String DROP_TRIGGER = "DROP TRIGGER IF EXISTS %s ON %s";
 
@@ -81,6 +87,7 @@ public final class Capture {
             if (sql.dryRun() || !installed(n)) {
                 sql.execute(String.format(CREATE_TRIGGER, Identifiers.quote(PartitionNames.CAPTURE_TRIGGER),
                         n.qPartition(), n.qCaptureFunction()));
+                sql.execute(String.format(ENABLE_ALWAYS, n.qPartition(), Identifiers.quote(PartitionNames.CAPTURE_TRIGGER)));
             }
             return null;
         });

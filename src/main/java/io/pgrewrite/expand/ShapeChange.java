@@ -106,6 +106,8 @@ public final class ShapeChange {
             sql.execute(String.format(SYNC_FUNCTION, syncFunction(table), Identifiers.quote(target), expr, jobKey,
                     String.join(", ", key)));
             sql.execute(String.format(SYNC_TRIGGER, Identifiers.quote(SYNC_TRIGGER_NAME), table.qualified(), syncFunction(table)));
+            // Fires under session_replication_role = replica too: rows applied by replication get the new column.
+            sql.execute(String.format("ALTER TABLE %s ENABLE ALWAYS TRIGGER %s", table.qualified(), Identifiers.quote(SYNC_TRIGGER_NAME)));
             return null;
         });
     }

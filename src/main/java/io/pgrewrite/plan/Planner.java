@@ -41,6 +41,18 @@ public final class Planner {
                         AND EXISTS (SELECT 1 FROM pg_constraint c WHERE c.oid = d.objid AND c.contype = 'n'))
             """;
 
+    /** Foreign keys from or to the table: ATTACH would validate them by a scan under the parent's lock, DETACH refuses. */
+    static final String FOREIGN_KEYS = """
+            SELECT conname || ' on ' || conrelid::regclass::text FROM pg_constraint
+             WHERE contype = 'f' AND (conrelid = ? OR confrelid = ?) AND conparentid = 0
+            """;
+
+    /** Working copies or kept old partitions left by another job (or a run given up). */
+    static final String LEFTOVERS = """
+            SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+             WHERE n.nspname = ? AND c.relname = ANY (?::text[])
+            """;
+
     private final JdbcTemplate jdbc;
     private final Catalog catalog;
 
@@ -81,6 +93,8 @@ public final class Planner {
                 : new Plan.Check("primary or unique NOT NULL key", true, table.keySource() + " " + table.keyColumns()));
 
         List<Partition> selected = select(def, table, checks);
+        shapeChecks(def, table, checks);
+        leftoverCheck(selected, checks);
         columnChecks(def, table, checks);
         expressionChecks(def, table, checks);
         lockSlotCheck(def, table, checks);
@@ -102,6 +116,39 @@ public final class Planner {
         Table table = catalog.find(def.schema(), def.table()).orElseThrow(() -> new PlanException(
                 "Table not found: " + def.schema() + "." + def.table(), null));
         return select(def, table, new ArrayList<>());
+    }
+
+    /** Things the rewrite cannot carry over yet: refused before anything changes. */
+    private void shapeChecks(JobDefinition def, Table table, List<Plan.Check> checks) {
+        if (def.operation().changesShape() && (def.partitionsFrom() != null || def.partitionsTo() != null)) {
+            checks.add(new Plan.Check("all partitions for a column change", false, def.operation().yamlName()
+                    + " changes the column in every partition at contract: all of them must be rewritten."
+                    + " Remove 'partitions.from' / 'partitions.to'."));
+        }
+        List<String> generated = table.columns().stream().filter(Table.Column::generated).map(Table.Column::name).toList();
+        checks.add(new Plan.Check("no generated columns", generated.isEmpty(), generated.isEmpty() ? "none"
+                : "generated column(s) " + generated + " are not supported yet; use a plain ALTER TABLE"));
+        if (table.relkind() == 'p') {
+            List<String> fks = jdbc.queryForList(FOREIGN_KEYS, String.class, table.oid(), table.oid());
+            checks.add(new Plan.Check("no foreign keys", fks.isEmpty(), fks.isEmpty() ? "none"
+                    : "foreign key(s) " + fks + ": attaching a partition would validate them by a scan under the"
+                            + " parent's lock (or detaching would be refused). Not supported yet."));
+        }
+    }
+
+    private void leftoverCheck(List<Partition> selected, List<Plan.Check> checks) {
+        if (selected.isEmpty()) {
+            return;
+        }
+        List<String> names = new ArrayList<>();
+        for (Partition p : selected) {
+            names.add(new PartitionNames(p.schema(), p.name(), p.schema(), p.name()).rw());
+            names.add(p.name() + "__old");
+        }
+        List<String> found = jdbc.queryForList(LEFTOVERS, String.class, selected.get(0).schema(), names.toArray(String[]::new));
+        checks.add(new Plan.Check("no leftovers of another run", found.isEmpty(), found.isEmpty() ? "none"
+                : found + " exist: a working copy or a kept old partition of another job. Finish or restart that job,"
+                        + " or drop them if they are not needed, then plan again."));
     }
 
     static Plan.Check versionCheck(int versionNum) {

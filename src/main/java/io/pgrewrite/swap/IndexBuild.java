@@ -56,6 +56,7 @@ public final class IndexBuild {
     public boolean build(PartitionWork w) {
         PartitionNames n = w.names();
         if (!sql.dryRun() && Boolean.TRUE.equals(sql.queryOne(HAS_CONSTRAINT, Boolean.class, n.qRw(), PartitionNames.BOUND_CHECK))) {
+            vacuum(w); // a restart after the indexes committed: the statistics may not have
             return false;
         }
         // Runs in autocommit (no step transaction): pg_get_partition_constraintdef keeps an ACCESS SHARE

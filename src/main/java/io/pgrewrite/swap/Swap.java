@@ -49,8 +49,14 @@ public final class Swap {
     private final CatchUp catchUp;
     private final PartitionState state;
     private final PartitionCatalog catalog;
+    private final org.springframework.transaction.support.TransactionTemplate tx;
 
-    public Swap(SqlRunner sql, LockRetry lockRetry, CatchUp catchUp, PartitionState state) {
+    /** Changed keys the swap may replay under its lock; above this, it catches up first. */
+    static final long SMALL_BACKLOG = 1000;
+
+    public Swap(SqlRunner sql, LockRetry lockRetry, CatchUp catchUp, PartitionState state,
+            org.springframework.transaction.support.TransactionTemplate tx) {
+        this.tx = io.pgrewrite.pg.Transactions.requiresNew(tx);
         this.sql = sql;
         this.lockRetry = lockRetry;
         this.catchUp = catchUp;
@@ -73,6 +79,10 @@ public final class Swap {
         String comment = facts.comment() == null ? null : sql.queryOne(QUOTE_LITERAL, String.class, facts.comment());
         boolean newOwner = !facts.owner().equals(sql.queryOne("SELECT current_user::text", String.class));
 
+        // What the swap replays under the parent's lock must be a few rows: catch up first, outside it.
+        for (int i = 0; !sql.dryRun() && catchUp.pending(w) > SMALL_BACKLOG && i < 1000; i++) {
+            tx.executeWithoutResult(s -> catchUp.replay(w, 10_000));
+        }
         return lockRetry.run("swap of " + w.name(), List.of(n.qParent(), n.qPartition(), n.qRw()), timing -> {
             sql.execute(String.format(LOCK_PARENT, n.qParent()));
             sql.execute(String.format(LOCK_PARTITION, n.qPartition(), n.qRw()));

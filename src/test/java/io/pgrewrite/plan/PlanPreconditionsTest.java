@@ -133,6 +133,29 @@ class PlanPreconditionsTest {
     }
 
     @Test
+    void aColumnChangeOnSomePartitionsOnly() throws Exception {
+        CliRun r = plan("table: ev\noperation: alter-column-type\ncolumn: massa\ntype: integer\npartitions:\n  from: 2024-03-02\n");
+        assertThat(r.exitCode()).isEqualTo(ExitCodes.PRECONDITION);
+        assertThat(r.err()).contains("all of them must be rewritten", "Remove 'partitions.from'");
+    }
+
+    @Test
+    void foreignKeysAndLeftovers() throws Exception {
+        try (Connection c = db.connect(); Statement st = c.createStatement()) {
+            Tables.daily(c, "public", "fk", LocalDate.of(2024, 3, 1), 1, 10);
+            st.execute("CREATE TABLE fk_ref (id bigint, at timestamp, FOREIGN KEY (id, at) REFERENCES fk)");
+            Tables.daily(c, "public", "left", LocalDate.of(2024, 3, 1), 1, 10);
+            st.execute("CREATE TABLE left_20240301__rw (LIKE left_20240301)");
+        }
+        CliRun fk = plan("table: fk\noperation: compact\n");
+        assertThat(fk.exitCode()).isEqualTo(ExitCodes.PRECONDITION);
+        assertThat(fk.err()).contains("foreign key(s)", "fk_ref");
+        CliRun left = plan("table: left\noperation: compact\n");
+        assertThat(left.exitCode()).isEqualTo(ExitCodes.PRECONDITION);
+        assertThat(left.err()).contains("[left_20240301__rw] exist", "drop them if they are not needed");
+    }
+
+    @Test
     void diskBudgetSmallerThanLargestPartition() throws Exception {
         CliRun r = plan("table: ev\noperation: compact\ndisk:\n  max-extra: 10kB\n");
         assertThat(r.exitCode()).isEqualTo(ExitCodes.PRECONDITION);
