@@ -31,21 +31,22 @@ final class WorkerCommand extends DbCommand {
     int run(ConfigurableApplicationContext ctx, PrintStream out) throws Exception {
         Worker worker = new Worker(ctx.getBean(DataSource.class), ctx.getBean(JobRepository.class), ctx.getBean(JobOperator.class),
                 ctx.getBean(PlatformTransactionManager.class));
-        Thread main = Thread.currentThread();
+        // SIGTERM: take no more requests, let running partitions finish, then let the JVM go. The hook
+        // waits for the work, not for this thread: this thread ends in System.exit, which waits for hooks.
+        java.util.concurrent.CountDownLatch finished = new java.util.concurrent.CountDownLatch(1);
         Thread hook = new Thread(() -> {
-            worker.stop(); // SIGTERM: take no more requests; running partitions finish
+            worker.stop();
             try {
-                main.join();
+                finished.await();
             } catch (InterruptedException ignored) {
                 Thread.currentThread().interrupt();
             }
         }, "worker-shutdown");
         Runtime.getRuntime().addShutdownHook(hook);
-        worker.run(threads, maxIdle);
         try {
-            Runtime.getRuntime().removeShutdownHook(hook);
-        } catch (IllegalStateException shuttingDown) {
-            // the hook is running: it waits for us
+            worker.run(threads, maxIdle);
+        } finally {
+            finished.countDown();
         }
         return ExitCodes.OK;
     }

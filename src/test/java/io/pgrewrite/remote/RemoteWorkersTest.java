@@ -85,6 +85,8 @@ class RemoteWorkersTest {
         try (JvmProcess w1 = JvmProcess.start("worker-1", noArgs, db, "worker", "--threads", "3", "--max-idle", "30s");
                 JvmProcess manager = JvmProcess.start("manager", noArgs, db, "run", job.toString(), "--remote")) {
             assertThat(manager.waitFor(180)).as(manager.output()).isZero();
+            // SIGTERM: the worker stops taking requests and exits (here, with nothing left to finish)
+            w1.terminate(30);
         }
         try (Connection c = db.connect(); Statement st = c.createStatement()) {
             assertThat(one(st, "SELECT count(*) FROM ev")).isEqualTo(2000);

@@ -69,6 +69,12 @@ public final class JvmProcess implements AutoCloseable {
         return process.exitValue();
     }
 
+    /** SIGTERM; returns the exit code, or fails if the process does not end in time. */
+    public int terminate(long seconds) throws InterruptedException {
+        process.destroy();
+        return waitFor(seconds);
+    }
+
     /** kill -9. */
     public void kill() throws InterruptedException {
         process.destroyForcibly();
