@@ -1,6 +1,7 @@
 package io.pgrewrite.copy;
 
 import io.pgrewrite.pg.SqlRunner;
+import org.springframework.transaction.support.TransactionTemplate;
 import io.pgrewrite.plan.PartitionWork;
 
 /**
@@ -58,6 +59,43 @@ public final class CatchUp {
             total += b.taken();
         }
         return total;
+    }
+
+    /**
+     * Replays batch after batch, each in a transaction of its own, until fewer than {@code small} changed
+     * keys wait in the log (or the application writes faster than this replays for {@code maxBatches}).
+     * Returns how many log rows it replayed.
+     */
+    public long untilSmall(PartitionWork w, long small, int maxBatches, TransactionTemplate tx) {
+        if (sql.dryRun()) {
+            return 0;
+        }
+        TransactionTemplate own = io.pgrewrite.pg.Transactions.requiresNew(tx);
+        long replayed = 0;
+        for (int i = 0; i < maxBatches && pending(w) >= small; i++) {
+            replayed += own.execute(s -> replay(w, 10_000)).taken();
+        }
+        return replayed;
+    }
+
+    static final String LAST_SEQ = "SELECT coalesce(max(seq), 0) FROM %s";
+    static final String WAITING_UP_TO = "SELECT EXISTS (SELECT 1 FROM %s WHERE seq <= ?)";
+
+    /**
+     * Replays every key logged until now (batches take the oldest log rows first, so this ends however
+     * fast the application keeps writing); later changes stay for the next catch up.
+     */
+    public long everythingLoggedSoFar(PartitionWork w, TransactionTemplate tx) {
+        if (sql.dryRun()) {
+            return 0;
+        }
+        long last = sql.queryOne(String.format(LAST_SEQ, w.names().qLog()), Long.class);
+        TransactionTemplate own = io.pgrewrite.pg.Transactions.requiresNew(tx);
+        long replayed = 0;
+        while (Boolean.TRUE.equals(sql.queryOne(String.format(WAITING_UP_TO, w.names().qLog()), Boolean.class, last))) {
+            replayed += own.execute(s -> replay(w, 10_000)).taken();
+        }
+        return replayed;
     }
 
     public long pending(PartitionWork w) {

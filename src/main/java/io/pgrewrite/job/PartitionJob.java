@@ -65,8 +65,12 @@ final class PartitionJob {
                 .next(copy())
                 .next(tasklet("index", w -> {
                     // The copy read pages, not keys: a row updated into a page not yet copied was copied
-                    // twice. Its key is in the change log; replaying it first makes the keys unique again.
-                    catchUp(w);
+                    // twice. Its key is in the change log; replaying every logged key first makes the keys
+                    // unique again. (Changes logged after the copy ended cannot have duplicated a row.)
+                    long replayed = engine.catchUp().everythingLoggedSoFar(w, engine.tx());
+                    if (replayed > 0) {
+                        log.info("{}: replayed {} changed keys before building the unique indexes", w.name(), replayed);
+                    }
                     engine.indexBuild().build(w);
                     engine.state().set(w.jobKey(), w.name(), PartitionState.INDEXED);
                 }))
@@ -151,15 +155,9 @@ final class PartitionJob {
     }
 
     private void catchUp(PartitionWork w) {
-        // Replay until a batch finds little left or a minute has passed; the swap replays the rest
-        // under its lock, so what remains there should be a few rows.
-        long deadline = System.nanoTime() + 60_000_000_000L;
-        long replayed = 0;
-        io.pgrewrite.copy.CatchUp.Batch b;
-        do {
-            b = engine.tx().execute(s -> engine.catchUp().replay(w, 10_000));
-            replayed += b.taken();
-        } while (b.taken() >= 500 && System.nanoTime() < deadline);
+        // Until little is left; the swap catches up once more before it locks, and replays the last few
+        // changes under its lock.
+        long replayed = engine.catchUp().untilSmall(w, 500, 1000, engine.tx());
         if (replayed > 0) {
             log.info("{}: caught up {} changed keys", w.name(), replayed);
         }

@@ -30,14 +30,6 @@ public record Table(long oid, String schema, String name, String owner, char rel
         return columns.stream().filter(c -> c.name().equals(columnName)).findFirst();
     }
 
-    public long largestPartitionBytes() {
-        return partitions.stream().mapToLong(Partition::totalBytes).max().orElse(0);
-    }
-
-    public long totalBytes() {
-        return partitions.stream().mapToLong(Partition::totalBytes).sum();
-    }
-
     /** A live (not dropped) column. {@code type} is format_type's text, e.g. {@code character varying(20)}. */
     public record Column(String name, int attnum, String type, boolean notNull, String defaultExpr, boolean generated) {
     }

@@ -56,7 +56,7 @@ public final class Swap {
 
     public Swap(SqlRunner sql, LockRetry lockRetry, CatchUp catchUp, PartitionState state,
             org.springframework.transaction.support.TransactionTemplate tx) {
-        this.tx = io.pgrewrite.pg.Transactions.requiresNew(tx);
+        this.tx = tx;
         this.sql = sql;
         this.lockRetry = lockRetry;
         this.catchUp = catchUp;
@@ -80,9 +80,7 @@ public final class Swap {
         boolean newOwner = !facts.owner().equals(sql.queryOne("SELECT current_user::text", String.class));
 
         // What the swap replays under the parent's lock must be a few rows: catch up first, outside it.
-        for (int i = 0; !sql.dryRun() && catchUp.pending(w) > SMALL_BACKLOG && i < 1000; i++) {
-            tx.executeWithoutResult(s -> catchUp.replay(w, 10_000));
-        }
+        catchUp.untilSmall(w, SMALL_BACKLOG, 1000, tx);
         return lockRetry.run("swap of " + w.name(), List.of(n.qParent(), n.qPartition(), n.qRw()), timing -> {
             sql.execute(String.format(LOCK_PARENT, n.qParent()));
             sql.execute(String.format(LOCK_PARTITION, n.qPartition(), n.qRw()));
