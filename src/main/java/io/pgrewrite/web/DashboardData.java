@@ -214,16 +214,32 @@ final class DashboardData {
         m.put("stragglers", stragglers);
         m.put("rowsDone", e.rowsDone());
         m.put("rowsTotal", e.rowsTotal());
-        m.put("rowsPerSecond", Math.round(e.rowsPerSecond()));
-        m.put("bytesPerSecond", Math.round(e.bytesPerSecond()));
-        m.put("etaSeconds", e.eta() == null ? null : e.eta().toSeconds());
+        // Now: the partitions copying (as status says); between two copies, the last ten seconds of the chart.
+        List<List<Object>> series = throughput(e, copies);
+        double rate = e.rowsPerSecond();
+        double byteRate = e.bytesPerSecond();
+        boolean live = e.status().equals("STARTED") || e.status().equals("STARTING");
+        if (rate <= 0 && live && !series.isEmpty()) {
+            List<Object> last = series.get(series.size() - 1);
+            if (now - (long) last.get(0) < 10_000 + (series.size() > 1 ? (long) last.get(0) - (long) series.get(series.size() - 2).get(0) : 0)) {
+                rate = ((Number) last.get(1)).doubleValue();
+                byteRate = ((Number) last.get(2)).doubleValue();
+            }
+        }
+        long remaining = 0;
+        for (JobProgress.Partition p : e.partitions()) {
+            remaining += p.state().equals(JobProgress.DONE) ? 0 : Math.max(0, p.rowsTotal() - p.rowsDone());
+        }
+        m.put("rowsPerSecond", Math.round(rate));
+        m.put("bytesPerSecond", Math.round(byteRate));
+        m.put("etaSeconds", e.eta() != null ? (Long) e.eta().toSeconds() : live && rate > 0 ? (Long) Math.round(remaining / rate) : null);
         m.put("diskInFlight", jdbc.queryForObject(IN_FLIGHT, Long.class, e.jobKey()));
         m.put("diskPeak", DiskSampler.recordedPeak(jdbc, id));
         m.put("diskBudget", budget(id));
         m.put("columns", COLUMNS);
         m.put("partitions", parts);
         Map<String, Object> charts = new LinkedHashMap<>();
-        charts.put("throughput", throughput(e, copies));
+        charts.put("throughput", series);
         List<List<Object>> disk = new ArrayList<>();
         jdbc.query(DISK, rs -> {
             disk.add(List.of(rs.getLong(1), rs.getLong(2)));

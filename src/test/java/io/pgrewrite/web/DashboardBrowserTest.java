@@ -81,6 +81,9 @@ class DashboardBrowserTest {
             assertThat(chrome.findElement(By.id("tip")).getText()).contains("ev_2024", "rows", "size before", "checksums equal");
             first.click();
             assertThat(chrome.findElement(By.id("info")).getText()).contains("lock wait / hold", "swap attempts");
+            new org.openqa.selenium.interactions.Actions(chrome).moveToElement(chrome.findElement(By.id("title"))).perform();
+            // A few more done, for a screenshot that shows the job under way.
+            wait.until(d -> d.findElements(By.cssSelector("#grid i.done")).size() >= 8);
             screenshot(chrome);
 
             // Signed out, a button is refused by the server, and the job goes on.
@@ -89,9 +92,12 @@ class DashboardBrowserTest {
                     && d.findElement(By.id("result")).getText().contains("sign in"));
             assertThat(status(db, executionId)).isEqualTo("STARTED");
             HttpClient http = HttpClient.newHttpClient();
-            assertThat(post(http, base + "/api/executions/" + executionId + "/stop", null).statusCode()).isEqualTo(401);
-            // Credentials without the page's CSRF token are refused too.
-            assertThat(post(http, base + "/api/executions/" + executionId + "/stop", basic()).statusCode()).isEqualTo(403);
+            // Outside the page: no CSRF token, refused with or without credentials.
+            HttpResponse<String> anonymous = post(http, base + "/api/executions/" + executionId + "/stop", null);
+            assertThat(anonymous.statusCode()).isEqualTo(403);
+            HttpResponse<String> noToken = post(http, base + "/api/executions/" + executionId + "/stop", basic());
+            assertThat(noToken.statusCode()).isEqualTo(403);
+            assertThat(noToken.body()).contains("CSRF");
             assertThat(status(db, executionId)).isEqualTo("STARTED");
             // Prometheus and health stay open, as before the dashboard.
             assertThat(get(http, base + "/actuator/prometheus").statusCode()).isEqualTo(200);
@@ -123,7 +129,15 @@ class DashboardBrowserTest {
         wait.until(ExpectedConditions.alertIsPresent()).accept();
     }
 
-    static String status(TestDatabase.Database db, long id) throws Exception {
+    static String status(TestDatabase.Database db, long id) {
+        try {
+            return query(db, id);
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    static String query(TestDatabase.Database db, long id) throws Exception {
         try (Connection c = db.connect(); Statement st = c.createStatement();
                 var rs = st.executeQuery("SELECT status FROM pgrewrite.batch_job_execution WHERE job_execution_id = " + id)) {
             rs.next();
