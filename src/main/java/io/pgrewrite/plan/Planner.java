@@ -306,21 +306,30 @@ public final class Planner {
                         + " Raise max_locks_per_transaction to at least " + advice + " and restart PostgreSQL."));
     }
 
-    private static void diskCheck(JobDefinition def, List<Partition> selected, List<Plan.Check> checks) {
+    private void diskCheck(JobDefinition def, List<Partition> selected, List<Plan.Check> checks) {
         Long budget = def.disk().maxExtraBytes();
         if (budget == null) {
             checks.add(new Plan.Check("disk budget", true, "no disk.max-extra set: no limit"));
             return;
         }
-        Partition largest = selected.stream().max(java.util.Comparator.comparingLong(Partition::totalBytes)).orElse(null);
-        if (largest != null && largest.totalBytes() > budget) {
+        // The same estimate a partition reserves before its copy (DiskEstimate): size, wider copy, change log.
+        Partition largest = null;
+        long need = 0;
+        for (Partition p : selected) {
+            long b = DiskEstimate.bytes(jdbc, def, p);
+            if (largest == null || b > need) {
+                largest = p;
+                need = b;
+            }
+        }
+        if (largest != null && need > budget) {
             checks.add(new Plan.Check("disk budget", false, "disk.max-extra " + Bytes.format(budget)
-                    + " is smaller than the largest partition " + largest.name() + " (" + Bytes.format(largest.totalBytes())
-                    + "): its rewritten copy could never start. Raise disk.max-extra to at least "
-                    + Bytes.format(largest.totalBytes()) + "."));
+                    + " is smaller than the largest partition " + largest.name() + "'s reservation (" + Bytes.format(need)
+                    + ": its size, a wider copy, its change log): its rewritten copy could never start. Raise disk.max-extra to at least "
+                    + Bytes.format(need) + "."));
         } else {
             checks.add(new Plan.Check("disk budget", true, Bytes.format(budget) + " >= largest partition "
-                    + (largest == null ? "-" : Bytes.format(largest.totalBytes()))));
+                    + (largest == null ? "-" : largest.name() + "'s reservation " + Bytes.format(need))));
         }
     }
 }
