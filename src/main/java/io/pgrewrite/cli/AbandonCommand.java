@@ -33,6 +33,7 @@ final class AbandonCommand extends ExecutionCommand {
             e = operator.recover(e); // its process died: failed first, then abandoned
         }
         operator.abandon(e);
+        io.pgrewrite.job.DiskBudget.releaseAll(ctx.getBean(DataSource.class), jobKey(e)); // its disk reservations too
         out.printf("Execution %d abandoned: `restart` and the scheduler leave it alone. Working copies (*__rw), capture"
                 + " triggers and a shadow column of partitions in flight stay until you drop them; to run the job again"
                 + " give it a new 'name:'.%n", executionId);

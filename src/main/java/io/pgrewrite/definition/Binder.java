@@ -79,8 +79,9 @@ final class Binder {
     }
 
     private Disk disk(Section top) {
-        Section disk = top.section("disk", List.of("max-extra"), "disk: {max-extra: 20GB}");
-        return new Disk(optional(disk, "max-extra", Quantities::size, null));
+        Section disk = top.section("disk", List.of("max-extra", "wait"), "disk: {max-extra: 20GB, wait: 30m}");
+        return new Disk(optional(disk, "max-extra", Quantities::size, null),
+                optional(disk, "wait", Quantities.duration("1s", "7d"), Disk.DEFAULT_WAIT));
     }
 
     private Schedule schedule(Section top) {

@@ -120,10 +120,20 @@ public record JobDefinition(
      *
      * @param maxExtraBytes most bytes the job may hold beyond the table's own size at any moment
      *     ({@code disk.max-extra}); {@code null} for no limit
+     * @param maxWait longest a partition waits for room under {@code max-extra} before it fails ({@code disk.wait})
      */
-    public record Disk(Long maxExtraBytes) {
+    public record Disk(Long maxExtraBytes, Duration maxWait) {
 
-        public static final Disk UNLIMITED = new Disk(null);
+        public static final Duration DEFAULT_WAIT = Duration.ofMinutes(30);
+        public static final Disk UNLIMITED = new Disk(null, DEFAULT_WAIT);
+
+        public Disk {
+            maxWait = maxWait == null ? DEFAULT_WAIT : maxWait;
+        }
+
+        public Disk(Long maxExtraBytes) {
+            this(maxExtraBytes, DEFAULT_WAIT);
+        }
     }
 
     /**
