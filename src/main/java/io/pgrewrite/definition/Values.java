@@ -104,10 +104,9 @@ final class Values {
         if (text.isBlank()) {
             throw new Invalid("give an " + what + ", e.g. " + example);
         }
-        int end = SqlText.statementEnd(text);
-        if (end >= 0) {
-            throw new Invalid("give a single " + what + ": the ';' at position " + (end + 1)
-                    + " is outside quotes and would end the statement");
+        String problem = SqlText.problem(text);
+        if (problem != null) {
+            throw new Invalid("give a single " + what + ": " + problem);
         }
         return text;
     }
