@@ -130,6 +130,7 @@ public final class Swap {
             if (!sql.dryRun()) {
                 state.set(w.jobKey(), w.name(), PartitionState.SWAPPED);
             }
+            FaultPoints.reach("swap:before-commit", w.name());
             return replayed;
         });
     }
