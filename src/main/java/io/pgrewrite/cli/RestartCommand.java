@@ -36,6 +36,9 @@ final class RestartCommand extends DbCommand {
         }
         String file = e.getJobParameters().getString(RewriteJob.FILE);
         // The definition is read again: a fixed 'using:' applies to the partitions not yet done.
-        return Jobs.of(ctx, out, err).run(JobDefinitions.load(Path.of(file)), false);
+        io.pgrewrite.definition.JobDefinition def = JobDefinitions.load(Path.of(file));
+        try (RunProgress progress = RunProgress.start(ctx.getBean(javax.sql.DataSource.class), def)) {
+            return Jobs.of(ctx, progress.wrap(out), err).run(def, false);
+        }
     }
 }

@@ -36,7 +36,7 @@ final class RunCommand extends DbCommand {
 
     @Override
     int run(ConfigurableApplicationContext ctx, PrintStream out) throws Exception {
-        try (RunProgress progress = RunProgress.start(ctx.getBean(javax.sql.DataSource.class), def.jobKey())) {
+        try (RunProgress progress = RunProgress.start(ctx.getBean(javax.sql.DataSource.class), def)) {
             return Jobs.of(ctx, progress.wrap(out), err).run(def, true, remote ? staleness : null);
         }
     }
