@@ -32,6 +32,7 @@ record Jobs(JobRunner runner, Planner planner, PrintStream out, PrintStream err,
 
     /** @param remote when not null, partitions go to `pgrewrite worker` processes; a worker silent this long is presumed dead */
     int run(JobDefinition def, boolean planFirst, java.time.Duration remote) throws Exception {
+        runner.refuseIfTableTaken(def); // one job per table: before plan, which would trip over the other's copies
         if (planFirst && runner.last(def) == null) {
             // Fail on preconditions before the job exists: nothing changed, nothing to restart.
             PlanPrinter.print(out, planner.plan(def));

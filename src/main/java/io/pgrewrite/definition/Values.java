@@ -62,6 +62,39 @@ final class Values {
         return sql(text, "SQL expression", "md5(kenteken)");
     }
 
+    /** {@code throttle.query}: one query, placed inside {@code SELECT (...)} when it runs. */
+    static String query(String text) throws Invalid {
+        return sql(text.strip().replaceAll(";\\s*$", ""), "SQL query", "SELECT count(*) FROM app.jobs WHERE state = 'busy'");
+    }
+
+    /** A number such as {@code 10}, {@code 0.5} or {@code 1e6}, at least 0. */
+    static Double decimal(String text) throws Invalid {
+        String whatToGive = "give a number of at least 0, e.g. 10 or 0.5";
+        try {
+            double d = Double.parseDouble(text.strip().replace("_", ""));
+            if (!Double.isFinite(d) || d < 0) {
+                throw new Invalid(whatToGive);
+            }
+            return d;
+        } catch (NumberFormatException e) {
+            throw new Invalid(whatToGive);
+        }
+    }
+
+    /** {@code 80%} or {@code 80}: 1 to 100. */
+    static Integer percent(String text) throws Invalid {
+        String t = text.strip();
+        return wholeNumber(1, 100).parse(t.endsWith("%") ? t.substring(0, t.length() - 1).strip() : t);
+    }
+
+    static Boolean bool(String text) throws Invalid {
+        return switch (text.strip()) {
+            case "true" -> true;
+            case "false" -> false;
+            default -> throw new Invalid("give true or false");
+        };
+    }
+
     static String type(String text) throws Invalid {
         return sql(text, "SQL type", "integer or numeric(10,2)");
     }
@@ -71,10 +104,9 @@ final class Values {
         if (text.isBlank()) {
             throw new Invalid("give an " + what + ", e.g. " + example);
         }
-        int end = SqlText.statementEnd(text);
-        if (end >= 0) {
-            throw new Invalid("give a single " + what + ": the ';' at position " + (end + 1)
-                    + " is outside quotes and would end the statement");
+        String problem = SqlText.problem(text);
+        if (problem != null) {
+            throw new Invalid("give a single " + what + ": " + problem);
         }
         return text;
     }

@@ -63,7 +63,7 @@ public final class JobRunner {
 
     /** @param remote null to run partitions on local threads; else the handler that sends them to workers */
     public JobExecution run(JobDefinition def, org.springframework.batch.core.partition.PartitionHandler remote) throws Exception {
-        try (JobLock lock = lock(def.jobKey())) {
+        try (JobLock lock = lock(def.jobKey()); TableLock table = TableLock.acquire(dataSource, def)) {
             JobExecution last = last(def);
             if (last != null && last.getStatus() == BatchStatus.COMPLETED) {
                 throw new AlreadyCompleteException("Job " + def.name() + " on " + def.schema() + "." + def.table()
@@ -78,6 +78,11 @@ public final class JobRunner {
             Engine engine = Engine.create(def, jdbc, new TransactionTemplate(tm), dataSource, false, out);
             return operator.start(new RewriteJob(engine, repository, operator, tm, out, remote).build(), parameters(def));
         }
+    }
+
+    /** Throws {@link AlreadyRunningException} when another job has the table (see {@link TableLock}); holds nothing. */
+    public void refuseIfTableTaken(JobDefinition def) throws SQLException {
+        TableLock.acquire(dataSource, def).close();
     }
 
     private JobLock lock(String jobKey) throws SQLException {

@@ -107,15 +107,16 @@ final class PartitionJob {
 
     private void capture(PartitionWork w) {
         try {
-            engine.diskBudget().reserve(w.jobKey(), w.name(), w.partition().totalBytes(),
-                    engine.definition().disk().maxExtraBytes());
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException(w.name() + ": interrupted while waiting for disk budget", e);
+            engine.diskBudget().reserve(w.jobKey(), w.name(), io.pgrewrite.plan.DiskEstimate.bytes(engine.sql().jdbc(),
+                    w.definition(), w.partition()), engine.definition().disk().maxExtraBytes(),
+                    engine.definition().disk().maxWait(), stop::requested);
+        } catch (org.springframework.batch.core.job.JobInterruptedException e) {
+            throw new IllegalStateException(e.getMessage(), e); // its cause makes Spring Batch end the step STOPPED
         }
         engine.state().set(w.jobKey(), w.name(), PartitionState.CAPTURING);
         engine.state().figure(w.jobKey(), w.name(), "bytes_before", w.partition().totalBytes());
         engine.capture().install(w.names(), w.table());
+        FaultPoints.reach("capture:committed", w.name()); // trigger and log committed, the step not recorded
     }
 
     private Step copy() {
@@ -193,8 +194,13 @@ final class PartitionJob {
             if (!PartitionState.RETIRED.equals(engine.state().state(jobKey, partition))) {
                 PartitionWork w = work();
                 engine.retire().retire(w, engine.definition().retire() == io.pgrewrite.definition.Retire.KEEP);
+                FaultPoints.reach("retire:committed", partition); // P__old and capture gone, state not yet "retired"
                 engine.state().figure(jobKey, partition, "bytes_after", w.partition().totalBytes());
-                engine.diskBudget().release(jobKey, partition);
+                if (engine.definition().retire() == io.pgrewrite.definition.Retire.KEEP) {
+                    engine.diskBudget().keep(jobKey, partition, w.names().qOld()); // P__old still takes its space
+                } else {
+                    engine.diskBudget().release(jobKey, partition);
+                }
                 engine.state().set(jobKey, partition, PartitionState.RETIRED);
             }
             return RepeatStatus.FINISHED;

@@ -25,6 +25,10 @@ public final class Planner {
                    * (current_setting('max_connections')::int + current_setting('max_prepared_transactions')::int)
             """;
 
+    /**
+     * The text bound: PostgreSQL parses it as exactly one type name (raw_parser's type-name mode) or
+     * refuses it (NULL from 16 on, an error before), so 'type:' can be placed in a statement afterwards.
+     */
     static final String TYPE_EXISTS = "SELECT to_regtype(?) IS NOT NULL";
 
     /** The server's own spelling of a type name, to compare with a column's format_type. */
@@ -229,9 +233,9 @@ public final class Planner {
             checks.add(existingColumn(table, col, "column"));
         }
         if (op == Operation.ALTER_COLUMN_TYPE || op == Operation.ADD_COLUMN) {
-            boolean typeOk = Boolean.TRUE.equals(jdbc.queryForObject(TYPE_EXISTS, Boolean.class, def.type()));
+            boolean typeOk = typeExists(def.type());
             checks.add(new Plan.Check("type " + def.type() + " exists", typeOk,
-                    typeOk ? "ok" : "no such type in the database; fix 'type:'"));
+                    typeOk ? "ok" : "PostgreSQL does not read it as one type name it knows; fix 'type:'"));
             String shadow = Projection.shadowColumn(col);
             if (op == Operation.ALTER_COLUMN_TYPE && table.column(shadow).isPresent()) {
                 checks.add(new Plan.Check("shadow column free", false, "column " + shadow
@@ -254,6 +258,14 @@ public final class Planner {
         }
     }
 
+    private boolean typeExists(String type) {
+        try {
+            return Boolean.TRUE.equals(jdbc.queryForObject(TYPE_EXISTS, Boolean.class, type));
+        } catch (DataAccessException e) {
+            return false; // before PostgreSQL 16, a text that is no type name is an error rather than NULL
+        }
+    }
+
     private static Plan.Check existingColumn(Table table, String col, String key) {
         if (table.column(col).isEmpty()) {
             return new Plan.Check("column " + col + " exists", false, table.name() + " has no column " + col
@@ -266,7 +278,12 @@ public final class Planner {
         return new Plan.Check("column " + col + " exists", true, table.column(col).get().type());
     }
 
-    /** Ask the database: WHERE false means nothing is evaluated, but everything is parsed and type-checked. */
+    /**
+     * Ask the database: each expression, in the statement it is placed in, parsed and type-checked by
+     * PostgreSQL and proven to be one command ({@link OneExpression}); nothing is evaluated. Runs only once
+     * every column and 'type:' check passed, so the type in the CAST is one PostgreSQL already parsed as
+     * exactly one type name ({@link #TYPE_EXISTS}, the text bound).
+     */
     private void expressionChecks(JobDefinition def, Table table, List<Plan.Check> checks) {
         boolean columnsOk = checks.stream().filter(c -> c.name().startsWith("column") || c.name().startsWith("type"))
                 .allMatch(Plan.Check::ok);
@@ -274,16 +291,13 @@ public final class Planner {
             return;
         }
         for (Map.Entry<String, String> e : Projection.computedColumns(def, table).entrySet()) {
-            String sql = "SELECT " + e.getValue() + " FROM " + table.qualified() + " WHERE false";
             String key = def.operation() == Operation.BACKFILL ? "set." + e.getKey() : "using";
-            try {
-                jdbc.queryForList(sql);
-                checks.add(new Plan.Check(key + " type-checks", true, e.getValue()));
-            } catch (DataAccessException ex) {
-                checks.add(new Plan.Check(key + " type-checks", false, "`" + e.getValue() + "` does not type-check against "
-                        + table.name() + ": " + ex.getMostSpecificCause().getMessage().replaceAll("\\s+", " ")
-                        + ". Fix '" + key + ":' in the definition."));
-            }
+            String problem = OneExpression.problem(jdbc, OneExpression.probe(e.getValue(), table.qualified()));
+            checks.add(problem == null
+                    ? new Plan.Check(key + " type-checks", true, e.getValue())
+                    : new Plan.Check(key + " type-checks", false, "`" + e.getValue() + "` does not type-check against "
+                            + table.name() + " as one expression: " + problem + ". Fix '" + key + ":' in "
+                            + (def.file() == null ? "the definition" : def.file().toString()) + "."));
         }
     }
 
@@ -307,21 +321,30 @@ public final class Planner {
                         + " Raise max_locks_per_transaction to at least " + advice + " and restart PostgreSQL."));
     }
 
-    private static void diskCheck(JobDefinition def, List<Partition> selected, List<Plan.Check> checks) {
+    private void diskCheck(JobDefinition def, List<Partition> selected, List<Plan.Check> checks) {
         Long budget = def.disk().maxExtraBytes();
         if (budget == null) {
             checks.add(new Plan.Check("disk budget", true, "no disk.max-extra set: no limit"));
             return;
         }
-        Partition largest = selected.stream().max(java.util.Comparator.comparingLong(Partition::totalBytes)).orElse(null);
-        if (largest != null && largest.totalBytes() > budget) {
+        // The same estimate a partition reserves before its copy (DiskEstimate): size, wider copy, change log.
+        Partition largest = null;
+        long need = 0;
+        for (Partition p : selected) {
+            long b = DiskEstimate.bytes(jdbc, def, p);
+            if (largest == null || b > need) {
+                largest = p;
+                need = b;
+            }
+        }
+        if (largest != null && need > budget) {
             checks.add(new Plan.Check("disk budget", false, "disk.max-extra " + Bytes.format(budget)
-                    + " is smaller than the largest partition " + largest.name() + " (" + Bytes.format(largest.totalBytes())
-                    + "): its rewritten copy could never start. Raise disk.max-extra to at least "
-                    + Bytes.format(largest.totalBytes()) + "."));
+                    + " is smaller than the largest partition " + largest.name() + "'s reservation (" + Bytes.format(need)
+                    + ": its size, a wider copy, its change log): its rewritten copy could never start. Raise disk.max-extra to at least "
+                    + Bytes.format(need) + "."));
         } else {
             checks.add(new Plan.Check("disk budget", true, Bytes.format(budget) + " >= largest partition "
-                    + (largest == null ? "-" : Bytes.format(largest.totalBytes()))));
+                    + (largest == null ? "-" : largest.name() + "'s reservation " + Bytes.format(need))));
         }
     }
 }

@@ -43,6 +43,29 @@ public final class Tables {
         }
     }
 
+    /**
+     * What a DBA grants the application's role ({@value TestDatabase#APP}) on one table: USAGE on its
+     * schema, SELECT/INSERT/UPDATE/DELETE on the table and, for a partitioned table, on every partition
+     * too (an application may write into a partition directly). Nothing on schema pgrewrite: pgrewrite's
+     * triggers must work without it. Run as the table's owner.
+     *
+     * @param qualified {@code schema.table}, quoted where needed (as in SQL)
+     */
+    public static void grantApp(Connection c, String qualified) throws SQLException {
+        try (Statement st = c.createStatement()) {
+            st.execute("""
+                    DO $grant$
+                    DECLARE r regclass := '%s'::regclass; p regclass;
+                    BEGIN
+                      EXECUTE format('GRANT USAGE ON SCHEMA %%I TO %s',
+                          (SELECT n.nspname FROM pg_class k JOIN pg_namespace n ON n.oid = k.relnamespace WHERE k.oid = r));
+                      FOR p IN SELECT r UNION SELECT relid FROM pg_partition_tree(r) LOOP
+                        EXECUTE format('GRANT SELECT, INSERT, UPDATE, DELETE ON TABLE %%s TO %s', p);
+                      END LOOP;
+                    END $grant$""".formatted(qualified.replace("'", "''"), TestDatabase.APP, TestDatabase.APP));
+        }
+    }
+
     /** The single number a query returns, e.g. a count. */
     public static long one(Statement st, String sql) throws SQLException {
         try (java.sql.ResultSet rs = st.executeQuery(sql)) {

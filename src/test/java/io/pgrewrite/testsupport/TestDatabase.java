@@ -22,10 +22,41 @@ import org.testcontainers.postgresql.PostgreSQLContainer;
  * <p>
  * The major version follows {@code -Dpg.version} (14 to 18); the embedded binaries on the class path
  * follow the same property through the Maven profiles.
+ * <p>
+ * Three roles, as on a production server (README "Privileges"):
+ * <ul>
+ *   <li>{@value #OWNER}, a plain LOGIN role (no superuser, no CREATEDB, no CREATEROLE, no
+ *       pg_signal_backend) that owns every test database and so the tables the tests create: it is what
+ *       pgrewrite runs as ({@link Database#connect()}, {@link Database#dataSource()},
+ *       {@link Database#cliOptions()}).</li>
+ *   <li>{@value #APP}, the simulated application: SELECT/INSERT/UPDATE/DELETE on the tables a test grants
+ *       it with {@link Tables#grantApp}, nothing else ({@link Database#connectAsApp()},
+ *       {@link Database#appDataSource()}).</li>
+ *   <li>the server's superuser, only for the few setups that need it ({@link Database#connectAsSuperuser()}).</li>
+ * </ul>
  */
 public final class TestDatabase {
 
     public static final String VERSION = System.getProperty("pg.version", "17");
+
+    /** The non-superuser role that owns each test database and runs pgrewrite. */
+    public static final String OWNER = "pgrewrite_owner";
+    public static final String OWNER_PASSWORD = "owner-secret";
+    /** The DML-only role the simulated application writes as. */
+    public static final String APP = "app_writer";
+    public static final String APP_PASSWORD = "app-secret";
+
+    /** Once per server; the role names are plain lower-case identifiers, the passwords literals without quotes. */
+    static final String CREATE_ROLES = """
+            DO $$
+            BEGIN
+              IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '%1$s') THEN
+                CREATE ROLE %1$s LOGIN PASSWORD '%2$s' NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION;
+              END IF;
+              IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '%3$s') THEN
+                CREATE ROLE %3$s LOGIN PASSWORD '%4$s' NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION;
+              END IF;
+            END $$""".formatted(OWNER, OWNER_PASSWORD, APP, APP_PASSWORD);
 
     private static final AtomicInteger COUNTER = new AtomicInteger();
     private static Server server;
@@ -36,19 +67,26 @@ public final class TestDatabase {
     /** A server of the requested major version, started once per JVM. */
     public static synchronized Server server() {
         if (server == null) {
-            server = dockerAvailable() ? container() : embedded();
+            Server s = dockerAvailable() ? container() : embedded();
+            try (Connection c = DriverManager.getConnection(s.url("postgres"), s.user(), s.password());
+                    Statement st = c.createStatement()) {
+                st.execute(CREATE_ROLES);
+            } catch (SQLException e) {
+                throw new IllegalStateException("could not create the test roles " + OWNER + " and " + APP, e);
+            }
+            server = s;
         }
         return server;
     }
 
-    /** A new, empty database on the shared server; its name starts with {@code prefix}. */
+    /** A new, empty database on the shared server, owned by {@value #OWNER}; its name starts with {@code prefix}. */
     public static Database newDatabase(String prefix) {
         Server s = server();
         String name = (prefix.replaceAll("[^a-z0-9_]", "_") + "_" + COUNTER.incrementAndGet()).toLowerCase();
         try (Connection c = DriverManager.getConnection(s.url("postgres"), s.user(), s.password());
                 Statement st = c.createStatement()) {
             st.execute("DROP DATABASE IF EXISTS " + name);
-            st.execute("CREATE DATABASE " + name);
+            st.execute("CREATE DATABASE " + name + " OWNER " + OWNER);
         } catch (SQLException e) {
             throw new IllegalStateException("could not create test database " + name, e);
         }
@@ -61,7 +99,7 @@ public final class TestDatabase {
         String name = (prefix.replaceAll("[^a-z0-9_]", "_") + "_" + COUNTER.incrementAndGet()).toLowerCase();
         try (Connection c = DriverManager.getConnection(s.url("postgres"), s.user(), s.password());
                 Statement st = c.createStatement()) {
-            st.execute("CREATE DATABASE " + name + " TEMPLATE " + source.name());
+            st.execute("CREATE DATABASE " + name + " TEMPLATE " + source.name() + " OWNER " + OWNER);
         } catch (SQLException e) {
             throw new IllegalStateException("could not copy test database " + source.name(), e);
         }
@@ -125,21 +163,51 @@ public final class TestDatabase {
             return server.url(name);
         }
 
+        /** pgrewrite's role: the database's (and the test tables') owner, not a superuser. */
         public DataSource dataSource() {
-            PGSimpleDataSource ds = new PGSimpleDataSource();
-            ds.setUrl(url());
-            ds.setUser(server.user());
-            ds.setPassword(server.password());
-            return ds;
+            return dataSource(OWNER, OWNER_PASSWORD);
         }
 
+        /** As pgrewrite's role ({@value TestDatabase#OWNER}). */
         public Connection connect() throws SQLException {
+            return DriverManager.getConnection(url(), OWNER, OWNER_PASSWORD);
+        }
+
+        /** The simulated application's role ({@value TestDatabase#APP}): only the DML a test granted it. */
+        public DataSource appDataSource() {
+            return dataSource(APP, APP_PASSWORD);
+        }
+
+        /** As the simulated application ({@value TestDatabase#APP}). */
+        public Connection connectAsApp() throws SQLException {
+            return DriverManager.getConnection(url(), APP, APP_PASSWORD);
+        }
+
+        /** As the server's superuser: only for setup that really needs it. */
+        public Connection connectAsSuperuser() throws SQLException {
             return DriverManager.getConnection(url(), server.user(), server.password());
+        }
+
+        public DataSource superuserDataSource() {
+            return dataSource(server.user(), server.password());
+        }
+
+        private DataSource dataSource(String user, String password) {
+            PGSimpleDataSource ds = new PGSimpleDataSource();
+            ds.setUrl(url());
+            ds.setUser(user);
+            ds.setPassword(password);
+            return ds;
         }
 
         /** The CLI options that point pgrewrite at this database. */
         public String[] cliOptions() {
-            return new String[] {"--url", url(), "--username", server.user(), "--password", server.password()};
+            return new String[] {"--url", url(), "--username", OWNER, "--password", OWNER_PASSWORD};
+        }
+
+        /** Like {@link #cliOptions()}, as another role (e.g. the application's, for {@code traffic}). */
+        public String[] cliOptions(String user, String password) {
+            return new String[] {"--url", url(), "--username", user, "--password", password};
         }
     }
 }
