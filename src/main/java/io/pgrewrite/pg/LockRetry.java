@@ -31,7 +31,7 @@ import org.springframework.transaction.support.TransactionTemplate;
  *     partitioned table: on any partition) is cancelled, where our role may do so.</li>
  * <li>An attempt stopped only by autovacuum does not count against {@code swap.max-attempts}: those are
  *     for conflicts with the application. Where we may not cancel autovacuum (not a superuser, no
- *     {@code pg_signal_backend}), the next attempt waits longer than {@code deadlock_timeout}, after which
+ *     PostgreSQL 18's {@code pg_signal_autovacuum_worker}), the next attempt waits longer than {@code deadlock_timeout}, after which
  *     PostgreSQL itself cancels an autovacuum that blocks a lock request (unless it prevents wraparound).</li>
  * <li>The backoff between counted attempts doubles (with jitter upwards only), up to 10 s.</li>
  * <li>The failure names the sessions that blocked the last attempt, as seen while it waited
@@ -118,7 +118,10 @@ public final class LockRetry {
                                     FROM unnest(?::text[]) AS r(name), pg_partition_tree(to_regclass(r.name)) AS t)
             """;
 
-    /** Needs superuser or pg_signal_backend (PostgreSQL 18: pg_signal_autovacuum_worker). */
+    /**
+     * Needs superuser (PostgreSQL 18: pg_signal_autovacuum_worker); pg_signal_backend cannot signal a
+     * process without a role. Denied, it raises 42501 and we wait instead.
+     */
     static final String CANCEL = "SELECT pg_cancel_backend(?)";
 
     /** Which relations an attempt must keep autovacuum off. */
@@ -315,8 +318,8 @@ public final class LockRetry {
                         // We may not cancel it: wait past deadlock_timeout once, and PostgreSQL cancels it for us.
                         waitOutAutovacuum = true;
                         if (SAID_CANNOT_CANCEL.compareAndSet(false, true)) {
-                            log.warn("{}: autovacuum holds a lock we need and this role may not cancel it (that takes superuser"
-                                    + " or pg_signal_backend, on PostgreSQL 18 pg_signal_autovacuum_worker); waiting past"
+                            log.warn("{}: autovacuum holds a lock we need and this role may not cancel it (that takes superuser,"
+                                    + " on PostgreSQL 18 pg_signal_autovacuum_worker with pg_read_all_stats); waiting past"
                                     + " deadlock_timeout instead, after which PostgreSQL cancels it. Said once.", what);
                         }
                     } else {
