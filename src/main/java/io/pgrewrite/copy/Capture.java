@@ -3,6 +3,7 @@ package io.pgrewrite.copy;
 import java.util.ArrayList;
 import java.util.List;
 
+import io.pgrewrite.job.FaultPoints;
 import io.pgrewrite.pg.Identifiers;
 import io.pgrewrite.pg.LockRetry;
 import io.pgrewrite.pg.SqlRunner;
@@ -84,11 +85,13 @@ public final class Capture {
             sql.execute(String.format(CREATE_LOG, n.qLog(), String.join(", ", keyDefs)));
             sql.execute(String.format(CREATE_FUNCTION, n.qCaptureFunction(), n.qLog(), keyList,
                     String.join(", ", oldKey), String.join(", ", newKey)));
+            FaultPoints.reach("capture:log-created", n.partition());
             if (sql.dryRun() || !installed(n)) {
                 sql.execute(String.format(CREATE_TRIGGER, Identifiers.quote(PartitionNames.CAPTURE_TRIGGER),
                         n.qPartition(), n.qCaptureFunction()));
                 sql.execute(String.format(ENABLE_ALWAYS, n.qPartition(), Identifiers.quote(PartitionNames.CAPTURE_TRIGGER)));
             }
+            FaultPoints.reach("capture:before-commit", n.partition());
             return null;
         });
     }

@@ -4,12 +4,15 @@ import java.util.ArrayList;
 import java.util.List;
 
 import io.pgrewrite.definition.JobDefinition;
+import io.pgrewrite.job.FaultPoints;
 import io.pgrewrite.definition.Operation;
 import io.pgrewrite.pg.Identifiers;
 import io.pgrewrite.pg.LockRetry;
 import io.pgrewrite.pg.SqlRunner;
 import io.pgrewrite.plan.Projection;
 import io.pgrewrite.plan.Table;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * expand and contract, for the operations that change the table's shape. A partition must have
@@ -61,10 +64,28 @@ public final class ShapeChange {
     static final String ADD_NOT_NULL_CHECK = "ALTER TABLE %s ADD CONSTRAINT %s CHECK (%s IS NOT NULL) NOT VALID";
     static final String VALIDATE = "ALTER TABLE %s VALIDATE CONSTRAINT %s";
     static final String DROP_CONSTRAINT = "ALTER TABLE %s DROP CONSTRAINT IF EXISTS %s";
-    static final String HAS_CONSTRAINT = "SELECT EXISTS (SELECT 1 FROM pg_constraint WHERE conrelid = to_regclass(?) AND conname = ?)";
+    /** null: no such check; false: added NOT VALID but never validated (a crash between the two). */
+    static final String CHECK_VALIDATED = "SELECT (SELECT convalidated FROM pg_constraint WHERE conrelid = to_regclass(?) AND conname = ?)";
     static final String NOT_NULL_CHECK = "pgrewrite_not_null";
 
+    /**
+     * Written in expand's and contract's own transactions (no lock: a row of pgrewrite's own), so that
+     * "contract committed" is known exactly: the catalog cannot tell a contracted table from one never
+     * expanded, and running expand or contract again after a committed contract would add a new shadow
+     * column, or drop the converted column and rename an empty shadow into its place.
+     */
+    static final String MARK_EXPANDED = """
+            INSERT INTO pgrewrite.shape_change (job_key, expanded_at) VALUES (?, now())
+            ON CONFLICT (job_key) DO UPDATE SET expanded_at = coalesce(shape_change.expanded_at, EXCLUDED.expanded_at)
+            """;
+    static final String MARK_CONTRACTED = """
+            INSERT INTO pgrewrite.shape_change (job_key, contracted_at) VALUES (?, now())
+            ON CONFLICT (job_key) DO UPDATE SET contracted_at = EXCLUDED.contracted_at
+            """;
+    static final String CONTRACTED = "SELECT count(*) > 0 FROM pgrewrite.shape_change WHERE job_key = ? AND contracted_at IS NOT NULL";
+
     public static final String SYNC_TRIGGER_NAME = "pgrewrite_sync";
+    private static final Logger log = LoggerFactory.getLogger(ShapeChange.class);
 
     private final SqlRunner sql;
     private final LockRetry lockRetry;
@@ -78,12 +99,22 @@ public final class ShapeChange {
         return Identifiers.qualified("pgrewrite", "sync_" + t.oid());
     }
 
+    /** Whether this job's contract committed (then expand and contract have nothing left to do). */
+    public boolean contracted(String jobKey) {
+        return !sql.dryRun() && Boolean.TRUE.equals(sql.queryOne(CONTRACTED, Boolean.class, jobKey));
+    }
+
     /**
      * expand: idempotent, and run again on every restart so that a corrected 'using:' reaches the
-     * sync trigger too (the column is added only when missing; the function is replaced).
+     * sync trigger too (the column is added only when missing; the function is replaced). After a
+     * committed contract it does nothing.
      */
     public void expand(JobDefinition def, Table table) {
         Operation op = def.operation();
+        if (op.changesShape() && contracted(def.jobKey())) {
+            log.info("{}: contract already committed, nothing to expand", table.name());
+            return;
+        }
         if (op == Operation.DROP_COLUMN) {
             lockRetry.run("expand " + table.name(), List.of(table.qualified()), t ->
                     sql.execute(String.format(DROP_COLUMN, table.qualified(), Identifiers.quote(def.column()))));
@@ -103,19 +134,32 @@ public final class ShapeChange {
             if (sql.dryRun() || table.column(target).isEmpty()) {
                 sql.execute(String.format(ADD_COLUMN, table.qualified(), Identifiers.quote(target), def.type()));
             }
+            FaultPoints.reach("expand:column-added", table.name());
             sql.execute(String.format(SYNC_FUNCTION, syncFunction(table), Identifiers.quote(target), expr, jobKey,
                     String.join(", ", key)));
             sql.execute(String.format(SYNC_TRIGGER, Identifiers.quote(SYNC_TRIGGER_NAME), table.qualified(), syncFunction(table)));
             // Fires under session_replication_role = replica too: rows applied by replication get the new column.
             sql.execute(String.format("ALTER TABLE %s ENABLE ALWAYS TRIGGER %s", table.qualified(), Identifiers.quote(SYNC_TRIGGER_NAME)));
+            if (!sql.dryRun()) {
+                sql.jdbc().update(MARK_EXPANDED, def.jobKey());
+            }
+            FaultPoints.reach("expand:before-commit", table.name());
             return null;
         });
+        FaultPoints.reach("expand:committed", table.name());
     }
 
-    /** contract: one short transaction. Idempotent: a finished contract finds no shadow column. */
+    /**
+     * contract: one short transaction, which also records that it committed; run again (a restart
+     * after it committed, before Spring Batch recorded the step), it does nothing.
+     */
     public void contract(JobDefinition def, Table table) {
         Operation op = def.operation();
         if (!op.changesShape()) {
+            return;
+        }
+        if (contracted(def.jobKey())) {
+            log.info("{}: contract already committed, nothing to do", table.name());
             return;
         }
         long errors = sql.dryRun() ? 0 : sql.queryOne(SYNC_ERRORS, Long.class, def.jobKey());
@@ -133,6 +177,7 @@ public final class ShapeChange {
         }
         lockRetry.run("contract " + table.name(), List.of(table.qualified()), t -> {
             sql.execute(String.format(DROP_TRIGGER, Identifiers.quote(SYNC_TRIGGER_NAME), table.qualified()));
+            FaultPoints.reach("contract:locked", table.name());
             if (op == Operation.ALTER_COLUMN_TYPE && (sql.dryRun() || table.column(shadow).isPresent())) {
                 sql.execute(String.format(DROP_COLUMN, table.qualified(), Identifiers.quote(def.column())));
                 sql.execute(String.format(RENAME_COLUMN, table.qualified(), Identifiers.quote(shadow), Identifiers.quote(def.column())));
@@ -147,17 +192,34 @@ public final class ShapeChange {
                 }
             }
             sql.execute(String.format(DROP_FUNCTION, syncFunction(table)));
+            if (!sql.dryRun()) {
+                sql.jdbc().update(MARK_CONTRACTED, def.jobKey());
+            }
+            FaultPoints.reach("contract:before-commit", table.name());
             return null;
         });
+        FaultPoints.reach("contract:committed", table.name());
     }
 
+    /**
+     * A valid CHECK (shadow IS NOT NULL) on every partition, so that contract's SET NOT NULL does not
+     * scan under the lock. A check found NOT VALID (the process died between adding and validating
+     * it) is validated now: skipping it would make SET NOT NULL scan that partition while contract
+     * holds ACCESS EXCLUSIVE on the whole table.
+     */
     private void prepareNotNull(Table table, String shadow) {
         for (var p : table.partitions()) {
-            if (!sql.dryRun() && Boolean.TRUE.equals(sql.queryOne(HAS_CONSTRAINT, Boolean.class, p.qualified(), NOT_NULL_CHECK))) {
+            Boolean validated = sql.dryRun() ? null : sql.queryOne(CHECK_VALIDATED, Boolean.class, p.qualified(), NOT_NULL_CHECK);
+            if (Boolean.TRUE.equals(validated)) {
                 continue;
             }
-            lockRetry.run("not-null check on " + p.name(), List.of(p.qualified()), t -> sql.execute(String.format(
-                    ADD_NOT_NULL_CHECK, p.qualified(), Identifiers.quote(NOT_NULL_CHECK), Identifiers.quote(shadow))));
+            if (validated == null) {
+                lockRetry.run("not-null check on " + p.name(), List.of(p.qualified()), t -> sql.execute(String.format(
+                        ADD_NOT_NULL_CHECK, p.qualified(), Identifiers.quote(NOT_NULL_CHECK), Identifiers.quote(shadow))));
+                FaultPoints.reach("contract:not-null-added", p.name());
+            } else {
+                log.info("{}: not-null check {} found NOT VALID, validating it before contract", p.name(), NOT_NULL_CHECK);
+            }
             lockRetry.run("validate not-null check on " + p.name(), List.of(p.qualified()), t -> sql.execute(String.format(
                     VALIDATE, p.qualified(), Identifiers.quote(NOT_NULL_CHECK))));
         }

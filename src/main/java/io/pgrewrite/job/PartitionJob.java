@@ -117,6 +117,7 @@ final class PartitionJob {
         engine.state().set(w.jobKey(), w.name(), PartitionState.CAPTURING);
         engine.state().figure(w.jobKey(), w.name(), "bytes_before", w.partition().totalBytes());
         engine.capture().install(w.names(), w.table());
+        FaultPoints.reach("capture:committed", w.name()); // trigger and log committed, the step not recorded
     }
 
     private Step copy() {
@@ -196,6 +197,7 @@ final class PartitionJob {
             if (!PartitionState.RETIRED.equals(engine.state().state(jobKey, partition)) && !gone()) {
                 PartitionWork w = work();
                 engine.retire().retire(w, engine.definition().retire() == io.pgrewrite.definition.Retire.KEEP);
+                FaultPoints.reach("retire:committed", partition); // P__old and capture gone, state not yet "retired"
                 engine.state().figure(jobKey, partition, "bytes_after", w.partition().totalBytes());
                 if (engine.definition().retire() == io.pgrewrite.definition.Retire.KEEP) {
                     engine.diskBudget().keep(jobKey, partition, w.names().qOld()); // P__old still takes its space

@@ -25,6 +25,10 @@ public final class Planner {
                    * (current_setting('max_connections')::int + current_setting('max_prepared_transactions')::int)
             """;
 
+    /**
+     * The text bound: PostgreSQL parses it as exactly one type name (raw_parser's type-name mode) or
+     * refuses it (NULL from 16 on, an error before), so 'type:' can be placed in a statement afterwards.
+     */
     static final String TYPE_EXISTS = "SELECT to_regtype(?) IS NOT NULL";
 
     /** The server's own spelling of a type name, to compare with a column's format_type. */
@@ -75,8 +79,9 @@ public final class Planner {
         checks.add(versionCheck(version));
         String where = def.file() == null ? "the job definition" : def.file().toString();
         Table table = catalog.find(def.schema(), def.table()).orElseThrow(() -> new PlanException(
-                "Table not found: " + def.schema() + "." + def.table() + ". Check 'schema:' and 'table:' in " + where
-                        + " (names are case-sensitive and used exactly as written).", null));
+                "Table not found: " + shown(def.schema(), def.table()) + ". Check 'table:' (and 'schema:') in " + where
+                        + " (names are case-sensitive and used exactly as written; a part with a '.' or a space goes in"
+                        + " double quotes: \"Archief 2024\".\"Passage-Log\").", null));
         checks.add(new Plan.Check("table exists", true, table.schema() + "." + table.name()));
 
         checks.add(partitioningCheck(table));
@@ -114,10 +119,19 @@ public final class Planner {
         return plan;
     }
 
+    /** {@code schema.table} as the operator would write it in 'table:', each part quoted only where it must be. */
+    static String shown(String schema, String table) {
+        return shownPart(schema) + "." + shownPart(table);
+    }
+
+    private static String shownPart(String name) {
+        return name.matches("[a-z_][a-z0-9_$]*") ? name : Identifiers.quote(name);
+    }
+
     /** The partitions a run rewrites, in order, without the preconditions: for the Partitioner, after expand. */
     public List<Partition> selectedPartitions(JobDefinition def) {
         Table table = catalog.find(def.schema(), def.table()).orElseThrow(() -> new PlanException(
-                "Table not found: " + def.schema() + "." + def.table(), null));
+                "Table not found: " + shown(def.schema(), def.table()), null));
         return select(def, table, new ArrayList<>());
     }
 
@@ -229,9 +243,9 @@ public final class Planner {
             checks.add(existingColumn(table, col, "column"));
         }
         if (op == Operation.ALTER_COLUMN_TYPE || op == Operation.ADD_COLUMN) {
-            boolean typeOk = Boolean.TRUE.equals(jdbc.queryForObject(TYPE_EXISTS, Boolean.class, def.type()));
+            boolean typeOk = typeExists(def.type());
             checks.add(new Plan.Check("type " + def.type() + " exists", typeOk,
-                    typeOk ? "ok" : "no such type in the database; fix 'type:'"));
+                    typeOk ? "ok" : "PostgreSQL does not read it as one type name it knows; fix 'type:'"));
             String shadow = Projection.shadowColumn(col);
             if (op == Operation.ALTER_COLUMN_TYPE && table.column(shadow).isPresent()) {
                 checks.add(new Plan.Check("shadow column free", false, "column " + shadow
@@ -253,6 +267,14 @@ public final class Planner {
         }
     }
 
+    private boolean typeExists(String type) {
+        try {
+            return Boolean.TRUE.equals(jdbc.queryForObject(TYPE_EXISTS, Boolean.class, type));
+        } catch (DataAccessException e) {
+            return false; // before PostgreSQL 16, a text that is no type name is an error rather than NULL
+        }
+    }
+
     private static Plan.Check existingColumn(Table table, String col, String key) {
         if (table.column(col).isEmpty()) {
             return new Plan.Check("column " + col + " exists", false, table.name() + " has no column " + col
@@ -265,7 +287,12 @@ public final class Planner {
         return new Plan.Check("column " + col + " exists", true, table.column(col).get().type());
     }
 
-    /** Ask the database: WHERE false means nothing is evaluated, but everything is parsed and type-checked. */
+    /**
+     * Ask the database: each expression, in the statement it is placed in, parsed and type-checked by
+     * PostgreSQL and proven to be one command ({@link OneExpression}); nothing is evaluated. Runs only once
+     * every column and 'type:' check passed, so the type in the CAST is one PostgreSQL already parsed as
+     * exactly one type name ({@link #TYPE_EXISTS}, the text bound).
+     */
     private void expressionChecks(JobDefinition def, Table table, List<Plan.Check> checks) {
         boolean columnsOk = checks.stream().filter(c -> c.name().startsWith("column") || c.name().startsWith("type"))
                 .allMatch(Plan.Check::ok);
@@ -273,16 +300,13 @@ public final class Planner {
             return;
         }
         for (Map.Entry<String, String> e : Projection.computedColumns(def, table).entrySet()) {
-            String sql = "SELECT " + e.getValue() + " FROM " + table.qualified() + " WHERE false";
             String key = def.operation() == Operation.BACKFILL ? "set." + e.getKey() : "using";
-            try {
-                jdbc.queryForList(sql);
-                checks.add(new Plan.Check(key + " type-checks", true, e.getValue()));
-            } catch (DataAccessException ex) {
-                checks.add(new Plan.Check(key + " type-checks", false, "`" + e.getValue() + "` does not type-check against "
-                        + table.name() + ": " + ex.getMostSpecificCause().getMessage().replaceAll("\\s+", " ")
-                        + ". Fix '" + key + ":' in the definition."));
-            }
+            String problem = OneExpression.problem(jdbc, OneExpression.probe(e.getValue(), table.qualified()));
+            checks.add(problem == null
+                    ? new Plan.Check(key + " type-checks", true, e.getValue())
+                    : new Plan.Check(key + " type-checks", false, "`" + e.getValue() + "` does not type-check against "
+                            + table.name() + " as one expression: " + problem + ". Fix '" + key + ":' in "
+                            + (def.file() == null ? "the definition" : def.file().toString()) + "."));
         }
     }
 

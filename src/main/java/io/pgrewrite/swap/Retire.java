@@ -3,6 +3,7 @@ package io.pgrewrite.swap;
 import java.util.List;
 
 import io.pgrewrite.copy.Capture;
+import io.pgrewrite.job.FaultPoints;
 import io.pgrewrite.pg.LockRetry;
 import io.pgrewrite.pg.SqlRunner;
 import io.pgrewrite.plan.PartitionNames;
@@ -34,6 +35,7 @@ public final class Retire {
             capture.remove(n, n.qOld());
         } else {
             lockRetry.run("drop " + n.old(), List.of(n.qOld()), t -> sql.execute(String.format(DROP_OLD, n.qOld())));
+            FaultPoints.reach("retire:dropped-old", n.partition());
             capture.remove(n, n.qOld());
         }
     }

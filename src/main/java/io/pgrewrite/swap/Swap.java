@@ -4,6 +4,7 @@ import java.util.List;
 import java.util.Set;
 
 import io.pgrewrite.copy.CatchUp;
+import io.pgrewrite.job.FaultPoints;
 import io.pgrewrite.job.PartitionState;
 import io.pgrewrite.pg.Identifiers;
 import io.pgrewrite.pg.LockRetry;
@@ -85,6 +86,7 @@ public final class Swap {
             sql.execute(String.format(LOCK_PARENT, n.qParent()));
             sql.execute(String.format(LOCK_PARTITION, n.qPartition(), n.qRw()));
             timing.locked();
+            FaultPoints.reach("swap:locked", w.name());
             long replayed = catchUp.replayAll(w, 10_000);
             // Everything else is catalog work without parameters: one round trip for all of it.
             List<String> ddl = new java.util.ArrayList<>();
@@ -104,6 +106,7 @@ public final class Swap {
             if (!sql.dryRun()) {
                 state.set(w.jobKey(), w.name(), PartitionState.SWAPPED);
             }
+            FaultPoints.reach("swap:before-commit", w.name());
             return replayed;
         });
     }

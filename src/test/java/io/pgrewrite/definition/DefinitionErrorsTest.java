@@ -25,7 +25,7 @@ class DefinitionErrorsTest {
     @Test
     void unknownTopLevelKey() {
         assertThat(errors(VALID + "worker: 2\n")).isEqualTo("jobs/x.yaml: unknown key 'worker'; allowed keys: name, schema,"
-                + " table, operation, column, type, using, set, storage, partitions, workers, copy, swap, disk, retire, schedule");
+                + " table, operation, column, type, using, set, storage, partitions, workers, copy, swap, disk, retire, schedule, throttle");
     }
 
     @Test
@@ -166,11 +166,24 @@ class DefinitionErrorsTest {
     void semicolonInAnExpression() {
         assertThat(errors("name: x\ntable: t\noperation: backfill\nset: {a: \"1; DROP TABLE t\"}\n"))
                 .isEqualTo("jobs/x.yaml: 'set.a' is '1; DROP TABLE t'; give a single SQL expression:"
-                        + " the ';' at position 2 is outside quotes and would end the statement");
+                        + " the ';' at position 2 is outside quotes and comments and would end the statement");
         assertThat(errors("name: x\ntable: t\noperation: add-column\ncolumn: c\ntype: text\nusing: md5(k);\n"))
                 .startsWith("jobs/x.yaml: 'using' is 'md5(k);'; give a single SQL expression: the ';' at position 7");
         assertThat(errors("name: x\ntable: t\noperation: add-column\ncolumn: c\ntype: text; drop table t\nusing: k\n"))
                 .startsWith("jobs/x.yaml: 'type' is 'text; drop table t'; give a single SQL type: the ';' at position 5");
+    }
+
+    /** Issue 9 defect 3: a quote inside a comment hid the ';' from the old check, and plan ran the DROP. */
+    @Test
+    void semicolonBehindACommentedQuote() {
+        assertThat(errors("name: x\ntable: passage\noperation: add-column\ncolumn: c\ntype: text\nusing: \"kenteken /* ' */)"
+                + " AS text) FROM passage WHERE false; DROP TABLE victim; SELECT CAST(( /* ' */ kenteken\"\n"))
+                .contains("'using' is 'kenteken /* ' */) AS text)", "give a single SQL expression: the ')' at position 17"
+                        + " closes a parenthesis the text did not open");
+        assertThat(errors("name: x\ntable: t\noperation: backfill\nset: {a: \"k /* ' */ ; DROP TABLE victim\"}\n"))
+                .contains("'set.a'", "the ';' at position 11 is outside quotes and comments");
+        assertThat(errors("name: x\ntable: t\noperation: backfill\nset: {a: \"k /* swallows the rest\"}\n"))
+                .contains("'set.a'", "the quote or comment that starts at position 3 is never closed");
     }
 
     @Test

@@ -20,6 +20,9 @@ class SqlTextTest {
         "$fn$ ; $fn$",
         "coalesce($1, a$b)",
         "some'x;'",
+        "k -- ; a comment\n",
+        "k /* ; /* nested ; */ ; */",
+        "k /* ' */ || ';'",
     })
     void noStatementEnd(String sql) {
         assertThat(SqlText.statementEnd(sql)).isEqualTo(-1);
@@ -33,8 +36,24 @@ class SqlTextTest {
         "$$x$$;|5",
         "'it''s';|7",
         "'a\\';'|4",
+        "k /* ' */ ; drop|10",
+        "k -- '\\n; drop|7",
+        "k /* /* */ */;|13",
     })
     void statementEnd(String sql, int index) {
-        assertThat(SqlText.statementEnd(sql)).isEqualTo(index);
+        assertThat(SqlText.statementEnd(sql.replace("\\n", "\n"))).isEqualTo(index);
+    }
+
+    /** What would leave the expression's slot: parentheses out of balance, a quote or comment left open. */
+    @ParameterizedTest
+    @CsvSource(delimiter = '|', quoteCharacter = '`', value = {
+        "k) AS text) FROM t UNION SELECT CAST((k|the ')' at position 2 closes a parenthesis the text did not open",
+        "coalesce(k|the '(' at position 9 is never closed",
+        "k /* rest|the quote or comment that starts at position 3 is never closed",
+        "'abc|the quote or comment that starts at position 1 is never closed",
+        "$x$ abc|the quote or comment that starts at position 1 is never closed",
+    })
+    void leavesItsSlot(String sql, String problem) {
+        assertThat(SqlText.problem(sql)).isEqualTo(problem);
     }
 }

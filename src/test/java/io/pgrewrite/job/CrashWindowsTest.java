@@ -1,0 +1,176 @@
+package io.pgrewrite.job;
+
+import static io.pgrewrite.testsupport.Tables.one;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.Statement;
+import java.time.LocalDate;
+import java.util.ArrayList;
+import java.util.List;
+
+import io.pgrewrite.cli.ExitCodes;
+import io.pgrewrite.testsupport.CatalogSnapshot;
+import io.pgrewrite.testsupport.CliRun;
+import io.pgrewrite.testsupport.JvmProcess;
+import io.pgrewrite.testsupport.Tables;
+import io.pgrewrite.testsupport.TestDatabase;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/**
+ * The pgrewrite process is killed (kill -9) at every statement boundary of expand, capture, swap,
+ * retire and contract, and right after each of them committed but before Spring Batch recorded the
+ * step; {@code restart} then finishes the job, and the table equals the one the blocking
+ * {@code ALTER TABLE … TYPE} gives on a copy: the same rows both ways, the same columns, types, NOT
+ * NULLs, defaults, indexes, constraints and triggers, and nothing of pgrewrite's left behind.
+ */
+class CrashWindowsTest {
+
+    static final int DAYS = 3;
+    static final int ROWS = 500;
+    static final String JOB = "name: crash\ntable: ev\noperation: alter-column-type\ncolumn: massa\ntype: integer\n"
+            + "workers: 1\ncopy:\n  chunk-rows: 200\n";
+
+    static TestDatabase.Database template;
+    static TestDatabase.Database reference;
+
+    @BeforeAll
+    static void tableAndWhatTheBlockingAlterMakesOfIt() throws Exception {
+        template = TestDatabase.newDatabase("crash_template");
+        try (Connection c = template.connect(); Statement st = c.createStatement()) {
+            Tables.daily(c, "public", "ev", LocalDate.of(2024, 3, 1), DAYS, ROWS);
+            // NOT NULL and a default on the retyped column: contract must carry both (via a validated check).
+            st.execute("ALTER TABLE ev ALTER COLUMN massa SET NOT NULL, ALTER COLUMN massa SET DEFAULT 7");
+        }
+        reference = TestDatabase.cloneDatabase(template, "crash_ref");
+        try (Connection c = reference.connect(); Statement st = c.createStatement()) {
+            st.execute("ALTER TABLE ev ALTER COLUMN massa TYPE integer USING massa::integer");
+        }
+    }
+
+    @ParameterizedTest(name = "killed at {0}")
+    @ValueSource(strings = {
+        "expand:column-added", "expand:before-commit", "expand:committed",
+        "capture:log-created", "capture:before-commit", "capture:committed",
+        "swap:locked", "swap:before-commit", "after-swap",
+        "retire:dropped-old", "retire:committed",
+        "contract:not-null-added", "contract:locked", "contract:before-commit", "contract:committed",
+    })
+    void killedAtAnyPointRestartsToTheBlockingAltersResult(String point) throws Exception {
+        TestDatabase.Database db = TestDatabase.cloneDatabase(template, "crash_" + point.replaceAll("[^a-z]", "_"));
+        Path job = Files.createTempFile("crash", ".yaml");
+        Files.writeString(job, JOB);
+
+        killAt(db, point, job);
+        CliRun restart = CliRun.run(db, "restart", String.valueOf(lastExecution(db)));
+        assertThat(restart.exitCode()).as(restart.toString()).isEqualTo(ExitCodes.OK);
+
+        assertSameAsReference(db);
+    }
+
+    /**
+     * The story of the report: the column is nullable (no check to trip over), the process dies after
+     * contract committed; the restart must not run contract again, which would drop the converted
+     * column and rename a freshly added, empty shadow into its place.
+     */
+    @Test
+    void aRestartAfterTheContractCommittedKeepsTheConvertedValues() throws Exception {
+        TestDatabase.Database db = TestDatabase.cloneDatabase(template, "crash_nullable");
+        try (Connection c = db.connect(); Statement st = c.createStatement()) {
+            st.execute("ALTER TABLE ev ALTER COLUMN massa DROP NOT NULL");
+        }
+        Path job = Files.createTempFile("crash", ".yaml");
+        Files.writeString(job, JOB);
+
+        killAt(db, "contract:committed", job);
+        CliRun restart = CliRun.run(db, "restart", String.valueOf(lastExecution(db)));
+        assertThat(restart.exitCode()).as(restart.toString()).isEqualTo(ExitCodes.OK);
+
+        try (Connection ours = db.connect(); Connection theirs = reference.connect(); Statement st = ours.createStatement()) {
+            assertThat(one(st, "SELECT count(massa) FROM ev")).isEqualTo(DAYS * ROWS);
+            assertThat(CatalogSnapshot.rows(ours, "ev")).containsExactlyElementsOf(CatalogSnapshot.rows(theirs, "ev"));
+            assertThat(one(st, "SELECT count(*) FROM pg_attribute WHERE attrelid = 'ev'::regclass AND attname = 'massa'"
+                    + " AND atttypid = 'integer'::regtype")).isOne();
+            assertThat(leftovers(st)).isEmpty();
+            assertThat(one(st, "SELECT count(*) FROM pg_trigger WHERE tgname = 'pgrewrite_sync'")).isZero();
+        }
+    }
+
+    /**
+     * Killed between adding a partition's NOT NULL check (NOT VALID) and validating it: the restart
+     * validates it before contract, so contract's SET NOT NULL finds a valid check on every partition
+     * and does not scan one under the lock of the whole table.
+     */
+    @Test
+    void aCheckLeftNotValidIsValidatedBeforeContractLocks() throws Exception {
+        TestDatabase.Database db = TestDatabase.cloneDatabase(template, "crash_not_valid");
+        Path job = Files.createTempFile("crash", ".yaml");
+        Files.writeString(job, JOB);
+
+        String killedOn = killAt(db, "contract:not-null-added", job).split(" ")[2];
+        try (Connection c = db.connect(); Statement st = c.createStatement()) {
+            assertThat(one(st, "SELECT count(*) FROM pg_constraint WHERE conname = 'pgrewrite_not_null' AND NOT convalidated"
+                    + " AND conrelid = '" + killedOn + "'::regclass")).isOne();
+        }
+        // The restart, held at the moment contract has the table locked: every check is valid by then.
+        long execution = lastExecution(db);
+        try (JvmProcess restart = JvmProcess.start("restart", List.of("-D" + FaultPoints.PROPERTY + "=contract:locked"), db,
+                "restart", String.valueOf(execution))) {
+            restart.await(l -> l.startsWith("PGREWRITE-PAUSED contract:locked"), 180);
+            try (Connection c = db.connect(); Statement st = c.createStatement()) {
+                assertThat(one(st, "SELECT count(*) FROM pg_constraint WHERE conname = 'pgrewrite_not_null' AND convalidated"))
+                        .isEqualTo(DAYS);
+                assertThat(one(st, "SELECT count(*) FROM pg_constraint WHERE conname = 'pgrewrite_not_null' AND NOT convalidated"))
+                        .isZero();
+            }
+            restart.kill();
+        }
+        CliRun restart = CliRun.run(db, "restart", String.valueOf(lastExecution(db)));
+        assertThat(restart.exitCode()).as(restart.toString()).isEqualTo(ExitCodes.OK);
+        assertSameAsReference(db);
+    }
+
+    /** Runs the job in a JVM of its own until it reaches {@code point}, then kill -9; returns the PAUSED line. */
+    static String killAt(TestDatabase.Database db, String point, Path job) throws Exception {
+        try (JvmProcess run = JvmProcess.start("run", List.of("-D" + FaultPoints.PROPERTY + "=" + point), db, "run", job.toString())) {
+            String paused = run.await(l -> l.startsWith("PGREWRITE-PAUSED " + point + " "), 180);
+            run.kill();
+            return paused;
+        }
+    }
+
+    static long lastExecution(TestDatabase.Database db) throws Exception {
+        try (Connection c = db.connect(); Statement st = c.createStatement()) {
+            return one(st, "SELECT max(job_execution_id) FROM pgrewrite.batch_job_execution e"
+                    + " JOIN pgrewrite.batch_job_instance i USING (job_instance_id) WHERE i.job_name = 'rewrite'");
+        }
+    }
+
+    static void assertSameAsReference(TestDatabase.Database db) throws Exception {
+        try (Connection ours = db.connect(); Connection theirs = reference.connect(); Statement st = ours.createStatement()) {
+            List<String> a = CatalogSnapshot.rows(ours, "ev");
+            assertThat(a).hasSize(DAYS * ROWS).containsExactlyElementsOf(CatalogSnapshot.rows(theirs, "ev"));
+            assertThat(CatalogSnapshot.of(ours, "ev")).containsExactlyElementsOf(CatalogSnapshot.of(theirs, "ev"));
+            assertThat(leftovers(st)).isEmpty();
+        }
+    }
+
+    /** Whatever pgrewrite creates on the way: copies, old partitions, logs, trigger functions. */
+    static List<String> leftovers(Statement st) throws Exception {
+        List<String> found = new ArrayList<>();
+        try (ResultSet rs = st.executeQuery("SELECT relname FROM pg_class WHERE relname ~ '__(rw|old)$' OR relname ~ '^log_'"
+                + " UNION ALL SELECT proname FROM pg_proc WHERE pronamespace = 'pgrewrite'::regnamespace"
+                + " UNION ALL SELECT conname FROM pg_constraint WHERE conname LIKE 'pgrewrite%'")) {
+            while (rs.next()) {
+                found.add(rs.getString(1));
+            }
+        }
+        return found;
+    }
+}
