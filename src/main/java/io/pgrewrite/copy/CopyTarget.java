@@ -122,6 +122,9 @@ public final class CopyTarget {
                 }
                 if (!sql.dryRun()) {
                     position.reset(jobKey, p.name());
+                    // Capture is on (above): from here on every change must reach the log; the swap checks it did.
+                    new io.pgrewrite.job.PartitionState(sql.jdbc()).recordSource(jobKey, p.name(), n.qPartition(),
+                            PartitionNames.CAPTURE_TRIGGER);
                 }
                 return null;
             });
