@@ -195,7 +195,7 @@ final class PartitionJob {
      */
     private Step swapStep() {
         return new StepBuilder("swap", repository).tasklet((contribution, ctx) -> {
-            if (!swapped()) {
+            if (!swapped() && !gone()) {
                 PartitionWork w = work();
                 try {
                     swap(w);
