@@ -8,6 +8,7 @@ import javax.sql.DataSource;
 
 import io.pgrewrite.definition.JobDefinition;
 import io.pgrewrite.definition.JobDefinitions;
+import io.pgrewrite.job.JobRunner;
 import io.pgrewrite.job.RewriteJob;
 import org.springframework.batch.core.BatchStatus;
 import org.springframework.batch.core.job.JobExecution;
@@ -103,8 +104,9 @@ public final class ExecutionActions {
     }
 
     /**
-     * The checks of {@code pgrewrite restart ID}: the definition to run again (read again from its file, so a
-     * fixed 'using:' applies to the partitions not yet done), or null after saying why there is nothing to restart.
+     * The checks of {@code pgrewrite restart ID}: the definition to run again (read again from its file; refused,
+     * with {@link io.pgrewrite.plan.PlanException}, when it changed a key the run rests on), or null after saying
+     * why there is nothing to restart.
      */
     public JobDefinition restartable(long executionId, PrintStream err) {
         JobExecution e = execution(executionId, err);
@@ -115,7 +117,11 @@ public final class ExecutionActions {
             err.println("Execution " + executionId + " is " + e.getStatus() + ": nothing to restart.");
             return null;
         }
-        return JobDefinitions.load(Path.of(e.getJobParameters().getString(RewriteJob.FILE)));
+        JobDefinition def = JobDefinitions.load(Path.of(e.getJobParameters().getString(RewriteJob.FILE)));
+        // Read again, but only keys that pace the work may differ from what this execution started with
+        // (README, Commands); any other change, even of the name or the table, is refused here.
+        JobRunner.refuseChangedDefinition(e, def, new org.springframework.jdbc.core.JdbcTemplate(ctx.getBean(DataSource.class)), null);
+        return def;
     }
 
     /** {@code pgrewrite restart ID}: runs the definition again in this process, until the execution ends. */

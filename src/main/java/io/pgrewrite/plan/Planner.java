@@ -119,6 +119,22 @@ public final class Planner {
         return plan;
     }
 
+    /**
+     * The server's proof of the definition's expressions alone, against the table as it is now: for a
+     * restart whose 'using:' or 'set:' changed. Throws {@link PlanException} naming the key and the reason.
+     */
+    public void proveExpressions(JobDefinition def) {
+        Table table = catalog.find(def.schema(), def.table()).orElseThrow(() -> new PlanException(
+                "Table not found: " + shown(def.schema(), def.table()), null));
+        List<Plan.Check> checks = new ArrayList<>();
+        expressionChecks(def, table, checks);
+        List<String> failed = checks.stream().filter(c -> !c.ok()).map(c -> c.name() + ": " + c.detail()).toList();
+        if (!failed.isEmpty()) {
+            throw new PlanException(shown(table.schema(), table.name()) + ": " + String.join("\n", failed)
+                    + "\nNothing was changed.", null);
+        }
+    }
+
     /** {@code schema.table} as the operator would write it in 'table:', each part quoted only where it must be. */
     static String shown(String schema, String table) {
         return shownPart(schema) + "." + shownPart(table);
