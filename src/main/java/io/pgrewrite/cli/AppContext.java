@@ -49,9 +49,7 @@ final class AppContext {
         props.put("spring.datasource.hikari.maximum-pool-size", String.valueOf(poolSize));
         props.put("spring.datasource.hikari.pool-name", "pgrewrite");
         if (conn.embedded()) {
-            int port = Integer.parseInt(System.getenv().getOrDefault("PGREWRITE_EMBEDDED_PORT",
-                    String.valueOf(EmbeddedServer.DEFAULT_PORT)));
-            EmbeddedServer server = new EmbeddedServer(conn.embeddedDir, port).start();
+            EmbeddedServer server = new EmbeddedServer(conn.embeddedDir, embeddedPort()).start();
             props.put("spring.datasource.url", server.jdbcUrl());
             props.put("spring.datasource.username", "postgres");
             props.put("spring.datasource.password", "");
@@ -71,6 +69,10 @@ final class AppContext {
         // Flags beat the environment: pass them as the highest-precedence property source.
         String[] args = overrides.entrySet().stream().map(e -> "--" + e.getKey() + "=" + e.getValue()).toArray(String[]::new);
         return app.run(args);
+    }
+
+    static int embeddedPort() {
+        return Integer.parseInt(System.getenv().getOrDefault("PGREWRITE_EMBEDDED_PORT", String.valueOf(EmbeddedServer.DEFAULT_PORT)));
     }
 
     private static void put(Map<String, Object> m, String key, String value) {
