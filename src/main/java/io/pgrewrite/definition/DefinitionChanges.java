@@ -81,6 +81,8 @@ public final class DefinitionChanges {
             case "partitionsFrom" -> "partitions.from";
             case "partitionsTo" -> "partitions.to";
             case "maxExtraBytes" -> "max-extra";
+            case "maxWait" -> "wait";
+            case "resumeBelowPercent" -> "resume-below";
             default -> component.replaceAll("([a-z0-9])([A-Z])", "$1-$2").toLowerCase(java.util.Locale.ROOT);
         };
     }

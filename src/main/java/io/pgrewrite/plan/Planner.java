@@ -105,6 +105,7 @@ public final class Planner {
         leftoverCheck(selected, checks);
         columnChecks(def, table, checks);
         expressionChecks(def, table, checks);
+        throttleQueryCheck(def, checks);
         lockSlotCheck(def, table, checks);
         diskCheck(def, selected, checks);
 
@@ -325,6 +326,19 @@ public final class Planner {
                             + table.name() + " as one expression: " + problem + ". Fix '" + key + ":' in "
                             + (def.file() == null ? "the definition" : def.file().toString()) + "."));
         }
+    }
+
+    /** 'throttle.query' will run as {@code SELECT (<query>)}: proven one command by the server too, as the expressions. */
+    private void throttleQueryCheck(JobDefinition def, List<Plan.Check> checks) {
+        String query = def.throttle() == null ? null : def.throttle().query();
+        if (query == null) {
+            return;
+        }
+        String problem = OneExpression.problem(jdbc, "SELECT (\n" + query + "\n)");
+        checks.add(problem == null ? new Plan.Check("throttle.query is one query", true, query)
+                : new Plan.Check("throttle.query is one query", false, "`" + query + "` is not one query PostgreSQL can run"
+                        + " as SELECT (<query>): " + problem + ". Fix 'throttle.query:' in "
+                        + (def.file() == null ? "the definition" : def.file().toString()) + "."));
     }
 
     private void lockSlotCheck(JobDefinition def, Table table, List<Plan.Check> checks) {
