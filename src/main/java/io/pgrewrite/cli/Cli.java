@@ -8,6 +8,8 @@ import picocli.CommandLine.Command;
         description = "Online, partition-at-a-time rewrites of large time-partitioned PostgreSQL tables.",
         subcommands = {DemoCommand.class, PlanCommand.class, RunCommand.class, RestartCommand.class, StatusCommand.class, WorkerCommand.class,
                 StopCommand.class, RecoverCommand.class, AbandonCommand.class, SchedulerCommand.class,
+                ControlCommands.Pause.class, ControlCommands.Resume.class, ControlCommands.PostponeSwap.class,
+                ControlCommands.AllowSwap.class, ControlCommands.Set.class,
                 CommandLine.HelpCommand.class},
         footer = {"", "Exit codes: 0 done, 1 job failed (restart continues it), 2 usage, 3 bad job definition,",
                 "4 precondition failed (nothing changed), 5 nothing to do, 6 already running, 7 stopped, 9 error."})

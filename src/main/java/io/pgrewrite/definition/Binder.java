@@ -4,6 +4,7 @@ import io.pgrewrite.definition.JobDefinition.Copy;
 import io.pgrewrite.definition.JobDefinition.Disk;
 import io.pgrewrite.definition.JobDefinition.Schedule;
 import io.pgrewrite.definition.JobDefinition.Swap;
+import io.pgrewrite.definition.JobDefinition.Throttle;
 import io.pgrewrite.definition.Values.Invalid;
 import io.pgrewrite.definition.Values.Parser;
 import java.nio.file.Path;
@@ -22,7 +23,10 @@ import org.yaml.snakeyaml.nodes.MappingNode;
 final class Binder {
 
     static final List<String> TOP_KEYS = List.of("name", "schema", "table", "operation", "column", "type", "using",
-            "set", "storage", "partitions", "workers", "copy", "swap", "disk", "retire", "schedule");
+            "set", "storage", "partitions", "workers", "copy", "swap", "disk", "retire", "schedule", "throttle");
+
+    static final List<String> THROTTLE_KEYS = List.of("replication-lag", "replication-lag-bytes", "wal-per-minute",
+            "lock-waiters", "oldest-transaction", "anti-wraparound", "query", "query-max", "resume-below", "check-every");
 
     private final Problems problems;
 
@@ -33,8 +37,19 @@ final class Binder {
     JobDefinition bind(Path file, MappingNode root) {
         Section top = Section.of(root, "", TOP_KEYS, problems);
         String name = required(top, "name", Values::name, "a name for this job, e.g. passage-massa-to-integer");
-        String schema = optional(top, "schema", Values::identifier, JobDefinition.DEFAULT_SCHEMA);
-        String table = required(top, "table", Values::identifier, "the partitioned table to rewrite");
+        String schema = optional(top, "schema", Values::identifier, null);
+        Values.QualifiedName qualified = required(top, "table", Values::qualifiedName,
+                "the partitioned table to rewrite");
+        String table = qualified == null ? null : qualified.name();
+        if (qualified != null && qualified.schema() != null) {
+            if (schema != null && !schema.equals(qualified.schema())) {
+                problems.add("'schema' is '" + Problems.shown(schema) + "' but 'table' names schema '"
+                        + Problems.shown(qualified.schema()) + "'; give the schema once: remove 'schema:' or write only"
+                        + " the table's name in 'table:'");
+            }
+            schema = qualified.schema();
+        }
+        schema = schema == null ? JobDefinition.DEFAULT_SCHEMA : schema;
         Operation operation = required(top, "operation", Values::operation, "one of " + Operation.yamlNames());
         String column = forOperation(top, operation, "column", Values::identifier);
         String type = forOperation(top, operation, "type", Values::type);
@@ -51,31 +66,54 @@ final class Binder {
             problems.add("'partitions.from' (" + from + ") must be before 'partitions.to' (" + to
                     + "); 'to' is exclusive: from: 2024-03-01, to: 2024-04-01 is March");
         }
-        int workers = optional(top, "workers", Values.wholeNumber(1, 64), 1);
+        int workers = optional(top, "workers", RuntimeSettings.WORKERS, 1);
         Copy copy = copy(top);
         Swap swap = swap(top);
         Disk disk = disk(top);
         Retire retire = optional(top, "retire", Values::retire, Retire.DROP);
         Schedule schedule = schedule(top);
+        Throttle throttle = throttle(top);
         problems.throwIfAny();
         return new JobDefinition(file, name, schema, table, operation, column, type, using, set, storage,
-                from, to, workers, copy, swap, disk, retire, schedule);
+                from, to, workers, copy, swap, disk, retire, schedule, throttle);
     }
 
     private Copy copy(Section top) {
         Section copy = top.section("copy", List.of("chunk-rows", "pause"), "copy: {chunk-rows: 20000, pause: 50ms}");
         return new Copy(
-                optional(copy, "chunk-rows", Values.wholeNumber(100, 10_000_000), Copy.DEFAULT.chunkRows()),
-                optional(copy, "pause", Quantities.duration("0ms", "1h"), Copy.DEFAULT.pause()));
+                optional(copy, "chunk-rows", RuntimeSettings.CHUNK_ROWS, Copy.DEFAULT.chunkRows()),
+                optional(copy, "pause", RuntimeSettings.PAUSE, Copy.DEFAULT.pause()));
     }
 
     private Swap swap(Section top) {
-        Section swap = top.section("swap", List.of("lock-timeout", "max-attempts"),
+        Section swap = top.section("swap", List.of("lock-timeout", "max-attempts", "window"),
                 "swap: {lock-timeout: 200ms, max-attempts: 20}");
         return new Swap(
                 optional(swap, "lock-timeout", Quantities.duration("1ms", "60s"),
                         Swap.DEFAULT.lockTimeout()),
-                optional(swap, "max-attempts", Values.wholeNumber(1, 1000), Swap.DEFAULT.maxAttempts()));
+                optional(swap, "max-attempts", Values.wholeNumber(1, 1000), Swap.DEFAULT.maxAttempts()),
+                optional(swap, "window", TimeWindow::parse, null));
+    }
+
+    private Throttle throttle(Section top) {
+        Section t = top.section("throttle", THROTTLE_KEYS, "throttle: {replication-lag: 30s, wal-per-minute: 1GB}");
+        Throttle none = Throttle.NONE;
+        String query = optional(t, "query", Values::query, null);
+        Double queryMax = optional(t, "query-max", Values::decimal, null);
+        if (t.present("query") != t.present("query-max") && t.readable()) {
+            problems.add("'throttle.query' and 'throttle.query-max' go together: the query returns a number, the job"
+                    + " holds back while it is above query-max");
+        }
+        return new Throttle(
+                optional(t, "replication-lag", RuntimeSettings.LAG, null),
+                optional(t, "replication-lag-bytes", Quantities::size, null),
+                optional(t, "wal-per-minute", Quantities::size, null),
+                optional(t, "lock-waiters", RuntimeSettings.LOCK_WAITERS, null),
+                optional(t, "oldest-transaction", RuntimeSettings.LAG, null),
+                optional(t, "anti-wraparound", Values::bool, false),
+                query, queryMax,
+                optional(t, "resume-below", Values::percent, none.resumeBelowPercent()),
+                optional(t, "check-every", RuntimeSettings.CHECK_EVERY, none.checkEvery()));
     }
 
     private Disk disk(Section top) {

@@ -37,6 +37,7 @@ import java.util.Objects;
  * @param disk the disk budget
  * @param retire what happens to the old partitions
  * @param schedule when the job may run; {@code null} when it runs on demand only
+ * @param throttle the database's health signals that hold the job back; {@link Throttle#NONE} by default
  */
 public record JobDefinition(
         Path file,
@@ -56,7 +57,8 @@ public record JobDefinition(
         Swap swap,
         Disk disk,
         Retire retire,
-        Schedule schedule) {
+        Schedule schedule,
+        Throttle throttle) {
 
     public static final String DEFAULT_SCHEMA = "public";
 
@@ -71,9 +73,29 @@ public record JobDefinition(
         swap = swap == null ? Swap.DEFAULT : swap;
         disk = disk == null ? Disk.UNLIMITED : disk;
         retire = retire == null ? Retire.DROP : retire;
+        throttle = throttle == null ? Throttle.NONE : throttle;
         if (using == null && operation == Operation.ALTER_COLUMN_TYPE && column != null && type != null) {
             using = Identifiers.quote(column) + "::" + type;
         }
+    }
+
+    /** Without throttle signals, as built in code before they existed. */
+    public JobDefinition(Path file, String name, String schema, String table, Operation operation, String column,
+            String type, String using, Map<String, String> set, Map<String, String> storage, LocalDate partitionsFrom,
+            LocalDate partitionsTo, int workers, Copy copy, Swap swap, Disk disk, Retire retire, Schedule schedule) {
+        this(file, name, schema, table, operation, column, type, using, set, storage, partitionsFrom, partitionsTo,
+                workers, copy, swap, disk, retire, schedule, null);
+    }
+
+    /** The same definition with other values for the keys that can change while it runs ({@link RuntimeSettings}). */
+    JobDefinition with(int workers, Copy copy, Swap swap, Throttle throttle) {
+        return new JobDefinition(file, name, schema, table, operation, column, type, using, set, storage, partitionsFrom,
+                partitionsTo, workers, copy, swap, disk, retire, schedule, throttle);
+    }
+
+    /** The zone of clock times in the definition ({@code swap.window}): {@code schedule.zone}, else UTC. */
+    public ZoneId zone() {
+        return schedule == null ? Schedule.DEFAULT_ZONE : schedule.zone();
     }
 
     /** The identifying key of this job: {@code name@schema.table}. */
@@ -105,13 +127,52 @@ public record JobDefinition(
      *
      * @param lockTimeout longest wait for a lock in one attempt ({@code swap.lock-timeout})
      * @param maxAttempts attempts before the partition fails ({@code swap.max-attempts})
+     * @param window the clock times in which a swap may start ({@code swap.window}); {@code null}: any time
      */
-    public record Swap(Duration lockTimeout, int maxAttempts) {
+    public record Swap(Duration lockTimeout, int maxAttempts, TimeWindow window) {
 
         public static final Swap DEFAULT = new Swap(Duration.ofMillis(200), 20);
 
         public Swap {
             Objects.requireNonNull(lockTimeout, "lockTimeout");
+        }
+
+        public Swap(Duration lockTimeout, int maxAttempts) {
+            this(lockTimeout, maxAttempts, null);
+        }
+    }
+
+    /**
+     * Health signals of the database; while any is over its maximum, copies pause at their next chunk
+     * boundary and no swap starts, until all are below {@code resumeBelowPercent} of their maximum.
+     * A {@code null} maximum is a signal not watched.
+     *
+     * @param replicationLag longest replay lag of any standby ({@code throttle.replication-lag})
+     * @param replicationLagBytes most WAL bytes any standby has yet to replay ({@code throttle.replication-lag-bytes})
+     * @param walPerMinute most WAL bytes written per minute, by anyone ({@code throttle.wal-per-minute})
+     * @param lockWaiters most sessions waiting for a lock a pgrewrite session holds ({@code throttle.lock-waiters})
+     * @param oldestTransaction longest a transaction of anyone else may have been running ({@code throttle.oldest-transaction})
+     * @param antiWraparound hold back while an anti-wraparound autovacuum works on the table ({@code throttle.anti-wraparound})
+     * @param query an SQL query returning one number ({@code throttle.query}); {@code null}: none
+     * @param queryMax the query's maximum ({@code throttle.query-max}); given exactly when {@code query} is
+     * @param resumeBelowPercent hysteresis: go on when every signal is below this share of its maximum ({@code throttle.resume-below})
+     * @param checkEvery how often the signals are sampled ({@code throttle.check-every})
+     */
+    public record Throttle(Duration replicationLag, Long replicationLagBytes, Long walPerMinute, Integer lockWaiters,
+            Duration oldestTransaction, boolean antiWraparound, String query, Double queryMax, int resumeBelowPercent,
+            Duration checkEvery) {
+
+        public static final Throttle NONE = new Throttle(null, null, null, null, null, false, null, null, 80,
+                Duration.ofSeconds(5));
+
+        public Throttle {
+            Objects.requireNonNull(checkEvery, "checkEvery");
+        }
+
+        /** Whether any signal is watched. */
+        public boolean any() {
+            return replicationLag != null || replicationLagBytes != null || walPerMinute != null || lockWaiters != null
+                    || oldestTransaction != null || antiWraparound || query != null;
         }
     }
 

@@ -79,8 +79,9 @@ public final class Planner {
         checks.add(versionCheck(version));
         String where = def.file() == null ? "the job definition" : def.file().toString();
         Table table = catalog.find(def.schema(), def.table()).orElseThrow(() -> new PlanException(
-                "Table not found: " + def.schema() + "." + def.table() + ". Check 'schema:' and 'table:' in " + where
-                        + " (names are case-sensitive and used exactly as written).", null));
+                "Table not found: " + shown(def.schema(), def.table()) + ". Check 'table:' (and 'schema:') in " + where
+                        + " (names are case-sensitive and used exactly as written; a part with a '.' or a space goes in"
+                        + " double quotes: \"Archief 2024\".\"Passage-Log\").", null));
         checks.add(new Plan.Check("table exists", true, table.schema() + "." + table.name()));
 
         checks.add(partitioningCheck(table));
@@ -118,10 +119,19 @@ public final class Planner {
         return plan;
     }
 
+    /** {@code schema.table} as the operator would write it in 'table:', each part quoted only where it must be. */
+    static String shown(String schema, String table) {
+        return shownPart(schema) + "." + shownPart(table);
+    }
+
+    private static String shownPart(String name) {
+        return name.matches("[a-z_][a-z0-9_$]*") ? name : Identifiers.quote(name);
+    }
+
     /** The partitions a run rewrites, in order, without the preconditions: for the Partitioner, after expand. */
     public List<Partition> selectedPartitions(JobDefinition def) {
         Table table = catalog.find(def.schema(), def.table()).orElseThrow(() -> new PlanException(
-                "Table not found: " + def.schema() + "." + def.table(), null));
+                "Table not found: " + shown(def.schema(), def.table()), null));
         return select(def, table, new ArrayList<>());
     }
 

@@ -25,7 +25,7 @@ class DefinitionErrorsTest {
     @Test
     void unknownTopLevelKey() {
         assertThat(errors(VALID + "worker: 2\n")).isEqualTo("jobs/x.yaml: unknown key 'worker'; allowed keys: name, schema,"
-                + " table, operation, column, type, using, set, storage, partitions, workers, copy, swap, disk, retire, schedule");
+                + " table, operation, column, type, using, set, storage, partitions, workers, copy, swap, disk, retire, schedule, throttle");
     }
 
     @Test

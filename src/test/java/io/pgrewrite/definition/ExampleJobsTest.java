@@ -57,7 +57,8 @@ class ExampleJobsTest {
         assertThat(Binder.TOP_KEYS).allSatisfy(key -> assertThat(readme).contains("| `" + key));
         assertThat(List.of("partitions.from", "partitions.to", "copy.chunk-rows", "copy.pause", "swap.lock-timeout",
                 "swap.max-attempts", "disk.max-extra", "schedule.cron", "schedule.window", "schedule.zone",
-                "schedule.max-relaunches")).allSatisfy(key -> assertThat(readme).contains("| `" + key + "` |"));
+                "schedule.max-relaunches", "swap.window")).allSatisfy(key -> assertThat(readme).contains("| `" + key + "` |"));
+        assertThat(Binder.THROTTLE_KEYS).allSatisfy(key -> assertThat(readme).contains("| `throttle." + key + "` |"));
     }
 
     @Test
