@@ -4,6 +4,7 @@ import java.io.PrintStream;
 import java.util.List;
 import java.util.Map;
 
+import io.pgrewrite.metrics.Stage;
 import io.pgrewrite.plan.Bytes;
 import org.springframework.jdbc.core.JdbcTemplate;
 
@@ -35,7 +36,9 @@ public final class Report {
             after += num(r.get("bytes_after"));
             double hold = r.get("lock_hold_ms") == null ? 0 : ((Number) r.get("lock_hold_ms")).doubleValue();
             maxHold = Math.max(maxHold, hold);
-            out.printf("%-28s %-9s %12d %10s %10s %9.1f %9s %9s %4s  %s%n", r.get("partition_name"), r.get("state"), n,
+            // The same words as status and the progress output (done, not swapped / retired).
+            out.printf("%-28s %-9s %12d %10s %10s %9.1f %9s %9s %4s  %s%n", r.get("partition_name"),
+                    Stage.of((String) r.get("state"), null).word(), n,
                     Bytes.format(num(r.get("bytes_before"))), r.get("bytes_after") == null ? "-" : Bytes.format(num(r.get("bytes_after"))),
                     num(r.get("copy_ms")) / 1000.0, ms(r.get("lock_wait_ms")), ms(r.get("lock_hold_ms")),
                     r.get("swap_attempts") == null ? "-" : r.get("swap_attempts"),

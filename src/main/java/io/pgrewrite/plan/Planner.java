@@ -261,8 +261,9 @@ public final class Planner {
                 String target = jdbc.queryForObject(NORMALIZE_TYPE, String.class, def.type());
                 String current = table.column(col).get().type();
                 boolean same = current.equals(target) || current.equals(def.type());
-                checks.add(new Plan.Check("column " + col + " not already " + def.type(), !same, same
-                        ? col + " is already of type " + current + ": nothing to do" : current + " -> " + def.type()));
+                checks.add(same ? Plan.Check.alreadyDone("column " + col + " not already " + def.type(),
+                        col + " is already of type " + current + ": nothing to do")
+                        : new Plan.Check("column " + col + " not already " + def.type(), true, current + " -> " + def.type()));
             }
         }
     }
