@@ -59,6 +59,9 @@ public final class CopyTarget {
                 sql.execute(String.format(CREATE_RW, n.qRw(), n.qParent(), with(p.reloptions(), storage)));
                 if (!sql.dryRun()) {
                     position.reset(jobKey, p.name());
+                    // Capture is on (above): from here on every change must reach the log; the swap checks it did.
+                    new io.pgrewrite.job.PartitionState(sql.jdbc()).recordSource(jobKey, p.name(), n.qPartition(),
+                            PartitionNames.CAPTURE_TRIGGER);
                 }
                 return null;
             });

@@ -45,16 +45,42 @@ public final class JobRunner {
         this.out = out;
     }
 
-    public static JobParameters parameters(JobDefinition def) {
-        return new JobParametersBuilder()
-                .addString(RewriteJob.JOB_KEY, def.jobKey())
-                .addString(RewriteJob.FILE, def.file() == null ? "" : def.file().toString(), false)
-                .toJobParameters();
+    /**
+     * The highest generation of this job key's instances: 0 (no parameter, as before generations
+     * existed) until an execution is abandoned and cleaned up; the next run then starts generation + 1.
+     */
+    static final String GENERATION = """
+            SELECT coalesce(max(g.parameter_value::bigint), 0) FROM pgrewrite.batch_job_execution_params k
+              JOIN pgrewrite.batch_job_execution e ON e.job_execution_id = k.job_execution_id
+              JOIN pgrewrite.batch_job_instance i ON i.job_instance_id = e.job_instance_id
+              JOIN pgrewrite.batch_job_execution_params g ON g.job_execution_id = k.job_execution_id
+                   AND g.parameter_name = ?
+             WHERE i.job_name = ? AND k.parameter_name = ? AND k.parameter_value = ?
+            """;
+
+    /**
+     * @param generation 0 for the job's first instance; one more for each abandoned-and-cleaned-up one
+     *                   before it (Spring Batch never runs an abandoned instance again)
+     */
+    public static JobParameters parameters(JobDefinition def, long generation) {
+        JobParametersBuilder b = new JobParametersBuilder().addString(RewriteJob.JOB_KEY, def.jobKey());
+        if (generation > 0) {
+            b.addLong(RewriteJob.GENERATION, generation);
+        }
+        return b.addString(RewriteJob.FILE, def.file() == null ? "" : def.file().toString(), false).toJobParameters();
     }
 
-    /** The last execution of this definition's job, or null when it never ran. */
+    /** The generation a run of this definition continues or starts. */
+    long generation(JobDefinition def) {
+        long g = new JdbcTemplate(dataSource).queryForObject(GENERATION, Long.class, RewriteJob.GENERATION, RewriteJob.NAME,
+                RewriteJob.JOB_KEY, def.jobKey());
+        JobExecution last = repository.getLastJobExecution(RewriteJob.NAME, parameters(def, g));
+        return last != null && last.getStatus() == BatchStatus.ABANDONED && RewriteJob.cleanedUp(last) ? g + 1 : g;
+    }
+
+    /** The last execution of this definition's job, or null when it never ran (or its last run was cleaned up). */
     public JobExecution last(JobDefinition def) {
-        return repository.getLastJobExecution(RewriteJob.NAME, parameters(def));
+        return repository.getLastJobExecution(RewriteJob.NAME, parameters(def, generation(def)));
     }
 
     public JobExecution run(JobDefinition def) throws Exception {
@@ -64,7 +90,13 @@ public final class JobRunner {
     /** @param remote null to run partitions on local threads; else the handler that sends them to workers */
     public JobExecution run(JobDefinition def, org.springframework.batch.core.partition.PartitionHandler remote) throws Exception {
         try (JobLock lock = lock(def.jobKey()); TableLock table = TableLock.acquire(dataSource, def)) {
-            JobExecution last = last(def);
+            long generation = generation(def);
+            JobExecution last = repository.getLastJobExecution(RewriteJob.NAME, parameters(def, generation));
+            if (last != null && last.getStatus() == BatchStatus.ABANDONED) {
+                throw new AlreadyCompleteException("Job " + def.name() + " on " + def.schema() + "." + def.table()
+                        + " was abandoned (execution " + last.getId() + ") and what it left is still there. `pgrewrite abandon "
+                        + last.getId() + " --cleanup` removes it; then run " + def.file() + " again.");
+            }
             if (last != null && last.getStatus() == BatchStatus.COMPLETED) {
                 throw new AlreadyCompleteException("Job " + def.name() + " on " + def.schema() + "." + def.table()
                         + " already completed (execution " + last.getId() + ", " + last.getEndTime() + "). To run it again,"
@@ -76,7 +108,7 @@ public final class JobRunner {
             }
             JdbcTemplate jdbc = new JdbcTemplate(dataSource);
             Engine engine = Engine.create(def, jdbc, new TransactionTemplate(tm), dataSource, false, out);
-            return operator.start(new RewriteJob(engine, repository, operator, tm, out, remote).build(), parameters(def));
+            return operator.start(new RewriteJob(engine, repository, operator, tm, out, remote).build(), parameters(def, generation));
         }
     }
 

@@ -9,6 +9,7 @@ import io.pgrewrite.copy.BlockRangeReader;
 import io.pgrewrite.copy.CopyPosition;
 import io.pgrewrite.pg.LockRetry;
 import io.pgrewrite.plan.PartitionWork;
+import io.pgrewrite.swap.Swap;
 import io.pgrewrite.swap.Verify;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -59,9 +60,17 @@ final class PartitionJob {
         this.stop = stop;
     }
 
+    /** The swap's exit status when P changed behind capture's back: the flow goes back to capture. */
+    static final String REDO = "REDO";
+    /** Copies of one partition thrown away in one run before it fails instead. */
+    static final int MAX_REDOS = 3;
+    private int redos;
+
     Job build() {
+        Step capture = tasklet("capture", this::capture);
+        Step swap = swapStep();
         return new JobBuilder(NAME, repository)
-                .start(tasklet("capture", this::capture))
+                .start(capture)
                 .next(copy())
                 .next(tasklet("index", w -> {
                     // The copy read pages, not keys: a row updated into a page not yet copied was copied
@@ -76,8 +85,10 @@ final class PartitionJob {
                 }))
                 .next(tasklet("catch-up", this::catchUp))
                 .next(tasklet("verify", this::verify))
-                .next(tasklet("swap", this::swap))
-                .next(retireStep())
+                .next(swap)
+                .on(REDO).to(capture)
+                .from(swap).on(ExitStatus.COMPLETED.getExitCode()).to(retireStep())
+                .end()
                 .build();
     }
 
@@ -174,6 +185,32 @@ final class PartitionJob {
                     + " to copy it again, and report this if it happens twice.");
         }
         engine.state().set(w.jobKey(), w.name(), PartitionState.VERIFIED);
+    }
+
+    /**
+     * swap, or — when P is no longer the table that was copied, or was written to past capture (TRUNCATE,
+     * triggers disabled) — a clean rollback and {@link #REDO}: capture, copy, index, catch up and verify run
+     * again on what P holds now.
+     */
+    private Step swapStep() {
+        return new StepBuilder("swap", repository).tasklet((contribution, ctx) -> {
+            if (!swapped()) {
+                PartitionWork w = work();
+                try {
+                    swap(w);
+                } catch (Swap.SourceChangedException e) {
+                    if (++redos > MAX_REDOS) {
+                        throw new IllegalStateException(e.getMessage() + ", for the " + redos + "th time in this run. The"
+                                + " partition is left attached and untouched; stop what keeps changing it behind its triggers,"
+                                + " then run " + restartHint + ".", e);
+                    }
+                    log.warn("{}. Its copy is dropped and the partition is copied again from scratch.", e.getMessage());
+                    rollback(w);
+                    contribution.setExitStatus(new ExitStatus(REDO));
+                }
+            }
+            return RepeatStatus.FINISHED;
+        }, Engine.NO_TRANSACTION).allowStartIfComplete(true).build();
     }
 
     private void swap(PartitionWork w) {
