@@ -48,8 +48,13 @@ final class PartitionJobStep extends AbstractStep {
         this.stop = stop;
     }
 
-    static JobParameters parameters(String jobKey, String partition) {
-        return new JobParametersBuilder().addString(JOB_KEY, jobKey).addString(PARTITION, partition).toJobParameters();
+    /** A generation after the first (a fresh run after abandon --cleanup) starts fresh partition jobs too. */
+    static JobParameters parameters(String jobKey, String partition, long generation) {
+        JobParametersBuilder b = new JobParametersBuilder().addString(JOB_KEY, jobKey).addString(PARTITION, partition);
+        if (generation > 0) {
+            b.addLong(RewriteJob.GENERATION, generation);
+        }
+        return b.toJobParameters();
     }
 
     @Override
@@ -62,7 +67,7 @@ final class PartitionJobStep extends AbstractStep {
 
     private void runPartition(StepExecution se, String partition) throws Exception {
         Job job = partitionJobs.apply(partition);
-        JobParameters params = parameters(jobKey, partition);
+        JobParameters params = parameters(jobKey, partition, RewriteJob.generation(se.getJobExecution()));
         JobExecution last = repository.getLastJobExecution(job.getName(), params);
         if (last != null && last.getStatus() == BatchStatus.COMPLETED) {
             return;
