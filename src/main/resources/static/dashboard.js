@@ -129,6 +129,9 @@
     if (d.controls && d.controls.paused) notes.push('<span class="warn">Paused: copies wait at a chunk boundary, no swap starts.</span>');
     if (d.controls && d.controls.swapsPostponed) notes.push('<span class="warn">Swaps postponed: copying and verifying go on, swaps wait.</span>');
     if (d.controls && d.controls.throttled) notes.push('<span class="warn">Throttled: ' + esc(d.controls.throttled) + '</span>');
+    if (d.controls && d.controls.settings && Object.keys(d.controls.settings).length) {
+      notes.push('<span class="warn">Changed while running: ' + esc(Object.entries(d.controls.settings).map((e) => e[0] + '=' + e[1]).join(' ')) + '</span>');
+    }
     if (d.stragglers) notes.push('<span class="warn">' + d.stragglers + ' straggler' + (d.stragglers > 1 ? 's' : '') + ': copying for more than twice the usual time (orange outline).</span>');
     const running = ['STARTING', 'STARTED', 'STOPPING'].includes(d.status);
     if (running && !d.running) notes.push('<span class="warn">Marked ' + d.status + ' but no process runs it (the one that did died): `pgrewrite recover ' + d.id + '`, then restart.</span>');
@@ -166,6 +169,7 @@
       const frag = document.createDocumentFragment();
       for (let i = 0; i < n; i++) { const c = document.createElement('i'); c.dataset.i = i; frag.appendChild(c); cells.push(c); }
       grid.appendChild(frag);
+      window.pgrewriteGridAt = performance.now(); // when the cells were first drawn (measured by DashboardAtScaleTest)
     }
     for (let i = 0; i < n; i++) {
       const p = parts[i];
@@ -248,7 +252,9 @@
     const body = new URLSearchParams();
     if (cleanup) body.set('cleanup', 'true');
     const h = headers({ 'Content-Type': 'application/x-www-form-urlencoded' });
-    if (session && session.csrfToken) h[session.csrfHeader] = session.csrfToken;
+    // The CSRF token as the server's cookie holds it now (another site can neither read it nor set the header).
+    const cookie = document.cookie.split('; ').find((c) => c.startsWith('XSRF-TOKEN='));
+    if (session && session.csrfHeader) h[session.csrfHeader] = cookie ? decodeURIComponent(cookie.slice(11)) : session.csrfToken;
     try {
       const res = await fetch('/api/executions/' + detail.id + '/' + action, { method: 'POST', headers: h, body: body, cache: 'no-store' });
       const r = await res.json().catch(() => ({ error: res.status + ' ' + res.statusText }));

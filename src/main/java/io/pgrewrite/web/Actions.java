@@ -51,7 +51,7 @@ final class Actions {
             case "stop" -> call((out, err) -> actions.stop(id, out, err, true));
             case "abandon" -> call((out, err) -> actions.abandon(id, out, err));
             case "restart" -> restart(id);
-            default -> Controls.run(action, id, params, this::call);
+            default -> call((out, err) -> actions.control(action, id, out, err));
         };
     }
 

@@ -14,6 +14,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import javax.sql.DataSource;
 
 import io.pgrewrite.cli.ExecutionActions;
+import io.pgrewrite.control.JobControls;
 import io.pgrewrite.definition.JobDefinitions;
 import io.pgrewrite.job.DiskSampler;
 import io.pgrewrite.job.RewriteJob;
@@ -89,6 +90,7 @@ final class DashboardData {
     private final DataSource dataSource;
     private final JobRepository repository;
     private final JobProgress progress;
+    private final JobControls controls;
     private final Map<Long, Long> budgets = new ConcurrentHashMap<>();
 
     DashboardData(DataSource dataSource, JobRepository repository) {
@@ -96,6 +98,7 @@ final class DashboardData {
         this.jdbc = new JdbcTemplate(dataSource);
         this.repository = repository;
         this.progress = new JobProgress(jdbc);
+        this.controls = new JobControls(jdbc);
     }
 
     List<Map<String, Object>> executions(int limit) {
@@ -210,6 +213,7 @@ final class DashboardData {
         m.put("ended", iso(e.ended()));
         m.put("failure", e.exitMessage() == null || e.exitMessage().isBlank() || !e.status().equals("FAILED") ? null
                 : reason(e.exitMessage()));
+        m.put("controls", Controls.state(controls, id));
         m.put("counts", e.counts());
         m.put("stragglers", stragglers);
         m.put("rowsDone", e.rowsDone());
