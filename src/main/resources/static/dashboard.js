@@ -253,8 +253,8 @@
     if (cleanup) body.set('cleanup', 'true');
     const h = headers({ 'Content-Type': 'application/x-www-form-urlencoded' });
     // The CSRF token as the server's cookie holds it now (another site can neither read it nor set the header).
-    const cookie = document.cookie.split('; ').find((c) => c.startsWith('XSRF-TOKEN='));
-    if (session && session.csrfHeader) h[session.csrfHeader] = cookie ? decodeURIComponent(cookie.slice(11)) : session.csrfToken;
+    const cookie = session && document.cookie.split('; ').find((c) => c.startsWith(session.csrfCookie + '='));
+    if (cookie) h[session.csrfHeader] = decodeURIComponent(cookie.slice(session.csrfCookie.length + 1));
     try {
       const res = await fetch('/api/executions/' + detail.id + '/' + action, { method: 'POST', headers: h, body: body, cache: 'no-store' });
       const r = await res.json().catch(() => ({ error: res.status + ' ' + res.statusText }));

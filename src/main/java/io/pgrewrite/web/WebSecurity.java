@@ -86,14 +86,13 @@ public class WebSecurity {
         basic.afterPropertiesSet();
         return (HttpServletRequest req, HttpServletResponse res, AuthenticationException ex) -> {
             boolean script = "XMLHttpRequest".equals(req.getHeader("X-Requested-With"));
-            if (!credentials && "POST".equals(req.getMethod())) {
-                json(res, HttpServletResponse.SC_FORBIDDEN, NO_CREDENTIALS);
+            if (!credentials) {
+                json(res, HttpServletResponse.SC_FORBIDDEN, "POST".equals(req.getMethod()) ? NO_CREDENTIALS
+                        : "The dashboard answers without credentials only on this host, and no operator credentials are"
+                                + " configured (PGREWRITE_HTTP_PASSWORD).");
             } else if (script) {
                 json(res, HttpServletResponse.SC_UNAUTHORIZED, req.getHeader("Authorization") != null
                         ? "Wrong user name or password." : SIGN_IN);
-            } else if (!credentials) {
-                json(res, HttpServletResponse.SC_FORBIDDEN, "The dashboard answers without credentials only on this host,"
-                        + " and no operator credentials are configured (PGREWRITE_HTTP_PASSWORD).");
             } else {
                 basic.commence(req, res, ex);
             }
