@@ -64,6 +64,14 @@ final class DemoCommand extends DbCommand {
         if (job == null) {
             return ExitCodes.OK;
         }
-        return Jobs.of(ctx, out, err).run(JobDefinitions.load(job), true);
+        return runWithProgress(ctx, out, JobDefinitions.load(job));
+    }
+
+    /** As `run` does: progress on stderr (bars on a terminal, else log lines), the plan and report on stdout. */
+    private int runWithProgress(ConfigurableApplicationContext ctx, PrintStream out, io.pgrewrite.definition.JobDefinition def)
+            throws Exception {
+        try (RunProgress progress = RunProgress.start(ctx.getBean(DataSource.class), def)) {
+            return Jobs.of(ctx, progress.wrap(out), err).run(def, true);
+        }
     }
 }
