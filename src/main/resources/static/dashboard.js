@@ -217,6 +217,7 @@
   });
 
   // ---- actions
+  $('cleanup').addEventListener('change', () => renderActions());
   function renderActions() {
     const note = $('actions-note');
     const canAct = session && session.actionsEnabled;
@@ -234,7 +235,9 @@
       if (a === 'resume') enabled = enabled && !over && (c.paused == null || c.paused);
       if (a === 'postpone-swap') enabled = enabled && !over && !c.swapsPostponed;
       if (a === 'allow-swap') enabled = enabled && !over && (c.swapsPostponed == null || c.swapsPostponed);
-      if (a === 'restart' || a === 'abandon') enabled = enabled && !over && !live;
+      if (a === 'restart') enabled = enabled && !over && !live;
+      // abandon --cleanup also works on an execution abandoned before
+      if (a === 'abandon') enabled = enabled && !live && d.status !== 'COMPLETED' && (d.status !== 'ABANDONED' || $('cleanup').checked);
       // Signed out, the buttons still answer (the server refuses them and says why); without credentials configured
       // on the server nobody can act, and the note says how to configure them.
       b.disabled = !d || !canAct || (!!session.user && !enabled);
@@ -247,7 +250,8 @@
     if (!b || !detail) return;
     const action = b.dataset.action;
     const cleanup = action === 'abandon' && $('cleanup').checked;
-    const question = b.dataset.confirm.replace('{id}', detail.id) + (cleanup ? ' Its working copies, capture triggers and shadow column are dropped.' : '');
+    const question = b.dataset.confirm.replace('{id}', detail.id) + (cleanup ? ' With cleanup: its working copies, capture'
+      + ' and sync triggers, change logs and shadow column are dropped (partitions already swapped stay swapped).' : '');
     if (!window.confirm(question)) return;
     const body = new URLSearchParams();
     if (cleanup) body.set('cleanup', 'true');

@@ -22,6 +22,11 @@ final class RestartCommand extends DbCommand {
     int run(ConfigurableApplicationContext ctx, PrintStream out) throws Exception {
         ExecutionActions actions = new ExecutionActions(ctx);
         JobDefinition def = actions.restartable(executionId, err);
-        return def == null ? ExitCodes.NOTHING_TO_DO : actions.restart(def, out, err);
+        if (def == null) {
+            return ExitCodes.NOTHING_TO_DO;
+        }
+        try (RunProgress progress = RunProgress.start(ctx.getBean(javax.sql.DataSource.class), def)) {
+            return actions.restart(def, progress.wrap(out), err);
+        }
     }
 }

@@ -45,7 +45,7 @@ final class RunCommand extends DbCommand {
     @Override
     int run(ConfigurableApplicationContext ctx, PrintStream out) throws Exception {
         Dashboard.announce(ctx, httpPort, err);
-        try (RunProgress progress = RunProgress.start(ctx.getBean(javax.sql.DataSource.class), def.jobKey())) {
+        try (RunProgress progress = RunProgress.start(ctx.getBean(javax.sql.DataSource.class), def)) {
             return Jobs.of(ctx, progress.wrap(out), err).run(def, true, remote ? staleness : null);
         }
     }

@@ -24,9 +24,9 @@ final class Controls {
         return all;
     }
 
-    /** Whether abandon can clean up after itself. */
+    /** Whether abandon can clean up after itself ({@code abandon --cleanup}). */
     static boolean cleanup() {
-        return false;
+        return true;
     }
 
     /** paused, swapsPostponed, throttled (why, or null), settings, describe, updatedBy. */
