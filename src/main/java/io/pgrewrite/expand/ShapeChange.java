@@ -220,6 +220,44 @@ public final class ShapeChange {
         FaultPoints.reach("contract:committed", table.name());
     }
 
+    static final String EXPANDED = "SELECT count(*) > 0 FROM pgrewrite.shape_change WHERE job_key = ? AND expanded_at IS NOT NULL";
+    static final String FORGET = "DELETE FROM pgrewrite.shape_change WHERE job_key = ?";
+
+    /**
+     * Undoes expand for a job given up ({@code abandon --cleanup}): the sync trigger and function, the
+     * not-null checks and the column expand added (the shadow, or add-column's new column, which plan
+     * proved did not exist before). One transaction; ACCESS EXCLUSIVE on the parent and every partition
+     * for catalog work only, as expand took. After a committed contract the change is done and stays:
+     * nothing is undone. Returns what it did, for the operator.
+     */
+    public String retract(JobDefinition def, Table table) {
+        Operation op = def.operation();
+        if (!op.changesShape()) {
+            return op == Operation.DROP_COLUMN ? "column " + def.column() + " was dropped at expand and stays dropped" : null;
+        }
+        if (contracted(def.jobKey())) {
+            sql.jdbc().update(FORGET, def.jobKey());
+            return "contract had committed: " + def.column() + " is " + def.type() + " and stays so";
+        }
+        String added = op == Operation.ALTER_COLUMN_TYPE ? Projection.shadowColumn(def.column()) : def.column();
+        boolean dropColumn = table.column(added).isPresent() && (op == Operation.ALTER_COLUMN_TYPE
+                || Boolean.TRUE.equals(sql.queryOne(EXPANDED, Boolean.class, def.jobKey())));
+        lockRetry.run("retract expand of " + table.name(), List.of(table.qualified()), t -> {
+            sql.execute(String.format(DROP_TRIGGER, Identifiers.quote(SYNC_TRIGGER_NAME), table.qualified()));
+            sql.execute(String.format(DROP_FUNCTION, syncFunction(table)));
+            for (var p : table.partitions()) {
+                sql.execute(String.format(DROP_CONSTRAINT, p.qualified(), Identifiers.quote(NOT_NULL_CHECK)));
+            }
+            if (dropColumn) {
+                sql.execute(String.format(DROP_COLUMN, table.qualified(), Identifiers.quote(added)));
+            }
+            sql.jdbc().update(FORGET, def.jobKey());
+            return null;
+        });
+        return dropColumn ? "dropped column " + added + ", the sync trigger and its function"
+                : "dropped the sync trigger and its function";
+    }
+
     /**
      * A valid CHECK (shadow IS NOT NULL) on every partition, so that contract's SET NOT NULL does not
      * scan under the lock. A check found NOT VALID (the process died between adding and validating

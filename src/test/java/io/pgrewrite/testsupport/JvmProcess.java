@@ -113,6 +113,19 @@ public final class JvmProcess implements AutoCloseable {
         process.waitFor(30, TimeUnit.SECONDS);
     }
 
+    /** The operating system's process id (for kill -STOP / -CONT). */
+    public long pid() {
+        return process.pid();
+    }
+
+    /** Sends a signal by name (STOP, CONT) to this process only. */
+    public void signal(String name) throws Exception {
+        Process k = new ProcessBuilder("kill", "-" + name, String.valueOf(process.pid())).inheritIO().start();
+        if (k.waitFor() != 0) {
+            throw new AssertionError("kill -" + name + " " + process.pid() + " failed");
+        }
+    }
+
     public List<String> lines() {
         return lines;
     }
