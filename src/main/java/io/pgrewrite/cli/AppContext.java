@@ -48,13 +48,11 @@ final class AppContext {
         props.put("spring.flyway.locations", "classpath:sql/migration");
         props.put("spring.datasource.hikari.maximum-pool-size", String.valueOf(poolSize));
         props.put("spring.datasource.hikari.pool-name", "pgrewrite");
-        // TCP keepalives both ways: the driver notices a server (or network) that went away instead of
-        // waiting on a dead socket; the server notices a pgrewrite host that died within about a minute,
-        // not two hours (the kernel default), and ends its transaction and locks. (Locks held while our
-        // side merely stalls are ended sooner by LockRetry's idle_in_transaction_session_timeout.)
+        // TCP keepalives: the driver notices a server (or network) that went away instead of waiting on a
+        // dead socket. A pgrewrite host that stalls or dies while holding locks is ended by the server sooner:
+        // LockRetry's idle_in_transaction_session_timeout. (Server-side tcp_keepalives_* through Hikari's
+        // connection-init-sql broke the clustered scheduler's check-in, TwoSchedulersTest: not set here.)
         props.put("spring.datasource.hikari.data-source-properties.tcpKeepAlive", "true");
-        props.put("spring.datasource.hikari.connection-init-sql",
-                "SET tcp_keepalives_idle = 30; SET tcp_keepalives_interval = 10; SET tcp_keepalives_count = 3");
         if (conn.embedded()) {
             EmbeddedServer server = new EmbeddedServer(conn.embeddedDir, embeddedPort()).start();
             props.put("spring.datasource.url", server.jdbcUrl());
