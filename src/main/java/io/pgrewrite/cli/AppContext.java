@@ -48,6 +48,8 @@ final class AppContext {
         props.put("spring.flyway.locations", "classpath:sql/migration");
         props.put("spring.datasource.hikari.maximum-pool-size", String.valueOf(poolSize));
         props.put("spring.datasource.hikari.pool-name", "pgrewrite");
+        // The throttle tells pgrewrite's sessions from the application's by this name (lock-waiters, oldest-transaction).
+        props.put("spring.datasource.hikari.data-source-properties.ApplicationName", "pgrewrite");
         if (conn.embedded()) {
             int port = Integer.parseInt(System.getenv().getOrDefault("PGREWRITE_EMBEDDED_PORT",
                     String.valueOf(EmbeddedServer.DEFAULT_PORT)));
