@@ -2,41 +2,31 @@ package io.pgrewrite.cli;
 
 import java.io.PrintStream;
 
-import javax.sql.DataSource;
-
-import org.springframework.batch.core.BatchStatus;
-import org.springframework.batch.core.job.JobExecution;
-import org.springframework.batch.core.launch.JobOperator;
 import org.springframework.context.ConfigurableApplicationContext;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
 
 @Command(name = "abandon", description = {"Give up an execution for good: neither `restart` nor the scheduler continues it.",
-        "Partitions already swapped stay rewritten; the rest of the table is left as it is."})
+        "Partitions already swapped stay rewritten; the rest of the table is left as it is.",
+        "With --cleanup, also remove everything the job left (working copies, capture and sync triggers, change logs,"
+                + " the shadow column, reservations), so that `run` of the same definition starts afresh."})
 final class AbandonCommand extends ExecutionCommand {
+
+    @Option(names = "--cleanup", description = "Remove what the execution left on the table and in schema pgrewrite;"
+            + " also for an execution abandoned before")
+    boolean cleanup;
+
+    @Option(names = "--drop-old", description = "With --cleanup: also drop the *__old tables that `retire: keep` kept"
+            + " (the swapped partitions' original rows); without it they stay and are listed")
+    boolean dropOld;
+
+    @Override
+    int poolSize() {
+        return 6; // the cleanup's DDL transactions next to the JobRepository's
+    }
 
     @Override
     int run(ConfigurableApplicationContext ctx, PrintStream out) throws Exception {
-        JobExecution e = execution(ctx);
-        if (e == null) {
-            return ExitCodes.NOTHING_TO_DO;
-        }
-        if (e.getStatus() == BatchStatus.COMPLETED || e.getStatus() == BatchStatus.ABANDONED) {
-            err.println("Execution " + executionId + " is " + e.getStatus() + ": nothing to abandon.");
-            return ExitCodes.NOTHING_TO_DO;
-        }
-        JobOperator operator = ctx.getBean(JobOperator.class);
-        if (e.getStatus().isRunning()) {
-            if (JobLocks.held(ctx.getBean(DataSource.class), jobKey(e))) {
-                err.println("Execution " + executionId + " is running. `pgrewrite stop " + executionId + " --wait` first.");
-                return ExitCodes.ALREADY_RUNNING;
-            }
-            e = operator.recover(e); // its process died: failed first, then abandoned
-        }
-        operator.abandon(e);
-        io.pgrewrite.job.DiskBudget.releaseAll(ctx.getBean(DataSource.class), jobKey(e)); // its disk reservations too
-        out.printf("Execution %d abandoned: `restart` and the scheduler leave it alone. Working copies (*__rw), capture"
-                + " triggers and a shadow column of partitions in flight stay until you drop them; to run the job again"
-                + " give it a new 'name:'.%n", executionId);
-        return ExitCodes.OK;
+        return new ExecutionActions(ctx).abandon(executionId, out, err, cleanup, dropOld);
     }
 }

@@ -48,12 +48,17 @@ final class AppContext {
         props.put("spring.flyway.locations", "classpath:sql/migration");
         props.put("spring.datasource.hikari.maximum-pool-size", String.valueOf(poolSize));
         props.put("spring.datasource.hikari.pool-name", "pgrewrite");
+        // TCP keepalives both ways: the driver notices a server (or network) that went away instead of
+        // waiting on a dead socket; the server notices a pgrewrite host that died within about a minute,
+        // not two hours (the kernel default), and ends its transaction and locks. (Locks held while our
+        // side merely stalls are ended sooner by LockRetry's idle_in_transaction_session_timeout.)
+        props.put("spring.datasource.hikari.data-source-properties.tcpKeepAlive", "true");
+        props.put("spring.datasource.hikari.connection-init-sql",
+                "SET tcp_keepalives_idle = 30; SET tcp_keepalives_interval = 10; SET tcp_keepalives_count = 3");
         // The throttle tells pgrewrite's sessions from the application's by this name (lock-waiters, oldest-transaction).
         props.put("spring.datasource.hikari.data-source-properties.ApplicationName", "pgrewrite");
         if (conn.embedded()) {
-            int port = Integer.parseInt(System.getenv().getOrDefault("PGREWRITE_EMBEDDED_PORT",
-                    String.valueOf(EmbeddedServer.DEFAULT_PORT)));
-            EmbeddedServer server = new EmbeddedServer(conn.embeddedDir, port).start();
+            EmbeddedServer server = new EmbeddedServer(conn.embeddedDir, embeddedPort()).start();
             props.put("spring.datasource.url", server.jdbcUrl());
             props.put("spring.datasource.username", "postgres");
             props.put("spring.datasource.password", "");
@@ -73,6 +78,10 @@ final class AppContext {
         // Flags beat the environment: pass them as the highest-precedence property source.
         String[] args = overrides.entrySet().stream().map(e -> "--" + e.getKey() + "=" + e.getValue()).toArray(String[]::new);
         return app.run(args);
+    }
+
+    static int embeddedPort() {
+        return Integer.parseInt(System.getenv().getOrDefault("PGREWRITE_EMBEDDED_PORT", String.valueOf(EmbeddedServer.DEFAULT_PORT)));
     }
 
     private static void put(Map<String, Object> m, String key, String value) {

@@ -22,6 +22,31 @@ public class ConnectionOptions {
     @Option(names = "--embedded-dir", description = "Data directory of the embedded server (default: ${DEFAULT-VALUE})", defaultValue = ".pgrewrite/embedded")
     Path embeddedDir;
 
+    @Option(names = "--verbose", description = "Print every log line and stack traces on stderr (without it they go to the log file only)")
+    boolean verbose;
+
+    /** The JDBC URL in force: the flag, the Spring property, the environment, else the embedded server's. */
+    String effectiveUrl() {
+        if (url != null) {
+            return url;
+        }
+        String s = firstNonBlank(System.getProperty("spring.datasource.url"), System.getenv("SPRING_DATASOURCE_URL"));
+        return s != null ? s : "jdbc:postgresql://localhost:" + AppContext.embeddedPort() + "/postgres";
+    }
+
+    /** The user in force, or null for the driver's default. */
+    String effectiveUser() {
+        if (username != null) {
+            return username;
+        }
+        String s = firstNonBlank(System.getProperty("spring.datasource.username"), System.getenv("SPRING_DATASOURCE_USERNAME"));
+        return s != null || !embedded() ? s : "postgres";
+    }
+
+    private static String firstNonBlank(String a, String b) {
+        return !blank(a) ? a : !blank(b) ? b : null;
+    }
+
     /** True when nothing names a database: the embedded default applies. */
     boolean embedded() {
         return url == null && blank(System.getenv("SPRING_DATASOURCE_URL")) && blank(System.getProperty("spring.datasource.url"));

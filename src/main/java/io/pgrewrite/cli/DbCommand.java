@@ -44,6 +44,7 @@ abstract class DbCommand implements Callable<Integer> {
     public Integer call() {
         PrintStream out = new PrintStream(new WriterStream(spec.commandLine().getOut()), true, java.nio.charset.StandardCharsets.UTF_8);
         err = new PrintStream(new WriterStream(spec.commandLine().getErr()), true, java.nio.charset.StandardCharsets.UTF_8);
+        Logging.verbose(connection.verbose);
         try {
             beforeContext();
             try (ConfigurableApplicationContext ctx = AppContext.open(connection, poolSize(), properties())) {
@@ -57,7 +58,7 @@ abstract class DbCommand implements Callable<Integer> {
                 PlanPrinter.checks(out, e.plan());
             }
             err.println(e.getMessage());
-            return ExitCodes.PRECONDITION;
+            return e.nothingToDo() ? ExitCodes.NOTHING_TO_DO : ExitCodes.PRECONDITION;
         } catch (JobRunner.AlreadyCompleteException e) {
             err.println(e.getMessage());
             return ExitCodes.NOTHING_TO_DO;
@@ -65,9 +66,18 @@ abstract class DbCommand implements Callable<Integer> {
             err.println(e.getMessage());
             return ExitCodes.ALREADY_RUNNING;
         } catch (Exception e) {
-            err.println("pgrewrite: " + Failures.message(e));
-            return ExitCodes.ERROR;
+            return unexpected(e);
         }
+    }
+
+    /** One or two lines for the operator; the stack trace to the log file (or stderr with --verbose). */
+    private int unexpected(Exception e) {
+        Logging.FAILURE.error("pgrewrite {} failed", spec.name(), e);
+        String connect = Connections.describe(e, connection.effectiveUrl(), connection.effectiveUser(),
+                connection.embedded());
+        err.println((connect != null ? connect : "pgrewrite " + spec.name() + ": " + Failures.message(e))
+                + Logging.whereDetailsAre());
+        return ExitCodes.ERROR;
     }
 
     /** picocli hands out Writers; our printers want PrintStreams. */

@@ -30,6 +30,10 @@ final class DemoCommand extends DbCommand {
     @Option(names = "--schema", defaultValue = "public", description = "Schema (default: ${DEFAULT-VALUE})")
     String schema;
 
+    @Option(names = "--replace", description = "Drop an existing table of that name even when demo did not make it"
+            + " (without it, demo replaces only its own tables)")
+    boolean replace;
+
     @Option(names = "--run", paramLabel = "JOB.yaml", description = "Then run this job definition on the table and print its report")
     Path job;
 
@@ -47,13 +51,27 @@ final class DemoCommand extends DbCommand {
 
     @Override
     int run(ConfigurableApplicationContext ctx, PrintStream out) throws Exception {
-        DemoTable.Result r = DemoTable.create(ctx.getBean(DataSource.class), schema, table, days, rowsPerDay,
-                LocalDate.now(ZoneOffset.UTC));
+        DemoTable.Result r;
+        try {
+            r = DemoTable.create(ctx.getBean(DataSource.class), schema, table, days, rowsPerDay,
+                    LocalDate.now(ZoneOffset.UTC), replace);
+        } catch (DemoTable.NotADemoTable e) {
+            err.println(e.getMessage());
+            return ExitCodes.PRECONDITION;
+        }
         out.printf("Created %s.%s: %d partitions, %d rows, %s in %.1f s%n", schema, r.table(), r.partitions(), r.rows(),
                 Bytes.format(r.bytes()), r.elapsed().toMillis() / 1000.0);
         if (job == null) {
             return ExitCodes.OK;
         }
-        return Jobs.of(ctx, out, err).run(JobDefinitions.load(job), true);
+        return runWithProgress(ctx, out, JobDefinitions.load(job));
+    }
+
+    /** As `run` does: progress on stderr (bars on a terminal, else log lines), the plan and report on stdout. */
+    private int runWithProgress(ConfigurableApplicationContext ctx, PrintStream out, io.pgrewrite.definition.JobDefinition def)
+            throws Exception {
+        try (RunProgress progress = RunProgress.start(ctx.getBean(DataSource.class), def)) {
+            return Jobs.of(ctx, progress.wrap(out), err).run(def, true);
+        }
     }
 }

@@ -49,7 +49,7 @@ record Jobs(JobRunner runner, Planner planner, PrintStream out, PrintStream err,
             return ExitCodes.STOPPED;
         }
         err.println(Failures.describe(e));
-        err.printf("Continue with `pgrewrite restart %d` once that is resolved.%n", e.getId());
+        err.printf("Continue with `pgrewrite restart %d` once that is resolved.%s%n", e.getId(), Logging.whereDetailsAre());
         return ExitCodes.JOB_FAILED;
     }
 }

@@ -33,6 +33,15 @@ final class PlanCommand extends DbCommand {
         def = JobDefinitions.load(file);
     }
 
+    /**
+     * plan changes nothing, so it does not create schema pgrewrite either: no migrations. It reads the
+     * catalog only, and works against a database pgrewrite never ran on.
+     */
+    @Override
+    java.util.Map<String, Object> properties() {
+        return java.util.Map.of("spring.flyway.enabled", "false");
+    }
+
     @Override
     int run(ConfigurableApplicationContext ctx, PrintStream out) {
         JdbcTemplate jdbc = new JdbcTemplate(ctx.getBean(DataSource.class));

@@ -1,13 +1,8 @@
 package io.pgrewrite.cli;
 
 import java.io.PrintStream;
-import java.nio.file.Path;
 
-import io.pgrewrite.definition.JobDefinitions;
-import io.pgrewrite.job.RewriteJob;
-import org.springframework.batch.core.BatchStatus;
-import org.springframework.batch.core.job.JobExecution;
-import org.springframework.batch.core.repository.JobRepository;
+import io.pgrewrite.definition.JobDefinition;
 import org.springframework.context.ConfigurableApplicationContext;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Parameters;
@@ -25,17 +20,13 @@ final class RestartCommand extends DbCommand {
 
     @Override
     int run(ConfigurableApplicationContext ctx, PrintStream out) throws Exception {
-        JobExecution e = ctx.getBean(JobRepository.class).getJobExecution(executionId);
-        if (e == null || !RewriteJob.NAME.equals(e.getJobInstance().getJobName())) {
-            err.println("No pgrewrite execution " + executionId + ". `pgrewrite status` lists them.");
+        ExecutionActions actions = new ExecutionActions(ctx);
+        JobDefinition def = actions.restartable(executionId, err);
+        if (def == null) {
             return ExitCodes.NOTHING_TO_DO;
         }
-        if (e.getStatus() == BatchStatus.COMPLETED || e.getStatus() == BatchStatus.ABANDONED) {
-            err.println("Execution " + executionId + " is " + e.getStatus() + ": nothing to restart.");
-            return ExitCodes.NOTHING_TO_DO;
+        try (RunProgress progress = RunProgress.start(ctx.getBean(javax.sql.DataSource.class), def)) {
+            return actions.restart(def, progress.wrap(out), err);
         }
-        String file = e.getJobParameters().getString(RewriteJob.FILE);
-        // The definition is read again: a fixed 'using:' applies to the partitions not yet done.
-        return Jobs.of(ctx, out, err).run(JobDefinitions.load(Path.of(file)), false);
     }
 }

@@ -29,6 +29,14 @@ final class RunCommand extends DbCommand {
         def = JobDefinitions.load(file);
     }
 
+    @picocli.CommandLine.Option(names = "--http-port", description = "Serve the dashboard, /actuator/health and /actuator/prometheus on this port (0 picks a free one)")
+    Integer httpPort;
+
+    @Override
+    java.util.Map<String, Object> properties() {
+        return Dashboard.properties(httpPort);
+    }
+
     @Override
     int poolSize() {
         return def.workers() * 3 + 6;
@@ -36,7 +44,8 @@ final class RunCommand extends DbCommand {
 
     @Override
     int run(ConfigurableApplicationContext ctx, PrintStream out) throws Exception {
-        try (RunProgress progress = RunProgress.start(ctx.getBean(javax.sql.DataSource.class), def.jobKey())) {
+        Dashboard.announce(ctx, httpPort, err);
+        try (RunProgress progress = RunProgress.start(ctx.getBean(javax.sql.DataSource.class), def)) {
             return Jobs.of(ctx, progress.wrap(out), err).run(def, true, remote ? staleness : null);
         }
     }

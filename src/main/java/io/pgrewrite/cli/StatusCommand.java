@@ -40,6 +40,13 @@ final class StatusCommand extends DbCommand {
              WHERE i.job_name = 'rewrite' ORDER BY e.job_execution_id DESC LIMIT ?
             """;
 
+    /** Whether the id is a partition's sub-execution (job rewrite-partition), which status does not show. */
+    static final String SUB_EXECUTION = """
+            SELECT EXISTS (SELECT 1 FROM pgrewrite.batch_job_execution e
+                             JOIN pgrewrite.batch_job_instance i ON i.job_instance_id = e.job_instance_id
+                            WHERE e.job_execution_id = ? AND i.job_name = 'rewrite-partition')
+            """;
+
     static final String INSTANCE = "SELECT job_instance_id FROM pgrewrite.batch_job_execution WHERE job_execution_id = ?";
 
     @Parameters(index = "0", arity = "0..1", paramLabel = "EXECUTION_ID", description = "The execution to show")
@@ -63,7 +70,20 @@ final class StatusCommand extends DbCommand {
         if (executionId == null) {
             List<Map<String, Object>> rows = jdbc.queryForList(LIST, limit);
             if (json) {
-                out.println(JsonMapper.builder().build().writerWithDefaultPrettyPrinter().writeValueAsString(rows));
+                List<Map<String, Object>> list = new ArrayList<>();
+                for (Map<String, Object> r : rows) {
+                    String jobKey = (String) r.get("job_key");
+                    Map<String, Object> m = new LinkedHashMap<>();
+                    m.put("id", r.get("id"));
+                    m.put("job", jobKey == null ? null : jobKey.substring(0, jobKey.indexOf('@')));
+                    m.put("table", jobKey == null ? null : jobKey.substring(jobKey.indexOf('@') + 1));
+                    m.put("jobKey", jobKey);
+                    m.put("status", r.get("status"));
+                    m.put("started", iso(r.get("start_time")));
+                    m.put("ended", iso(r.get("end_time")));
+                    list.add(m);
+                }
+                out.println(JsonMapper.builder().build().writerWithDefaultPrettyPrinter().writeValueAsString(list));
                 return ExitCodes.OK;
             }
             out.printf("%-6s %-10s %-19s %-19s %s%n", "id", "status", "started", "ended", "job");
@@ -75,7 +95,10 @@ final class StatusCommand extends DbCommand {
         }
         JobProgress.Execution e = new JobProgress(jdbc).of(executionId);
         if (e == null) {
-            err.println("No pgrewrite execution " + executionId + ". `pgrewrite status` lists them.");
+            err.println(jdbc.queryForObject(SUB_EXECUTION, Boolean.class, executionId)
+                    ? "Execution " + executionId + " is one partition's part of a pgrewrite execution, not an execution of"
+                            + " its own. `pgrewrite status` lists the executions."
+                    : "No pgrewrite execution " + executionId + ". `pgrewrite status` lists them.");
             return ExitCodes.NOTHING_TO_DO;
         }
         List<String> next = next(e, ds, jdbc);
@@ -133,8 +156,13 @@ final class StatusCommand extends DbCommand {
                     ? "Stopping: partitions copying stop at their next chunk boundary; no new one starts."
                     : "Stopped. `pgrewrite restart " + id + "` continues it (the scheduler does at its next trigger).");
             case "FAILED" -> {
-                if (e.exitMessage() != null && !e.exitMessage().isBlank()) {
-                    lines.add("Failed: " + firstLine(e.exitMessage()));
+                List<JobProgress.Partition> failed = e.partitions().stream().filter(p -> p.state().equals(JobProgress.FAILED)).toList();
+                for (JobProgress.Partition p : failed) {
+                    lines.add("Failed: " + (p.reason() != null ? p.reason() : p.name() + " (no reason recorded)"));
+                }
+                String why = JobProgress.reason(e.exitMessage());
+                if (failed.isEmpty() && why != null) {
+                    lines.add("Failed: " + why);
                 }
                 JobDefinition.Schedule schedule = schedule(e.file());
                 long failures = Relaunches.failures(jdbc, jdbc.queryForObject(INSTANCE, Long.class, id));
@@ -171,8 +199,9 @@ final class StatusCommand extends DbCommand {
         m.put("job", e.jobName());
         m.put("table", e.table());
         m.put("status", e.status());
-        m.put("started", e.started() == null ? null : e.started().toString());
-        m.put("ended", e.ended() == null ? null : e.ended().toString());
+        m.put("jobKey", e.jobKey());
+        m.put("started", iso(e.started()));
+        m.put("ended", iso(e.ended()));
         m.put("partitionsByState", e.counts());
         m.put("rowsDone", e.rowsDone());
         m.put("rowsTotal", e.rowsTotal());
@@ -194,6 +223,7 @@ final class StatusCommand extends DbCommand {
             pm.put("lockHoldMs", p.lockHoldMs());
             pm.put("swapAttempts", p.swapAttempts());
             pm.put("verify", p.verify());
+            pm.put("reason", p.reason());
             parts.add(pm);
         }
         m.put("partitions", parts);
@@ -227,12 +257,14 @@ final class StatusCommand extends DbCommand {
         return s.length() > 19 ? s.substring(0, 19) : s;
     }
 
-    private static String ms(Double v) {
-        return v == null ? "-" : String.format("%.1f", v);
+    /** ISO-8601 with the offset: the JobRepository stores local times of the JVMs that ran the job (this zone). */
+    static String iso(Object t) {
+        java.time.LocalDateTime local = t instanceof java.sql.Timestamp ts ? ts.toLocalDateTime()
+                : t instanceof java.time.LocalDateTime l ? l : null;
+        return local == null ? null : local.atZone(java.time.ZoneId.systemDefault()).toOffsetDateTime().toString();
     }
 
-    private static String firstLine(String s) {
-        int nl = s.indexOf('\n');
-        return nl < 0 ? s : s.substring(0, nl);
+    private static String ms(Double v) {
+        return v == null ? "-" : String.format("%.1f", v);
     }
 }

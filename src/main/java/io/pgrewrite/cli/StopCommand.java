@@ -7,7 +7,6 @@ import javax.sql.DataSource;
 
 import org.springframework.batch.core.BatchStatus;
 import org.springframework.batch.core.job.JobExecution;
-import org.springframework.batch.core.launch.JobOperator;
 import org.springframework.batch.core.repository.JobRepository;
 import org.springframework.context.ConfigurableApplicationContext;
 import picocli.CommandLine.Command;
@@ -26,31 +25,11 @@ final class StopCommand extends ExecutionCommand {
 
     @Override
     int run(ConfigurableApplicationContext ctx, PrintStream out) throws Exception {
+        int requested = new ExecutionActions(ctx).stop(executionId, out, err, !await);
+        if (requested != ExitCodes.OK || !await) {
+            return requested;
+        }
         JobExecution e = execution(ctx);
-        if (e == null) {
-            return ExitCodes.NOTHING_TO_DO;
-        }
-        boolean stopping = e.getStatus() == BatchStatus.STOPPED && JobLocks.held(ctx.getBean(DataSource.class), jobKey(e));
-        if (!e.getStatus().isRunning() && !stopping) {
-            err.println("Execution " + executionId + " is " + e.getStatus() + ": nothing to stop.");
-            return ExitCodes.NOTHING_TO_DO;
-        }
-        if (!JobLocks.held(ctx.getBean(DataSource.class), jobKey(e))) {
-            err.println("Execution " + executionId + " is marked " + e.getStatus() + " but no process runs it (the one that did"
-                    + " died). `pgrewrite recover " + executionId + "` marks it failed; `pgrewrite restart " + executionId
-                    + "` continues it.");
-            return ExitCodes.NOTHING_TO_DO;
-        }
-        if (e.getStatus() == BatchStatus.STARTED || e.getStatus() == BatchStatus.STARTING) {
-            // Marks the execution STOPPING in the JobRepository; the process running it polls that mark.
-            ctx.getBean(JobOperator.class).stop(e);
-        }
-        out.printf("Stop requested for execution %d (%s): no new partition starts; partitions copying stop at their next"
-                + " chunk boundary.%n", executionId, jobKey(e));
-        if (!await) {
-            out.printf("`pgrewrite status %d` shows it; `pgrewrite restart %d` continues it.%n", executionId, executionId);
-            return ExitCodes.OK;
-        }
         // The mark says STOPPED at once; the process is done with the execution when it lets go of the job's lock.
         JobRepository repo = ctx.getBean(JobRepository.class);
         long deadline = System.nanoTime() + timeout.toNanos();

@@ -47,6 +47,15 @@ final class TrafficCommand extends DbCommand {
     @Option(names = "--count-every", defaultValue = "10", description = "Seconds between two count(*) of the whole table; 0: never (default: ${DEFAULT-VALUE})")
     double countEvery;
 
+    @Option(names = "--app-username", paramLabel = "ROLE", description = {
+            "Role the simulated application connects as, e.g. one with only SELECT/INSERT/UPDATE/DELETE on the table",
+            "(default: the --username pgrewrite connects as, which must be able to run pgrewrite's migrations)"})
+    String appUsername;
+
+    @Option(names = "--app-password", paramLabel = "PASSWORD", arity = "0..1", description =
+            "Its password (default: $PGREWRITE_APP_PASSWORD); prefer the environment variable, a flag shows up in ps")
+    String appPassword;
+
     @Option(names = "--report", paramLabel = "FILE", description = "Also write the figures here: JSON if the name ends in .json, else text")
     Path report;
 
@@ -64,7 +73,8 @@ final class TrafficCommand extends DbCommand {
         Traffic traffic;
         try {
             traffic = new Traffic(new Traffic.Settings(schema, table, Duration.ofSeconds(seconds), insertRate, readers, readRate,
-                    Duration.ofMillis(Math.round(countEvery * 1000))), connector(ctx.getEnvironment()));
+                    Duration.ofMillis(Math.round(countEvery * 1000))), connector(ctx.getEnvironment(), appUsername,
+                    appPassword != null ? appPassword : System.getenv("PGREWRITE_APP_PASSWORD")));
         } catch (IllegalArgumentException e) {
             err.println(e.getMessage());
             return ExitCodes.USAGE;
@@ -101,13 +111,17 @@ final class TrafficCommand extends DbCommand {
         }
     }
 
-    /** The same database the Spring context connected to, through plain JDBC connections of its own. */
-    private static Traffic.Connector connector(Environment env) {
+    /**
+     * The same database the Spring context connected to, through plain JDBC connections of its own: as
+     * the application's role when one is given (the context itself still connects as pgrewrite's role,
+     * which its start-up migrations need), else as the context's.
+     */
+    private static Traffic.Connector connector(Environment env, String appUser, String appPassword) {
         String url = env.getRequiredProperty("spring.datasource.url");
         Properties props = new Properties();
         props.setProperty("ApplicationName", "pgrewrite demo traffic");
-        String user = env.getProperty("spring.datasource.username");
-        String password = env.getProperty("spring.datasource.password");
+        String user = appUser != null ? appUser : env.getProperty("spring.datasource.username");
+        String password = appUser != null ? appPassword : env.getProperty("spring.datasource.password");
         if (user != null) {
             props.setProperty("user", user);
         }

@@ -22,6 +22,14 @@ final class WorkerCommand extends DbCommand {
     @Option(names = "--max-idle", converter = DurationConverter.class, description = "Exit after this long without work (default: run until SIGTERM)")
     Duration maxIdle;
 
+    @picocli.CommandLine.Option(names = "--http-port", description = "Serve the dashboard, /actuator/health and /actuator/prometheus on this port (0 picks a free one)")
+    Integer httpPort;
+
+    @Override
+    java.util.Map<String, Object> properties() {
+        return Dashboard.properties(httpPort);
+    }
+
     @Override
     int poolSize() {
         return threads * 4 + 4;
@@ -29,6 +37,7 @@ final class WorkerCommand extends DbCommand {
 
     @Override
     int run(ConfigurableApplicationContext ctx, PrintStream out) throws Exception {
+        Dashboard.announce(ctx, httpPort, err);
         Worker worker = new Worker(ctx.getBean(DataSource.class), ctx.getBean(JobRepository.class), ctx.getBean(JobOperator.class),
                 ctx.getBean(PlatformTransactionManager.class));
         // SIGTERM: take no more requests, let running partitions finish, then let the JVM go. The hook

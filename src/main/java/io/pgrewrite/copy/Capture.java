@@ -4,6 +4,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 import io.pgrewrite.job.FaultPoints;
+import io.pgrewrite.pg.FunctionBodies;
 import io.pgrewrite.pg.Identifiers;
 import io.pgrewrite.pg.LockRetry;
 import io.pgrewrite.pg.SqlRunner;
@@ -23,15 +24,16 @@ public final class Capture {
     /**
      * The trigger function writes OLD's key for UPDATE/DELETE and NEW's for INSERT/UPDATE (an UPDATE
      * may change the key). It runs inside the application's transaction, so a log row commits or
-     * rolls back with the change it records.
+     * rolls back with the change it records. It runs as pgrewrite's role, not the application's
+     * ({@link FunctionBodies#TRIGGER_FUNCTION}: the application has no rights in schema pgrewrite), with
+     * search_path = pg_catalog, pg_temp: the log's name is schema-qualified, the rest is OLD and NEW.
      */
-    static final String CREATE_FUNCTION = """
-            CREATE OR REPLACE FUNCTION %1$s() RETURNS trigger LANGUAGE plpgsql AS $pgrw$
+    static final String FUNCTION_BODY = """
             BEGIN
-              IF TG_OP <> 'INSERT' THEN INSERT INTO %2$s (%3$s) VALUES (%4$s); END IF;
-              IF TG_OP <> 'DELETE' THEN INSERT INTO %2$s (%3$s) VALUES (%5$s); END IF;
+              IF TG_OP <> 'INSERT' THEN INSERT INTO %1$s (%2$s) VALUES (%3$s); END IF;
+              IF TG_OP <> 'DELETE' THEN INSERT INTO %1$s (%2$s) VALUES (%4$s); END IF;
               RETURN NULL;
-            END $pgrw$
+            END
             """;
 
     /**
@@ -83,8 +85,8 @@ public final class Capture {
         // One transaction: the trigger must never exist without its log and function.
         lockRetry.run("capture on " + n.partition(), List.of(n.qPartition()), t -> {
             sql.execute(String.format(CREATE_LOG, n.qLog(), String.join(", ", keyDefs)));
-            sql.execute(String.format(CREATE_FUNCTION, n.qCaptureFunction(), n.qLog(), keyList,
-                    String.join(", ", oldKey), String.join(", ", newKey)));
+            sql.execute(FunctionBodies.triggerFunction(n.qCaptureFunction(), FunctionBodies.searchPath(),
+                    String.format(FUNCTION_BODY, n.qLog(), keyList, String.join(", ", oldKey), String.join(", ", newKey))));
             FaultPoints.reach("capture:log-created", n.partition());
             if (sql.dryRun() || !installed(n)) {
                 sql.execute(String.format(CREATE_TRIGGER, Identifiers.quote(PartitionNames.CAPTURE_TRIGGER),

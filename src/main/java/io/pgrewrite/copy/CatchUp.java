@@ -98,6 +98,17 @@ public final class CatchUp {
         return replayed;
     }
 
+    /** Counts at most {@code limit + 1} log rows: cheap under the swap's lock however long the log is. */
+    static final String MORE_THAN = "SELECT count(*) > ? FROM (SELECT 1 FROM %s LIMIT ?) AS l";
+
+    /** True when more than {@code limit} changed keys wait: the swap refuses to replay that many under its lock. */
+    public boolean moreThan(PartitionWork w, long limit) {
+        if (sql.dryRun()) {
+            return false;
+        }
+        return Boolean.TRUE.equals(sql.queryOne(String.format(MORE_THAN, w.names().qLog()), Boolean.class, limit, limit + 1));
+    }
+
     public long pending(PartitionWork w) {
         return sql.queryOne(String.format(PENDING, w.names().qLog()), Long.class);
     }

@@ -37,8 +37,19 @@ final class Binder {
     JobDefinition bind(Path file, MappingNode root) {
         Section top = Section.of(root, "", TOP_KEYS, problems);
         String name = required(top, "name", Values::name, "a name for this job, e.g. passage-massa-to-integer");
-        String schema = optional(top, "schema", Values::identifier, JobDefinition.DEFAULT_SCHEMA);
-        String table = required(top, "table", Values::identifier, "the partitioned table to rewrite");
+        String schema = optional(top, "schema", Values::identifier, null);
+        Values.QualifiedName qualified = required(top, "table", Values::qualifiedName,
+                "the partitioned table to rewrite");
+        String table = qualified == null ? null : qualified.name();
+        if (qualified != null && qualified.schema() != null) {
+            if (schema != null && !schema.equals(qualified.schema())) {
+                problems.add("'schema' is '" + Problems.shown(schema) + "' but 'table' names schema '"
+                        + Problems.shown(qualified.schema()) + "'; give the schema once: remove 'schema:' or write only"
+                        + " the table's name in 'table:'");
+            }
+            schema = qualified.schema();
+        }
+        schema = schema == null ? JobDefinition.DEFAULT_SCHEMA : schema;
         Operation operation = required(top, "operation", Values::operation, "one of " + Operation.yamlNames());
         String column = forOperation(top, operation, "column", Values::identifier);
         String type = forOperation(top, operation, "type", Values::type);

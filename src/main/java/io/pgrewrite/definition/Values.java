@@ -58,6 +58,67 @@ final class Values {
         return text;
     }
 
+    /** {@code table:} as written: a name, or a schema and a name; {@code schema} is null when not given. */
+    record QualifiedName(String schema, String name) {
+    }
+
+    /**
+     * {@code passage}, {@code public.passage}, {@code "Archief 2024"."Passage-Log"}. A text without a
+     * dot or a leading double quote is one name exactly as written (quotes inside it included), as it always
+     * was. Otherwise the dot separates schema and table, outside double quotes; a quoted part is taken with
+     * {@code ""} as one {@code "}, an unquoted part as written (not folded to lower case).
+     */
+    static QualifiedName qualifiedName(String text) throws Invalid {
+        if (text.indexOf('.') < 0 && !text.startsWith("\"")) {
+            return new QualifiedName(null, identifier(text));
+        }
+        java.util.List<String> parts = new java.util.ArrayList<>();
+        int i = 0;
+        while (true) {
+            StringBuilder part = new StringBuilder();
+            if (i < text.length() && text.charAt(i) == '"') {
+                int open = i++;
+                while (true) {
+                    if (i >= text.length()) {
+                        throw new Invalid("the double quote at position " + (open + 1) + " is never closed;"
+                                + " write schema.table, e.g. public.passage or \"Archief 2024\".\"Passage-Log\"");
+                    }
+                    char c = text.charAt(i++);
+                    if (c == '"' && i < text.length() && text.charAt(i) == '"') {
+                        part.append('"');
+                        i++;
+                    } else if (c == '"') {
+                        break;
+                    } else {
+                        part.append(c);
+                    }
+                }
+            } else {
+                while (i < text.length() && text.charAt(i) != '.') {
+                    if (text.charAt(i) == '"') {
+                        throw new Invalid("the double quote at position " + (i + 1) + " is inside a name that does not"
+                                + " start with one; quote the whole part, e.g. \"Archief 2024\".\"Passage-Log\"");
+                    }
+                    part.append(text.charAt(i++));
+                }
+            }
+            parts.add(identifier(part.toString()));
+            if (i >= text.length()) {
+                break;
+            }
+            if (text.charAt(i) != '.') {
+                throw new Invalid("expected a '.' or the end after the quoted name at position " + (i + 1)
+                        + "; write schema.table, e.g. \"Archief 2024\".\"Passage-Log\"");
+            }
+            i++;
+        }
+        if (parts.size() > 2) {
+            throw new Invalid("give a table or schema.table; this has " + parts.size() + " parts (a name with a '.'"
+                    + " in it goes in double quotes, e.g. \"archive.2024\")");
+        }
+        return parts.size() == 1 ? new QualifiedName(null, parts.get(0)) : new QualifiedName(parts.get(0), parts.get(1));
+    }
+
     static String expression(String text) throws Invalid {
         return sql(text, "SQL expression", "md5(kenteken)");
     }

@@ -41,8 +41,9 @@ public final class DemoTable {
     /** Only CREATE OR REPLACE and IF NOT EXISTS: safe to run before every use. */
     static final String SCRIPT = "/sql/demo/passage.sql";
 
-    // ACCESS EXCLUSIVE on the old parent and its partitions; nothing if there is none. A demo table
-    // is nobody's production data: replacing it is the point.
+    // ACCESS EXCLUSIVE on the old parent and its partitions; nothing if there is none. Only ever called
+    // on a table that carries MARK (or with --replace): a demo table is nobody's production data, but a
+    // table of the same name that demo did not make may well be (issue 9, defect 10).
     static final String DROP = "SELECT pgrewrite_demo.demo_drop_passage(?, ?)";
 
     // The parent without keys and one empty partition per day: (schema, table, days, today, future days).
@@ -56,6 +57,21 @@ public final class DemoTable {
     // Keys and indexes on the parent, after every fill has committed: they adopt the partitions'
     // own indexes, so this is catalog work plus the empty indexes of the days ahead.
     static final String FINISH = "SELECT pgrewrite_demo.demo_finish_passage(?, ?)";
+
+    /** The comment that marks a table as made by demo, so that demo may replace it; prefix {@link #MARK_PREFIX}. */
+    static final String MARK_PREFIX = "pgrewrite demo table:";
+    static final String MARK = MARK_PREFIX + " made by `pgrewrite demo`, which drops and recreates it when run again";
+
+    // ShareUpdateExclusiveLock on the parent demo has just created and nobody uses yet. Set right after the
+    // parent exists, before the fill: a demo interrupted half-way can still be replaced by the next one.
+    static final String MARK_TABLE = "COMMENT ON TABLE %s IS '" + MARK + "'";
+
+    // Catalog read, no lock: what has the demo's name now, and its comment. Names bound.
+    static final String EXISTING = """
+            SELECT c.relkind::text, coalesce(obj_description(c.oid, 'pg_class'), '')
+              FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+             WHERE n.nspname = ? AND c.relname = ?
+            """;
 
     // Partitions and their size with indexes and TOAST. Names are bound, so no quoting is involved.
     static final String MEASURE = """
@@ -73,14 +89,30 @@ public final class DemoTable {
     public record Result(String table, int partitions, long rows, long bytes, Duration elapsed) {
     }
 
+    /** demo found a table of its name that it did not make, and was not told to replace it. */
+    public static final class NotADemoTable extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+
+        NotADemoTable(String message) {
+            super(message);
+        }
+    }
+
+    /** As {@link #create(DataSource, String, String, int, int, LocalDate, boolean)}, never replacing a table demo did not make. */
+    public static Result create(DataSource ds, String schema, String table, int days, int rowsPerDay,
+            LocalDate today) {
+        return create(ds, schema, table, days, rowsPerDay, today, false);
+    }
+
     /**
      * Replaces {@code schema.table} with a demo passage table holding {@code days} days of
      * {@code rowsPerDay} rows each, the last on {@code today} (UTC days), plus five empty days ahead.
      * The schema is created if missing; the functions of {@code sql/demo/passage.sql} are installed
-     * in schema {@code pgrewrite}.
+     * in schema {@code pgrewrite}. An existing {@code schema.table} is replaced only when an earlier
+     * demo made it (its comment says so) or when {@code replace} is true; otherwise {@link NotADemoTable}.
      */
     public static Result create(DataSource ds, String schema, String table, int days, int rowsPerDay,
-            LocalDate today) {
+            LocalDate today, boolean replace) {
         if (days < 1 || rowsPerDay < 0) {
             throw new IllegalArgumentException("demo table " + table + ": days (" + days
                     + ") must be at least 1 and rows per day (" + rowsPerDay + ") not negative");
@@ -96,8 +128,14 @@ public final class DemoTable {
             }
             long start = System.nanoTime();
             try (Connection c = connect(ds)) {
+                if (!replace) {
+                    refuseAForeignTable(c, schema, table);
+                }
                 call(c, DROP, schema, table);
                 call(c, PREPARE, schema, table, days, today, FUTURE_DAYS);
+                try (Statement st = c.createStatement()) {
+                    st.execute(String.format(MARK_TABLE, where));
+                }
             }
             long rows;
             try {
@@ -125,6 +163,23 @@ public final class DemoTable {
             }
         } catch (SQLException e) {
             throw new IllegalStateException("could not create demo table " + where + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static void refuseAForeignTable(Connection c, String schema, String table) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement(EXISTING)) {
+            ps.setString(1, schema);
+            ps.setString(2, table);
+            try (ResultSet rs = ps.executeQuery()) {
+                if (rs.next() && !rs.getString(2).startsWith(MARK_PREFIX)) {
+                    String what = "p".equals(rs.getString(1)) ? "partitioned table" : "r".equals(rs.getString(1)) ? "table"
+                            : "relation (relkind " + rs.getString(1) + ")";
+                    throw new NotADemoTable(schema + "." + table + " is a " + what + " that `pgrewrite demo` did not make"
+                            + " (it has no demo mark in its comment), so demo leaves it and its data alone; nothing was changed."
+                            + " Give the demo another name with --table (or --schema), or add --replace to drop "
+                            + schema + "." + table + " and everything in it.");
+                }
+            }
         }
     }
 

@@ -6,6 +6,7 @@ import java.util.List;
 import io.pgrewrite.definition.JobDefinition;
 import io.pgrewrite.job.FaultPoints;
 import io.pgrewrite.definition.Operation;
+import io.pgrewrite.pg.FunctionBodies;
 import io.pgrewrite.pg.Identifiers;
 import io.pgrewrite.pg.LockRetry;
 import io.pgrewrite.pg.SqlRunner;
@@ -32,19 +33,35 @@ public final class ShapeChange {
      * Never throws: a value the expression cannot convert leaves the shadow NULL and records the key,
      * and contract refuses to run until that is resolved. An exception here would fail the
      * application's INSERT.
+     * <p>
+     * It runs as pgrewrite's role ({@link FunctionBodies#TRIGGER_FUNCTION}: the application has no
+     * rights in schema pgrewrite, where sync_error is). That includes the expression from the job
+     * definition: this does not widen what it can do. The definition is written by the table's owner
+     * (or whoever runs pgrewrite as that owner), and the copy already evaluates the same expression as
+     * pgrewrite's role over every existing row; the application supplies only the row's values, as
+     * it did before. search_path is pinned to pg_catalog, then the schemas of pgrewrite's own
+     * search_path at expand ({@link #SEARCH_PATH}), then pg_temp: names in the expression resolve
+     * exactly as they did in the copy (and in the planner's check), never through the writing
+     * session's search_path, which the application controls.
      */
-    static final String SYNC_FUNCTION = """
-            CREATE OR REPLACE FUNCTION %1$s() RETURNS trigger LANGUAGE plpgsql AS $pgrw$
+    static final String SYNC_BODY = """
             BEGIN
               BEGIN
-                NEW.%2$s := (SELECT %3$s FROM (SELECT NEW.*) AS s);
+                NEW.%1$s := (SELECT %2$s FROM (SELECT NEW.*) AS s);
               EXCEPTION WHEN others THEN
-                NEW.%2$s := NULL;
+                NEW.%1$s := NULL;
                 INSERT INTO pgrewrite.sync_error (job_key, table_name, row_key, message)
-                VALUES (%4$s, TG_TABLE_NAME, ROW(%5$s)::text, SQLERRM);
+                VALUES (%3$s, TG_TABLE_NAME, ROW(%4$s)::text, SQLERRM);
               END;
               RETURN NEW;
-            END $pgrw$
+            END
+            """;
+
+    /** The schemas of this session's search_path that exist, in order, each quoted; no lock. */
+    static final String SEARCH_PATH = """
+            SELECT coalesce(string_agg(quote_ident(s), ', ' ORDER BY o), '')
+            FROM unnest(current_schemas(false)) WITH ORDINALITY AS u(s, o)
+            WHERE s NOT IN ('pg_catalog', 'pg_temp') AND s NOT LIKE 'pg\\_temp\\_%'
             """;
 
     /** Row triggers on a partitioned parent fire for every partition, including ones attached later. */
@@ -126,6 +143,8 @@ public final class ShapeChange {
         String target = op == Operation.ALTER_COLUMN_TYPE ? Projection.shadowColumn(def.column()) : def.column();
         String expr = Projection.computedColumns(def, table).get(target);
         String jobKey = sql.queryOne(QUOTE_LITERAL, String.class, def.jobKey());
+        String schemas = sql.queryOne(SEARCH_PATH, String.class);
+        String searchPath = schemas == null || schemas.isEmpty() ? FunctionBodies.searchPath() : FunctionBodies.searchPath(schemas);
         List<String> key = new ArrayList<>();
         for (String k : table.keyColumns()) {
             key.add("NEW." + Identifiers.quote(k));
@@ -135,8 +154,8 @@ public final class ShapeChange {
                 sql.execute(String.format(ADD_COLUMN, table.qualified(), Identifiers.quote(target), def.type()));
             }
             FaultPoints.reach("expand:column-added", table.name());
-            sql.execute(String.format(SYNC_FUNCTION, syncFunction(table), Identifiers.quote(target), expr, jobKey,
-                    String.join(", ", key)));
+            sql.execute(FunctionBodies.triggerFunction(syncFunction(table), searchPath,
+                    String.format(SYNC_BODY, Identifiers.quote(target), expr, jobKey, String.join(", ", key))));
             sql.execute(String.format(SYNC_TRIGGER, Identifiers.quote(SYNC_TRIGGER_NAME), table.qualified(), syncFunction(table)));
             // Fires under session_replication_role = replica too: rows applied by replication get the new column.
             sql.execute(String.format("ALTER TABLE %s ENABLE ALWAYS TRIGGER %s", table.qualified(), Identifiers.quote(SYNC_TRIGGER_NAME)));
@@ -199,6 +218,44 @@ public final class ShapeChange {
             return null;
         });
         FaultPoints.reach("contract:committed", table.name());
+    }
+
+    static final String EXPANDED = "SELECT count(*) > 0 FROM pgrewrite.shape_change WHERE job_key = ? AND expanded_at IS NOT NULL";
+    static final String FORGET = "DELETE FROM pgrewrite.shape_change WHERE job_key = ?";
+
+    /**
+     * Undoes expand for a job given up ({@code abandon --cleanup}): the sync trigger and function, the
+     * not-null checks and the column expand added (the shadow, or add-column's new column, which plan
+     * proved did not exist before). One transaction; ACCESS EXCLUSIVE on the parent and every partition
+     * for catalog work only, as expand took. After a committed contract the change is done and stays:
+     * nothing is undone. Returns what it did, for the operator.
+     */
+    public String retract(JobDefinition def, Table table) {
+        Operation op = def.operation();
+        if (!op.changesShape()) {
+            return op == Operation.DROP_COLUMN ? "column " + def.column() + " was dropped at expand and stays dropped" : null;
+        }
+        if (contracted(def.jobKey())) {
+            sql.jdbc().update(FORGET, def.jobKey());
+            return "contract had committed: " + def.column() + " is " + def.type() + " and stays so";
+        }
+        String added = op == Operation.ALTER_COLUMN_TYPE ? Projection.shadowColumn(def.column()) : def.column();
+        boolean dropColumn = table.column(added).isPresent() && (op == Operation.ALTER_COLUMN_TYPE
+                || Boolean.TRUE.equals(sql.queryOne(EXPANDED, Boolean.class, def.jobKey())));
+        lockRetry.run("retract expand of " + table.name(), List.of(table.qualified()), t -> {
+            sql.execute(String.format(DROP_TRIGGER, Identifiers.quote(SYNC_TRIGGER_NAME), table.qualified()));
+            sql.execute(String.format(DROP_FUNCTION, syncFunction(table)));
+            for (var p : table.partitions()) {
+                sql.execute(String.format(DROP_CONSTRAINT, p.qualified(), Identifiers.quote(NOT_NULL_CHECK)));
+            }
+            if (dropColumn) {
+                sql.execute(String.format(DROP_COLUMN, table.qualified(), Identifiers.quote(added)));
+            }
+            sql.jdbc().update(FORGET, def.jobKey());
+            return null;
+        });
+        return dropColumn ? "dropped column " + added + ", the sync trigger and its function"
+                : "dropped the sync trigger and its function";
     }
 
     /**

@@ -7,16 +7,31 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * {@code -Dpgrewrite.test.pause-at=<point>} the first thread to reach that point prints
  * {@code PGREWRITE-PAUSED <point> <partition>} and blocks forever, and the test kills the JVM.
  * Without the property this does nothing.
+ * <p>
+ * With {@code -Dpgrewrite.test.announce-at=<point>} the first thread there prints
+ * {@code PGREWRITE-REACHED <point> <partition>}, waits {@code pgrewrite.test.announce-ms} (default 1000) so
+ * the test can stop the JVM right there (kill -STOP), and then goes on as if nothing happened.
  */
 public final class FaultPoints {
 
     public static final String PROPERTY = "pgrewrite.test.pause-at";
+    public static final String ANNOUNCE = "pgrewrite.test.announce-at";
     private static final AtomicBoolean PAUSED = new AtomicBoolean();
+    private static final AtomicBoolean ANNOUNCED = new AtomicBoolean();
 
     private FaultPoints() {
     }
 
     public static void reach(String point, String partition) {
+        if (point.equals(System.getProperty(ANNOUNCE)) && ANNOUNCED.compareAndSet(false, true)) {
+            System.out.println("PGREWRITE-REACHED " + point + " " + partition);
+            System.out.flush();
+            try {
+                Thread.sleep(Long.getLong("pgrewrite.test.announce-ms", 1000));
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
         String at = System.getProperty(PROPERTY);
         if (at == null || !at.equals(point) || !PAUSED.compareAndSet(false, true)) {
             return;

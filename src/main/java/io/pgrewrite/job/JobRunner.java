@@ -8,7 +8,10 @@ import java.sql.SQLException;
 
 import javax.sql.DataSource;
 
+import io.pgrewrite.definition.DefinitionChanges;
 import io.pgrewrite.definition.JobDefinition;
+import io.pgrewrite.definition.JobDefinitions;
+import java.util.List;
 import org.springframework.batch.core.BatchStatus;
 import org.springframework.batch.core.job.JobExecution;
 import org.springframework.batch.core.job.parameters.JobParameters;
@@ -45,16 +48,42 @@ public final class JobRunner {
         this.out = out;
     }
 
-    public static JobParameters parameters(JobDefinition def) {
-        return new JobParametersBuilder()
-                .addString(RewriteJob.JOB_KEY, def.jobKey())
-                .addString(RewriteJob.FILE, def.file() == null ? "" : def.file().toString(), false)
-                .toJobParameters();
+    /**
+     * The highest generation of this job key's instances: 0 (no parameter, as before generations
+     * existed) until an execution is abandoned and cleaned up; the next run then starts generation + 1.
+     */
+    static final String GENERATION = """
+            SELECT coalesce(max(g.parameter_value::bigint), 0) FROM pgrewrite.batch_job_execution_params k
+              JOIN pgrewrite.batch_job_execution e ON e.job_execution_id = k.job_execution_id
+              JOIN pgrewrite.batch_job_instance i ON i.job_instance_id = e.job_instance_id
+              JOIN pgrewrite.batch_job_execution_params g ON g.job_execution_id = k.job_execution_id
+                   AND g.parameter_name = ?
+             WHERE i.job_name = ? AND k.parameter_name = ? AND k.parameter_value = ?
+            """;
+
+    /**
+     * @param generation 0 for the job's first instance; one more for each abandoned-and-cleaned-up one
+     *                   before it (Spring Batch never runs an abandoned instance again)
+     */
+    public static JobParameters parameters(JobDefinition def, long generation) {
+        JobParametersBuilder b = new JobParametersBuilder().addString(RewriteJob.JOB_KEY, def.jobKey());
+        if (generation > 0) {
+            b.addLong(RewriteJob.GENERATION, generation);
+        }
+        return b.addString(RewriteJob.FILE, def.file() == null ? "" : def.file().toString(), false).toJobParameters();
     }
 
-    /** The last execution of this definition's job, or null when it never ran. */
+    /** The generation a run of this definition continues or starts. */
+    long generation(JobDefinition def) {
+        long g = new JdbcTemplate(dataSource).queryForObject(GENERATION, Long.class, RewriteJob.GENERATION, RewriteJob.NAME,
+                RewriteJob.JOB_KEY, def.jobKey());
+        JobExecution last = repository.getLastJobExecution(RewriteJob.NAME, parameters(def, g));
+        return last != null && last.getStatus() == BatchStatus.ABANDONED && RewriteJob.cleanedUp(last) ? g + 1 : g;
+    }
+
+    /** The last execution of this definition's job, or null when it never ran (or its last run was cleaned up). */
     public JobExecution last(JobDefinition def) {
-        return repository.getLastJobExecution(RewriteJob.NAME, parameters(def));
+        return repository.getLastJobExecution(RewriteJob.NAME, parameters(def, generation(def)));
     }
 
     public JobExecution run(JobDefinition def) throws Exception {
@@ -64,11 +93,20 @@ public final class JobRunner {
     /** @param remote null to run partitions on local threads; else the handler that sends them to workers */
     public JobExecution run(JobDefinition def, org.springframework.batch.core.partition.PartitionHandler remote) throws Exception {
         try (JobLock lock = lock(def.jobKey()); TableLock table = TableLock.acquire(dataSource, def)) {
-            JobExecution last = last(def);
+            long generation = generation(def);
+            JobExecution last = repository.getLastJobExecution(RewriteJob.NAME, parameters(def, generation));
+            if (last != null && last.getStatus() == BatchStatus.ABANDONED) {
+                throw new AlreadyCompleteException("Job " + def.name() + " on " + def.schema() + "." + def.table()
+                        + " was abandoned (execution " + last.getId() + ") and what it left is still there. `pgrewrite abandon "
+                        + last.getId() + " --cleanup` removes it; then run " + def.file() + " again.");
+            }
             if (last != null && last.getStatus() == BatchStatus.COMPLETED) {
                 throw new AlreadyCompleteException("Job " + def.name() + " on " + def.schema() + "." + def.table()
                         + " already completed (execution " + last.getId() + ", " + last.getEndTime() + "). To run it again,"
                         + " give it a new 'name:' in " + def.file() + "; `pgrewrite status " + last.getId() + "` shows its report.");
+            }
+            if (last != null) {
+                refuseChangedDefinition(last, def, new JdbcTemplate(dataSource), out);
             }
             if (last != null && last.getStatus().isRunning()) {
                 // We hold the job's lock: the process that ran it is gone. Mark it failed so it can restart.
@@ -76,7 +114,46 @@ public final class JobRunner {
             }
             JdbcTemplate jdbc = new JdbcTemplate(dataSource);
             Engine engine = Engine.create(def, jdbc, new TransactionTemplate(tm), dataSource, false, out);
-            return operator.start(new RewriteJob(engine, repository, operator, tm, out, remote).build(), parameters(def));
+            return operator.start(new RewriteJob(engine, repository, operator, tm, out, remote).build(), parameters(def, generation));
+        }
+    }
+
+    /**
+     * A restart continues what the execution started: refuses (with {@link io.pgrewrite.plan.PlanException},
+     * nothing changed) a definition that differs from the one kept in the execution's context in a key
+     * the run already rests on ({@link DefinitionChanges}), and a changed {@code using} / {@code set} that
+     * PostgreSQL does not prove to be one expression that type-checks; says which keys changed.
+     */
+    public static void refuseChangedDefinition(JobExecution started, JobDefinition now, JdbcTemplate jdbc, PrintStream out) {
+        boolean pastPlan = started.getStepExecutions().stream().anyMatch(s -> !s.getStepName().equals("plan"));
+        String yaml = started.getExecutionContext().containsKey(RewriteJob.DEFINITION)
+                ? started.getExecutionContext().getString(RewriteJob.DEFINITION) : null;
+        if (yaml == null || !pastPlan) {
+            return; // it never got past plan: nothing rests on what it started with
+        }
+        JobDefinition before = JobDefinitions.parse(yaml, now.file());
+        List<String> changed = DefinitionChanges.changedKeys(before, now);
+        List<String> refused = DefinitionChanges.refused(changed);
+        String file = now.file() == null ? "the definition" : now.file().toString();
+        long id = started.getId();
+        if (!refused.isEmpty()) {
+            String them = refused.size() == 1 ? "it" : "them";
+            throw new io.pgrewrite.plan.PlanException("Execution " + id + " of job " + before.name() + " on "
+                    + before.schema() + "." + before.table() + " started with a different definition: "
+                    + String.join(", ", refused) + (refused.size() == 1 ? " has" : " have") + " changed in " + file
+                    + ". A run under way cannot take " + them + ": what it did already rests on the values it started with."
+                    + " Put " + them + " back to continue it (`pgrewrite restart " + id + "`), or give it up with"
+                    + " `pgrewrite abandon " + id + " --cleanup` and run the changed file as a new job. A restart may"
+                    + " change only " + String.join(", ", DefinitionChanges.MAY_CHANGE.stream()
+                            .map(k -> k.endsWith(".") ? k + "*" : k).toList())
+                    + " (using and set are checked again first). Nothing was changed.", null);
+        }
+        if (changed.stream().anyMatch(DefinitionChanges.RECHECKED::contains)
+                || changed.stream().anyMatch(k -> k.startsWith("set"))) {
+            new io.pgrewrite.plan.Planner(jdbc).proveExpressions(now); // throws PlanException naming the key
+        }
+        if (!changed.isEmpty() && out != null) {
+            out.println("Changed since execution " + id + " started, applied from now on: " + String.join(", ", changed));
         }
     }
 

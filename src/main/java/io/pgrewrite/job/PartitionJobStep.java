@@ -48,8 +48,13 @@ final class PartitionJobStep extends AbstractStep {
         this.stop = stop;
     }
 
-    static JobParameters parameters(String jobKey, String partition) {
-        return new JobParametersBuilder().addString(JOB_KEY, jobKey).addString(PARTITION, partition).toJobParameters();
+    /** A generation after the first (a fresh run after abandon --cleanup) starts fresh partition jobs too. */
+    static JobParameters parameters(String jobKey, String partition, long generation) {
+        JobParametersBuilder b = new JobParametersBuilder().addString(JOB_KEY, jobKey).addString(PARTITION, partition);
+        if (generation > 0) {
+            b.addLong(RewriteJob.GENERATION, generation);
+        }
+        return b.toJobParameters();
     }
 
     @Override
@@ -62,7 +67,7 @@ final class PartitionJobStep extends AbstractStep {
 
     private void runPartition(StepExecution se, String partition) throws Exception {
         Job job = partitionJobs.apply(partition);
-        JobParameters params = parameters(jobKey, partition);
+        JobParameters params = parameters(jobKey, partition, RewriteJob.generation(se.getJobExecution()));
         JobExecution last = repository.getLastJobExecution(job.getName(), params);
         if (last != null && last.getStatus() == BatchStatus.COMPLETED) {
             return;
@@ -77,6 +82,9 @@ final class PartitionJobStep extends AbstractStep {
             return;
         }
         JobExecution run = operator.start(job, params);
+        for (int again = 0; again < 3 && run.getStatus() == BatchStatus.FAILED && drifted(run); again++) {
+            run = operator.start(job, params); // the parent changed under the copy, which was dropped: copy again
+        }
         if (run.getStatus() != BatchStatus.COMPLETED) {
             String why = Failures.describe(run);
             se.setStatus(run.getStatus() == BatchStatus.STOPPED ? BatchStatus.STOPPED : BatchStatus.FAILED);
@@ -85,6 +93,17 @@ final class PartitionJobStep extends AbstractStep {
                 throw new PartitionFailedException(why);
             }
         }
+    }
+
+    private static boolean drifted(JobExecution run) {
+        for (Throwable t : run.getAllFailureExceptions()) {
+            for (Throwable c = t; c != null; c = c.getCause()) {
+                if (c instanceof io.pgrewrite.plan.PartitionWork.ShapeDrift) {
+                    return true;
+                }
+            }
+        }
+        return false;
     }
 
     /** A partition's job did not complete; the message is its first failure's. */

@@ -19,6 +19,8 @@ public final class PartitionState {
     public static final String SWAPPED = "swapped";
     public static final String RETIRED = "retired";
     public static final String FAILED = "failed";
+    /** Dropped (or detached) by someone else while the job ran: skipped, nothing left to rewrite. */
+    public static final String GONE = "gone";
 
     static final String UPSERT_STATE = """
             INSERT INTO pgrewrite.partition_state (job_key, partition_name, state) VALUES (?, ?, ?)
@@ -31,6 +33,42 @@ public final class PartitionState {
 
     static final String GET = "SELECT * FROM pgrewrite.partition_state WHERE job_key = ? AND partition_name = ?";
     static final String ALL = "SELECT * FROM pgrewrite.partition_state WHERE job_key = ? ORDER BY partition_name";
+
+    /**
+     * Reads only the catalog (no lock beyond what the caller holds). Called when a new working copy starts,
+     * after capture is on: whatever happened to P before this moment, the copy reads; whatever happens
+     * after it must go through the capture trigger, and {@link #SOURCE_CHANGED} tells when it did not.
+     */
+    static final String RECORD_SOURCE = """
+            UPDATE pgrewrite.partition_state s
+               SET source_relid = c.oid, source_filenode = pg_relation_filenode(c.oid), capture_trigger_xmin = t.xmin::text,
+                   updated_at = now()
+              FROM pg_class c LEFT JOIN pg_trigger t ON t.tgrelid = c.oid AND t.tgname = ?
+             WHERE c.oid = to_regclass(?) AND s.job_key = ? AND s.partition_name = ?
+            """;
+
+    /**
+     * Why P is no longer the table whose copy is ready, or NULL when it still is. Run by the swap under its
+     * ACCESS EXCLUSIVE lock on P, so nothing can change the answer before the DETACH: TRUNCATE, VACUUM FULL
+     * and CLUSTER give P a new relfilenode (TRUNCATE fires no row trigger); ALTER TABLE … DISABLE/ENABLE
+     * TRIGGER rewrites the trigger's pg_trigger row (a new xmin), even when it is enabled again since.
+     */
+    static final String SOURCE_CHANGED = """
+            SELECT CASE
+                     WHEN s.source_relid IS NULL THEN 'the identity of the table the copy was taken from was not recorded'
+                     WHEN c.oid IS DISTINCT FROM s.source_relid THEN 'it is no longer the table that was copied (another table took its name)'
+                     WHEN pg_relation_filenode(c.oid) IS DISTINCT FROM s.source_filenode
+                       THEN 'its storage changed since the copy started (TRUNCATE, VACUUM FULL or CLUSTER), which no trigger records'
+                     WHEN t.oid IS NULL THEN 'its capture trigger is gone'
+                     WHEN t.tgenabled <> 'A' THEN 'its capture trigger is not enabled ALWAYS (tgenabled = ' || t.tgenabled::text || ')'
+                     WHEN t.xmin::text IS DISTINCT FROM s.capture_trigger_xmin
+                       THEN 'its capture trigger was disabled or altered since the copy started (writes made meanwhile were not logged)'
+                   END
+              FROM pgrewrite.partition_state s
+              LEFT JOIN pg_class c ON c.oid = to_regclass(?)
+              LEFT JOIN pg_trigger t ON t.tgrelid = c.oid AND t.tgname = ?
+             WHERE s.job_key = ? AND s.partition_name = ?
+            """;
 
     private static final List<String> FIGURES = List.of("rows_copied", "rows_total", "bytes_before", "bytes_after",
             "copy_ms", "verify_result", "lock_wait_ms", "lock_hold_ms", "swap_attempts");
@@ -51,6 +89,17 @@ public final class PartitionState {
             throw new IllegalArgumentException("not a partition_state figure: " + column);
         }
         jdbc.update(String.format(SET_FIGURES, column), value, jobKey, partition);
+    }
+
+    /** Records P's identity and its capture trigger's row version: the copy starts from this table. */
+    public void recordSource(String jobKey, String partition, String qualifiedPartition, String captureTrigger) {
+        jdbc.update(RECORD_SOURCE, captureTrigger, qualifiedPartition, jobKey, partition);
+    }
+
+    /** Null when P is still the table the copy was taken from and capture saw every change since; else why not. */
+    public String sourceChanged(String jobKey, String partition, String qualifiedPartition, String captureTrigger) {
+        List<String> r = jdbc.queryForList(SOURCE_CHANGED, String.class, qualifiedPartition, captureTrigger, jobKey, partition);
+        return r.isEmpty() ? "it has no partition_state row" : r.get(0);
     }
 
     public String state(String jobKey, String partition) {

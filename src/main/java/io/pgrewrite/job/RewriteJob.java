@@ -31,9 +31,23 @@ public final class RewriteJob {
     public static final String NAME = "rewrite";
     public static final String JOB_KEY = "job.key";
     public static final String FILE = "file";
+    /** Identifying, from the second instance of a job key on: see {@link JobRunner#parameters}. */
+    public static final String GENERATION = "pgrewrite.generation";
+    /** In the execution context of an abandoned execution whose leftovers {@code abandon --cleanup} removed. */
+    public static final String CLEANED_UP = "pgrewrite.cleaned-up";
     /** The definition's YAML, kept in the job's ExecutionContext: remote workers read it from there. */
     public static final String DEFINITION = "pgrewrite.definition";
 
+    /** Whether {@code abandon --cleanup} removed what this (abandoned) execution left. */
+    public static boolean cleanedUp(JobExecution e) {
+        return e.getExecutionContext().containsKey(CLEANED_UP);
+    }
+
+    /** The generation of the job execution a step belongs to (0 when it has none). */
+    static long generation(JobExecution e) {
+        Long g = e.getJobParameters().getLong(GENERATION);
+        return g == null ? 0 : g;
+    }
 
     private final Engine engine;
     private final JobRepository repository;

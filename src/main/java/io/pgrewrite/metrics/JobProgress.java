@@ -24,28 +24,32 @@ import org.springframework.jdbc.core.JdbcTemplate;
  */
 public final class JobProgress {
 
-    public static final String PENDING = "pending";
-    public static final String COPYING = "copying";
-    public static final String VERIFYING = "verifying";
-    public static final String SWAPPING = "swapping";
-    public static final String DONE = "done";
-    public static final String STOPPED = "stopped";
-    public static final String FAILED = "failed";
-    public static final List<String> STATES = List.of(PENDING, COPYING, VERIFYING, SWAPPING, DONE, STOPPED, FAILED);
+    // The words of Stage, the one vocabulary; kept as strings for the callers that compare them.
+    public static final String PENDING = Stage.PENDING.word();
+    public static final String COPYING = Stage.COPYING.word();
+    public static final String VERIFYING = Stage.VERIFYING.word();
+    public static final String SWAPPING = Stage.SWAPPING.word();
+    public static final String DONE = Stage.DONE.word();
+    public static final String STOPPED = Stage.STOPPED.word();
+    public static final String FAILED = Stage.FAILED.word();
+    public static final List<String> STATES = Stage.words();
 
-    /** One execution with its job key and instance. */
+    /** One execution of the rewrite job (not a partition's sub-execution) with its job key and instance. */
     static final String EXECUTION = """
             SELECT e.job_execution_id, e.job_instance_id, e.status, e.start_time, e.end_time, e.exit_message,
                    (SELECT p.parameter_value FROM pgrewrite.batch_job_execution_params p
                      WHERE p.job_execution_id = e.job_execution_id AND p.parameter_name = 'job.key') AS job_key,
                    (SELECT p.parameter_value FROM pgrewrite.batch_job_execution_params p
                      WHERE p.job_execution_id = e.job_execution_id AND p.parameter_name = 'file') AS file
-              FROM pgrewrite.batch_job_execution e WHERE e.job_execution_id = ?
+              FROM pgrewrite.batch_job_execution e
+              JOIN pgrewrite.batch_job_instance i ON i.job_instance_id = e.job_instance_id
+             WHERE e.job_execution_id = ? AND i.job_name = 'rewrite'
             """;
 
     /** The worker steps {@code rewrite:P} of the instance up to this execution, the latest of each partition. */
     static final String WORKERS = """
-            SELECT DISTINCT ON (s.step_name) substr(s.step_name, length('rewrite:') + 1) AS partition, s.status
+            SELECT DISTINCT ON (s.step_name) substr(s.step_name, length('rewrite:') + 1) AS partition, s.status,
+                   s.exit_message
               FROM pgrewrite.batch_step_execution s
               JOIN pgrewrite.batch_job_execution e ON e.job_execution_id = s.job_execution_id
              WHERE e.job_instance_id = ? AND e.job_execution_id <= ? AND s.step_name LIKE 'rewrite:%'
@@ -81,10 +85,11 @@ public final class JobProgress {
      *
      * @param rowsTotal reltuples of the partition (an estimate), or the rows copied once it is done; -1 unknown
      * @param rowsPerSecond rows copied over the time its copy ran; 0 before it copied
+     * @param reason why it failed or stopped, in the words of the failure (no stack trace); null otherwise
      */
     public record Partition(String name, String state, long rowsDone, long rowsTotal, double rowsPerSecond,
             double bytesPerSecond, double bytesDone, Long bytesBefore, Long bytesAfter, Double lockWaitMs, Double lockHoldMs,
-            Integer swapAttempts, String verify) {
+            Integer swapAttempts, String verify, String reason) {
     }
 
     /**
@@ -142,8 +147,10 @@ public final class JobProgress {
         boolean running = status.equals("STARTING") || status.equals("STARTED") || status.equals("STOPPING");
 
         Map<String, String> workers = new LinkedHashMap<>();
+        Map<String, String> reasons = new HashMap<>();
         jdbc.query(WORKERS, rs -> {
             workers.put(rs.getString("partition"), rs.getString("status"));
+            reasons.put(rs.getString("partition"), reason(rs.getString("exit_message")));
         }, ((Number) e.get("job_instance_id")).longValue(), executionId);
         Map<String, Map<String, Object>> states = new HashMap<>();
         for (Map<String, Object> r : jdbc.queryForList(STATE, jobKey)) {
@@ -202,7 +209,8 @@ public final class JobProgress {
                     st == null ? null : nullableLong(st.get("bytes_after")), st == null ? null : nullableDouble(st.get("lock_wait_ms")),
                     st == null ? null : nullableDouble(st.get("lock_hold_ms")),
                     st == null || st.get("swap_attempts") == null ? null : ((Number) st.get("swap_attempts")).intValue(),
-                    st == null ? null : (String) st.get("verify_result")));
+                    st == null ? null : (String) st.get("verify_result"),
+                    state.equals(FAILED) || state.equals(STOPPED) ? reasons.get(name) : null));
         }
         Duration eta = rate > 0 ? Duration.ofSeconds(Math.round(remaining / rate)) : null;
         return new Execution(executionId, jobKey, (String) e.get("file"), status, local(e.get("start_time")),
@@ -211,24 +219,22 @@ public final class JobProgress {
 
     /** pgrewrite's own state names, and the worker step's status, as the operator's words. */
     static String state(String recorded, String workerStatus) {
-        if (recorded != null && (recorded.equals("swapped") || recorded.equals("retired"))) {
-            return DONE;
+        return Stage.of(recorded, workerStatus).word();
+    }
+
+    /**
+     * The operator's sentence in a step's exit message: its first line without the exception's class name
+     * (the rest is the stack trace Spring Batch stores with it).
+     */
+    public static String reason(String exitMessage) {
+        if (exitMessage == null || exitMessage.isBlank()) {
+            return null;
         }
-        if ("FAILED".equals(workerStatus) || "failed".equals(recorded)) {
-            return FAILED;
-        }
-        if ("STOPPED".equals(workerStatus) || "ABANDONED".equals(workerStatus)) {
-            return recorded == null ? PENDING : STOPPED;
-        }
-        if (recorded == null) {
-            return PENDING;
-        }
-        return switch (recorded) {
-            case "capturing", "copying" -> COPYING;
-            case "copied", "indexed" -> VERIFYING;
-            case "verified" -> SWAPPING;
-            default -> recorded;
-        };
+        String first = exitMessage.strip();
+        int nl = first.indexOf('\n');
+        first = (nl < 0 ? first : first.substring(0, nl)).strip();
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("^(?:[a-zA-Z_$][\\w$]*\\.)+[\\w$]+(?:Exception|Error): ").matcher(first);
+        return m.find() ? first.substring(m.end()) : first;
     }
 
     private static double bytesPerRow(Map<String, Object> st, double[] cat) {

@@ -2,8 +2,16 @@ package io.pgrewrite.pg;
 
 import java.sql.SQLException;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Function;
 
 import org.slf4j.Logger;
@@ -16,50 +24,168 @@ import org.springframework.transaction.support.TransactionTemplate;
  * deadlock) rolls it back, waits with exponential backoff and jitter, and tries again. Nothing of
  * ours ever waits unbounded in the lock queue: a waiting ACCESS EXCLUSIVE request blocks every later
  * query on the table, so the application queues behind us for at most one lock timeout per attempt.
+ * <p>
+ * What a DBA can rely on:
+ * <ul>
+ * <li>Before every attempt, autovacuum holding a lock on a relation the transaction must lock (for a
+ *     partitioned table: on any partition) is cancelled, where our role may do so.</li>
+ * <li>An attempt stopped only by autovacuum does not count against {@code swap.max-attempts}: those are
+ *     for conflicts with the application. Where we may not cancel autovacuum (not a superuser, no
+ *     PostgreSQL 18's {@code pg_signal_autovacuum_worker}), the next attempt waits longer than {@code deadlock_timeout}, after which
+ *     PostgreSQL itself cancels an autovacuum that blocks a lock request (unless it prevents wraparound).</li>
+ * <li>The backoff between counted attempts doubles (with jitter upwards only), up to 10 s.</li>
+ * <li>The failure names the sessions that blocked the last attempt, as seen while it waited
+ *     ({@code pg_blocking_pids} of our backend, sampled from a second connection).</li>
+ * <li>The transaction cannot outlive a stalled or dead pgrewrite: {@code idle_in_transaction_session_timeout}
+ *     ends it when our side goes quiet, and transactions that lock a partitioned table (the whole table
+ *     for the application) get a {@code statement_timeout} too.</li>
+ * </ul>
  */
 public final class LockRetry {
 
     private static final Logger log = LoggerFactory.getLogger(LockRetry.class);
 
     /**
-     * Bound, so the timeout is a value and not SQL text; {@code true} makes both LOCAL to the transaction.
-     * synchronous_commit off: the locks go the moment the commit record is written, not after its fsync.
-     * A database crash can lose only the tail of our commits, never out of order (WAL is flushed in
-     * sequence, so any later commit of the application's makes ours durable too), and every step is
-     * idempotent: a lost commit is done again by restart.
+     * Bound, so the timeouts are values and not SQL text; {@code true} makes all of them LOCAL to the
+     * transaction. synchronous_commit off: the locks go the moment the commit record is written, not after
+     * its fsync. A database crash can lose only the tail of our commits, never out of order (WAL is flushed
+     * in sequence, so any later commit of the application's makes ours durable too), and every step is
+     * idempotent: a lost commit is done again by restart. idle_in_transaction_session_timeout: if this JVM
+     * stalls (GC, SIGSTOP, a dead host) between two statements while holding the locks, the server ends the
+     * session and the application's queries go on; the attempt is lost, restart does it again.
+     * Returns our backend's pid, for the blocker sampling.
      */
-    static final String SET_LOCK_TIMEOUT = "SELECT set_config('lock_timeout', ?, true), set_config('synchronous_commit', 'off', true)";
+    static final String SET_LIMITS = """
+            SELECT pg_backend_pid(), set_config('lock_timeout', ?, true), set_config('statement_timeout', ?, true),
+                   set_config('idle_in_transaction_session_timeout', ?, true), set_config('synchronous_commit', 'off', true)
+            """;
 
-    /** Who holds or waits for a lock on the relations we could not lock, for the error message. */
-    static final String LOCK_HOLDERS = """
-            SELECT DISTINCT a.pid, coalesce(a.state, '?') AS state, l.mode, l.granted,
+    /** Does the transaction lock a partitioned table (so every statement under it must be short)? No locks. */
+    static final String LOCKS_PARTITIONED = """
+            SELECT coalesce(bool_or(c.relkind = 'p'), false)
+              FROM unnest(?::text[]) AS r(name) JOIN pg_class c ON c.oid = to_regclass(r.name)
+            """;
+
+    /** deadlock_timeout in ms: how long a lock waiter waits before PostgreSQL cancels a blocking autovacuum. */
+    static final String DEADLOCK_TIMEOUT = "SELECT setting::bigint FROM pg_settings WHERE name = 'deadlock_timeout'";
+
+    /**
+     * Who blocks our backend right now, from a second connection while the attempt waits. Reads shared
+     * memory only. An autovacuum worker runs as no user (usesysid NULL); without pg_read_all_stats we
+     * cannot see its backend_type or query, but that much we see.
+     */
+    static final String BLOCKERS = """
+            SELECT a.pid,
+                   coalesce(a.backend_type = 'autovacuum worker', a.usesysid IS NULL) AS autovacuum,
+                   coalesce(a.query LIKE '%to prevent wraparound%', false) AS wraparound,
+                   coalesce(a.backend_type, '?') AS backend_type, coalesce(a.state, '?') AS state,
                    coalesce(extract(epoch FROM now() - coalesce(a.xact_start, a.query_start)), 0) AS age_s,
                    left(regexp_replace(coalesce(a.query, ''), '\\s+', ' ', 'g'), 200) AS query,
-                   l.relation::regclass::text AS relation
+                   (SELECT string_agg(DISTINCT l.mode || CASE WHEN l.granted THEN ' granted' ELSE ' waiting' END
+                                      || ' on ' || l.relation::regclass::text, ', ')
+                      FROM pg_locks l
+                     WHERE l.pid = a.pid AND l.relation IN (SELECT w.relation FROM pg_locks w WHERE w.pid = ? AND NOT w.granted)
+                   ) AS locks
+              FROM pg_stat_activity a
+             WHERE a.pid = ANY (pg_blocking_pids(?))
+            """;
+
+    /** After an attempt failed without a sample: who holds or waits for a lock on the relations now. */
+    static final String LOCK_HOLDERS = """
+            SELECT DISTINCT a.pid, coalesce(a.backend_type = 'autovacuum worker', a.usesysid IS NULL) AS autovacuum,
+                   false AS wraparound, coalesce(a.backend_type, '?') AS backend_type, coalesce(a.state, '?') AS state,
+                   coalesce(extract(epoch FROM now() - coalesce(a.xact_start, a.query_start)), 0) AS age_s,
+                   left(regexp_replace(coalesce(a.query, ''), '\\s+', ' ', 'g'), 200) AS query,
+                   l.mode || CASE WHEN l.granted THEN ' granted' ELSE ' waiting' END || ' on ' || l.relation::regclass::text AS locks
               FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
-             WHERE l.relation = ANY (?::regclass[]) AND a.pid <> pg_backend_pid()
-             ORDER BY l.granted DESC, age_s DESC
+             WHERE l.relation IN (SELECT t.relid FROM unnest(?::text[]) AS r(name), pg_partition_tree(to_regclass(r.name)) AS t)
+               AND a.pid <> pg_backend_pid()
             """;
 
     /**
-     * Autovacuum workers holding a lock on the relations (or their partitions). Autovacuum yields to a
-     * lock waiter only after deadlock_timeout (1 s), longer than our lock_timeout, so it would win every
-     * attempt; like pg_repack we cancel it (it comes back later). Never one that prevents wraparound.
+     * Autovacuum workers holding a lock on the relations, or on any partition of them when the whole tree
+     * is locked ({@link Scope#TREES}). Autovacuum yields to a lock waiter only after deadlock_timeout (1 s),
+     * longer than our lock_timeout, so it would win every attempt; like pg_repack we cancel it (it comes
+     * back later). Never one that prevents wraparound, nor one whose query we cannot see (it might be).
      */
-    static final String AUTOVACUUM_BLOCKERS = """
-            SELECT DISTINCT a.pid, l.relation::regclass::text AS relation
+    static final String AUTOVACUUM_ON = """
+            SELECT DISTINCT a.pid, l.relation::regclass::text AS relation,
+                   (a.query IS NOT NULL AND a.query <> '<insufficient privilege>'
+                    AND a.query NOT LIKE '%to prevent wraparound%') AS cancellable
               FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
-             WHERE a.backend_type = 'autovacuum worker' AND l.granted
-               AND a.query NOT LIKE '%%to prevent wraparound%%'
-               AND l.relation IN (SELECT t.relid FROM unnest(?::regclass[]) AS r(rel), pg_partition_tree(r.rel) AS t)
-            """.replace("%%", "%");
+             WHERE coalesce(a.backend_type = 'autovacuum worker', a.usesysid IS NULL) AND l.granted
+               AND l.relation IN (SELECT CASE WHEN ? THEN t.relid ELSE to_regclass(r.name) END
+                                    FROM unnest(?::text[]) AS r(name), pg_partition_tree(to_regclass(r.name)) AS t)
+            """;
 
+    /**
+     * Needs superuser (PostgreSQL 18: pg_signal_autovacuum_worker); pg_signal_backend cannot signal a
+     * process without a role. Denied, it raises 42501 and we wait instead.
+     */
     static final String CANCEL = "SELECT pg_cancel_backend(?)";
+
+    /** Which relations an attempt must keep autovacuum off. */
+    public enum Scope {
+        /** the relations and all their partitions (expand, contract: ALTER TABLE on the parent locks them all) */
+        TREES,
+        /** exactly the relations named (the swap: LOCK TABLE ONLY the parent, then P and its copy) */
+        ONLY
+    }
+
+    /** The body refuses to go on under the locks (say, too much left to replay): roll back, retry, not counted. */
+    public static final class NotNow extends RuntimeException {
+        public NotNow(String reason) {
+            super(reason);
+        }
+    }
+
+    /** Someone who blocked an attempt. */
+    record Blocker(int pid, boolean autovacuum, boolean wraparound, String description) {
+        static Blocker of(Map<String, Object> r) {
+            return new Blocker(((Number) r.get("pid")).intValue(), Boolean.TRUE.equals(r.get("autovacuum")),
+                    Boolean.TRUE.equals(r.get("wraparound")),
+                    String.format("pid %s, %s, %s, %s, for %.1f s: %s", r.get("pid"), r.get("backend_type"), r.get("state"),
+                            r.get("locks") == null ? "holding a conflicting lock" : r.get("locks"),
+                            ((Number) r.get("age_s")).doubleValue(), r.get("query")));
+        }
+    }
+
+    /** Seam for tests: who blocked an attempt, and cancelling autovacuum. */
+    interface Blockers {
+        /** Starts sampling who blocks backend {@code pid}; the handle returns the last non-empty sample. */
+        Sampling watch(int pid);
+
+        /** Who holds or waits for locks on the relations now (when nothing was sampled). */
+        List<Blocker> holders(List<String> relations);
+
+        /** Cancels autovacuum on the relations; returns how many were cancelled, -1 when not permitted. */
+        int cancelAutovacuum(List<String> relations, Scope scope);
+    }
+
+    interface Sampling {
+        List<Blocker> stop();
+    }
+
+    private static final ScheduledExecutorService SAMPLER = Executors.newScheduledThreadPool(2, r -> {
+        Thread t = new Thread(r, "pgrewrite-lock-sampler");
+        t.setDaemon(true);
+        return t;
+    });
+
+    /** "May not cancel autovacuum" is said once per process, not once per attempt. */
+    private static final AtomicBoolean SAID_CANNOT_CANCEL = new AtomicBoolean();
+
+    /** Attempts stopped only by autovacuum, allowed per run on top of max-attempts: never endless. */
+    static final int AUTOVACUUM_RETRIES_PER_ATTEMPT = 5;
+
+    /** Consecutive refusals of the body ({@link NotNow}) before the run gives up. */
+    static final int MAX_REFUSALS = 50;
 
     private final TransactionTemplate tx;
     private final SqlRunner sql;
     private final Duration lockTimeout;
     private final int maxAttempts;
+    private final Blockers blockers;
 
     /**
      * @param tx any template on the target's transaction manager; each attempt runs in a new
@@ -67,10 +193,15 @@ public final class LockRetry {
      *           rolls back only the attempt and SET LOCAL ends with it
      */
     public LockRetry(TransactionTemplate tx, SqlRunner sql, Duration lockTimeout, int maxAttempts) {
+        this(tx, sql, lockTimeout, maxAttempts, null);
+    }
+
+    LockRetry(TransactionTemplate tx, SqlRunner sql, Duration lockTimeout, int maxAttempts, Blockers blockers) {
         this.tx = Transactions.requiresNew(tx);
         this.sql = sql;
         this.lockTimeout = lockTimeout;
         this.maxAttempts = maxAttempts;
+        this.blockers = blockers != null ? blockers : new DatabaseBlockers();
     }
 
     /** What one successful run measured. */
@@ -91,87 +222,153 @@ public final class LockRetry {
         }
     }
 
+    /** Longest wait in the idle state inside our transaction before the server ends it. */
+    Duration idleLimit() {
+        return Duration.ofMillis(Math.max(2_000, lockTimeout.toMillis() * 5));
+    }
+
+    /** Longest statement in a transaction that locks a partitioned table (the lock waits are shorter). */
+    Duration statementLimit() {
+        return Duration.ofMillis(lockTimeout.toMillis() + 10_000);
+    }
+
     /**
      * @param what     for messages: "swap of passage_20240312"
-     * @param relations qualified, quoted names of the relations the body locks, for the message on failure
+     * @param relations qualified, quoted names of the relations the body locks, for the message on failure;
+     *                 autovacuum is cleared from them and all their partitions
      */
     public <T> Outcome<T> run(String what, List<String> relations, Function<Timing, T> body) {
+        return run(what, relations, Scope.TREES, () -> { }, body);
+    }
+
+    /**
+     * @param beforeEachAttempt runs outside the transaction before every attempt (the swap catches up there)
+     */
+    public <T> Outcome<T> run(String what, List<String> relations, Scope scope, Runnable beforeEachAttempt,
+            Function<Timing, T> body) {
         if (sql.dryRun()) {
             sql.print("BEGIN");
             sql.print("SET LOCAL lock_timeout = '" + lockTimeout.toMillis() + "ms'");
+            sql.print("SET LOCAL idle_in_transaction_session_timeout = '" + idleLimit().toMillis() + "ms'");
             T value = body.apply(new Timing());
             sql.print("COMMIT");
             return new Outcome<>(value, 1, 0, 0);
         }
-        for (int attempt = 1; ; attempt++) {
+        String statementLimit = Boolean.TRUE.equals(sql.queryOne(LOCKS_PARTITIONED, Boolean.class,
+                (Object) relations.toArray(String[]::new))) ? statementLimit().toMillis() + "ms" : "0";
+        int attempts = 0;
+        int conflicts = 0;
+        int autovacuumStops = 0;
+        int cancelled = 0;
+        int refusals = 0;
+        boolean waitOutAutovacuum = false;
+        while (true) {
+            beforeEachAttempt.run();
+            int c = blockers.cancelAutovacuum(relations, scope);
+            if (c > 0) {
+                cancelled += c;
+                sleep(50); // a cancel is a signal: give the worker a moment to let go of its locks
+            }
+            attempts++;
+            long timeout = waitOutAutovacuum ? deadlockTimeoutMillis() + Math.max(200, lockTimeout.toMillis()) : lockTimeout.toMillis();
+            waitOutAutovacuum = false;
             Timing timing = new Timing();
+            AtomicReference<Sampling> sampling = new AtomicReference<>();
+            List<Blocker> seen = List.of();
             try {
-                T value = tx.execute(status -> {
-                    sql.jdbc().queryForList(SET_LOCK_TIMEOUT, lockTimeout.toMillis() + "ms");
-                    return body.apply(timing);
-                });
+                T value;
+                try {
+                    value = tx.execute(status -> {
+                        int pid = sql.jdbc().queryForObject(SET_LIMITS, (rs, i) -> rs.getInt(1), timeout + "ms",
+                                statementLimit, idleLimit().toMillis() + "ms");
+                        sampling.set(blockers.watch(pid));
+                        return body.apply(timing);
+                    });
+                } finally {
+                    if (sampling.get() != null) {
+                        seen = sampling.get().stop();
+                    }
+                }
                 long end = System.nanoTime();
-                return new Outcome<>(value, attempt, (timing.lockedAt() - timing.begin) / 1e6,
+                if (cancelled > 0 || autovacuumStops > 0) {
+                    log.info("{}: done after {} attempt(s); cancelled autovacuum {} time(s), {} attempt(s) stopped by autovacuum only",
+                            what, attempts, cancelled, autovacuumStops);
+                }
+                return new Outcome<>(value, attempts, (timing.lockedAt() - timing.begin) / 1e6,
                         (end - timing.lockedAt()) / 1e6);
+            } catch (NotNow e) {
+                if (++refusals >= MAX_REFUSALS) {
+                    throw new IllegalStateException(what + ": gave up after " + refusals + " tries, each time " + e.getMessage()
+                            + ". Run it when the application writes less, then restart.", e);
+                }
+                log.info("{}: not now, {}; trying again", what, e.getMessage());
             } catch (DataAccessException e) {
                 if (!isLockFailure(e)) {
                     throw e;
                 }
-                if (attempt >= maxAttempts) {
-                    throw new LockNotAvailableException(what + ": could not get its locks in " + attempt
-                            + " attempts of " + lockTimeout.toMillis() + " ms each. " + describeHolders(relations)
+                refusals = 0;
+                if (seen.isEmpty()) {
+                    seen = blockers.holders(relations);
+                }
+                boolean onlyAutovacuum = !seen.isEmpty() && seen.stream().allMatch(b -> b.autovacuum() && !b.wraparound());
+                if (onlyAutovacuum && autovacuumStops < AUTOVACUUM_RETRIES_PER_ATTEMPT * maxAttempts) {
+                    autovacuumStops++;
+                    int k = blockers.cancelAutovacuum(relations, scope);
+                    if (k < 0) {
+                        // We may not cancel it: wait past deadlock_timeout once, and PostgreSQL cancels it for us.
+                        waitOutAutovacuum = true;
+                        if (SAID_CANNOT_CANCEL.compareAndSet(false, true)) {
+                            log.warn("{}: autovacuum holds a lock we need and this role may not cancel it (that takes superuser,"
+                                    + " on PostgreSQL 18 pg_signal_autovacuum_worker with pg_read_all_stats); waiting past"
+                                    + " deadlock_timeout instead, after which PostgreSQL cancels it. Said once.", what);
+                        }
+                    } else {
+                        cancelled += k;
+                    }
+                    continue; // not a conflict with the application: does not count as an attempt
+                }
+                conflicts++;
+                if (conflicts >= maxAttempts) {
+                    throw new LockNotAvailableException(what + ": could not get its locks in " + conflicts
+                            + " attempts of " + lockTimeout.toMillis() + " ms each"
+                            + (autovacuumStops > 0 ? " (and " + autovacuumStops + " more stopped by autovacuum, cancelled " + cancelled + " time(s))" : "")
+                            + ". " + describe(seen)
                             + " Let that finish (or end it), or raise swap.max-attempts / swap.lock-timeout, then restart.", e);
                 }
-                if (cancelAutovacuum(what, relations)) {
-                    sleep(50);
-                    continue; // retry at once: the blocker was autovacuum, and it is gone
-                }
-                long backoff = backoffMillis(attempt);
-                log.info("{}: lock not available (attempt {}/{}), retrying in {} ms", what, attempt, maxAttempts, backoff);
+                long backoff = backoffMillis(conflicts);
+                log.info("{}: lock not available (attempt {}/{}), retrying in {} ms. {}", what, conflicts, maxAttempts, backoff,
+                        describe(seen));
                 sleep(backoff);
             }
         }
     }
 
-    private boolean cancelAutovacuum(String what, List<String> relations) {
-        try {
-            var rows = sql.queryRows(AUTOVACUUM_BLOCKERS, (Object) relations.toArray(String[]::new));
-            boolean cancelled = false;
-            for (var r : rows) {
-                if (Boolean.TRUE.equals(sql.queryOne(CANCEL, Boolean.class, r.get("pid")))) {
-                    log.info("{}: cancelled autovacuum (pid {}) on {}, which held the lock", what, r.get("pid"), r.get("relation"));
-                    cancelled = true;
-                }
-            }
-            return cancelled;
-        } catch (DataAccessException e) {
-            log.debug("could not cancel autovacuum: {}", e.getMessage());
-            return false;
-        }
-    }
-
+    /**
+     * Grows with every counted attempt: doubles from the lock timeout (at least 50 ms), jitter only upwards
+     * (×1 to ×1.5) so that the next wait is never shorter than this one, capped at 10 s.
+     */
     long backoffMillis(int attempt) {
-        double base = Math.max(50, lockTimeout.toMillis()) * Math.pow(2, Math.min(attempt - 1, 8));
-        double capped = Math.min(base, 10_000);
-        return (long) (capped * ThreadLocalRandom.current().nextDouble(0.5, 1.5));
+        double base = Math.max(50, lockTimeout.toMillis()) * Math.pow(2, Math.min(attempt - 1, 16));
+        return (long) Math.min(10_000, base * ThreadLocalRandom.current().nextDouble(1.0, 1.5));
     }
 
-    private String describeHolders(List<String> relations) {
+    private long deadlockTimeoutMillis() {
         try {
-            var rows = sql.queryRows(LOCK_HOLDERS, (Object) relations.toArray(String[]::new));
-            if (rows.isEmpty()) {
-                return "Nobody holds a lock on them now (it was a passing conflict).";
-            }
-            StringBuilder b = new StringBuilder("Held or awaited by:");
-            for (var r : rows) {
-                b.append(String.format(" [pid %s, %s, %s%s on %s, for %.1f s: %s]", r.get("pid"), r.get("state"),
-                        r.get("mode"), Boolean.TRUE.equals(r.get("granted")) ? " granted" : " waiting",
-                        r.get("relation"), ((Number) r.get("age_s")).doubleValue(), r.get("query")));
-            }
-            return b.append('.').toString();
+            return sql.queryOne(DEADLOCK_TIMEOUT, Long.class);
         } catch (DataAccessException e) {
-            return "(could not read pg_locks: " + e.getMostSpecificCause().getMessage() + ")";
+            return 1000;
         }
+    }
+
+    static String describe(List<Blocker> seen) {
+        if (seen.isEmpty()) {
+            return "Nobody held a lock on them when it was looked at (it was a passing conflict).";
+        }
+        StringBuilder b = new StringBuilder("Blocked by:");
+        for (Blocker x : seen) {
+            b.append(" [").append(x.description()).append(']');
+        }
+        return b.append('.').toString();
     }
 
     static boolean isLockFailure(Throwable e) {
@@ -189,6 +386,68 @@ public final class LockRetry {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IllegalStateException("interrupted while waiting to retry a lock", e);
+        }
+    }
+
+    /** The real thing: pg_blocking_pids sampled from a second connection, pg_cancel_backend. */
+    private final class DatabaseBlockers implements Blockers {
+
+        @Override
+        public Sampling watch(int pid) {
+            AtomicReference<List<Blocker>> last = new AtomicReference<>(List.of());
+            long every = Math.max(20, Math.min(250, lockTimeout.toMillis() / 4));
+            ScheduledFuture<?> f = SAMPLER.scheduleWithFixedDelay(() -> {
+                try {
+                    List<Blocker> now = new ArrayList<>();
+                    for (var r : sql.queryRows(BLOCKERS, pid, pid)) {
+                        now.add(Blocker.of(r));
+                    }
+                    if (!now.isEmpty()) {
+                        last.set(now);
+                    }
+                } catch (RuntimeException e) {
+                    log.debug("could not sample lock blockers: {}", e.getMessage());
+                }
+            }, every, every, TimeUnit.MILLISECONDS);
+            return () -> {
+                f.cancel(false);
+                return last.get();
+            };
+        }
+
+        @Override
+        public List<Blocker> holders(List<String> relations) {
+            try {
+                return sql.queryRows(LOCK_HOLDERS, (Object) relations.toArray(String[]::new)).stream().map(Blocker::of).toList();
+            } catch (DataAccessException e) {
+                log.debug("could not read pg_locks: {}", e.getMostSpecificCause().getMessage());
+                return List.of();
+            }
+        }
+
+        @Override
+        public int cancelAutovacuum(List<String> relations, Scope scope) {
+            int n = 0;
+            boolean denied = false;
+            try {
+                for (var r : sql.queryRows(AUTOVACUUM_ON, scope == Scope.TREES, (Object) relations.toArray(String[]::new))) {
+                    if (!Boolean.TRUE.equals(r.get("cancellable"))) {
+                        denied = true; // we cannot see its query (it may prevent wraparound): leave it
+                        continue;
+                    }
+                    try {
+                        if (Boolean.TRUE.equals(sql.queryOne(CANCEL, Boolean.class, r.get("pid")))) {
+                            log.debug("cancelled autovacuum (pid {}) on {}", r.get("pid"), r.get("relation"));
+                            n++;
+                        }
+                    } catch (DataAccessException e) {
+                        denied = true; // 42501: permission denied to cancel
+                    }
+                }
+            } catch (DataAccessException e) {
+                log.debug("could not look for autovacuum: {}", e.getMostSpecificCause().getMessage());
+            }
+            return n == 0 && denied ? -1 : n;
         }
     }
 

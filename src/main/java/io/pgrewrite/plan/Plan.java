@@ -11,8 +11,21 @@ import io.pgrewrite.definition.JobDefinition;
 public record Plan(JobDefinition definition, Table table, List<Partition> partitions, List<Check> checks,
         long estimatedPeakExtraBytes) {
 
-    /** One precondition and its outcome; {@code detail} says what was found or what to do. */
-    public record Check(String name, boolean ok, String detail) {
+    /**
+     * One precondition and its outcome; {@code detail} says what was found or what to do.
+     *
+     * @param nothingToDo failed because the job's change is already there (exit 5, not 4)
+     */
+    public record Check(String name, boolean ok, String detail, boolean nothingToDo) {
+
+        public Check(String name, boolean ok, String detail) {
+            this(name, ok, detail, false);
+        }
+
+        /** Failed because the table already is as the job would make it. */
+        public static Check alreadyDone(String name, String detail) {
+            return new Check(name, false, detail, true);
+        }
     }
 
     public boolean ok() {

@@ -79,8 +79,9 @@ public final class Planner {
         checks.add(versionCheck(version));
         String where = def.file() == null ? "the job definition" : def.file().toString();
         Table table = catalog.find(def.schema(), def.table()).orElseThrow(() -> new PlanException(
-                "Table not found: " + def.schema() + "." + def.table() + ". Check 'schema:' and 'table:' in " + where
-                        + " (names are case-sensitive and used exactly as written).", null));
+                "Table not found: " + shown(def.schema(), def.table()) + ". Check 'table:' (and 'schema:') in " + where
+                        + " (names are case-sensitive and used exactly as written; a part with a '.' or a space goes in"
+                        + " double quotes: \"Archief 2024\".\"Passage-Log\").", null));
         checks.add(new Plan.Check("table exists", true, table.schema() + "." + table.name()));
 
         checks.add(partitioningCheck(table));
@@ -104,6 +105,7 @@ public final class Planner {
         leftoverCheck(selected, checks);
         columnChecks(def, table, checks);
         expressionChecks(def, table, checks);
+        throttleQueryCheck(def, checks);
         lockSlotCheck(def, table, checks);
         diskCheck(def, selected, checks);
 
@@ -118,10 +120,35 @@ public final class Planner {
         return plan;
     }
 
+    /**
+     * The server's proof of the definition's expressions alone, against the table as it is now: for a
+     * restart whose 'using:' or 'set:' changed. Throws {@link PlanException} naming the key and the reason.
+     */
+    public void proveExpressions(JobDefinition def) {
+        Table table = catalog.find(def.schema(), def.table()).orElseThrow(() -> new PlanException(
+                "Table not found: " + shown(def.schema(), def.table()), null));
+        List<Plan.Check> checks = new ArrayList<>();
+        expressionChecks(def, table, checks);
+        List<String> failed = checks.stream().filter(c -> !c.ok()).map(c -> c.name() + ": " + c.detail()).toList();
+        if (!failed.isEmpty()) {
+            throw new PlanException(shown(table.schema(), table.name()) + ": " + String.join("\n", failed)
+                    + "\nNothing was changed.", null);
+        }
+    }
+
+    /** {@code schema.table} as the operator would write it in 'table:', each part quoted only where it must be. */
+    static String shown(String schema, String table) {
+        return shownPart(schema) + "." + shownPart(table);
+    }
+
+    private static String shownPart(String name) {
+        return name.matches("[a-z_][a-z0-9_$]*") ? name : Identifiers.quote(name);
+    }
+
     /** The partitions a run rewrites, in order, without the preconditions: for the Partitioner, after expand. */
     public List<Partition> selectedPartitions(JobDefinition def) {
         Table table = catalog.find(def.schema(), def.table()).orElseThrow(() -> new PlanException(
-                "Table not found: " + def.schema() + "." + def.table(), null));
+                "Table not found: " + shown(def.schema(), def.table()), null));
         return select(def, table, new ArrayList<>());
     }
 
@@ -251,8 +278,9 @@ public final class Planner {
                 String target = jdbc.queryForObject(NORMALIZE_TYPE, String.class, def.type());
                 String current = table.column(col).get().type();
                 boolean same = current.equals(target) || current.equals(def.type());
-                checks.add(new Plan.Check("column " + col + " not already " + def.type(), !same, same
-                        ? col + " is already of type " + current + ": nothing to do" : current + " -> " + def.type()));
+                checks.add(same ? Plan.Check.alreadyDone("column " + col + " not already " + def.type(),
+                        col + " is already of type " + current + ": nothing to do")
+                        : new Plan.Check("column " + col + " not already " + def.type(), true, current + " -> " + def.type()));
             }
         }
     }
@@ -298,6 +326,19 @@ public final class Planner {
                             + table.name() + " as one expression: " + problem + ". Fix '" + key + ":' in "
                             + (def.file() == null ? "the definition" : def.file().toString()) + "."));
         }
+    }
+
+    /** 'throttle.query' will run as {@code SELECT (<query>)}: proven one command by the server too, as the expressions. */
+    private void throttleQueryCheck(JobDefinition def, List<Plan.Check> checks) {
+        String query = def.throttle() == null ? null : def.throttle().query();
+        if (query == null) {
+            return;
+        }
+        String problem = OneExpression.problem(jdbc, "SELECT (\n" + query + "\n)");
+        checks.add(problem == null ? new Plan.Check("throttle.query is one query", true, query)
+                : new Plan.Check("throttle.query is one query", false, "`" + query + "` is not one query PostgreSQL can run"
+                        + " as SELECT (<query>): " + problem + ". Fix 'throttle.query:' in "
+                        + (def.file() == null ? "the definition" : def.file().toString()) + "."));
     }
 
     private void lockSlotCheck(JobDefinition def, Table table, List<Plan.Check> checks) {

@@ -52,8 +52,18 @@ public final class Swap {
     private final PartitionCatalog catalog;
     private final org.springframework.transaction.support.TransactionTemplate tx;
 
-    /** Changed keys the swap may replay under its lock; above this, it catches up first. */
-    static final long SMALL_BACKLOG = 1000;
+    /**
+     * Changed keys that may wait when the swap asks for its locks: before every attempt it catches up until
+     * fewer wait (outside any lock), so what it replays under the parent's lock is a few hundred keys.
+     */
+    static final long SMALL_BACKLOG = 300;
+
+    /**
+     * Under the lock the log is final (P is locked against writes): more than this and the attempt rolls back
+     * without replaying, catches up outside the lock, and tries again (not counted as a lock conflict). This
+     * is what keeps the lock hold near milliseconds however fast the application writes into P.
+     */
+    static final long MAX_REPLAY_UNDER_LOCK = 1000;
 
     public Swap(SqlRunner sql, LockRetry lockRetry, CatchUp catchUp, PartitionState state,
             org.springframework.transaction.support.TransactionTemplate tx) {
@@ -80,13 +90,27 @@ public final class Swap {
         String comment = facts.comment() == null ? null : sql.queryOne(QUOTE_LITERAL, String.class, facts.comment());
         boolean newOwner = !facts.owner().equals(sql.queryOne("SELECT current_user::text", String.class));
 
-        // What the swap replays under the parent's lock must be a few rows: catch up first, outside it.
-        catchUp.untilSmall(w, SMALL_BACKLOG, 1000, tx);
-        return lockRetry.run("swap of " + w.name(), List.of(n.qParent(), n.qPartition(), n.qRw()), timing -> {
+        // What the swap replays under the parent's lock must be a few rows: catch up before every attempt
+        // (a backoff of seconds lets a backlog pile up), outside any lock.
+        FaultPoints.reach("swap:before-lock", w.name()); // verified, nothing of the swap done yet
+        Runnable catchUpFirst = () -> catchUp.untilSmall(w, SMALL_BACKLOG, 1000, tx);
+        return lockRetry.run("swap of " + w.name(), List.of(n.qParent(), n.qPartition(), n.qRw()), LockRetry.Scope.ONLY,
+                catchUpFirst, timing -> {
             sql.execute(String.format(LOCK_PARENT, n.qParent()));
             sql.execute(String.format(LOCK_PARTITION, n.qPartition(), n.qRw()));
             timing.locked();
-            FaultPoints.reach("swap:locked", w.name());
+            FaultPoints.reach("swap:locked", w.name()); // holds the parent's lock, nothing changed yet
+            if (!sql.dryRun()) {
+                // Writes the change log never saw (TRUNCATE, triggers disabled) would be lost by the swap.
+                String changed = state.sourceChanged(w.jobKey(), w.name(), n.qPartition(), PartitionNames.CAPTURE_TRIGGER);
+                if (changed != null) {
+                    throw new SourceChangedException(w.name() + ": not swapped, because " + changed);
+                }
+            }
+            if (catchUp.moreThan(w, MAX_REPLAY_UNDER_LOCK)) {
+                throw new LockRetry.NotNow("more than " + MAX_REPLAY_UNDER_LOCK + " changed keys of " + w.name()
+                        + " wait to be replayed (catching up first)");
+            }
             long replayed = catchUp.replayAll(w, 10_000);
             // Everything else is catalog work without parameters: one round trip for all of it.
             List<String> ddl = new java.util.ArrayList<>();
@@ -109,6 +133,16 @@ public final class Swap {
             FaultPoints.reach("swap:before-commit", w.name());
             return replayed;
         });
+    }
+
+    /**
+     * Under the swap's lock, P turned out not to be the table that was copied, or writes to it bypassed
+     * capture: the swap rolled back, P is untouched; the partition must be copied again from scratch.
+     */
+    public static final class SourceChangedException extends RuntimeException {
+        SourceChangedException(String message) {
+            super(message);
+        }
     }
 
     private void carryOver(List<String> ddl, PartitionNames n, List<PartitionCatalog.Trigger> triggers, List<PartitionCatalog.Grant> grants,

@@ -13,6 +13,8 @@ import java.time.ZoneOffset;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
+import io.pgrewrite.testsupport.CliRun;
+import io.pgrewrite.testsupport.Tables;
 import io.pgrewrite.testsupport.TestDatabase;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -20,7 +22,8 @@ import org.junit.jupiter.api.Test;
 /**
  * An operator rehearses a change on a clone with {@code pgrewrite demo traffic} running: when the
  * change holds the table, the simulated application waits and says so (a long gap between writes, a
- * high max latency), without errors and without losing a row it was told was written.
+ * high max latency), without errors and without losing a row it was told was written. The simulated
+ * application connects as its own DML-only role.
  */
 class TrafficTest {
 
@@ -30,12 +33,15 @@ class TrafficTest {
     static void demoTable() throws SQLException {
         db = TestDatabase.newDatabase("traffic");
         DemoTable.create(db.dataSource(), "public", "passage", 2, 500, LocalDate.now(ZoneOffset.UTC));
+        try (Connection c = db.connect()) {
+            Tables.grantApp(c, "public.passage");
+        }
     }
 
     @Test
     void aLockHeldForASecondShowsUpAsAStallNotAsAnError() throws Exception {
         long before = rows();
-        Traffic traffic = new Traffic(settings(Duration.ofSeconds(4)), db::connect);
+        Traffic traffic = new Traffic(settings(Duration.ofSeconds(4)), db::connectAsApp);
         CompletableFuture<TrafficResult> run = start(traffic);
 
         Thread.sleep(1000);
@@ -56,7 +62,7 @@ class TrafficTest {
 
     @Test
     void stoppedWhileWaitingItCountsTheWaitSoFarAndEndsAtOnce() throws Exception {
-        Traffic traffic = new Traffic(settings(Duration.ofSeconds(60)), db::connect);
+        Traffic traffic = new Traffic(settings(Duration.ofSeconds(60)), db::connectAsApp);
         try (Connection lock = db.connect(); Statement st = lock.createStatement()) {
             lock.setAutoCommit(false);
             CompletableFuture<TrafficResult> run = start(traffic);
@@ -75,6 +81,22 @@ class TrafficTest {
             assertThat(r.longestWriteGapMs()).isGreaterThan(1000);
             assertThat(r.errors()).isZero();  // cancelled at the end by the run itself: not the application's error
         }
+    }
+
+    /**
+     * {@code demo traffic} as a rehearsal would run it: pgrewrite's own start-up (migrations) as the
+     * table's owner, the simulated application as its DML-only role. A role that does not exist fails
+     * the run: the workload really connects as the role given (the embedded server trusts local
+     * connections, so a wrong password would not show it).
+     */
+    @Test
+    void theCommandWritesAsTheApplicationsRole() {
+        CliRun ok = CliRun.run(db, "demo", "traffic", "--seconds", "2", "--count-every", "0",
+                "--app-username", TestDatabase.APP, "--app-password", TestDatabase.APP_PASSWORD);
+        assertThat(ok.exitCode()).as(ok.toString()).isEqualTo(0);
+        assertThat(ok.out()).contains("traffic: started");
+        CliRun wrong = CliRun.run(db, "demo", "traffic", "--seconds", "1", "--app-username", "nobody_of_this_name");
+        assertThat(wrong.exitCode()).as(wrong.toString()).isNotEqualTo(0);
     }
 
     @Test

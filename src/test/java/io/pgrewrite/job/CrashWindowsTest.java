@@ -21,7 +21,7 @@ import io.pgrewrite.testsupport.TestDatabase;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * The pgrewrite process is killed (kill -9) at every statement boundary of expand, capture, swap,
@@ -54,14 +54,29 @@ class CrashWindowsTest {
         }
     }
 
+    /**
+     * Every fault point with {@code -Dpgrewrite.test.all-crash-points}; by default (the suite must stay
+     * fast on a small machine) the moments after each step committed and the points where a partial
+     * commit would matter most. The points left out by default are inside one transaction, where a kill
+     * rolls back exactly as a lock timeout does: expand:column-added, expand:before-commit,
+     * capture:log-created, capture:before-commit, swap:locked, contract:before-commit, and
+     * contract:not-null-added (its own story below).
+     */
+    static List<String> points() {
+        List<String> often = List.of("expand:committed", "capture:committed", "swap:before-commit", "after-swap",
+                "retire:dropped-old", "retire:committed", "contract:locked", "contract:committed");
+        if (!Boolean.getBoolean("pgrewrite.test.all-crash-points")) {
+            return often;
+        }
+        return List.of("expand:column-added", "expand:before-commit", "expand:committed",
+                "capture:log-created", "capture:before-commit", "capture:committed",
+                "swap:locked", "swap:before-commit", "after-swap",
+                "retire:dropped-old", "retire:committed",
+                "contract:not-null-added", "contract:locked", "contract:before-commit", "contract:committed");
+    }
+
     @ParameterizedTest(name = "killed at {0}")
-    @ValueSource(strings = {
-        "expand:column-added", "expand:before-commit", "expand:committed",
-        "capture:log-created", "capture:before-commit", "capture:committed",
-        "swap:locked", "swap:before-commit", "after-swap",
-        "retire:dropped-old", "retire:committed",
-        "contract:not-null-added", "contract:locked", "contract:before-commit", "contract:committed",
-    })
+    @MethodSource("points")
     void killedAtAnyPointRestartsToTheBlockingAltersResult(String point) throws Exception {
         TestDatabase.Database db = TestDatabase.cloneDatabase(template, "crash_" + point.replaceAll("[^a-z]", "_"));
         Path job = Files.createTempFile("crash", ".yaml");

@@ -31,7 +31,9 @@ import org.junit.jupiter.params.provider.ValueSource;
  * The application keeps writing and reading while a job rewrites every partition: inserts into today
  * and into an old day, updates and deletes in the partitions being copied, counts over the parent and
  * over one day. None of its statements fails, no row is lost or duplicated, every update survives,
- * and the quiet day's count never changes while its partition is swapped.
+ * and the quiet day's count never changes while its partition is swapped. The application is its own
+ * role with only SELECT/INSERT/UPDATE/DELETE on the table ({@link TestDatabase#APP}); pgrewrite runs as
+ * the table's owner, not a superuser.
  */
 class OnlineRewriteTest {
 
@@ -45,6 +47,7 @@ class OnlineRewriteTest {
         TestDatabase.Database db = TestDatabase.newDatabase("online");
         try (Connection c = db.connect()) {
             Tables.daily(c, "public", "ev", START, DAYS, ROWS);
+            Tables.grantApp(c, "public.ev");
         }
         Path job = Files.createTempFile("online", ".yaml");
         Files.writeString(job, "name: online\ntable: ev\noperation: " + operation + "\n"
@@ -66,7 +69,7 @@ class OnlineRewriteTest {
 
         Thread writer = new Thread(() -> {
             long next = 900_000;
-            try (Connection c = db.connect();
+            try (Connection c = db.connectAsApp();
                     PreparedStatement ins = c.prepareStatement("INSERT INTO ev (id, at, massa, label) VALUES (?, ?::timestamp, ?, 'new')");
                     PreparedStatement upd = c.prepareStatement("UPDATE ev SET label = ?, massa = massa + 1 WHERE id = ? AND at >= ?::timestamp AND at < ?::timestamp");
                     PreparedStatement del = c.prepareStatement("DELETE FROM ev WHERE id = ? AND at >= ?::timestamp AND at < ?::timestamp")) {
@@ -117,7 +120,7 @@ class OnlineRewriteTest {
         }, "app-writer");
 
         Thread reader = new Thread(() -> {
-            try (Connection c = db.connect(); Statement st = c.createStatement()) {
+            try (Connection c = db.connectAsApp(); Statement st = c.createStatement()) {
                 while (!done.get()) {
                     try (ResultSet rs = st.executeQuery("SELECT count(*) FROM ev")) {
                         rs.next();

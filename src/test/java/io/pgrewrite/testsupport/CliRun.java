@@ -6,7 +6,6 @@ import java.util.ArrayList;
 import java.util.List;
 
 import io.pgrewrite.cli.Cli;
-import picocli.CommandLine;
 
 /** Runs a pgrewrite command in this JVM against a test database; keeps exit code and output. */
 public record CliRun(int exitCode, String out, String err) {
@@ -18,7 +17,7 @@ public record CliRun(int exitCode, String out, String err) {
         }
         StringWriter out = new StringWriter();
         StringWriter err = new StringWriter();
-        int code = new CommandLine(new Cli()).setOut(new PrintWriter(out, true)).setErr(new PrintWriter(err, true))
+        int code = Cli.commandLine().setOut(new PrintWriter(out, true)).setErr(new PrintWriter(err, true))
                 .execute(all.toArray(String[]::new));
         return new CliRun(code, out.toString(), err.toString());
     }

@@ -45,6 +45,38 @@ public final class JvmProcess implements AutoCloseable {
         return new JvmProcess(name, new ProcessBuilder(cmd).redirectErrorStream(true).start());
     }
 
+    /**
+     * Runs a command to its end in a JVM of its own, as an operator's shell would: stdout and stderr
+     * apart, nothing but the process's own streams (the logging configuration included).
+     *
+     * @param env extra environment variables
+     */
+    public static CliRun runToEnd(List<String> jvmArgs, java.util.Map<String, String> env, long seconds, String... args)
+            throws Exception {
+        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-Xmx256m", "-XX:TieredStopAtLevel=1"));
+        cmd.addAll(jvmArgs);
+        cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), PgrewriteApplication.class.getName()));
+        cmd.addAll(List.of(args));
+        java.io.File out = java.io.File.createTempFile("pgrewrite-out", ".txt");
+        java.io.File err = java.io.File.createTempFile("pgrewrite-err", ".txt");
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectOutput(out).redirectError(err);
+        pb.environment().remove("SPRING_DATASOURCE_URL");
+        pb.environment().putAll(env);
+        Process p = pb.start();
+        try {
+            if (!p.waitFor(seconds, TimeUnit.SECONDS)) {
+                throw new AssertionError(String.join(" ", args) + " still running after " + seconds + " s:\n"
+                        + java.nio.file.Files.readString(out.toPath()) + java.nio.file.Files.readString(err.toPath()));
+            }
+            return new CliRun(p.exitValue(), java.nio.file.Files.readString(out.toPath()), java.nio.file.Files.readString(err.toPath()));
+        } finally {
+            p.destroyForcibly();
+            out.delete();
+            err.delete();
+        }
+    }
+
     /** Waits for a line of output; returns it. */
     public String await(Predicate<String> match, long seconds) throws InterruptedException {
         long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
@@ -79,6 +111,19 @@ public final class JvmProcess implements AutoCloseable {
     public void kill() throws InterruptedException {
         process.destroyForcibly();
         process.waitFor(30, TimeUnit.SECONDS);
+    }
+
+    /** The operating system's process id (for kill -STOP / -CONT). */
+    public long pid() {
+        return process.pid();
+    }
+
+    /** Sends a signal by name (STOP, CONT) to this process only. */
+    public void signal(String name) throws Exception {
+        Process k = new ProcessBuilder("kill", "-" + name, String.valueOf(process.pid())).inheritIO().start();
+        if (k.waitFor() != 0) {
+            throw new AssertionError("kill -" + name + " " + process.pid() + " failed");
+        }
     }
 
     public List<String> lines() {

@@ -26,7 +26,10 @@ public final class Tables {
     public static void daily(Connection c, String schema, String table, LocalDate start, int days, int rowsPerDay)
             throws SQLException {
         try (Statement st = c.createStatement()) {
-            st.execute("CREATE SCHEMA IF NOT EXISTS " + q(schema));
+            // Only when missing: CREATE SCHEMA IF NOT EXISTS needs CREATE on the database even when it exists.
+            if (!exists(st, "SELECT to_regnamespace('" + q(schema).replace("'", "''") + "') IS NOT NULL")) {
+                st.execute("CREATE SCHEMA " + q(schema));
+            }
             String t = q(schema) + "." + q(table);
             st.execute("CREATE TABLE " + t + " (id bigint NOT NULL, at timestamp NOT NULL, massa smallint,"
                     + " label text NOT NULL DEFAULT 'x', extra jsonb, PRIMARY KEY (id, at)) PARTITION BY RANGE (at)");
@@ -63,6 +66,13 @@ public final class Tables {
                         EXECUTE format('GRANT SELECT, INSERT, UPDATE, DELETE ON TABLE %%s TO %s', p);
                       END LOOP;
                     END $grant$""".formatted(qualified.replace("'", "''"), TestDatabase.APP, TestDatabase.APP));
+        }
+    }
+
+    private static boolean exists(Statement st, String sql) throws SQLException {
+        try (java.sql.ResultSet rs = st.executeQuery(sql)) {
+            rs.next();
+            return rs.getBoolean(1);
         }
     }
 

@@ -81,12 +81,20 @@ public final class TestDatabase {
 
     /** A new, empty database on the shared server, owned by {@value #OWNER}; its name starts with {@code prefix}. */
     public static Database newDatabase(String prefix) {
+        return newDatabase(prefix, OWNER);
+    }
+
+    /**
+     * A new, empty database owned by {@code owner} (a role name as SQL, e.g. the superuser's, for a
+     * story where pgrewrite's role has no CREATE on the database).
+     */
+    public static Database newDatabase(String prefix, String owner) {
         Server s = server();
         String name = (prefix.replaceAll("[^a-z0-9_]", "_") + "_" + COUNTER.incrementAndGet()).toLowerCase();
         try (Connection c = DriverManager.getConnection(s.url("postgres"), s.user(), s.password());
                 Statement st = c.createStatement()) {
             st.execute("DROP DATABASE IF EXISTS " + name);
-            st.execute("CREATE DATABASE " + name + " OWNER " + OWNER);
+            st.execute("CREATE DATABASE " + name + " OWNER " + owner);
         } catch (SQLException e) {
             throw new IllegalStateException("could not create test database " + name, e);
         }

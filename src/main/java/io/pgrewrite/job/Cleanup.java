@@ -1,0 +1,97 @@
+package io.pgrewrite.job;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+import io.pgrewrite.definition.JobDefinition;
+import io.pgrewrite.plan.Partition;
+import io.pgrewrite.plan.PartitionNames;
+import io.pgrewrite.plan.Table;
+
+/**
+ * The way out of an execution given up ({@code pgrewrite abandon ID --cleanup}): removes everything
+ * the job left on the table and in schema pgrewrite — each partition's working copy ({@code P__rw}),
+ * capture trigger, change log and function, the sync trigger and function, the shadow column and the
+ * not-null checks — and pgrewrite's own rows about the job (partition states, sync errors, disk
+ * reservations), so that {@code run} of the same definition starts afresh. Partitions already swapped
+ * stay swapped: their rows are P's rows, rewritten. Every DDL runs under lock_timeout with retries.
+ * Only for an execution that no process runs (the caller checks).
+ */
+public final class Cleanup {
+
+    /** ACCESS EXCLUSIVE on P__old, detached: nobody reaches it through the parent. */
+    static final String DROP_OLD = "DROP TABLE IF EXISTS %s";
+    static final String EXISTS = "SELECT to_regclass(?) IS NOT NULL";
+    static final String FORGET_STATES = "DELETE FROM pgrewrite.partition_state WHERE job_key = ?";
+    static final String FORGET_SYNC_ERRORS = "DELETE FROM pgrewrite.sync_error WHERE job_key = ?";
+
+    /** What was done, for the operator: swapped partitions, P__old tables kept or dropped, steps taken. */
+    public record Result(List<String> swapped, List<String> keptOld, List<String> droppedOld, List<String> done) {
+    }
+
+    private final Engine engine;
+
+    public Cleanup(Engine engine) {
+        this.engine = engine;
+    }
+
+    /** @param dropOld also drop the P__old tables {@code retire: keep} kept (they hold the swapped partitions' old rows) */
+    public Result run(boolean dropOld) {
+        JobDefinition def = engine.definition();
+        String jobKey = def.jobKey();
+        List<String> swapped = new ArrayList<>();
+        for (Map<String, Object> row : engine.state().all(jobKey)) {
+            String s = (String) row.get("state");
+            if (PartitionState.SWAPPED.equals(s) || PartitionState.RETIRED.equals(s)) {
+                swapped.add((String) row.get("partition_name"));
+            }
+        }
+        List<String> keptOld = new ArrayList<>();
+        List<String> droppedOld = new ArrayList<>();
+        List<String> done = new ArrayList<>();
+        Table table = engine.catalog().find(def.schema(), def.table()).orElse(null);
+        if (table == null) {
+            done.add("table " + def.schema() + "." + def.table() + " not found: nothing on it to clean up");
+        } else {
+            int copies = 0;
+            for (Partition p : table.partitions()) {
+                PartitionNames n = PartitionNames.of(table, p);
+                if (exists(n.qRw())) {
+                    engine.copyTarget().drop(n);
+                    copies++;
+                }
+                engine.capture().remove(n, n.qPartition()); // trigger on P, log, function: each IF EXISTS
+                if (exists(n.qOld())) {
+                    engine.capture().remove(n, n.qOld());
+                    if (dropOld) {
+                        engine.lockRetry().run("drop " + n.old(), List.of(n.qOld()),
+                                t -> engine.sql().execute(String.format(DROP_OLD, n.qOld())));
+                        engine.diskBudget().release(jobKey, "kept:" + n.qOld());
+                        droppedOld.add(n.old());
+                    } else {
+                        keptOld.add(n.old());
+                    }
+                }
+            }
+            done.add("dropped " + copies + " working cop" + (copies == 1 ? "y" : "ies") + " (*__rw) and the capture"
+                    + " triggers, change logs and functions of " + table.partitions().size() + " partitions");
+            String shape = engine.shapeChange().retract(def, table);
+            if (shape != null) {
+                done.add(shape);
+            }
+        }
+        // pgrewrite's rows about the job go last, once the catalog is clean: a cleanup cut short can run again.
+        int released = DiskBudget.releaseAll(engine.dataSource(), jobKey);
+        if (released > 0) {
+            done.add("released " + released + " disk reservation(s)");
+        }
+        engine.sql().jdbc().update(FORGET_SYNC_ERRORS, jobKey);
+        engine.sql().jdbc().update(FORGET_STATES, jobKey);
+        return new Result(swapped, keptOld, droppedOld, done);
+    }
+
+    private boolean exists(String qualified) {
+        return Boolean.TRUE.equals(engine.sql().queryOne(EXISTS, Boolean.class, qualified));
+    }
+}

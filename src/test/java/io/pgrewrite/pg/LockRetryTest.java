@@ -1,0 +1,190 @@
+package io.pgrewrite.pg;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.sql.Connection;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import io.pgrewrite.testsupport.TestDatabase;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.springframework.jdbc.core.JdbcTemplate;
+import org.springframework.jdbc.datasource.DataSourceTransactionManager;
+import org.springframework.transaction.support.TransactionTemplate;
+
+/**
+ * What a DBA can trust of pgrewrite's lock retries, against a real server: a session holds a lock our
+ * DDL needs. Who that session is (autovacuum or not, whether we may cancel it) comes from a stand-in
+ * where a real autovacuum worker cannot be summoned on demand; everything else is real.
+ */
+class LockRetryTest {
+
+    static TestDatabase.Database db;
+    static JdbcTemplate jdbc;
+    static TransactionTemplate tx;
+    static SqlRunner sql;
+
+    @BeforeAll
+    static void table() {
+        db = TestDatabase.newDatabase("lock_retry");
+        javax.sql.DataSource ds = db.dataSource(); // one: the template must see the transaction's connection
+        jdbc = new JdbcTemplate(ds);
+        tx = new TransactionTemplate(new DataSourceTransactionManager(ds));
+        sql = SqlRunner.live(jdbc);
+        jdbc.execute("CREATE TABLE t (id int)");
+        jdbc.execute("CREATE TABLE parted (id int, at date) PARTITION BY RANGE (at)");
+        jdbc.execute("CREATE TABLE parted_1 PARTITION OF parted FOR VALUES FROM ('2024-01-01') TO ('2024-01-02')");
+    }
+
+    /** Holds SHARE UPDATE EXCLUSIVE on t (what VACUUM and ANALYZE take) until released. */
+    static final class Holder implements AutoCloseable {
+        final Connection c;
+        final int pid;
+
+        Holder() throws Exception {
+            c = db.connect();
+            c.setAutoCommit(false);
+            try (Statement st = c.createStatement()) {
+                st.execute("LOCK TABLE t IN SHARE UPDATE EXCLUSIVE MODE");
+                var rs = st.executeQuery("SELECT pg_backend_pid()");
+                rs.next();
+                pid = rs.getInt(1);
+            }
+        }
+
+        void release() {
+            try {
+                c.commit();
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        }
+
+        @Override
+        public void close() throws Exception {
+            c.close();
+        }
+    }
+
+    /** The blocker as the detection query would report it, with a chosen answer to "may we cancel it". */
+    static final class StandIn implements LockRetry.Blockers {
+        final int pid;
+        final boolean autovacuum;
+        final java.util.function.IntSupplier cancel;
+        final AtomicInteger cancelCalls = new AtomicInteger();
+
+        StandIn(int pid, boolean autovacuum, java.util.function.IntSupplier cancel) {
+            this.pid = pid;
+            this.autovacuum = autovacuum;
+            this.cancel = cancel;
+        }
+
+        @Override
+        public LockRetry.Sampling watch(int ourPid) {
+            return () -> List.of(new LockRetry.Blocker(pid, autovacuum, false, "stand-in pid " + pid));
+        }
+
+        @Override
+        public List<LockRetry.Blocker> holders(List<String> relations) {
+            return List.of();
+        }
+
+        @Override
+        public int cancelAutovacuum(List<String> relations, LockRetry.Scope scope) {
+            cancelCalls.incrementAndGet();
+            return cancel.getAsInt();
+        }
+    }
+
+    static int lockT(LockRetry.Timing t) {
+        jdbc.execute("LOCK TABLE t IN ACCESS EXCLUSIVE MODE");
+        return 1;
+    }
+
+    @Test
+    void autovacuumThatIsCancelledAndComesBackDoesNotUseUpTheAttempts() throws Exception {
+        // Like autovacuum walking freshly swapped partitions: cancelled before every attempt, it is back
+        // on the next relation each time. Three times, with only two attempts allowed for real conflicts.
+        try (Holder h = new Holder()) {
+            StandIn av = new StandIn(h.pid, true, () -> 1);
+            AtomicInteger before = new AtomicInteger();
+            LockRetry retry = new LockRetry(tx, sql, Duration.ofMillis(100), 2, av);
+            var o = retry.run("lock t", List.of("t"), LockRetry.Scope.ONLY, () -> {
+                if (before.incrementAndGet() == 4) {
+                    h.release(); // the fourth cancellation finds it gone for good
+                }
+            }, LockRetryTest::lockT);
+            assertThat(o.attempts()).isEqualTo(4);
+            assertThat(av.cancelCalls.get()).as("cleared before every attempt (and once after each stop)").isGreaterThanOrEqualTo(4);
+        }
+    }
+
+    @Test
+    void anApplicationSessionIsARealConflictAndUsesUpTheAttempts() throws Exception {
+        try (Holder h = new Holder()) {
+            LockRetry retry = new LockRetry(tx, sql, Duration.ofMillis(100), 3, new StandIn(h.pid, false, () -> 0));
+            assertThatThrownBy(() -> retry.run("lock t", List.of("t"), LockRetryTest::lockT))
+                    .isInstanceOf(LockRetry.LockNotAvailableException.class)
+                    .hasMessageContaining("in 3 attempts of 100 ms").hasMessageContaining("stand-in pid " + h.pid);
+        }
+    }
+
+    @Test
+    void whereAutovacuumMayNotBeCancelledTheNextAttemptWaitsPastDeadlockTimeout() throws Exception {
+        // Not a superuser, no pg_signal_backend: PostgreSQL cancels an autovacuum that blocks a lock request
+        // after deadlock_timeout (1 s) — longer than any of our lock timeouts, so we wait that long once.
+        try (Holder h = new Holder()) {
+            CompletableFuture<Void> leaves = CompletableFuture.runAsync(() -> {
+                sleep(600);
+                h.release();
+            });
+            LockRetry retry = new LockRetry(tx, sql, Duration.ofMillis(100), 1, new StandIn(h.pid, true, () -> -1));
+            long start = System.nanoTime();
+            var o = retry.run("lock t", List.of("t"), LockRetryTest::lockT);
+            assertThat(o.attempts()).isEqualTo(2);
+            assertThat((System.nanoTime() - start) / 1e6).isBetween(550.0, 1500.0);
+            leaves.join();
+        }
+    }
+
+    @Test
+    void theBackoffBetweenAttemptsOnlyGrows() {
+        LockRetry retry = new LockRetry(tx, sql, Duration.ofMillis(200), 20);
+        for (int run = 0; run < 200; run++) {
+            long previous = 0;
+            for (int attempt = 1; attempt <= 12; attempt++) {
+                long b = retry.backoffMillis(attempt);
+                assertThat(b).as("attempt %d", attempt).isGreaterThanOrEqualTo(previous)
+                        .isGreaterThanOrEqualTo(Math.min(10_000, 200L << (attempt - 1))).isLessThanOrEqualTo(10_000);
+                previous = b;
+            }
+        }
+    }
+
+    @Test
+    void aTransactionThatLocksTheWholeTableHasItsStatementsBoundedAndNoneMayIdle() {
+        LockRetry retry = new LockRetry(tx, sql, Duration.ofMillis(200), 3);
+        String[] onParent = retry.run("x", List.of("parted"), t -> new String[] {
+                jdbc.queryForObject("SHOW statement_timeout", String.class),
+                jdbc.queryForObject("SHOW idle_in_transaction_session_timeout", String.class),
+                jdbc.queryForObject("SHOW lock_timeout", String.class)}).value();
+        assertThat(onParent).containsExactly("10200ms", "2s", "200ms");
+        String onTable = retry.run("x", List.of("t"), t -> jdbc.queryForObject("SHOW statement_timeout", String.class)).value();
+        assertThat(onTable).isEqualTo("0"); // an index build on P__rw may take as long as it takes
+        assertThat(jdbc.queryForObject("SHOW idle_in_transaction_session_timeout", String.class)).as("local to the transaction")
+                .isEqualTo("0");
+    }
+
+    static void sleep(long ms) {
+        try {
+            Thread.sleep(ms);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}
