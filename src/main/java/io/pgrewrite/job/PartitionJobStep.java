@@ -82,6 +82,9 @@ final class PartitionJobStep extends AbstractStep {
             return;
         }
         JobExecution run = operator.start(job, params);
+        for (int again = 0; again < 3 && run.getStatus() == BatchStatus.FAILED && drifted(run); again++) {
+            run = operator.start(job, params); // the parent changed under the copy, which was dropped: copy again
+        }
         if (run.getStatus() != BatchStatus.COMPLETED) {
             String why = Failures.describe(run);
             se.setStatus(run.getStatus() == BatchStatus.STOPPED ? BatchStatus.STOPPED : BatchStatus.FAILED);
@@ -90,6 +93,17 @@ final class PartitionJobStep extends AbstractStep {
                 throw new PartitionFailedException(why);
             }
         }
+    }
+
+    private static boolean drifted(JobExecution run) {
+        for (Throwable t : run.getAllFailureExceptions()) {
+            for (Throwable c = t; c != null; c = c.getCause()) {
+                if (c instanceof io.pgrewrite.plan.PartitionWork.ShapeDrift) {
+                    return true;
+                }
+            }
+        }
+        return false;
     }
 
     /** A partition's job did not complete; the message is its first failure's. */
