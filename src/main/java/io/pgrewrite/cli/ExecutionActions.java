@@ -180,6 +180,26 @@ public final class ExecutionActions {
         return def;
     }
 
+    /** The runtime controls, by command name. */
+    public static final java.util.List<String> CONTROLS = java.util.List.of("pause", "resume", "postpone-swap", "allow-swap");
+
+    /**
+     * {@code pgrewrite pause|resume|postpone-swap|allow-swap ID}: the command itself runs, on this context, with
+     * these streams; so the dashboard's answer is the command's, word for word.
+     */
+    public int control(String command, long executionId, PrintStream out, PrintStream err) {
+        ControlCommands.Control c = switch (command) {
+            case "pause" -> new ControlCommands.Pause();
+            case "resume" -> new ControlCommands.Resume();
+            case "postpone-swap" -> new ControlCommands.PostponeSwap();
+            case "allow-swap" -> new ControlCommands.AllowSwap();
+            default -> throw new IllegalArgumentException("not a control: " + command + "; one of " + CONTROLS);
+        };
+        c.executionId = executionId;
+        c.err = err;
+        return c.run(ctx, out);
+    }
+
     /** {@code pgrewrite restart ID}: runs the definition again in this process, until the execution ends. */
     public int restart(JobDefinition def, PrintStream out, PrintStream err) throws Exception {
         return Jobs.of(ctx, out, err).run(def, false);
