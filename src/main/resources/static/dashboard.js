@@ -129,6 +129,9 @@
     if (d.controls && d.controls.paused) notes.push('<span class="warn">Paused: copies wait at a chunk boundary, no swap starts.</span>');
     if (d.controls && d.controls.swapsPostponed) notes.push('<span class="warn">Swaps postponed: copying and verifying go on, swaps wait.</span>');
     if (d.controls && d.controls.throttled) notes.push('<span class="warn">Throttled: ' + esc(d.controls.throttled) + '</span>');
+    if (d.controls && d.controls.settings && Object.keys(d.controls.settings).length) {
+      notes.push('<span class="warn">Changed while running: ' + esc(Object.entries(d.controls.settings).map((e) => e[0] + '=' + e[1]).join(' ')) + '</span>');
+    }
     if (d.stragglers) notes.push('<span class="warn">' + d.stragglers + ' straggler' + (d.stragglers > 1 ? 's' : '') + ': copying for more than twice the usual time (orange outline).</span>');
     const running = ['STARTING', 'STARTED', 'STOPPING'].includes(d.status);
     if (running && !d.running) notes.push('<span class="warn">Marked ' + d.status + ' but no process runs it (the one that did died): `pgrewrite recover ' + d.id + '`, then restart.</span>');
@@ -166,6 +169,7 @@
       const frag = document.createDocumentFragment();
       for (let i = 0; i < n; i++) { const c = document.createElement('i'); c.dataset.i = i; frag.appendChild(c); cells.push(c); }
       grid.appendChild(frag);
+      window.pgrewriteGridAt = performance.now(); // when the cells were first drawn (measured by DashboardAtScaleTest)
     }
     for (let i = 0; i < n; i++) {
       const p = parts[i];
@@ -213,6 +217,7 @@
   });
 
   // ---- actions
+  $('cleanup').addEventListener('change', () => renderActions());
   function renderActions() {
     const note = $('actions-note');
     const canAct = session && session.actionsEnabled;
@@ -230,7 +235,9 @@
       if (a === 'resume') enabled = enabled && !over && (c.paused == null || c.paused);
       if (a === 'postpone-swap') enabled = enabled && !over && !c.swapsPostponed;
       if (a === 'allow-swap') enabled = enabled && !over && (c.swapsPostponed == null || c.swapsPostponed);
-      if (a === 'restart' || a === 'abandon') enabled = enabled && !over && !live;
+      if (a === 'restart') enabled = enabled && !over && !live;
+      // abandon --cleanup also works on an execution abandoned before
+      if (a === 'abandon') enabled = enabled && !live && d.status !== 'COMPLETED' && (d.status !== 'ABANDONED' || $('cleanup').checked);
       // Signed out, the buttons still answer (the server refuses them and says why); without credentials configured
       // on the server nobody can act, and the note says how to configure them.
       b.disabled = !d || !canAct || (!!session.user && !enabled);
@@ -243,12 +250,15 @@
     if (!b || !detail) return;
     const action = b.dataset.action;
     const cleanup = action === 'abandon' && $('cleanup').checked;
-    const question = b.dataset.confirm.replace('{id}', detail.id) + (cleanup ? ' Its working copies, capture triggers and shadow column are dropped.' : '');
+    const question = b.dataset.confirm.replace('{id}', detail.id) + (cleanup ? ' With cleanup: its working copies, capture'
+      + ' and sync triggers, change logs and shadow column are dropped (partitions already swapped stay swapped).' : '');
     if (!window.confirm(question)) return;
     const body = new URLSearchParams();
     if (cleanup) body.set('cleanup', 'true');
     const h = headers({ 'Content-Type': 'application/x-www-form-urlencoded' });
-    if (session && session.csrfToken) h[session.csrfHeader] = session.csrfToken;
+    // The CSRF token as the server's cookie holds it now (another site can neither read it nor set the header).
+    const cookie = session && document.cookie.split('; ').find((c) => c.startsWith(session.csrfCookie + '='));
+    if (cookie) h[session.csrfHeader] = decodeURIComponent(cookie.slice(session.csrfCookie.length + 1));
     try {
       const res = await fetch('/api/executions/' + detail.id + '/' + action, { method: 'POST', headers: h, body: body, cache: 'no-store' });
       const r = await res.json().catch(() => ({ error: res.status + ' ' + res.statusText }));

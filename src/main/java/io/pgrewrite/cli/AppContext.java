@@ -55,6 +55,8 @@ final class AppContext {
         props.put("spring.datasource.hikari.data-source-properties.tcpKeepAlive", "true");
         props.put("spring.datasource.hikari.connection-init-sql",
                 "SET tcp_keepalives_idle = 30; SET tcp_keepalives_interval = 10; SET tcp_keepalives_count = 3");
+        // The throttle tells pgrewrite's sessions from the application's by this name (lock-waiters, oldest-transaction).
+        props.put("spring.datasource.hikari.data-source-properties.ApplicationName", "pgrewrite");
         if (conn.embedded()) {
             EmbeddedServer server = new EmbeddedServer(conn.embeddedDir, embeddedPort()).start();
             props.put("spring.datasource.url", server.jdbcUrl());

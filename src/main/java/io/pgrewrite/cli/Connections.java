@@ -21,6 +21,11 @@ final class Connections {
 
     /** The operator's message when {@code e} is a failure to connect; null when it is something else. */
     static String describe(Throwable e, String url, String user) {
+        return describe(e, url, user, false);
+    }
+
+    /** @param embedded the URL is the embedded server's: the hint is about it, not about --url */
+    static String describe(Throwable e, String url, String user, boolean embedded) {
         String reason = null;
         String check = "Check --url (or SPRING_DATASOURCE_URL), and that the server runs and accepts TCP connections there.";
         for (Throwable c = e; c != null && c.getCause() != c; c = c.getCause()) {
@@ -51,6 +56,10 @@ final class Connections {
         }
         if (reason == null) {
             return null;
+        }
+        if (embedded && check.startsWith("Check --url")) {
+            check = "The embedded server did not accept connections (PGREWRITE_EMBEDDED_PORT picks its port);"
+                    + " run again, or point --url (SPRING_DATASOURCE_URL) at your own database.";
         }
         Properties p = url == null ? null : Driver.parseURL(url, null);
         String where = p == null ? String.valueOf(url)

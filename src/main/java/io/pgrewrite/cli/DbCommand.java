@@ -73,7 +73,8 @@ abstract class DbCommand implements Callable<Integer> {
     /** One or two lines for the operator; the stack trace to the log file (or stderr with --verbose). */
     private int unexpected(Exception e) {
         Logging.FAILURE.error("pgrewrite {} failed", spec.name(), e);
-        String connect = Connections.describe(e, connection.effectiveUrl(), connection.effectiveUser());
+        String connect = Connections.describe(e, connection.effectiveUrl(), connection.effectiveUser(),
+                connection.embedded());
         err.println((connect != null ? connect : "pgrewrite " + spec.name() + ": " + Failures.message(e))
                 + Logging.whereDetailsAre());
         return ExitCodes.ERROR;

@@ -10,6 +10,7 @@ import io.pgrewrite.definition.JobDefinition;
 import io.pgrewrite.definition.JobDefinitions;
 import io.pgrewrite.job.Cleanup;
 import io.pgrewrite.job.Engine;
+import io.pgrewrite.job.JobRunner;
 import io.pgrewrite.job.RewriteJob;
 import org.springframework.batch.core.BatchStatus;
 import org.springframework.batch.core.job.JobExecution;
@@ -159,8 +160,9 @@ public final class ExecutionActions {
     }
 
     /**
-     * The checks of {@code pgrewrite restart ID}: the definition to run again (read again from its file, so a
-     * fixed 'using:' applies to the partitions not yet done), or null after saying why there is nothing to restart.
+     * The checks of {@code pgrewrite restart ID}: the definition to run again (read again from its file; refused,
+     * with {@link io.pgrewrite.plan.PlanException}, when it changed a key the run rests on), or null after saying
+     * why there is nothing to restart.
      */
     public JobDefinition restartable(long executionId, PrintStream err) {
         JobExecution e = execution(executionId, err);
@@ -171,7 +173,31 @@ public final class ExecutionActions {
             err.println("Execution " + executionId + " is " + e.getStatus() + ": nothing to restart.");
             return null;
         }
-        return JobDefinitions.load(Path.of(e.getJobParameters().getString(RewriteJob.FILE)));
+        JobDefinition def = JobDefinitions.load(Path.of(e.getJobParameters().getString(RewriteJob.FILE)));
+        // Read again, but only keys that pace the work may differ from what this execution started with
+        // (README, Commands); any other change, even of the name or the table, is refused here.
+        JobRunner.refuseChangedDefinition(e, def, new org.springframework.jdbc.core.JdbcTemplate(ctx.getBean(DataSource.class)), null);
+        return def;
+    }
+
+    /** The runtime controls, by command name. */
+    public static final java.util.List<String> CONTROLS = java.util.List.of("pause", "resume", "postpone-swap", "allow-swap");
+
+    /**
+     * {@code pgrewrite pause|resume|postpone-swap|allow-swap ID}: the command itself runs, on this context, with
+     * these streams; so the dashboard's answer is the command's, word for word.
+     */
+    public int control(String command, long executionId, PrintStream out, PrintStream err) {
+        ControlCommands.Control c = switch (command) {
+            case "pause" -> new ControlCommands.Pause();
+            case "resume" -> new ControlCommands.Resume();
+            case "postpone-swap" -> new ControlCommands.PostponeSwap();
+            case "allow-swap" -> new ControlCommands.AllowSwap();
+            default -> throw new IllegalArgumentException("not a control: " + command + "; one of " + CONTROLS);
+        };
+        c.executionId = executionId;
+        c.err = err;
+        return c.run(ctx, out);
     }
 
     /** {@code pgrewrite restart ID}: runs the definition again in this process, until the execution ends. */

@@ -2,7 +2,15 @@ package io.pgrewrite.copy;
 
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
+import java.util.TreeSet;
+
+import io.pgrewrite.pg.Identifiers;
+import io.pgrewrite.plan.PartitionWork;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.springframework.jdbc.core.JdbcTemplate;
 
 import io.pgrewrite.pg.LockRetry;
 import io.pgrewrite.pg.SqlRunner;
@@ -17,16 +25,60 @@ import io.pgrewrite.plan.Table;
  */
 public final class CopyTarget {
 
+    private static final Logger log = LoggerFactory.getLogger(CopyTarget.class);
+
     /**
-     * LIKE the parent: its live columns, NOT NULLs, CHECKs (ATTACH requires them), defaults, storage
-     * and compression. Nobody but pgrewrite sees this table until the swap, so no lock matters here.
+     * LIKE the parent: its live columns, NOT NULLs, defaults, storage and compression. Nobody but
+     * pgrewrite sees this table until the swap, so no lock matters here. The parent's valid CHECKs follow
+     * with {@link #ADD_CHECK}, not with INCLUDING CONSTRAINTS, which would also add its NOT VALID ones as
+     * valid (and a legacy row that violates one would fail the copy): those come after the copy, NOT VALID
+     * (see {@link #missingNotValidChecks}).
      */
-    static final String CREATE_RW = "CREATE TABLE %s (LIKE %s INCLUDING DEFAULTS INCLUDING CONSTRAINTS"
+    static final String CREATE_RW = "CREATE TABLE %s (LIKE %s INCLUDING DEFAULTS"
             + " INCLUDING STORAGE INCLUDING COMPRESSION)%s";
+
+    /**
+     * The parent's valid CHECKs, which ATTACH requires on the partition. On the new, empty P__rw: nothing
+     * to scan, no lock on anything else.
+     */
+    static final String ADD_CHECK = "ALTER TABLE %s ADD CONSTRAINT %s %s";
+
+    /** Valid CHECKs of a table (the parent's, or those P__rw carries), by name and definition. Catalog only. */
+    static final String CHECKS = "SELECT conname, pg_get_constraintdef(oid) AS def FROM pg_constraint"
+            + " WHERE conrelid = to_regclass(?) AND contype = 'c' AND convalidated";
+
+    /**
+     * The parent's NOT VALID CHECKs that P__rw lacks, by name and definition (pg_get_constraintdef ends
+     * in NOT VALID for them). Catalog only.
+     */
+    static final String MISSING_NOT_VALID_CHECKS = """
+            SELECT p.conname, pg_get_constraintdef(p.oid) AS def FROM pg_constraint p
+             WHERE p.conrelid = to_regclass(?) AND p.contype = 'c' AND NOT p.convalidated
+               AND NOT EXISTS (SELECT 1 FROM pg_constraint r WHERE r.conrelid = to_regclass(?) AND r.conname = p.conname
+                                 AND pg_get_constraintdef(r.oid) = pg_get_constraintdef(p.oid))
+             ORDER BY 1
+            """;
+
+    /** Live columns by name, type and NOT NULL: a partition must have exactly its parent's. Catalog only. */
+    static final String COLUMNS = "SELECT attname || ' ' || format_type(atttypid, atttypmod) || CASE WHEN attnotnull"
+            + " THEN ' NOT NULL' ELSE '' END FROM pg_attribute WHERE attrelid = to_regclass(?) AND attnum > 0 AND NOT attisdropped";
+
+    /**
+     * The copies IndexBuild makes of P's indexes are named after the source index's OID ({@code pgrw_<oid>}):
+     * those missing on P__rw. An index added to the parent during the job is cloned onto P (a new OID),
+     * not onto P__rw, which is not attached. Catalog only.
+     */
+    static final String MISSING_INDEXES = """
+            SELECT 'pgrw_' || i.indexrelid FROM pg_index i WHERE i.indrelid = to_regclass(?)
+            EXCEPT
+            SELECT c.relname FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid WHERE i.indrelid = to_regclass(?)
+            """;
 
     static final String DROP_RW = "DROP TABLE IF EXISTS %s";
 
     static final String EXISTS = "SELECT to_regclass(?) IS NOT NULL";
+
+    static final String HAS_BOUND_CHECK = "SELECT EXISTS (SELECT 1 FROM pg_constraint WHERE conrelid = to_regclass(?) AND conname = ?)";
 
     private final SqlRunner sql;
     private final LockRetry lockRetry;
@@ -54,9 +106,20 @@ public final class CopyTarget {
             drop(n);
             capture.install(n, table);
         }
+        String drift = sql.dryRun() || !exists(n.qRw()) ? null : shapeDrift(sql.jdbc(), n);
+        if (drift != null) {
+            // The parent changed since the copy began (a deploy added a column, a CHECK): a copy of the
+            // old shape could never be attached. The change log stays: it is about P, not about the copy.
+            log.warn("{}: {}; it is dropped and copied again", n.rw(), drift);
+            drop(n);
+        }
         if (sql.dryRun() || !exists(n.qRw())) {
+            List<Map<String, Object>> checks = sql.dryRun() ? List.of() : sql.queryRows(CHECKS, n.qParent());
             lockRetry.run("create " + n.rw(), List.of(n.qParent()), t -> {
                 sql.execute(String.format(CREATE_RW, n.qRw(), n.qParent(), with(p.reloptions(), storage)));
+                for (Map<String, Object> c : checks) {
+                    sql.execute(String.format(ADD_CHECK, n.qRw(), Identifiers.quote((String) c.get("conname")), c.get("def")));
+                }
                 if (!sql.dryRun()) {
                     position.reset(jobKey, p.name());
                     // Capture is on (above): from here on every change must reach the log; the swap checks it did.
@@ -68,6 +131,80 @@ public final class CopyTarget {
             return true;
         }
         return false;
+    }
+
+    /**
+     * Whether {@code P__rw} still has the shape it must have to be attached in P's place: null when it
+     * does, else what differs. Columns (name, type, NOT NULL) must be the parent's, the parent's CHECKs
+     * must be there (same definition, NOT VALID included); once the bound CHECK is there (IndexBuild
+     * ran) every index of P must have its copy and P's own CHECKs too. A handful of catalog reads: cheap
+     * enough to ask before every step and under the swap's lock.
+     */
+    public static String drift(JdbcTemplate jdbc, PartitionWork w) {
+        String shape = shapeDrift(jdbc, w.names());
+        if (shape != null) {
+            return shape;
+        }
+        if (!Boolean.TRUE.equals(jdbc.queryForObject(HAS_BOUND_CHECK, Boolean.class, w.names().qRw(), PartitionNames.BOUND_CHECK))) {
+            return null; // not indexed yet: indexes and NOT VALID checks come then
+        }
+        List<String> missing = missingIndexes(jdbc, w.names());
+        if (!missing.isEmpty()) {
+            return "indexes of " + w.name() + " without their copy on " + w.names().rw() + ": " + missing;
+        }
+        Map<String, String> checks = missingNotValidChecks(jdbc, w.names());
+        return checks.isEmpty() ? null : "NOT VALID CHECKs of " + w.names().parent() + " missing on " + w.names().rw() + ": " + checks.keySet();
+    }
+
+    /** Columns and the parent's CHECKs: a difference there means copy again. Null when they match. */
+    static String shapeDrift(JdbcTemplate jdbc, PartitionNames n) {
+        Set<String> want = new TreeSet<>(jdbc.queryForList(COLUMNS, String.class, n.qParent()));
+        Set<String> have = new TreeSet<>(jdbc.queryForList(COLUMNS, String.class, n.qRw()));
+        if (!want.equals(have)) {
+            Set<String> added = new TreeSet<>(want);
+            added.removeAll(have);
+            Set<String> extra = new TreeSet<>(have);
+            extra.removeAll(want);
+            return "the columns of " + n.parent() + " changed since " + n.rw() + " was created (now " + added
+                    + (extra.isEmpty() ? "" : ", no longer " + extra) + ")";
+        }
+        Set<String> checks = new TreeSet<>(jdbc.query(CHECKS, (rs, i) -> rs.getString(1) + ": " + rs.getString(2), n.qParent()));
+        checks.removeAll(jdbc.query(CHECKS, (rs, i) -> rs.getString(1) + ": " + rs.getString(2), n.qRw()));
+        return checks.isEmpty() ? null : "CHECK constraints of " + n.parent() + " missing on " + n.rw() + ": " + checks;
+    }
+
+    /**
+     * The parent's NOT VALID CHECKs P__rw still lacks, as name → definition: IndexBuild adds them after the
+     * copy, NOT VALID, so they stay NOT VALID on the rewritten partition as on P, and the legacy rows that
+     * violate them are copied as they are (a NOT VALID CHECK applies to rows written later, like the
+     * application's since; ATTACH accepts a NOT VALID check on the partition when the parent's is NOT VALID).
+     */
+    public static Map<String, String> missingNotValidChecks(JdbcTemplate jdbc, PartitionNames n) {
+        Map<String, String> m = new java.util.LinkedHashMap<>();
+        jdbc.query(MISSING_NOT_VALID_CHECKS, (org.springframework.jdbc.core.RowCallbackHandler) rs -> m.put(rs.getString(1),
+                rs.getString(2)), n.qParent(), n.qRw());
+        return m;
+    }
+
+    /** Index copies P__rw still lacks (IndexBuild adds them). */
+    public static List<String> missingIndexes(JdbcTemplate jdbc, PartitionNames n) {
+        return jdbc.queryForList(MISSING_INDEXES, String.class, n.qPartition(), n.qRw());
+    }
+
+    /**
+     * Before index and swap: a P__rw whose columns or CHECKs no longer match the parent is dropped, and
+     * {@link PartitionWork.ShapeDrift} says to run the partition again from its copy.
+     */
+    public void requireShape(PartitionWork w) {
+        if (sql.dryRun()) {
+            return;
+        }
+        String drift = shapeDrift(sql.jdbc(), w.names());
+        if (drift != null) {
+            drop(w.names());
+            position.reset(w.jobKey(), w.name());
+            throw new PartitionWork.ShapeDrift(w.name() + ": " + drift + "; " + w.names().rw() + " was dropped and is copied again");
+        }
     }
 
     public void drop(PartitionNames n) {

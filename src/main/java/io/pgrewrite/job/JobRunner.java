@@ -8,7 +8,10 @@ import java.sql.SQLException;
 
 import javax.sql.DataSource;
 
+import io.pgrewrite.definition.DefinitionChanges;
 import io.pgrewrite.definition.JobDefinition;
+import io.pgrewrite.definition.JobDefinitions;
+import java.util.List;
 import org.springframework.batch.core.BatchStatus;
 import org.springframework.batch.core.job.JobExecution;
 import org.springframework.batch.core.job.parameters.JobParameters;
@@ -102,6 +105,9 @@ public final class JobRunner {
                         + " already completed (execution " + last.getId() + ", " + last.getEndTime() + "). To run it again,"
                         + " give it a new 'name:' in " + def.file() + "; `pgrewrite status " + last.getId() + "` shows its report.");
             }
+            if (last != null) {
+                refuseChangedDefinition(last, def, new JdbcTemplate(dataSource), out);
+            }
             if (last != null && last.getStatus().isRunning()) {
                 // We hold the job's lock: the process that ran it is gone. Mark it failed so it can restart.
                 operator.recover(last);
@@ -109,6 +115,45 @@ public final class JobRunner {
             JdbcTemplate jdbc = new JdbcTemplate(dataSource);
             Engine engine = Engine.create(def, jdbc, new TransactionTemplate(tm), dataSource, false, out);
             return operator.start(new RewriteJob(engine, repository, operator, tm, out, remote).build(), parameters(def, generation));
+        }
+    }
+
+    /**
+     * A restart continues what the execution started: refuses (with {@link io.pgrewrite.plan.PlanException},
+     * nothing changed) a definition that differs from the one kept in the execution's context in a key
+     * the run already rests on ({@link DefinitionChanges}), and a changed {@code using} / {@code set} that
+     * PostgreSQL does not prove to be one expression that type-checks; says which keys changed.
+     */
+    public static void refuseChangedDefinition(JobExecution started, JobDefinition now, JdbcTemplate jdbc, PrintStream out) {
+        boolean pastPlan = started.getStepExecutions().stream().anyMatch(s -> !s.getStepName().equals("plan"));
+        String yaml = started.getExecutionContext().containsKey(RewriteJob.DEFINITION)
+                ? started.getExecutionContext().getString(RewriteJob.DEFINITION) : null;
+        if (yaml == null || !pastPlan) {
+            return; // it never got past plan: nothing rests on what it started with
+        }
+        JobDefinition before = JobDefinitions.parse(yaml, now.file());
+        List<String> changed = DefinitionChanges.changedKeys(before, now);
+        List<String> refused = DefinitionChanges.refused(changed);
+        String file = now.file() == null ? "the definition" : now.file().toString();
+        long id = started.getId();
+        if (!refused.isEmpty()) {
+            String them = refused.size() == 1 ? "it" : "them";
+            throw new io.pgrewrite.plan.PlanException("Execution " + id + " of job " + before.name() + " on "
+                    + before.schema() + "." + before.table() + " started with a different definition: "
+                    + String.join(", ", refused) + (refused.size() == 1 ? " has" : " have") + " changed in " + file
+                    + ". A run under way cannot take " + them + ": what it did already rests on the values it started with."
+                    + " Put " + them + " back to continue it (`pgrewrite restart " + id + "`), or give it up with"
+                    + " `pgrewrite abandon " + id + " --cleanup` and run the changed file as a new job. A restart may"
+                    + " change only " + String.join(", ", DefinitionChanges.MAY_CHANGE.stream()
+                            .map(k -> k.endsWith(".") ? k + "*" : k).toList())
+                    + " (using and set are checked again first). Nothing was changed.", null);
+        }
+        if (changed.stream().anyMatch(DefinitionChanges.RECHECKED::contains)
+                || changed.stream().anyMatch(k -> k.startsWith("set"))) {
+            new io.pgrewrite.plan.Planner(jdbc).proveExpressions(now); // throws PlanException naming the key
+        }
+        if (!changed.isEmpty() && out != null) {
+            out.println("Changed since execution " + id + " started, applied from now on: " + String.join(", ", changed));
         }
     }
 

@@ -76,6 +76,7 @@ final class PartitionJob {
                     // The copy read pages, not keys: a row updated into a page not yet copied was copied
                     // twice. Its key is in the change log; replaying every logged key first makes the keys
                     // unique again. (Changes logged after the copy ended cannot have duplicated a row.)
+                    engine.copyTarget().requireShape(w); // the parent changed since the copy: copy again
                     long replayed = engine.catchUp().everythingLoggedSoFar(w, engine.tx());
                     if (replayed > 0) {
                         log.info("{}: replayed {} changed keys before building the unique indexes", w.name(), replayed);
@@ -109,7 +110,7 @@ final class PartitionJob {
      */
     private Step tasklet(String name, Consumer<PartitionWork> body) {
         return new StepBuilder(name, repository).tasklet((contribution, ctx) -> {
-            if (!swapped()) {
+            if (!swapped() && !gone()) {
                 body.accept(work());
             }
             return RepeatStatus.FINISHED;
@@ -131,20 +132,21 @@ final class PartitionJob {
     }
 
     private Step copy() {
+        // chunk-rows and pause as they are now: `pgrewrite set` may change them while the copy runs
         BlockRangeReader reader = new BlockRangeReader(this::work, engine.copyTarget(), engine.sql(), engine.copyPosition(),
-                engine.definition().copy().chunkRows(), engine.definition().copy().pause());
+                () -> stop.steering().definition().copy().chunkRows(), () -> stop.steering().definition().copy().pause());
         BadRow badRow = new BadRow(engine.sql().jdbc(), engine.tx(), restartHint);
         InsertSelectWriter writer = new InsertSelectWriter(reader::current, engine.sql(), engine.copyPosition(), badRow,
                 (w, rows) -> progress.accept(new Progress(w.jobKey(), w.name(), rows)));
         return new ChunkOrientedStepBuilder<BlockRange, BlockRange>("copy", repository, 1)
-                .reader(new SkippingReader(reader, this::swapped))
+                .reader(new SkippingReader(reader, () -> swapped() || gone()))
                 .writer(writer)
                 .transactionManager(tm)
                 .interruptionPolicy(stop) // stop / end of window: at a chunk boundary
                 .listener(new StepExecutionListener() {
                     @Override
                     public void beforeStep(StepExecution se) {
-                        if (!swapped()) {
+                        if (!swapped() && !gone()) {
                             engine.state().set(engine.definition().jobKey(), partition, PartitionState.COPYING);
                         }
                     }
@@ -194,7 +196,7 @@ final class PartitionJob {
      */
     private Step swapStep() {
         return new StepBuilder("swap", repository).tasklet((contribution, ctx) -> {
-            if (!swapped()) {
+            if (!swapped() && !gone()) {
                 PartitionWork w = work();
                 try {
                     swap(w);
@@ -214,6 +216,9 @@ final class PartitionJob {
     }
 
     private void swap(PartitionWork w) {
+        awaitSwap(w);
+        engine.copyTarget().requireShape(w); // drift since the copy: a column or CHECK means copy again,
+        engine.indexBuild().addMissing(w);   // an index added to the parent is built now, not under the lock
         LockRetry.Outcome<Long> o = engine.swap().swap(w);
         FaultPoints.reach("after-swap", w.name()); // the swap committed, nothing after it recorded
         if (o != null) {
@@ -225,10 +230,24 @@ final class PartitionJob {
         }
     }
 
+    /** No swap starts while swaps are postponed, the job is paused or throttled, or outside swap.window. */
+    private void awaitSwap(PartitionWork w) {
+        try {
+            if (!stop.steering().awaitSwap(w.name(), stop::requested)) {
+                throw new IllegalStateException(w.name() + ": stop requested before the swap",
+                        new org.springframework.batch.core.job.JobInterruptedException(w.name() + ": stop requested before the swap"));
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(w.name() + ": interrupted before the swap",
+                    new org.springframework.batch.core.job.JobInterruptedException(w.name() + ": interrupted before the swap"));
+        }
+    }
+
     private Step retireStep() {
         return new StepBuilder("retire", repository).tasklet((contribution, ctx) -> {
             String jobKey = engine.definition().jobKey();
-            if (!PartitionState.RETIRED.equals(engine.state().state(jobKey, partition))) {
+            if (!PartitionState.RETIRED.equals(engine.state().state(jobKey, partition)) && !gone()) {
                 PartitionWork w = work();
                 engine.retire().retire(w, engine.definition().retire() == io.pgrewrite.definition.Retire.KEEP);
                 FaultPoints.reach("retire:committed", partition); // P__old and capture gone, state not yet "retired"
@@ -242,6 +261,32 @@ final class PartitionJob {
             }
             return RepeatStatus.FINISHED;
         }, tm).allowStartIfComplete(true).build();
+    }
+
+    /**
+     * Whether the partition is gone: dropped by a retention job (or detached) while the job ran. Then
+     * there is nothing left to rewrite: its copy, capture and reservation go, it is recorded as
+     * {@code gone} (the report and status say so), and the job goes on with the others.
+     */
+    private boolean gone() {
+        String jobKey = engine.definition().jobKey();
+        String state = engine.state().state(jobKey, partition);
+        if (PartitionState.GONE.equals(state)) {
+            return true;
+        }
+        if (engine.sql().dryRun() || PartitionWork.attached(engine.sql().jdbc(), engine.definition(), partition)) {
+            return false;
+        }
+        io.pgrewrite.plan.PartitionNames n = new io.pgrewrite.plan.PartitionNames(engine.definition().schema(), partition,
+                engine.definition().schema(), engine.definition().table());
+        engine.copyTarget().drop(n);
+        // After a swap the capture trigger sits on P__old, which retire would have dropped: the DBA decides.
+        engine.capture().remove(n, PartitionState.SWAPPED.equals(state) ? n.qOld() : n.qPartition());
+        engine.diskBudget().release(jobKey, partition);
+        engine.state().set(jobKey, partition, PartitionState.GONE);
+        log.warn("{}: no longer a partition of {} (dropped by a retention job, or detached): skipped, its working copy and"
+                + " change log dropped", partition, engine.definition().table());
+        return true;
     }
 
     private static boolean isRowFailure(Throwable t) {

@@ -32,11 +32,11 @@ final class PartitionJobStep extends AbstractStep {
     private final String jobKey;
     private final Function<String, Job> partitionJobs;
     private final javax.sql.DataSource dataSource;
-    private final int workers;
+    private final java.util.function.IntSupplier workers;
     private final StopRequest stop;
 
     PartitionJobStep(String name, JobRepository repository, JobOperator operator, String jobKey,
-            Function<String, Job> partitionJobs, javax.sql.DataSource dataSource, int workers, StopRequest stop) {
+            Function<String, Job> partitionJobs, javax.sql.DataSource dataSource, java.util.function.IntSupplier workers, StopRequest stop) {
         super(name);
         setJobRepository(repository);
         this.repository = repository;
@@ -82,6 +82,9 @@ final class PartitionJobStep extends AbstractStep {
             return;
         }
         JobExecution run = operator.start(job, params);
+        for (int again = 0; again < 3 && run.getStatus() == BatchStatus.FAILED && drifted(run); again++) {
+            run = operator.start(job, params); // the parent changed under the copy, which was dropped: copy again
+        }
         if (run.getStatus() != BatchStatus.COMPLETED) {
             String why = Failures.describe(run);
             se.setStatus(run.getStatus() == BatchStatus.STOPPED ? BatchStatus.STOPPED : BatchStatus.FAILED);
@@ -90,6 +93,17 @@ final class PartitionJobStep extends AbstractStep {
                 throw new PartitionFailedException(why);
             }
         }
+    }
+
+    private static boolean drifted(JobExecution run) {
+        for (Throwable t : run.getAllFailureExceptions()) {
+            for (Throwable c = t; c != null; c = c.getCause()) {
+                if (c instanceof io.pgrewrite.plan.PartitionWork.ShapeDrift) {
+                    return true;
+                }
+            }
+        }
+        return false;
     }
 
     /** A partition's job did not complete; the message is its first failure's. */

@@ -19,6 +19,8 @@ public final class PartitionState {
     public static final String SWAPPED = "swapped";
     public static final String RETIRED = "retired";
     public static final String FAILED = "failed";
+    /** Dropped (or detached) by someone else while the job ran: skipped, nothing left to rewrite. */
+    public static final String GONE = "gone";
 
     static final String UPSERT_STATE = """
             INSERT INTO pgrewrite.partition_state (job_key, partition_name, state) VALUES (?, ?, ?)

@@ -50,7 +50,28 @@ public final class Report {
             out.printf(", peak extra disk %s", Bytes.format(DiskSampler.recordedPeak(jdbc, executionId)));
         }
         out.println();
+        List<String> gone = rows.stream().filter(r -> PartitionState.GONE.equals(r.get("state")))
+                .map(r -> (String) r.get("partition_name")).toList();
+        if (!gone.isEmpty()) {
+            out.println("gone: " + String.join(", ", gone) + " (dropped or detached by someone else while the job ran: skipped)");
+        }
+        List<String> others = jdbc.queryForList(NOT_IN_JOB, String.class, jobKey.substring(jobKey.indexOf('@') + 1), jobKey);
+        if (!others.isEmpty() && !rows.isEmpty()) {
+            out.println("not rewritten by this job: " + String.join(", ", others) + " (outside partitions.from/to, or created"
+                    + " after the job listed its partitions; they have the parent's columns as they are now)");
+        }
     }
+
+    /** Partitions of the job's table (the key is name@schema.table) this job has no row for. Catalog and our table, no lock. */
+    static final String NOT_IN_JOB = """
+            SELECT c.relname FROM pg_inherits i
+              JOIN pg_class c ON c.oid = i.inhrelid
+              JOIN pg_class t ON t.oid = i.inhparent
+              JOIN pg_namespace n ON n.oid = t.relnamespace
+             WHERE n.nspname || '.' || t.relname = ?
+               AND NOT EXISTS (SELECT 1 FROM pgrewrite.partition_state s WHERE s.job_key = ? AND s.partition_name = c.relname)
+             ORDER BY c.relname
+            """;
 
     private static long num(Object o) {
         return o == null ? 0 : ((Number) o).longValue();

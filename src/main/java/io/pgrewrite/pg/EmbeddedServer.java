@@ -1,7 +1,6 @@
 package io.pgrewrite.pg;
 
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.nio.file.Files;
@@ -53,8 +52,10 @@ public final class EmbeddedServer {
                     .setServerConfig("max_connections", "100")
                     .start();
         } catch (IOException e) {
-            throw new UncheckedIOException("could not start the embedded PostgreSQL in " + dataDirectory
-                    + " (is port " + port + " taken? set PGREWRITE_EMBEDDED_PORT)", e);
+            // IllegalStateException: the operator sees this sentence, not the innermost cause's.
+            throw new IllegalStateException("Could not start the embedded PostgreSQL with data in " + dataDirectory
+                    + " on port " + port + ": " + e.getMessage() + ". Is the port taken? Set PGREWRITE_EMBEDDED_PORT,"
+                    + " or point --url (SPRING_DATASOURCE_URL) at your own database.", e);
         }
         Runtime.getRuntime().addShutdownHook(new Thread(this::stop, "embedded-postgres-stop"));
         return this;

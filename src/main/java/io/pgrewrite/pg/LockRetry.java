@@ -31,8 +31,10 @@ import org.springframework.transaction.support.TransactionTemplate;
  *     partitioned table: on any partition) is cancelled, where our role may do so.</li>
  * <li>An attempt stopped only by autovacuum does not count against {@code swap.max-attempts}: those are
  *     for conflicts with the application. Where we may not cancel autovacuum (not a superuser, no
- *     {@code pg_signal_backend}), the next attempt waits longer than {@code deadlock_timeout}, after which
- *     PostgreSQL itself cancels an autovacuum that blocks a lock request (unless it prevents wraparound).</li>
+ *     PostgreSQL 18's {@code pg_signal_autovacuum_worker}), we wait for its lock longer than
+ *     {@code deadlock_timeout}, after which PostgreSQL itself cancels an autovacuum that blocks a lock request
+ *     (unless it prevents wraparound) — in SHARE UPDATE EXCLUSIVE mode and holding nothing else, so the
+ *     application's reads and writes do not queue behind that wait.</li>
  * <li>The backoff between counted attempts doubles (with jitter upwards only), up to 10 s.</li>
  * <li>The failure names the sessions that blocked the last attempt, as seen while it waited
  *     ({@code pg_blocking_pids} of our backend, sampled from a second connection).</li>
@@ -98,7 +100,9 @@ public final class LockRetry {
                    left(regexp_replace(coalesce(a.query, ''), '\\s+', ' ', 'g'), 200) AS query,
                    l.mode || CASE WHEN l.granted THEN ' granted' ELSE ' waiting' END || ' on ' || l.relation::regclass::text AS locks
               FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
-             WHERE l.relation IN (SELECT t.relid FROM unnest(?::text[]) AS r(name), pg_partition_tree(to_regclass(r.name)) AS t)
+             WHERE l.relation IN (SELECT to_regclass(r.name) FROM unnest(?::text[]) AS r(name)
+                                  UNION ALL -- pg_partition_tree has no rows for a plain table
+                                  SELECT t.relid FROM unnest(?::text[]) AS r(name), pg_partition_tree(to_regclass(r.name)) AS t)
                AND a.pid <> pg_backend_pid()
             """;
 
@@ -109,16 +113,30 @@ public final class LockRetry {
      * back later). Never one that prevents wraparound, nor one whose query we cannot see (it might be).
      */
     static final String AUTOVACUUM_ON = """
-            SELECT DISTINCT a.pid, l.relation::regclass::text AS relation,
+            SELECT DISTINCT a.pid, l.relation::regclass::text AS relation, n.nspname, c.relname,
                    (a.query IS NOT NULL AND a.query <> '<insufficient privilege>'
                     AND a.query NOT LIKE '%to prevent wraparound%') AS cancellable
               FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+              JOIN pg_class c ON c.oid = l.relation JOIN pg_namespace n ON n.oid = c.relnamespace
              WHERE coalesce(a.backend_type = 'autovacuum worker', a.usesysid IS NULL) AND l.granted
-               AND l.relation IN (SELECT CASE WHEN ? THEN t.relid ELSE to_regclass(r.name) END
-                                    FROM unnest(?::text[]) AS r(name), pg_partition_tree(to_regclass(r.name)) AS t)
+               AND l.relation IN (SELECT to_regclass(r.name) FROM unnest(?::text[]) AS r(name)
+                                  UNION ALL -- pg_partition_tree has no rows for a plain table
+                                  SELECT t.relid FROM unnest(?::text[]) AS r(name), pg_partition_tree(to_regclass(r.name)) AS t
+                                   WHERE ?)
             """;
 
-    /** Needs superuser or pg_signal_backend (PostgreSQL 18: pg_signal_autovacuum_worker). */
+    /**
+     * Needs superuser (PostgreSQL 18: pg_signal_autovacuum_worker); pg_signal_backend cannot signal a
+     * process without a role. Denied, it raises 42501 and we wait instead.
+     */
+    /**
+     * Waits, holding nothing else, for the lock an autovacuum worker holds on one relation. SHARE UPDATE
+     * EXCLUSIVE conflicts with VACUUM and ANALYZE but not with reads or DML, so the application does not
+     * queue behind this wait; after deadlock_timeout PostgreSQL cancels the autovacuum that blocks it
+     * (never one that prevents wraparound). lock_timeout bounds the wait; the lock goes at commit.
+     */
+    static final String WAIT_FOR_AUTOVACUUM = "LOCK TABLE %s IN SHARE UPDATE EXCLUSIVE MODE";
+
     static final String CANCEL = "SELECT pg_cancel_backend(?)";
 
     /** Which relations an attempt must keep autovacuum off. */
@@ -157,6 +175,9 @@ public final class LockRetry {
 
         /** Cancels autovacuum on the relations; returns how many were cancelled, -1 when not permitted. */
         int cancelAutovacuum(List<String> relations, Scope scope);
+
+        /** Waits up to {@code millis} for autovacuum's locks on the relations, without blocking the application. */
+        void waitOutAutovacuum(List<String> relations, Scope scope, long millis);
     }
 
     interface Sampling {
@@ -199,6 +220,10 @@ public final class LockRetry {
         this.lockTimeout = lockTimeout;
         this.maxAttempts = maxAttempts;
         this.blockers = blockers != null ? blockers : new DatabaseBlockers();
+    }
+
+    Blockers blockers() {
+        return blockers;
     }
 
     /** What one successful run measured. */
@@ -258,7 +283,6 @@ public final class LockRetry {
         int autovacuumStops = 0;
         int cancelled = 0;
         int refusals = 0;
-        boolean waitOutAutovacuum = false;
         while (true) {
             beforeEachAttempt.run();
             int c = blockers.cancelAutovacuum(relations, scope);
@@ -267,8 +291,7 @@ public final class LockRetry {
                 sleep(50); // a cancel is a signal: give the worker a moment to let go of its locks
             }
             attempts++;
-            long timeout = waitOutAutovacuum ? deadlockTimeoutMillis() + Math.max(200, lockTimeout.toMillis()) : lockTimeout.toMillis();
-            waitOutAutovacuum = false;
+            long timeout = lockTimeout.toMillis();
             Timing timing = new Timing();
             AtomicReference<Sampling> sampling = new AtomicReference<>();
             List<Blocker> seen = List.of();
@@ -312,13 +335,14 @@ public final class LockRetry {
                     autovacuumStops++;
                     int k = blockers.cancelAutovacuum(relations, scope);
                     if (k < 0) {
-                        // We may not cancel it: wait past deadlock_timeout once, and PostgreSQL cancels it for us.
-                        waitOutAutovacuum = true;
+                        // We may not cancel it: wait past deadlock_timeout, and PostgreSQL cancels it for us.
                         if (SAID_CANNOT_CANCEL.compareAndSet(false, true)) {
-                            log.warn("{}: autovacuum holds a lock we need and this role may not cancel it (that takes superuser"
-                                    + " or pg_signal_backend, on PostgreSQL 18 pg_signal_autovacuum_worker); waiting past"
-                                    + " deadlock_timeout instead, after which PostgreSQL cancels it. Said once.", what);
+                            log.warn("{}: autovacuum holds a lock we need and this role may not cancel it (that takes superuser,"
+                                    + " on PostgreSQL 18 pg_signal_autovacuum_worker with pg_read_all_stats); waiting past"
+                                    + " deadlock_timeout instead (in SHARE UPDATE EXCLUSIVE mode, which the application does"
+                                    + " not queue behind), after which PostgreSQL cancels it. Said once.", what);
                         }
+                        blockers.waitOutAutovacuum(relations, scope, deadlockTimeoutMillis() + 500);
                     } else {
                         cancelled += k;
                     }
@@ -415,7 +439,7 @@ public final class LockRetry {
         @Override
         public List<Blocker> holders(List<String> relations) {
             try {
-                return sql.queryRows(LOCK_HOLDERS, (Object) relations.toArray(String[]::new)).stream().map(Blocker::of).toList();
+                return sql.queryRows(LOCK_HOLDERS, relations.toArray(String[]::new), relations.toArray(String[]::new)).stream().map(Blocker::of).toList();
             } catch (DataAccessException e) {
                 log.debug("could not read pg_locks: {}", e.getMostSpecificCause().getMessage());
                 return List.of();
@@ -427,7 +451,7 @@ public final class LockRetry {
             int n = 0;
             boolean denied = false;
             try {
-                for (var r : sql.queryRows(AUTOVACUUM_ON, scope == Scope.TREES, (Object) relations.toArray(String[]::new))) {
+                for (var r : sql.queryRows(AUTOVACUUM_ON, relations.toArray(String[]::new), relations.toArray(String[]::new), scope == Scope.TREES)) {
                     if (!Boolean.TRUE.equals(r.get("cancellable"))) {
                         denied = true; // we cannot see its query (it may prevent wraparound): leave it
                         continue;
@@ -445,6 +469,28 @@ public final class LockRetry {
                 log.debug("could not look for autovacuum: {}", e.getMostSpecificCause().getMessage());
             }
             return n == 0 && denied ? -1 : n;
+        }
+
+        @Override
+        public void waitOutAutovacuum(List<String> relations, Scope scope, long millis) {
+            java.util.Set<String> held = new java.util.LinkedHashSet<>();
+            try {
+                for (var r : sql.queryRows(AUTOVACUUM_ON, relations.toArray(String[]::new), relations.toArray(String[]::new), scope == Scope.TREES)) {
+                    held.add(Identifiers.qualified((String) r.get("nspname"), (String) r.get("relname")));
+                }
+            } catch (DataAccessException e) {
+                log.debug("could not look for autovacuum: {}", e.getMostSpecificCause().getMessage());
+            }
+            for (String rel : held) {
+                try {
+                    tx.executeWithoutResult(status -> {
+                        sql.jdbc().queryForList(SET_LIMITS, millis + "ms", "0", idleLimit().toMillis() + "ms");
+                        sql.execute(String.format(WAIT_FOR_AUTOVACUUM, rel));
+                    });
+                } catch (DataAccessException e) {
+                    log.debug("autovacuum on {} did not yield in {} ms: {}", rel, millis, e.getMostSpecificCause().getMessage());
+                }
+            }
         }
     }
 

@@ -136,6 +136,13 @@ public final class Catalog {
         return list;
     }
 
+    /** Partitions a job has started on (its rows in pgrewrite.partition_state), whatever became of them. */
+    public List<String> partitionsStartedBy(String jobKey) {
+        return jdbc.queryForList(STARTED_BY, String.class, jobKey);
+    }
+
+    static final String STARTED_BY = "SELECT partition_name FROM pgrewrite.partition_state WHERE job_key = ? ORDER BY partition_name";
+
     /** Sub-partitioned partitions, which pgrewrite does not rewrite. */
     public List<String> subPartitioned(long parentOid) {
         return jdbc.queryForList("SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid"

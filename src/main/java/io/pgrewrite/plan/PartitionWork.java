@@ -23,8 +23,35 @@ public record PartitionWork(JobDefinition definition, Table table, Partition par
         Table table = catalog.find(def.schema(), def.table()).orElseThrow(() -> new IllegalStateException(
                 "table " + def.schema() + "." + def.table() + " disappeared while the job ran"));
         Partition p = table.partitions().stream().filter(x -> x.name().equals(partitionName)).findFirst()
-                .orElseThrow(() -> new IllegalStateException(partitionName + " is no longer a partition of "
-                        + table.name() + " (detached or dropped by someone else?). Check the table; `pgrewrite status` shows where the job stands."));
+                .orElseThrow(() -> new Gone(partitionName + " is no longer a partition of " + table.name()
+                        + " (dropped by a retention job, or detached)"));
         return new PartitionWork(def, table, p, PartitionNames.of(table, p), Projection.of(def, table), Keys.of(table));
+    }
+
+    /** Whether the partition is still attached to the table (cheap: one catalog read). */
+    public static boolean attached(org.springframework.jdbc.core.JdbcTemplate jdbc, JobDefinition def, String partitionName) {
+        return Boolean.TRUE.equals(jdbc.queryForObject(ATTACHED, Boolean.class,
+                io.pgrewrite.pg.Identifiers.qualified(def.schema(), def.table()), partitionName));
+    }
+
+    /** Catalog only: is a relation of that name a partition of the table now? */
+    static final String ATTACHED = "SELECT EXISTS (SELECT 1 FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid"
+            + " WHERE i.inhparent = to_regclass(?) AND c.relname = ?)";
+
+    /** The partition is not attached any more: a retention job dropped it, or someone detached it. */
+    public static final class Gone extends IllegalStateException {
+        public Gone(String message) {
+            super(message);
+        }
+    }
+
+    /**
+     * The parent's shape changed under a partition's copy (a column, a CHECK added by a deploy): its
+     * {@code P__rw} was dropped, and running the partition again copies it afresh.
+     */
+    public static final class ShapeDrift extends IllegalStateException {
+        public ShapeDrift(String message) {
+            super(message);
+        }
     }
 }

@@ -105,6 +105,7 @@ public final class Planner {
         leftoverCheck(selected, checks);
         columnChecks(def, table, checks);
         expressionChecks(def, table, checks);
+        throttleQueryCheck(def, checks);
         lockSlotCheck(def, table, checks);
         diskCheck(def, selected, checks);
 
@@ -117,6 +118,22 @@ public final class Planner {
                     + "\nNothing was changed.", plan);
         }
         return plan;
+    }
+
+    /**
+     * The server's proof of the definition's expressions alone, against the table as it is now: for a
+     * restart whose 'using:' or 'set:' changed. Throws {@link PlanException} naming the key and the reason.
+     */
+    public void proveExpressions(JobDefinition def) {
+        Table table = catalog.find(def.schema(), def.table()).orElseThrow(() -> new PlanException(
+                "Table not found: " + shown(def.schema(), def.table()), null));
+        List<Plan.Check> checks = new ArrayList<>();
+        expressionChecks(def, table, checks);
+        List<String> failed = checks.stream().filter(c -> !c.ok()).map(c -> c.name() + ": " + c.detail()).toList();
+        if (!failed.isEmpty()) {
+            throw new PlanException(shown(table.schema(), table.name()) + ": " + String.join("\n", failed)
+                    + "\nNothing was changed.", null);
+        }
     }
 
     /** {@code schema.table} as the operator would write it in 'table:', each part quoted only where it must be. */
@@ -309,6 +326,19 @@ public final class Planner {
                             + table.name() + " as one expression: " + problem + ". Fix '" + key + ":' in "
                             + (def.file() == null ? "the definition" : def.file().toString()) + "."));
         }
+    }
+
+    /** 'throttle.query' will run as {@code SELECT (<query>)}: proven one command by the server too, as the expressions. */
+    private void throttleQueryCheck(JobDefinition def, List<Plan.Check> checks) {
+        String query = def.throttle() == null ? null : def.throttle().query();
+        if (query == null) {
+            return;
+        }
+        String problem = OneExpression.problem(jdbc, "SELECT (\n" + query + "\n)");
+        checks.add(problem == null ? new Plan.Check("throttle.query is one query", true, query)
+                : new Plan.Check("throttle.query is one query", false, "`" + query + "` is not one query PostgreSQL can run"
+                        + " as SELECT (<query>): " + problem + ". Fix 'throttle.query:' in "
+                        + (def.file() == null ? "the definition" : def.file().toString()) + "."));
     }
 
     private void lockSlotCheck(JobDefinition def, Table table, List<Plan.Check> checks) {

@@ -6,10 +6,12 @@ import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 
 import javax.sql.DataSource;
 
+import io.pgrewrite.copy.CopyTarget;
 import io.pgrewrite.pg.Identifiers;
 import io.pgrewrite.pg.LockRetry;
 import io.pgrewrite.pg.SqlRunner;
@@ -31,7 +33,9 @@ public final class IndexBuild {
     static final String ADD_CHECK = "ALTER TABLE %s ADD CONSTRAINT %s %s";
     /** pg_get_partition_constraintdef is exactly the implicit constraint ATTACH would otherwise verify by a scan. */
     static final String BOUND_EXPRESSION = "SELECT pg_get_partition_constraintdef(to_regclass(?))";
-    static final String HAS_CONSTRAINT = "SELECT EXISTS (SELECT 1 FROM pg_constraint WHERE conrelid = to_regclass(?) AND conname = ?)";
+    /** Names of the indexes and constraints P__rw has: what a restart, or a drift, need not build again. Catalog only. */
+    static final String RW_OBJECTS = "SELECT conname::text FROM pg_constraint WHERE conrelid = to_regclass(?)"
+            + " UNION SELECT c.relname::text FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid WHERE i.indrelid = to_regclass(?)";
     static final String INDEXED_COLUMNS = """
             SELECT DISTINCT a.attname FROM pg_index i
               JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey::int2[])
@@ -52,10 +56,18 @@ public final class IndexBuild {
         this.catalog = new PartitionCatalog(sql.jdbc());
     }
 
-    /** Idempotent: the bound CHECK is added last, in the same transaction as everything else. */
+    /**
+     * Idempotent, object by object: builds the index copies and CHECKs {@code P__rw} lacks, the bound
+     * CHECK last, in one transaction. A restart after it committed finds nothing missing (and only runs
+     * the VACUUM again: the statistics may not have committed); an index added to the parent since
+     * (cloned onto P, not onto the unattached copy) is the only thing built then.
+     */
     public boolean build(PartitionWork w) {
         PartitionNames n = w.names();
-        if (!sql.dryRun() && Boolean.TRUE.equals(sql.queryOne(HAS_CONSTRAINT, Boolean.class, n.qRw(), PartitionNames.BOUND_CHECK))) {
+        List<String> have = sql.dryRun() ? List.of() : sql.jdbc().queryForList(RW_OBJECTS, String.class, n.qRw(), n.qRw());
+        Map<String, String> notValid = sql.dryRun() ? Map.of() : CopyTarget.missingNotValidChecks(sql.jdbc(), n);
+        if (!sql.dryRun() && have.contains(PartitionNames.BOUND_CHECK) && notValid.isEmpty()
+                && CopyTarget.missingIndexes(sql.jdbc(), n).isEmpty()) {
             vacuum(w); // a restart after the indexes committed: the statistics may not have
             return false;
         }
@@ -67,6 +79,9 @@ public final class IndexBuild {
                 if ("x".equals(idx.contype())) {
                     throw new IllegalStateException(w.name() + ": exclusion constraint " + idx.conname() + " is not supported yet");
                 }
+                if (have.contains(idx.rwName())) {
+                    continue;
+                }
                 sql.execute(String.format(CREATE_INDEX, idx.unique() ? "UNIQUE " : "", Identifiers.quote(idx.rwName()),
                         n.qRw(), idx.definitionTail()));
                 if (!idx.contype().isEmpty()) {
@@ -75,16 +90,31 @@ public final class IndexBuild {
                 }
             }
             for (PartitionCatalog.Check c : catalog.localChecks(n.qPartition(), PartitionNames.BOUND_CHECK)) {
-                sql.execute(String.format(ADD_CHECK, n.qRw(), Identifiers.quote(c.name()), c.definition()));
+                if (!have.contains(c.name())) {
+                    sql.execute(String.format(ADD_CHECK, n.qRw(), Identifiers.quote(c.name()), c.definition()));
+                }
             }
+            // The parent's NOT VALID CHECKs, added NOT VALID now that the rows are in: no scan, and the legacy
+            // rows that violate them stay as they are on P (see CopyTarget.missingNotValidChecks).
+            notValid.forEach((name, definition) -> sql.execute(String.format(ADD_CHECK, n.qRw(), Identifiers.quote(name), definition)));
             io.pgrewrite.job.FaultPoints.reach("index", w.name()); // indexes built, transaction not committed
-            if (bound != null) {
+            if (bound != null && !have.contains(PartitionNames.BOUND_CHECK)) {
                 sql.execute(String.format(ADD_CHECK, n.qRw(), Identifiers.quote(PartitionNames.BOUND_CHECK), "CHECK (" + bound + ")"));
             }
             return null;
         });
         vacuum(w);
         return true;
+    }
+
+    /**
+     * Before the swap: an index added to the parent after this partition's indexes were built exists on
+     * P but not on {@code P__rw}; build it now, outside the swap's lock (ATTACH would build it under it).
+     */
+    public void addMissing(PartitionWork w) {
+        if (!sql.dryRun() && CopyTarget.drift(sql.jdbc(), w) != null) {
+            build(w);
+        }
     }
 
     private void vacuum(PartitionWork w) {

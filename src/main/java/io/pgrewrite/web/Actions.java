@@ -49,9 +49,9 @@ final class Actions {
         log.info("dashboard: {} {} by {}", action, id, user);
         return switch (action) {
             case "stop" -> call((out, err) -> actions.stop(id, out, err, true));
-            case "abandon" -> call((out, err) -> actions.abandon(id, out, err));
+            case "abandon" -> call((out, err) -> actions.abandon(id, out, err, "true".equals(params.get("cleanup")), false));
             case "restart" -> restart(id);
-            default -> Controls.run(action, id, params, this::call);
+            default -> call((out, err) -> actions.control(action, id, out, err));
         };
     }
 

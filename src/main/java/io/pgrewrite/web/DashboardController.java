@@ -53,8 +53,10 @@ public class DashboardController {
         m.put("local", WebSecurity.loopback(request));
         m.put("actions", Controls.supported());
         m.put("cleanup", Controls.cleanup());
+        // The token itself is in cookie XSRF-TOKEN (set by reading it here); a POST echoes it in this header.
+        csrf.getToken();
         m.put("csrfHeader", csrf.getHeaderName());
-        m.put("csrfToken", csrf.getToken());
+        m.put("csrfCookie", "XSRF-TOKEN");
         return m;
     }
 
@@ -72,7 +74,9 @@ public class DashboardController {
         }
         double ms = (System.nanoTime() - t0) / 1e6;
         e.put("serverMs", Math.round(ms * 10) / 10.0);
-        return ResponseEntity.ok().header("Server-Timing", String.format(java.util.Locale.ROOT, "db;dur=%.1f", ms)).body(e);
+        StringBuilder timing = new StringBuilder(String.format(java.util.Locale.ROOT, "total;dur=%.1f", ms));
+        ((Map<?, ?>) e.get("timings")).forEach((k, v) -> timing.append(", ").append(k).append(";dur=").append(v));
+        return ResponseEntity.ok().header("Server-Timing", timing.toString()).body(e);
     }
 
     @PostMapping("/api/executions/{id}/{action}")

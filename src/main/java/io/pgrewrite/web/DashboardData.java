@@ -14,8 +14,8 @@ import java.util.concurrent.ConcurrentHashMap;
 import javax.sql.DataSource;
 
 import io.pgrewrite.cli.ExecutionActions;
+import io.pgrewrite.control.JobControls;
 import io.pgrewrite.definition.JobDefinitions;
-import io.pgrewrite.job.DiskSampler;
 import io.pgrewrite.job.RewriteJob;
 import io.pgrewrite.metrics.JobProgress;
 import org.springframework.batch.core.job.JobExecution;
@@ -89,13 +89,16 @@ final class DashboardData {
     private final DataSource dataSource;
     private final JobRepository repository;
     private final JobProgress progress;
+    private final JobControls controls;
     private final Map<Long, Long> budgets = new ConcurrentHashMap<>();
+    private final Map<Long, Object[]> disks = new ConcurrentHashMap<>();
 
     DashboardData(DataSource dataSource, JobRepository repository) {
         this.dataSource = dataSource;
         this.jdbc = new JdbcTemplate(dataSource);
         this.repository = repository;
         this.progress = new JobProgress(jdbc);
+        this.controls = new JobControls(jdbc);
     }
 
     List<Map<String, Object>> executions(int limit) {
@@ -114,10 +117,13 @@ final class DashboardData {
 
     /** One execution as the page shows it, or null when there is none of that id. */
     Map<String, Object> execution(long id) throws Exception {
+        Map<String, Double> timings = new LinkedHashMap<>();
+        long t = System.nanoTime();
         JobProgress.Execution e = progress.of(id);
         if (e == null) {
             return null;
         }
+        t = lap(timings, "progress", t);
         long now = System.currentTimeMillis();
         Map<String, Long> copyMs = new HashMap<>();
         jdbc.query(COPY_MS, rs -> {
@@ -159,6 +165,7 @@ final class DashboardData {
         jdbc.query(WORKER_FAILURES, rs -> {
             failures.putIfAbsent(rs.getString(1), reason(rs.getString(2)));
         }, id);
+        t = lap(timings, "steps", t);
 
         // Stragglers: copying for more than twice the median copy time of the partitions done so far.
         List<Long> doneCopy = new ArrayList<>();
@@ -200,6 +207,7 @@ final class DashboardData {
         }
 
         Map<String, Object> m = new LinkedHashMap<>();
+        m.put("timings", timings);
         m.put("id", e.id());
         m.put("jobKey", e.jobKey());
         m.put("job", e.jobName());
@@ -210,6 +218,7 @@ final class DashboardData {
         m.put("ended", iso(e.ended()));
         m.put("failure", e.exitMessage() == null || e.exitMessage().isBlank() || !e.status().equals("FAILED") ? null
                 : reason(e.exitMessage()));
+        m.put("controls", Controls.state(controls, id));
         m.put("counts", e.counts());
         m.put("stragglers", stragglers);
         m.put("rowsDone", e.rowsDone());
@@ -234,17 +243,17 @@ final class DashboardData {
         m.put("bytesPerSecond", Math.round(byteRate));
         m.put("etaSeconds", e.eta() != null ? (Long) e.eta().toSeconds() : live && rate > 0 ? (Long) Math.round(remaining / rate) : null);
         m.put("diskInFlight", jdbc.queryForObject(IN_FLIGHT, Long.class, e.jobKey()));
-        m.put("diskPeak", DiskSampler.recordedPeak(jdbc, id));
+        List<List<Object>> disk = diskSeries(id);
+        // The peak as DiskSampler.recordedPeak has it (largest sample minus the first): the series keeps each bucket's largest.
+        m.put("diskPeak", disk.stream().mapToLong(p -> (Long) p.get(1)).max().orElse(0));
         m.put("diskBudget", budget(id));
+        t = lap(timings, "controls", t);
         m.put("columns", COLUMNS);
         m.put("partitions", parts);
         Map<String, Object> charts = new LinkedHashMap<>();
         charts.put("throughput", series);
-        List<List<Object>> disk = new ArrayList<>();
-        jdbc.query(DISK, rs -> {
-            disk.add(List.of(rs.getLong(1), rs.getLong(2)));
-        }, id);
         charts.put("disk", disk);
+        t = lap(timings, "disk", t);
         List<List<Object>> holds = new ArrayList<>();
         swaps.sort((a, b) -> Long.compare((long) a[1], (long) b[1]));
         for (Object[] s : swaps) {
@@ -306,6 +315,22 @@ final class DashboardData {
         return series;
     }
 
+    /** Extra disk over time; read again at most every 5 s (a sample a second, thousands of them in a night). */
+    private List<List<Object>> diskSeries(long id) {
+        Object[] cached = disks.get(id);
+        if (cached != null && System.nanoTime() - (long) cached[0] < 5_000_000_000L) {
+            @SuppressWarnings("unchecked")
+            List<List<Object>> series = (List<List<Object>>) cached[1];
+            return series;
+        }
+        List<List<Object>> series = new ArrayList<>();
+        jdbc.query(DISK, rs -> {
+            series.add(List.of(rs.getLong(1), rs.getLong(2)));
+        }, id);
+        disks.put(id, new Object[] {System.nanoTime(), series});
+        return series;
+    }
+
     /** {@code disk.max-extra} of the execution's definition, as kept in its ExecutionContext; null for no limit. */
     private Long budget(long id) {
         Long b = budgets.computeIfAbsent(id, x -> {
@@ -349,6 +374,13 @@ final class DashboardData {
             innermost = message;
         }
         return ours != null ? ours : innermost != null ? innermost : exitMessage.strip();
+    }
+
+    /** Milliseconds since {@code t} under {@code name} (the page's Server-Timing); returns now. */
+    private static long lap(Map<String, Double> timings, String name, long t) {
+        long now = System.nanoTime();
+        timings.put(name, Math.round((now - t) / 1e5) / 10.0);
+        return now;
     }
 
     private static Double round(Double v) {

@@ -24,7 +24,7 @@ import org.springframework.security.web.AuthenticationEntryPoint;
 import org.springframework.security.web.SecurityFilterChain;
 import org.springframework.security.web.access.intercept.RequestAuthorizationContext;
 import org.springframework.security.web.authentication.www.BasicAuthenticationEntryPoint;
-import org.springframework.security.web.csrf.CookieCsrfTokenRepository;
+import org.springframework.security.web.authentication.session.NullAuthenticatedSessionStrategy;
 import tools.jackson.databind.json.JsonMapper;
 
 /**
@@ -71,7 +71,9 @@ public class WebSecurity {
                                 .getSimpleName().contains("Csrf") ? "Refused: the request carries no valid CSRF token. Reload the page."
                                 : credentials ? "Refused: " + ex.getMessage() : NO_CREDENTIALS)))
                 .sessionManagement(s -> s.sessionCreationPolicy(SessionCreationPolicy.STATELESS))
-                .csrf(c -> c.csrfTokenRepository(CookieCsrfTokenRepository.withHttpOnlyFalse()))
+                .csrf(c -> c.spa() // the token in cookie XSRF-TOKEN, echoed by the page's script in header X-XSRF-TOKEN
+                        // Every request signs in anew (HTTP basic, no session): keep the token, or the page's copy goes stale.
+                        .sessionAuthenticationStrategy(new NullAuthenticatedSessionStrategy()))
                 .formLogin(f -> f.disable())
                 .logout(l -> l.disable());
         return http.build();
@@ -84,14 +86,13 @@ public class WebSecurity {
         basic.afterPropertiesSet();
         return (HttpServletRequest req, HttpServletResponse res, AuthenticationException ex) -> {
             boolean script = "XMLHttpRequest".equals(req.getHeader("X-Requested-With"));
-            if (!credentials && "POST".equals(req.getMethod())) {
-                json(res, HttpServletResponse.SC_FORBIDDEN, NO_CREDENTIALS);
+            if (!credentials) {
+                json(res, HttpServletResponse.SC_FORBIDDEN, "POST".equals(req.getMethod()) ? NO_CREDENTIALS
+                        : "The dashboard answers without credentials only on this host, and no operator credentials are"
+                                + " configured (PGREWRITE_HTTP_PASSWORD).");
             } else if (script) {
                 json(res, HttpServletResponse.SC_UNAUTHORIZED, req.getHeader("Authorization") != null
                         ? "Wrong user name or password." : SIGN_IN);
-            } else if (!credentials) {
-                json(res, HttpServletResponse.SC_FORBIDDEN, "The dashboard answers without credentials only on this host,"
-                        + " and no operator credentials are configured (PGREWRITE_HTTP_PASSWORD).");
             } else {
                 basic.commence(req, res, ex);
             }

@@ -99,6 +99,22 @@ class LockRetryTest {
             cancelCalls.incrementAndGet();
             return cancel.getAsInt();
         }
+
+        /** As the real one does, on the stand-in's table: SHARE UPDATE EXCLUSIVE, lock_timeout {@code millis}. */
+        @Override
+        public void waitOutAutovacuum(List<String> relations, LockRetry.Scope scope, long millis) {
+            waits.incrementAndGet();
+            try {
+                tx.executeWithoutResult(s -> {
+                    jdbc.queryForList("SELECT set_config('lock_timeout', ?, true)", millis + "ms");
+                    jdbc.execute(String.format(LockRetry.WAIT_FOR_AUTOVACUUM, "t"));
+                });
+            } catch (org.springframework.dao.DataAccessException e) {
+                // did not yield in time: the caller retries
+            }
+        }
+
+        final AtomicInteger waits = new AtomicInteger();
     }
 
     static int lockT(LockRetry.Timing t) {
@@ -136,18 +152,33 @@ class LockRetryTest {
 
     @Test
     void whereAutovacuumMayNotBeCancelledTheNextAttemptWaitsPastDeadlockTimeout() throws Exception {
-        // Not a superuser, no pg_signal_backend: PostgreSQL cancels an autovacuum that blocks a lock request
-        // after deadlock_timeout (1 s) — longer than any of our lock timeouts, so we wait that long once.
+        // Not a superuser: PostgreSQL cancels an autovacuum that blocks a lock request after deadlock_timeout
+        // (1 s), longer than any of our lock timeouts, so we wait that long for it — in a mode the
+        // application's writes do not queue behind.
         try (Holder h = new Holder()) {
             CompletableFuture<Void> leaves = CompletableFuture.runAsync(() -> {
                 sleep(600);
                 h.release();
             });
+            CompletableFuture<Double> appWrite = CompletableFuture.supplyAsync(() -> {
+                sleep(300); // while we wait for the stand-in
+                try (Connection c = db.connect(); Statement st = c.createStatement()) {
+                    st.execute("SET statement_timeout = '250ms'");
+                    long t0 = System.nanoTime();
+                    st.execute("INSERT INTO t VALUES (1)");
+                    return (System.nanoTime() - t0) / 1e6;
+                } catch (Exception e) {
+                    throw new IllegalStateException("the application's INSERT queued behind the wait", e);
+                }
+            });
             LockRetry retry = new LockRetry(tx, sql, Duration.ofMillis(100), 1, new StandIn(h.pid, true, () -> -1));
             long start = System.nanoTime();
+            StandIn av = (StandIn) retry.blockers();
             var o = retry.run("lock t", List.of("t"), LockRetryTest::lockT);
-            assertThat(o.attempts()).isEqualTo(2);
+            assertThat(o.attempts()).as("the stop by autovacuum is not counted").isEqualTo(2);
+            assertThat(av.waits.get()).as("waited for it once, past deadlock_timeout").isEqualTo(1);
             assertThat((System.nanoTime() - start) / 1e6).isBetween(550.0, 1500.0);
+            assertThat(appWrite.join()).as("ms the application's INSERT waited").isLessThan(250.0);
             leaves.join();
         }
     }
@@ -178,6 +209,20 @@ class LockRetryTest {
         assertThat(onTable).isEqualTo("0"); // an index build on P__rw may take as long as it takes
         assertThat(jdbc.queryForObject("SHOW idle_in_transaction_session_timeout", String.class)).as("local to the transaction")
                 .isEqualTo("0");
+    }
+
+    @Test
+    void theDetectionQueriesRunAsTheOwnerRole() throws Exception {
+        // Their errors are only logged (a failed look must not fail the DDL): prove here that they run.
+        try (Holder h = new Holder()) {
+            String[] tree = {"parted", "t"};
+            String[] plain = {"t", "no_such_table"};
+            assertThat(jdbc.queryForList(LockRetry.AUTOVACUUM_ON, tree, tree, true)).isEmpty();
+            assertThat(jdbc.queryForList(LockRetry.AUTOVACUUM_ON, plain, plain, false)).isEmpty();
+            assertThat(jdbc.queryForList(LockRetry.LOCK_HOLDERS, plain, plain))
+                    .extracting(r -> ((Number) r.get("pid")).intValue()).contains(h.pid);
+            assertThat(jdbc.queryForList(LockRetry.BLOCKERS, h.pid, h.pid)).isEmpty(); // it waits for nobody
+        }
     }
 
     static void sleep(long ms) {

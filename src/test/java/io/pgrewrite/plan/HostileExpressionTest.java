@@ -93,6 +93,18 @@ class HostileExpressionTest {
     }
 
     @Test
+    void theServerRefusesMoreThanOneCommandInTheThrottleQuery() {
+        JobDefinition.Throttle throttle = new JobDefinition.Throttle(null, null, null, null, null, false,
+                "SELECT 1) /* ' */ ; DROP TABLE victim; SELECT (/* ' */ 1", 10.0, 80, java.time.Duration.ofSeconds(5));
+        JobDefinition def = new JobDefinition(null, "hostile", null, "passage", Operation.COMPACT, null, null, null, null,
+                null, null, null, 1, null, null, null, null, null, throttle);
+        assertThatThrownBy(() -> new Planner(new JdbcTemplate(db.dataSource())).plan(def))
+                .isInstanceOf(PlanException.class)
+                .hasMessageContaining("throttle.query is one query")
+                .hasMessageContaining("PostgreSQL reads it as more than one SQL command");
+    }
+
+    @Test
     void theServerRefusesATypeThatIsNotOneTypeName() {
         JobDefinition def = definition(Operation.ADD_COLUMN, "c",
                 "text) FROM passage WHERE false; DROP TABLE victim; SELECT CAST(1 AS text", "kenteken", null);

@@ -44,15 +44,19 @@ class RemoteWorkersTest {
                 w.await(l -> l.contains("taking partition requests"), 90);
             }
             try (JvmProcess manager = JvmProcess.start("manager", noArgs, db, "run", job.toString(), "--remote", "--staleness", "5s")) {
-                String started = w1.await(l -> l.contains(": rewrite:ev_"), 120);
+                w1.await(l -> l.contains(": rewrite:ev_"), 120);
+                String killedPartition;
                 try (JvmProcess late = JvmProcess.start("worker-late", noArgs, db, "worker", "--max-idle", "60s")) {
                     late.await(l -> l.contains("taking partition requests"), 90);
                     Thread.sleep(1500); // w1 is a few chunks into its partition
+                    // On a loaded machine the late worker can take long to start, and w1 may be on its second
+                    // partition by now: the one it is killed in is the last it took.
+                    String w1Output = w1.output();
                     w1.kill();
+                    killedPartition = unfinished(w1Output);
                     assertThat(manager.waitFor(240)).as(manager.output()).isZero();
                     assertThat(late.output()).as("the late worker ran a partition").contains(": rewrite:ev_");
                 }
-                String killedPartition = started.substring(started.indexOf("rewrite:") + "rewrite:".length()).trim();
                 assertThat(manager.output()).contains(killedPartition + ": its worker is gone");
             }
         }
@@ -94,4 +98,19 @@ class RemoteWorkersTest {
         }
     }
 
+
+    /** The partition a worker took ("worker N: rewrite:P") and had not finished ("… rewrite:P STATUS") when killed. */
+    private static String unfinished(String workerOutput) {
+        java.util.Set<String> open = new java.util.LinkedHashSet<>();
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("worker [^:]+: rewrite:(\\S+)( (\\S+))?").matcher(workerOutput);
+        while (m.find()) {
+            if (m.group(3) == null) {
+                open.add(m.group(1));
+            } else {
+                open.remove(m.group(1));
+            }
+        }
+        assertThat(open).as("the partition worker-1 was in when killed:\n" + workerOutput).hasSize(1);
+        return open.iterator().next();
+    }
 }

@@ -58,7 +58,7 @@ class DashboardBrowserTest {
         }
         Path job = dir.resolve("dash.yaml");
         Files.writeString(job, "name: nightly-compact\ntable: ev\noperation: compact\nworkers: 2\n"
-                + "copy:\n  chunk-rows: 150\n  pause: 250ms\ndisk:\n  max-extra: 64MB\n");
+                + "copy:\n  chunk-rows: 100\n  pause: 400ms\ndisk:\n  max-extra: 64MB\n");
         int port = freePort();
         try (JvmProcess run = JvmProcess.start("run", List.of("-Dpgrewrite.http.password=" + PASSWORD), db,
                 "run", job.toString(), "--http-port", String.valueOf(port));
@@ -68,6 +68,9 @@ class DashboardBrowserTest {
             ChromeDriver chrome = browser.driver;
             chrome.get(base + "/");
             WebDriverWait wait = new WebDriverWait(chrome, Duration.ofSeconds(120), Duration.ofMillis(200));
+            wait.withMessage(() -> "the page says: " + chrome.findElement(By.id("notes")).getText() + " | "
+                    + chrome.findElement(By.id("result")).getText() + " | " + chrome.findElement(By.id("updated")).getText()
+                    + "\n--- the run's output:\n" + run.output());
 
             // The grid fills: one cell per partition, and one turns done while the job runs.
             wait.until(d -> d.findElements(By.cssSelector("#grid i")).size() == DAYS);
@@ -87,6 +90,11 @@ class DashboardBrowserTest {
             screenshot(chrome);
 
             // Signed out, a button is refused by the server, and the job goes on.
+            press(chrome, wait, "pause");
+            wait.until(d -> d.findElement(By.id("result")).isDisplayed()
+                    && d.findElement(By.id("result")).getText().contains("sign in"));
+            assertThat(count(db, "SELECT count(*) FROM pgrewrite.job_control")).isZero();
+            chrome.executeScript("document.getElementById('result').textContent = ''");
             press(chrome, wait, "stop");
             wait.until(d -> d.findElement(By.id("result")).isDisplayed()
                     && d.findElement(By.id("result")).getText().contains("sign in"));
@@ -117,9 +125,20 @@ class DashboardBrowserTest {
         }
     }
 
-    /** Pause, then resume, when this build has the runtime controls. */
+    /** Pause: the database says paused and the page shows it; Resume: no longer. */
     void pauseAndResume(ChromeDriver chrome, WebDriverWait wait, TestDatabase.Database db, long executionId) throws Exception {
-        // filled in once io.pgrewrite.control.JobControls is there
+        assertThat(count(db, "SELECT count(*) FROM pgrewrite.job_control WHERE paused")).isZero();
+        press(chrome, wait, "pause");
+        wait.until(d -> d.findElement(By.id("result")).getText().contains("Execution " + executionId + " (nightly-compact@public.ev): paused"));
+        assertThat(count(db, "SELECT count(*) FROM pgrewrite.job_control WHERE paused AND job_execution_id = " + executionId)).isEqualTo(1);
+        wait.until(d -> d.findElement(By.id("status")).getText().equals("STARTED · paused"));
+        assertThat(chrome.findElement(By.id("notes")).getText()).contains("Paused");
+        assertThat(chrome.findElement(By.cssSelector("#actions button[data-action=pause]")).isEnabled()).isFalse();
+
+        press(chrome, wait, "resume");
+        wait.until(d -> d.findElement(By.id("result")).getText().contains("resumed"));
+        assertThat(count(db, "SELECT count(*) FROM pgrewrite.job_control WHERE paused")).isZero();
+        wait.until(d -> d.findElement(By.id("status")).getText().equals("STARTED"));
     }
 
     static void press(ChromeDriver chrome, WebDriverWait wait, String action) {

@@ -1,0 +1,191 @@
+package io.pgrewrite.job;
+
+import static io.pgrewrite.testsupport.Tables.one;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.Statement;
+import java.time.LocalDate;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+
+import io.pgrewrite.cli.ExitCodes;
+import io.pgrewrite.testsupport.CatalogSnapshot;
+import io.pgrewrite.testsupport.CliRun;
+import io.pgrewrite.testsupport.JvmProcess;
+import io.pgrewrite.testsupport.Tables;
+import io.pgrewrite.testsupport.TestDatabase;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+/**
+ * A multi-night job meets the schema's ordinary life. The job is interrupted (killed while copying the
+ * first partition, or failed at a swap), the table drifts — a deploy adds a column, an index or a
+ * CHECK to the parent, a retention job drops a partition, the daily job creates one — and the restart
+ * completes, with the same rows and catalog as the blocking statement run on a copy that drifted the
+ * same way. A partition dropped meanwhile is reported gone; one created meanwhile is rewritten by the
+ * restart, which lists the partitions again; one created while the job runs, after it listed them, is
+ * not rewritten, has the new column through the parent, and the report says so. A parent with a NOT VALID CHECK that legacy rows violate keeps it NOT VALID.
+ */
+class SchemaDriftTest {
+
+    static final LocalDate START = LocalDate.of(2024, 3, 1);
+    static final String ALTER = "ALTER TABLE ev ALTER COLUMN massa TYPE integer USING massa::integer";
+
+    @TempDir
+    Path dir;
+
+    @ParameterizedTest(name = "{0}")
+    @CsvSource(delimiter = '|', quoteCharacter = '"', value = {
+        "column added by a deploy|ALTER TABLE ev ADD COLUMN source text DEFAULT 'cam'|",
+        "CHECK added by a deploy|ALTER TABLE ev ADD CONSTRAINT label_set CHECK (label <> '')|",
+        "partition dropped by retention|DROP TABLE ev_20240301|gone: ev_20240301",
+        "partition created by the daily job|CREATE TABLE ev_20240310 PARTITION OF ev FOR VALUES FROM ('2024-03-10') TO ('2024-03-11');"
+                + " INSERT INTO ev (id, at, massa, label) SELECT 9000000 + g, '2024-03-10'::timestamp + g * interval '1 second',"
+                + " (g % 3000)::smallint, concat('late ', g) FROM generate_series(1, 500) g|ev_20240310",
+    })
+    void aKilledJobRestartsAfterTheTableDrifted(String story, String drift, String reported) throws Exception {
+        TestDatabase.Database db = TestDatabase.newDatabase("drift");
+        try (Connection c = db.connect()) {
+            Tables.daily(c, "public", "ev", START, 3, 2000);
+        }
+        TestDatabase.Database ref = TestDatabase.cloneDatabase(db, "driftref");
+        Path job = dir.resolve("massa.yaml");
+        Files.writeString(job, "name: massa\ntable: ev\noperation: alter-column-type\ncolumn: massa\ntype: integer\n"
+                + "workers: 1\ncopy:\n  chunk-rows: 200\n");
+
+        long id = killWhileCopying(db, job);
+        try (Connection c = db.connect(); Statement st = c.createStatement()) {
+            assertThat(one(st, "SELECT count(*) FROM pg_class WHERE relname = 'ev_20240301__rw'")).isEqualTo(1);
+            st.execute(drift);
+        }
+        CliRun restart = CliRun.run(db, "restart", String.valueOf(id));
+        assertThat(restart.exitCode()).as(restart.toString()).isEqualTo(ExitCodes.OK);
+        if (reported != null) {
+            assertThat(restart.out()).contains(reported);
+        }
+
+        try (Connection c = ref.connect(); Statement st = c.createStatement()) {
+            st.execute(drift);
+            st.execute(ALTER);
+        }
+        assertSameAsBlockingAlter(db, ref);
+    }
+
+    @Test
+    void anIndexAddedToTheParentAfterThePartitionWasIndexedIsBuiltBeforeTheSwap() throws Exception {
+        TestDatabase.Database db = TestDatabase.newDatabase("drift_index");
+        try (Connection c = db.connect()) {
+            Tables.daily(c, "public", "ev", START, 3, 1000);
+        }
+        TestDatabase.Database ref = TestDatabase.cloneDatabase(db, "drift_indexref");
+        Path job = dir.resolve("compact.yaml");
+        Files.writeString(job, "name: compact\ntable: ev\noperation: compact\nswap:\n  lock-timeout: 50ms\n  max-attempts: 2\n");
+        try (Connection holder = db.connect(); Statement st = holder.createStatement()) {
+            holder.setAutoCommit(false);
+            st.executeQuery("SELECT count(*) FROM ev_20240302").close(); // a long report: the swap of day 2 fails
+            CliRun failed = CliRun.run(db, "run", job.toString());
+            assertThat(failed.exitCode()).as(failed.toString()).isEqualTo(ExitCodes.JOB_FAILED);
+            holder.rollback();
+        }
+        // A deploy adds an index; the daily job creates tomorrow's partition and today's rows arrive there.
+        String index = "CREATE INDEX ev_label ON ev (label);"
+                + " CREATE TABLE ev_20240310 PARTITION OF ev FOR VALUES FROM ('2024-03-10') TO ('2024-03-11');"
+                + " INSERT INTO ev (id, at, massa, label) SELECT 9000000 + g, '2024-03-10'::timestamp + g * interval '1 second',"
+                + " (g % 3000)::smallint, 'late' FROM generate_series(1, 300) g";
+        try (Connection c = db.connect(); Statement st = c.createStatement()) {
+            // day 2's copy is indexed and verified, waiting for its swap
+            assertThat(one(st, "SELECT count(*) FROM pg_constraint WHERE conrelid = 'ev_20240302__rw'::regclass"
+                    + " AND conname = 'pgrewrite_bound'")).isEqualTo(1);
+            st.execute(index);
+        }
+        CliRun again = CliRun.run(db, "run", job.toString());
+        assertThat(again.exitCode()).as(again.toString()).isEqualTo(ExitCodes.OK);
+        // The restart lists the partitions again: the new one is rewritten too.
+        assertThat(again.out()).contains("ev_20240310").doesNotContain("not rewritten");
+        try (Connection c = ref.connect(); Statement st = c.createStatement()) {
+            st.execute(index);
+        }
+        assertSameAsBlockingAlter(db, ref);
+    }
+
+    @Test
+    void aPartitionCreatedWhileTheJobRunsHasTheNewColumnAndIsReportedNotRewritten() throws Exception {
+        TestDatabase.Database db = TestDatabase.newDatabase("drift_newday");
+        try (Connection c = db.connect()) {
+            Tables.daily(c, "public", "ev", START, 2, 2000);
+        }
+        TestDatabase.Database ref = TestDatabase.cloneDatabase(db, "drift_newdayref");
+        Path job = dir.resolve("massa.yaml");
+        Files.writeString(job, "name: massa\ntable: ev\noperation: alter-column-type\ncolumn: massa\ntype: integer\n"
+                + "workers: 1\ncopy:\n  chunk-rows: 200\n  pause: 100ms\n");
+        String newDay = "CREATE TABLE ev_20240310 PARTITION OF ev FOR VALUES FROM ('2024-03-10') TO ('2024-03-11');"
+                + " INSERT INTO ev (id, at, massa, label) SELECT 9000000 + g, '2024-03-10'::timestamp + g * interval '1 second',"
+                + " (g % 3000)::smallint, 'late' FROM generate_series(1, 300) g";
+        CompletableFuture<CliRun> run = CompletableFuture.supplyAsync(() -> CliRun.run(db, "run", job.toString()));
+        OneJobPerTableTest.awaitCopying(db);
+        try (Connection c = db.connect(); Statement st = c.createStatement()) {
+            st.execute(newDay); // the daily job, while the first day is being copied
+            st.execute("UPDATE ev SET massa = 2999 WHERE id = 9000001");
+        }
+        CliRun done = run.get(180, TimeUnit.SECONDS);
+        assertThat(done.exitCode()).as(done.toString()).isEqualTo(ExitCodes.OK);
+        assertThat(done.out()).contains("not rewritten by this job: ev_20240310");
+        try (Connection c = ref.connect(); Statement st = c.createStatement()) {
+            st.execute(newDay);
+            st.execute("UPDATE ev SET massa = 2999 WHERE id = 9000001");
+            st.execute(ALTER);
+        }
+        assertSameAsBlockingAlter(db, ref);
+    }
+
+    @Test
+    void aNotValidCheckWithLegacyViolationsStaysNotValid() throws Exception {
+        TestDatabase.Database db = TestDatabase.newDatabase("drift_notvalid");
+        try (Connection c = db.connect(); Statement st = c.createStatement()) {
+            Tables.daily(c, "public", "ev", START, 2, 1000);
+            st.execute("UPDATE ev SET label = '' WHERE id IN (17, 1000017)"); // legacy rows from before the rule
+            st.execute("ALTER TABLE ev ADD CONSTRAINT label_set CHECK (label <> '') NOT VALID");
+        }
+        TestDatabase.Database ref = TestDatabase.cloneDatabase(db, "drift_notvalidref");
+        Path job = dir.resolve("massa.yaml");
+        Files.writeString(job, "name: massa\ntable: ev\noperation: alter-column-type\ncolumn: massa\ntype: integer\n");
+        CliRun run = CliRun.run(db, "run", job.toString());
+        assertThat(run.exitCode()).as(run.toString()).isEqualTo(ExitCodes.OK);
+        try (Connection c = ref.connect(); Statement st = c.createStatement()) {
+            st.execute(ALTER);
+        }
+        assertSameAsBlockingAlter(db, ref);
+        try (Connection c = db.connect(); Statement st = c.createStatement()) {
+            assertThat(one(st, "SELECT count(*) FROM pg_constraint WHERE conname = 'label_set' AND NOT convalidated")).isEqualTo(3);
+            assertThat(one(st, "SELECT count(*) FROM ev WHERE label = ''")).isEqualTo(2);
+        }
+    }
+
+    /** Kills a run of the job with kill -9 while it copies the first partition; returns its execution id. */
+    private static long killWhileCopying(TestDatabase.Database db, Path job) throws Exception {
+        try (JvmProcess p = JvmProcess.start("drift", List.of("-D" + FaultPoints.PROPERTY + "=copy"), db, "run", job.toString())) {
+            p.await(l -> l.startsWith("PGREWRITE-PAUSED copy ev_20240301"), 120);
+            p.kill();
+        }
+        try (Connection c = db.connect(); Statement st = c.createStatement()) {
+            return one(st, "SELECT max(job_execution_id) FROM pgrewrite.batch_job_execution e"
+                    + " JOIN pgrewrite.batch_job_instance i USING (job_instance_id) WHERE i.job_name = 'rewrite'");
+        }
+    }
+
+    private static void assertSameAsBlockingAlter(TestDatabase.Database db, TestDatabase.Database ref) throws Exception {
+        try (Connection ours = db.connect(); Connection theirs = ref.connect(); Statement st = ours.createStatement()) {
+            assertThat(CatalogSnapshot.rows(ours, "ev")).containsExactlyElementsOf(CatalogSnapshot.rows(theirs, "ev"));
+            assertThat(CatalogSnapshot.of(ours, "ev")).containsExactlyElementsOf(CatalogSnapshot.of(theirs, "ev"));
+            assertThat(one(st, "SELECT count(*) FROM pg_class WHERE relname ~ '__(rw|old)$'")).isZero();
+            assertThat(one(st, "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+                    + " WHERE n.nspname = 'pgrewrite' AND c.relname LIKE 'log\\_%' AND c.relkind = 'r'")).isZero();
+        }
+    }
+}
