@@ -48,8 +48,8 @@ final class ThrottleSampler implements AutoCloseable {
               FROM pg_stat_replication
             """;
 
-    /** Bytes of WAL written since the server's start; no lock. */
-    static final String WAL_POSITION = "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')::float8";
+    /** Bytes of WAL generated so far (the insert position: the write position lags with asynchronous commits); no lock. */
+    static final String WAL_POSITION = "SELECT pg_wal_lsn_diff(pg_current_wal_insert_lsn(), '0/0')::float8";
 
     /**
      * Other sessions waiting for a lock that a pgrewrite session holds. pg_blocking_pids reads the lock

@@ -110,7 +110,8 @@ class ThrottleSignalsTest {
         JobDefinition def = job("wal-per-minute: 1GB, anti-wraparound: true");
         ThrottleSampler s = new ThrottleSampler(jdbc, db.dataSource(), def, 0, n -> { });
         assertThat(s.sample(def)).extracting(Throttled::signal).containsExactly("anti-wraparound"); // no rate after one look
-        jdbc.execute("CREATE TABLE wal_maker AS SELECT g FROM generate_series(1, 20000) g");
+        jdbc.execute("CREATE TABLE wal_maker (g int)");
+        jdbc.execute("INSERT INTO wal_maker SELECT g FROM generate_series(1, 20000) g");
         List<Throttled> second = s.sample(def);
         assertThat(second).extracting(Throttled::signal).containsExactly("wal-per-minute", "anti-wraparound");
         assertThat(second.get(0).value()).isGreaterThan(0);
