@@ -53,6 +53,8 @@ final class AppContext {
         // LockRetry's idle_in_transaction_session_timeout. (Server-side tcp_keepalives_* through Hikari's
         // connection-init-sql broke the clustered scheduler's check-in, TwoSchedulersTest: not set here.)
         props.put("spring.datasource.hikari.data-source-properties.tcpKeepAlive", "true");
+        // The throttle tells pgrewrite's sessions from the application's by this name (lock-waiters, oldest-transaction).
+        props.put("spring.datasource.hikari.data-source-properties.ApplicationName", "pgrewrite");
         if (conn.embedded()) {
             EmbeddedServer server = new EmbeddedServer(conn.embeddedDir, embeddedPort()).start();
             props.put("spring.datasource.url", server.jdbcUrl());

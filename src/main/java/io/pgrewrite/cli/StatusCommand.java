@@ -142,6 +142,11 @@ final class StatusCommand extends DbCommand {
                 if (JobLocks.held(ds, e.jobKey())) {
                     lines.add(e.status().equals("STOPPING") ? "Stopping: partitions stop at their next chunk boundary."
                             : "Running. `pgrewrite stop " + id + "` stops it at the next chunk boundary.");
+                    // pause / postpone-swap / set / throttle (io.pgrewrite.control.JobControls)
+                    String controls = new io.pgrewrite.control.JobControls(jdbc).state(id).describe();
+                    if (controls != null) {
+                        lines.add("Controls: " + controls + ".");
+                    }
                 } else {
                     lines.add("No process is running it (the one that did died). `pgrewrite recover " + id
                             + "` marks it failed, then `pgrewrite restart " + id + "` continues it.");

@@ -313,11 +313,11 @@ public final class JobControls {
      */
     public record Throttled(String signal, double value, double threshold, String unit, Instant since) {
 
-        /** {@code query 100 > 10 (since 2026-12-01T09:12:03Z)}. */
+        /** {@code query = 100 (max 10, since 2026-12-01T09:12:03Z)}. */
         public String describe() {
             String u = unit == null || unit.isEmpty() ? "" : " " + unit;
-            return signal + " " + number(value) + u + " > " + number(threshold) + u
-                    + (since == null ? "" : " (since " + since.truncatedTo(java.time.temporal.ChronoUnit.SECONDS) + ")");
+            return signal + " = " + number(value) + u + " (max " + number(threshold) + u
+                    + (since == null ? "" : ", since " + since.truncatedTo(java.time.temporal.ChronoUnit.SECONDS)) + ")";
         }
 
         private static String number(double d) {

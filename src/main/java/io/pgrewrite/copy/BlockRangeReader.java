@@ -2,6 +2,7 @@ package io.pgrewrite.copy;
 
 import java.time.Duration;
 import java.util.Map;
+import java.util.function.IntSupplier;
 import java.util.function.Supplier;
 
 import io.pgrewrite.job.FaultPoints;
@@ -33,18 +34,18 @@ public final class BlockRangeReader implements ItemStreamReader<BlockRange> {
     private final CopyTarget target;
     private final SqlRunner sql;
     private final CopyPosition position;
-    private final int chunkRows;
-    private final Duration pause;
+    private final IntSupplier chunkRows;
+    private final Supplier<Duration> pause;
 
     private PartitionWork w;
     private long next;
     private long pages;
-    private long pagesPerChunk;
+    private double rowsPerPage;
     private boolean done;
     private int ranges;
 
     public BlockRangeReader(Supplier<PartitionWork> work, CopyTarget target, SqlRunner sql, CopyPosition position,
-            int chunkRows, Duration pause) {
+            IntSupplier chunkRows, Supplier<Duration> pause) {
         this.work = work;
         this.target = target;
         this.sql = sql;
@@ -60,8 +61,7 @@ public final class BlockRangeReader implements ItemStreamReader<BlockRange> {
         next = fresh ? 0 : position.nextPage(w.jobKey(), w.name());
         Map<String, Object> size = sql.queryRows(SIZE, w.names().qPartition()).get(0);
         pages = ((Number) size.get("pages")).longValue();
-        double rowsPerPage = ((Number) size.get("rows_per_page")).doubleValue();
-        pagesPerChunk = Math.max(1, Math.round(chunkRows / Math.max(1.0, rowsPerPage)));
+        rowsPerPage = ((Number) size.get("rows_per_page")).doubleValue();
         done = false;
         ranges = 0;
     }
@@ -76,8 +76,9 @@ public final class BlockRangeReader implements ItemStreamReader<BlockRange> {
         if (done) {
             return null;
         }
-        if (ranges > 0 && !pause.isZero()) {
-            sleep(pause);
+        Duration p = pause.get();
+        if (ranges > 0 && !p.isZero()) {
+            sleep(p);
         }
         if (++ranges == 3) {
             FaultPoints.reach("copy", w.name()); // two chunks committed, the third open
@@ -86,6 +87,7 @@ public final class BlockRangeReader implements ItemStreamReader<BlockRange> {
             done = true; // the copy finished before: the change log has everything since
             return null;
         }
+        long pagesPerChunk = Math.max(1, Math.round(chunkRows.getAsInt() / Math.max(1.0, rowsPerPage)));
         BlockRange range;
         if (next + pagesPerChunk >= pages) {
             range = new BlockRange(next, null); // the last one is open-ended: pages added meanwhile come along

@@ -4,8 +4,8 @@ import java.util.ArrayList;
 import java.util.List;
 
 import io.pgrewrite.definition.JobDefinition;
-import io.pgrewrite.job.FaultPoints;
 import io.pgrewrite.definition.Operation;
+import io.pgrewrite.job.FaultPoints;
 import io.pgrewrite.pg.FunctionBodies;
 import io.pgrewrite.pg.Identifiers;
 import io.pgrewrite.pg.LockRetry;
@@ -100,6 +100,8 @@ public final class ShapeChange {
             ON CONFLICT (job_key) DO UPDATE SET contracted_at = EXCLUDED.contracted_at
             """;
     static final String CONTRACTED = "SELECT count(*) > 0 FROM pgrewrite.shape_change WHERE job_key = ? AND contracted_at IS NOT NULL";
+    static final String EXPANDED = "SELECT count(*) > 0 FROM pgrewrite.shape_change WHERE job_key = ? AND expanded_at IS NOT NULL";
+    static final String FORGET = "DELETE FROM pgrewrite.shape_change WHERE job_key = ?";
 
     public static final String SYNC_TRIGGER_NAME = "pgrewrite_sync";
     private static final Logger log = LoggerFactory.getLogger(ShapeChange.class);
@@ -219,9 +221,6 @@ public final class ShapeChange {
         });
         FaultPoints.reach("contract:committed", table.name());
     }
-
-    static final String EXPANDED = "SELECT count(*) > 0 FROM pgrewrite.shape_change WHERE job_key = ? AND expanded_at IS NOT NULL";
-    static final String FORGET = "DELETE FROM pgrewrite.shape_change WHERE job_key = ?";
 
     /**
      * Undoes expand for a job given up ({@code abandon --cleanup}): the sync trigger and function, the

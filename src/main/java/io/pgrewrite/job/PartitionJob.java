@@ -132,8 +132,9 @@ final class PartitionJob {
     }
 
     private Step copy() {
+        // chunk-rows and pause as they are now: `pgrewrite set` may change them while the copy runs
         BlockRangeReader reader = new BlockRangeReader(this::work, engine.copyTarget(), engine.sql(), engine.copyPosition(),
-                engine.definition().copy().chunkRows(), engine.definition().copy().pause());
+                () -> stop.steering().definition().copy().chunkRows(), () -> stop.steering().definition().copy().pause());
         BadRow badRow = new BadRow(engine.sql().jdbc(), engine.tx(), restartHint);
         InsertSelectWriter writer = new InsertSelectWriter(reader::current, engine.sql(), engine.copyPosition(), badRow,
                 (w, rows) -> progress.accept(new Progress(w.jobKey(), w.name(), rows)));
@@ -215,6 +216,7 @@ final class PartitionJob {
     }
 
     private void swap(PartitionWork w) {
+        awaitSwap(w);
         engine.copyTarget().requireShape(w); // drift since the copy: a column or CHECK means copy again,
         engine.indexBuild().addMissing(w);   // an index added to the parent is built now, not under the lock
         LockRetry.Outcome<Long> o = engine.swap().swap(w);
@@ -225,6 +227,20 @@ final class PartitionJob {
             engine.state().figure(w.jobKey(), w.name(), "swap_attempts", o.attempts());
             log.info("{}: swapped in after {} attempt(s), lock wait {} ms, lock hold {} ms, {} changes replayed under lock",
                     w.name(), o.attempts(), Math.round(o.lockWaitMs()), String.format("%.1f", o.lockHoldMs()), o.value());
+        }
+    }
+
+    /** No swap starts while swaps are postponed, the job is paused or throttled, or outside swap.window. */
+    private void awaitSwap(PartitionWork w) {
+        try {
+            if (!stop.steering().awaitSwap(w.name(), stop::requested)) {
+                throw new IllegalStateException(w.name() + ": stop requested before the swap",
+                        new org.springframework.batch.core.job.JobInterruptedException(w.name() + ": stop requested before the swap"));
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(w.name() + ": interrupted before the swap",
+                    new org.springframework.batch.core.job.JobInterruptedException(w.name() + ": interrupted before the swap"));
         }
     }
 

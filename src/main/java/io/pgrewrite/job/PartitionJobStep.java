@@ -32,11 +32,11 @@ final class PartitionJobStep extends AbstractStep {
     private final String jobKey;
     private final Function<String, Job> partitionJobs;
     private final javax.sql.DataSource dataSource;
-    private final int workers;
+    private final java.util.function.IntSupplier workers;
     private final StopRequest stop;
 
     PartitionJobStep(String name, JobRepository repository, JobOperator operator, String jobKey,
-            Function<String, Job> partitionJobs, javax.sql.DataSource dataSource, int workers, StopRequest stop) {
+            Function<String, Job> partitionJobs, javax.sql.DataSource dataSource, java.util.function.IntSupplier workers, StopRequest stop) {
         super(name);
         setJobRepository(repository);
         this.repository = repository;

@@ -5,6 +5,8 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 
+import java.util.function.IntSupplier;
+
 import javax.sql.DataSource;
 
 import org.slf4j.Logger;
@@ -29,18 +31,19 @@ final class PartitionLocks implements AutoCloseable {
     }
 
     /** Waits (polling, never queued in front of anyone) until both locks are held. */
-    static PartitionLocks acquire(DataSource ds, String jobKey, String partition, int workers) throws SQLException, InterruptedException {
+    static PartitionLocks acquire(DataSource ds, String jobKey, String partition, IntSupplier workers) throws SQLException, InterruptedException {
         Connection c = ds.getConnection();
         try {
             waitFor(c, "pgrewrite:partition:" + jobKey + ":" + partition, partition + ": another worker is running it; waiting");
             for (boolean logged = false; ; ) {
-                for (int slot = 0; slot < workers; slot++) {
+                int slots = workers.getAsInt(); // as it is now: `pgrewrite set ID workers=N` changes it
+                for (int slot = 0; slot < slots; slot++) {
                     if (tryLock(c, "pgrewrite:slot:" + jobKey + ":" + slot)) {
                         return new PartitionLocks(c);
                     }
                 }
                 if (!logged) {
-                    log.info("{}: all {} worker slots of the job are busy; waiting", partition, workers);
+                    log.info("{}: all {} worker slots of the job are busy; waiting", partition, slots);
                     logged = true;
                 }
                 Thread.sleep(500);

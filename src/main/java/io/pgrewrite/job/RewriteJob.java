@@ -55,6 +55,8 @@ public final class RewriteJob {
     private final PlatformTransactionManager tm;
     private final PrintStream out;
     private final PartitionHandler remote;
+    /** A local run's partition threads; null with remote workers. */
+    private volatile ThreadPoolTaskExecutor localPool;
 
     /**
      * @param remote null: partitions run on {@code workers} local threads; otherwise the handler that
@@ -73,16 +75,18 @@ public final class RewriteJob {
     /** The worker step of {@code rewrite}: one partition's job, under its advisory lock and a worker slot. */
     public static Step workerStep(Engine engine, JobRepository repository, JobOperator operator, PlatformTransactionManager tm) {
         ProgressLog progress = new ProgressLog();
-        StopRequest stop = new StopRequest(engine.sql().jdbc(), engine.definition().jobKey());
+        Steering steering = new Steering(engine.sql().jdbc(), engine.definition());
+        StopRequest stop = new StopRequest(steering, engine.definition().jobKey());
         return new PartitionJobStep(NAME, repository, operator, engine.definition().jobKey(), partition -> new PartitionJob(
                 engine, repository, tm, partition, "`pgrewrite restart` (or `pgrewrite run` of the same file)", progress, stop)
-                .build(), engine.dataSource(), engine.definition().workers(), stop);
+                .build(), engine.dataSource(), () -> steering.definition().workers(), stop);
     }
 
     public Job build() {
         return new JobBuilder(NAME, repository)
                 .listener(new JobExecutionListener() {
                     private DiskSampler sampler;
+                    private ThrottleSampler throttle;
 
                     @Override
                     public void beforeJob(JobExecution je) {
@@ -92,11 +96,14 @@ public final class RewriteJob {
                             throw new java.io.UncheckedIOException("cannot read " + engine.definition().file(), e);
                         }
                         sampler = new DiskSampler(engine.sql().jdbc(), je.getId()).start();
+                        throttle = new ThrottleSampler(engine.sql().jdbc(), engine.dataSource(), engine.definition(), je.getId(),
+                                RewriteJob.this::workersChanged).start();
                     }
 
                     @Override
                     public void afterJob(JobExecution je) {
                         sampler.close();
+                        throttle.close();
                     }
                 })
                 .start(tasklet("plan", () -> engine.planner().plan(engine.definition())))
@@ -137,6 +144,7 @@ public final class RewriteJob {
             pool.setMaxPoolSize(workers);
             pool.setThreadNamePrefix("worker-");
             pool.initialize();
+            localPool = pool;
             TaskExecutorPartitionHandler local = new OrderedPartitionHandler();
             local.setStep(workerStep(engine, repository, operator, tm));
             local.setTaskExecutor(pool);
@@ -146,6 +154,19 @@ public final class RewriteJob {
                 .partitioner(NAME, new PartitionList(engine.planner(), engine.definition()))
                 .partitionHandler(handler)
                 .build();
+    }
+
+    /**
+     * {@code pgrewrite set ID workers=N}: the job's worker slots follow at once (PartitionLocks); a local run
+     * also gets the threads for them. The partitions not started yet are queued in plan order, so the new
+     * threads take the next ones. Never shrunk: fewer slots keep the extra threads waiting.
+     */
+    private void workersChanged(int workers) {
+        ThreadPoolTaskExecutor pool = localPool;
+        if (pool != null && workers > pool.getMaxPoolSize()) {
+            pool.setMaxPoolSize(workers);
+            pool.setCorePoolSize(workers);
+        }
     }
 
     /** Submits partitions in plan order (oldest first), not in a HashSet's order. */

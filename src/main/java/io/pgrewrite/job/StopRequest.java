@@ -1,17 +1,16 @@
 package io.pgrewrite.job;
 
-import java.util.List;
-
 import org.springframework.batch.core.job.JobInterruptedException;
 import org.springframework.batch.core.step.StepExecution;
 import org.springframework.batch.core.step.StepInterruptionPolicy;
-import org.springframework.jdbc.core.JdbcTemplate;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
- * Whether someone asked the job to stop: {@code pgrewrite stop}, or the scheduler at the end of a
+ * Whether someone asked the job to stop (and, at a chunk boundary, whether to hold there: {@link Steering}): {@code pgrewrite stop}, or the scheduler at the end of a
  * maintenance window, both through Spring Batch's JobOperator.stop, which only marks the job's
  * execution in the JobRepository (STOPPING, or STOPPED already, as it records an end time). The partitions run as jobs of their own, so they would
- * never see that mark: this polls it (at most once a second for all workers of the process) and
+ * never see that mark: this polls it (at most once a second for all workers of the process, with the job's controls: {@link Steering}) and
  * <ul>
  * <li>no new partition starts ({@link PartitionJobStep} asks before it starts one);</li>
  * <li>a partition copying stops at its next chunk boundary (the copy step's interruption policy):
@@ -21,45 +20,64 @@ import org.springframework.jdbc.core.JdbcTemplate;
  */
 public final class StopRequest implements StepInterruptionPolicy {
 
-    /** The status of the job's latest execution; read from the JobRepository's tables, no lock taken. */
-    static final String LATEST_STATUS = """
-            SELECT e.status FROM pgrewrite.batch_job_execution e
-              JOIN pgrewrite.batch_job_instance i ON i.job_instance_id = e.job_instance_id
-              JOIN pgrewrite.batch_job_execution_params p ON p.job_execution_id = e.job_execution_id
-             WHERE i.job_name = ? AND p.parameter_name = ? AND p.parameter_value = ?
-             ORDER BY e.job_execution_id DESC LIMIT 1
-            """;
+    private static final Logger log = LoggerFactory.getLogger(StopRequest.class);
 
-    private static final long POLL_NANOS = 1_000_000_000L;
-
-    private final JdbcTemplate jdbc;
+    private final Steering steering;
     private final String jobKey;
-    private long checkedAt;
     private boolean requested;
 
-    public StopRequest(JdbcTemplate jdbc, String jobKey) {
-        this.jdbc = jdbc;
+    StopRequest(Steering steering, String jobKey) {
+        this.steering = steering;
         this.jobKey = jobKey;
+    }
+
+    /** The job's controls, polled together with the status. */
+    Steering steering() {
+        return steering;
     }
 
     /** True once the job's execution is marked STOPPING; stays true for the life of this run. */
     public synchronized boolean requested() {
-        if (!requested && (checkedAt == 0 || System.nanoTime() - checkedAt > POLL_NANOS)) {
-            checkedAt = System.nanoTime();
-            List<String> s = jdbc.queryForList(LATEST_STATUS, String.class, RewriteJob.NAME, RewriteJob.JOB_KEY, jobKey);
+        if (!requested) {
             // JobOperator.stop marks it STOPPING with an end time, which the JobRepository turns into STOPPED
             // at once: either, while this process still runs the execution, means "stop".
-            requested = !s.isEmpty() && ("STOPPING".equals(s.get(0)) || "STOPPED".equals(s.get(0)));
+            String s = steering.status();
+            requested = "STOPPING".equals(s) || "STOPPED".equals(s);
         }
         return requested;
     }
 
+    /**
+     * Before each chunk's transaction: holds while the execution is paused or throttled (no transaction
+     * open, nothing locked), then stops the copy if a stop was asked for.
+     */
     @Override
     public void checkInterrupted(StepExecution stepExecution) throws JobInterruptedException {
+        String logged = null;
+        for (String why = steering.copyHeldBy(); why != null && !Thread.currentThread().isInterrupted() && !requested();
+                why = steering.copyHeldBy()) {
+            if (!Steering.same(why, logged)) {
+                log.info("{}: the copy holds at a chunk boundary: {}", stepName(stepExecution), why);
+                logged = why;
+            }
+            try {
+                Thread.sleep(Steering.WAIT_STEP.toMillis());
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        if (logged != null && !requested()) {
+            log.info("{}: the copy goes on", stepName(stepExecution));
+        }
         if (Thread.currentThread().isInterrupted() || requested()) {
             // Without terminateOnly the step would end COMPLETED with its copy half done.
             stepExecution.setTerminateOnly();
             throw new JobInterruptedException("Stop requested: " + jobKey + " stops at a chunk boundary");
         }
+    }
+
+    private static String stepName(StepExecution se) {
+        String p = se.getJobExecution().getJobParameters().getString(PartitionJobStep.PARTITION);
+        return p == null ? se.getStepName() : p;
     }
 }

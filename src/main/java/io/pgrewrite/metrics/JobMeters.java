@@ -123,6 +123,9 @@ public class JobMeters implements MeterBinder, AutoCloseable {
         gauge("pgrewrite.disk.extra.inflight", f, x -> x.get().inFlight, tags, "bytes",
                 "Extra disk reserved by partitions in flight");
         gauge("pgrewrite.disk.extra.peak", f, x -> x.get().peak, tags, "bytes", "Peak extra disk of the latest execution");
+        gauge("pgrewrite.throttled", f, x -> x.get().throttled, tags, null,
+                "1 while the latest execution is throttled by a throttle.* signal (status and the log say which), else 0");
+        gauge("pgrewrite.paused", f, x -> x.get().paused, tags, null, "1 while an operator has paused the latest execution, else 0");
         log.info("metering {}", jobKey);
         return f;
     }
@@ -162,21 +165,24 @@ public class JobMeters implements MeterBinder, AutoCloseable {
             Long id = progress.latest(jobKey);
             JobProgress.Execution e = id == null ? null : progress.of(id);
             Map<String, Object> s = jdbc.queryForMap(SWAPS, jobKey);
+            boolean running = e != null && List.of("STARTING", "STARTED", "STOPPING").contains(e.status());
+            io.pgrewrite.control.JobControls.State controls = running ? new io.pgrewrite.control.JobControls(jdbc).state(id) : null;
             double bytes = e == null ? 0 : e.partitions().stream().mapToDouble(JobProgress.Partition::bytesDone).sum();
             return new Snapshot(e == null ? JobProgress.Execution.EMPTY : e, bytes, ((Number) s.get("swaps")).doubleValue(),
                     ((Number) s.get("wait_ms")).doubleValue(), ((Number) s.get("hold_ms")).doubleValue(),
                     ((Number) s.get("retries")).doubleValue(), jdbc.queryForObject(IN_FLIGHT, Long.class, jobKey),
-                    id == null ? 0 : DiskSampler.recordedPeak(jdbc, id));
+                    id == null ? 0 : DiskSampler.recordedPeak(jdbc, id),
+                    controls != null && controls.throttled() != null ? 1 : 0, controls != null && controls.paused() ? 1 : 0);
         }
     }
 
     record Snapshot(JobProgress.Execution progress, double bytesCopied, double swaps, double waitMs, double holdMs,
-            double retries, double inFlight, double peak) {
+            double retries, double inFlight, double peak, double throttled, double paused) {
     }
 
     static List<String> names() {
         return List.of("pgrewrite.rows.copied", "pgrewrite.bytes.copied", "pgrewrite.copy.rate", "pgrewrite.copy.eta",
                 "pgrewrite.swap.lock.wait", "pgrewrite.swap.lock.hold", "pgrewrite.swap.lock.retries",
-                "pgrewrite.disk.extra.inflight", "pgrewrite.disk.extra.peak");
+                "pgrewrite.disk.extra.inflight", "pgrewrite.disk.extra.peak", "pgrewrite.throttled", "pgrewrite.paused");
     }
 }

@@ -2,6 +2,7 @@ package io.pgrewrite.plan;
 
 import java.sql.PreparedStatement;
 import java.sql.SQLException;
+import java.sql.Savepoint;
 import java.sql.Statement;
 
 import org.postgresql.util.PSQLException;
@@ -58,6 +59,9 @@ final class OneExpression {
     static String problem(JdbcTemplate jdbc, String probe) {
         return jdbc.execute((ConnectionCallback<String>) c -> {
             boolean autoCommit = c.getAutoCommit();
+            // Our own transaction, rolled back; inside a caller's transaction a savepoint, so that only the
+            // check is undone (set_config's change is undone with it).
+            Savepoint savepoint = autoCommit ? null : c.setSavepoint();
             c.setAutoCommit(false);
             try (PreparedStatement set = c.prepareStatement(SET_TEXT); Statement open = c.createStatement()) {
                 set.setString(1, probe);
@@ -70,8 +74,12 @@ final class OneExpression {
                 }
                 return primaryMessage(e);
             } finally {
-                c.rollback();
-                c.setAutoCommit(autoCommit);
+                if (savepoint == null) {
+                    c.rollback();
+                    c.setAutoCommit(true);
+                } else {
+                    c.rollback(savepoint);
+                }
             }
         });
     }

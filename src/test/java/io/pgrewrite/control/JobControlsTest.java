@@ -94,7 +94,7 @@ class JobControlsTest {
         State first = controls.state(10);
         assertThat(first.throttled().signal()).isEqualTo("query");
         assertThat(first.copyHeld()).isTrue();
-        assertThat(first.swapHeldBy()).startsWith("throttled: query 100 > 10 (since ");
+        assertThat(first.swapHeldBy()).startsWith("throttled: query = 100 (max 10, since ");
         Thread.sleep(20);
         controls.recordThrottle(10, "j@public.t", new Throttled("query", 120, 10, "", null));
         State second = controls.state(10);
