@@ -29,7 +29,8 @@ class GrafanaDashboardTest {
     static final Set<String> SERVED = Set.of("pgrewrite_rows_copied_total", "pgrewrite_bytes_copied_bytes_total",
             "pgrewrite_copy_rate_rows_per_second", "pgrewrite_copy_eta_seconds", "pgrewrite_swap_lock_wait_seconds_count",
             "pgrewrite_swap_lock_wait_seconds_sum", "pgrewrite_swap_lock_hold_seconds_count", "pgrewrite_swap_lock_hold_seconds_sum",
-            "pgrewrite_swap_lock_retries_total", "pgrewrite_disk_extra_inflight_bytes", "pgrewrite_disk_extra_peak_bytes");
+            "pgrewrite_swap_lock_retries_total", "pgrewrite_disk_extra_inflight_bytes", "pgrewrite_disk_extra_peak_bytes",
+            "pgrewrite_throttled", "pgrewrite_paused");
 
     @Test
     void composeProvisionsPrometheusAndTheDashboard() throws Exception {
@@ -83,7 +84,7 @@ class GrafanaDashboardTest {
         JobProgress.STATES.forEach(s -> served.add("pgrewrite_partitions_" + s));
         assertThat(served).as("every meter pgrewrite serves is on the dashboard").isSubsetOf(used);
         assertThat(used).as("the dashboard asks only for meters pgrewrite serves").isSubsetOf(served);
-        assertThat(JobMeters.names()).hasSize(9); // a new meter: add it to SERVED and to a panel
+        assertThat(JobMeters.names()).hasSize(11); // a new meter: add it to SERVED and to a panel
         assertThat(titles).doesNotHaveDuplicates();
     }
 
