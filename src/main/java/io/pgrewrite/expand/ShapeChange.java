@@ -95,6 +95,19 @@ public final class ShapeChange {
             INSERT INTO pgrewrite.shape_change (job_key, expanded_at) VALUES (?, now())
             ON CONFLICT (job_key) DO UPDATE SET expanded_at = coalesce(shape_change.expanded_at, EXCLUDED.expanded_at)
             """;
+    /** The partitions this job put in place itself: their shadow column was filled by the copy. */
+    static final String REWRITTEN = """
+            SELECT partition_name FROM pgrewrite.partition_state WHERE job_key = ? AND state IN ('swapped', 'retired')
+            """;
+
+    /**
+     * Rows of a partition the job did not rewrite whose shadow is not what the expression gives: a table
+     * ATTACHed during the job brought rows that never passed the sync trigger. A plain read
+     * (AccessShareLock, no lock of ours held); only partitions created or attached after the job listed
+     * them are read, and the daily partitions made ahead are empty.
+     */
+    static final String SHADOW_BEHIND = "SELECT count(*) FROM ONLY %s WHERE %s IS DISTINCT FROM (%s)";
+
     static final String MARK_CONTRACTED = """
             INSERT INTO pgrewrite.shape_change (job_key, contracted_at) VALUES (?, now())
             ON CONFLICT (job_key) DO UPDATE SET contracted_at = EXCLUDED.contracted_at
@@ -190,6 +203,9 @@ public final class ShapeChange {
                     + " or 'using:', delete their rows from pgrewrite.sync_error, then restart. Nothing was contracted.");
         }
         String shadow = Projection.shadowColumn(def.column());
+        if (op == Operation.ALTER_COLUMN_TYPE && !sql.dryRun() && table.column(shadow).isPresent()) {
+            refuseUnfilledPartitions(def, table, shadow);
+        }
         Table.Column old = table.column(def.column()).orElse(null);
         boolean notNull = op == Operation.ALTER_COLUMN_TYPE && old != null && old.notNull()
                 && (sql.dryRun() || table.column(shadow).isPresent());
@@ -220,6 +236,31 @@ public final class ShapeChange {
             return null;
         });
         FaultPoints.reach("contract:committed", table.name());
+    }
+
+    /**
+     * Contract drops the old column: every row must carry its new value by then. Partitions the job
+     * rewrote do (copy, then the sync trigger); one created or attached after the job listed its
+     * partitions has only what the sync trigger wrote, and a table attached with rows in it has NULL
+     * shadows that would become the column's values. Refuse, before any lock, and say how to go on (a
+     * restart does not list the partitions again once the rewrite step completed).
+     */
+    private void refuseUnfilledPartitions(JobDefinition def, Table table, String shadow) {
+        java.util.Set<String> rewritten = new java.util.HashSet<>(sql.jdbc().queryForList(REWRITTEN, String.class, def.jobKey()));
+        String expr = Projection.computedColumns(def, table).get(shadow);
+        for (var p : table.partitions()) {
+            if (rewritten.contains(p.name())) {
+                continue;
+            }
+            long behind = sql.queryOne(String.format(SHADOW_BEHIND, p.qualified(), Identifiers.quote(shadow), expr), Long.class);
+            if (behind > 0) {
+                throw new IllegalStateException(p.name() + ": " + behind + " row(s) of this partition, which joined " + table.name()
+                        + " after the job listed its partitions, do not have their new " + def.column() + " yet (a table attached"
+                        + " with rows in it never passed the sync trigger). Nothing was contracted. Fill them with `UPDATE " + p.qualified()
+                        + " SET " + Identifiers.quote(def.column()) + " = " + Identifiers.quote(def.column()) + "` (the sync trigger computes"
+                        + " the new value; row locks only, in batches if the table is large), then `pgrewrite restart`.");
+            }
+        }
     }
 
     /**

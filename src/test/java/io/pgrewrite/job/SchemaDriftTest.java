@@ -144,6 +144,50 @@ class SchemaDriftTest {
         assertSameAsBlockingAlter(db, ref);
     }
 
+    /**
+     * While the job runs, someone ATTACHes a table that already holds a day of rows (a reload from an
+     * archive). Its rows never passed the sync trigger: their new column is empty. Contract must not drop
+     * the old column over them; it refuses and says how to fill them (an UPDATE the sync trigger sees),
+     * and restart then contracts.
+     */
+    @Test
+    void aTableAttachedWithRowsWhileTheJobRunsIsRewrittenBeforeContract() throws Exception {
+        TestDatabase.Database db = TestDatabase.newDatabase("drift_attach");
+        try (Connection c = db.connect()) {
+            Tables.daily(c, "public", "ev", START, 2, 2000);
+        }
+        TestDatabase.Database ref = TestDatabase.cloneDatabase(db, "drift_attachref");
+        Path job = dir.resolve("massa.yaml");
+        Files.writeString(job, "name: massa\ntable: ev\noperation: alter-column-type\ncolumn: massa\ntype: integer\n"
+                + "workers: 1\ncopy:\n  chunk-rows: 200\n  pause: 100ms\n");
+        String attach = "CREATE TABLE ev_20240310 (LIKE ev INCLUDING DEFAULTS);"
+                + " INSERT INTO ev_20240310 (id, at, massa, label) SELECT 9000000 + g, '2024-03-10'::timestamp + g * interval '1 second',"
+                + " (g % 3000)::smallint, 'reloaded' FROM generate_series(1, 300) g;"
+                + " ALTER TABLE ev ATTACH PARTITION ev_20240310 FOR VALUES FROM ('2024-03-10') TO ('2024-03-11')";
+        CompletableFuture<CliRun> run = CompletableFuture.supplyAsync(() -> CliRun.run(db, "run", job.toString()));
+        long id = OneJobPerTableTest.awaitCopying(db);
+        try (Connection c = db.connect(); Statement st = c.createStatement()) {
+            st.execute(attach);
+        }
+        CliRun first = run.get(180, TimeUnit.SECONDS);
+        assertThat(first.exitCode()).as(first.toString()).isEqualTo(ExitCodes.JOB_FAILED);
+        assertThat(first.toString()).contains("ev_20240310: 300 row(s)").contains("Nothing was contracted");
+        try (Connection c = db.connect(); Statement st = c.createStatement()) {
+            assertThat(one(st, "SELECT count(massa) FROM ev WHERE label = 'reloaded'")).as("old values still there").isEqualTo(300);
+        }
+        assertThat(first.toString()).contains("UPDATE \"public\".\"ev_20240310\" SET \"massa\" = \"massa\"");
+        try (Connection c = db.connect(); Statement st = c.createStatement()) {
+            st.execute("UPDATE public.ev_20240310 SET massa = massa"); // as the message says
+        }
+        CliRun restart = CliRun.run(db, "restart", String.valueOf(id));
+        assertThat(restart.exitCode()).as(restart.toString()).isEqualTo(ExitCodes.OK);
+        try (Connection c = ref.connect(); Statement st = c.createStatement()) {
+            st.execute(attach);
+            st.execute(ALTER);
+        }
+        assertSameAsBlockingAlter(db, ref);
+    }
+
     @Test
     void aNotValidCheckWithLegacyViolationsStaysNotValid() throws Exception {
         TestDatabase.Database db = TestDatabase.newDatabase("drift_notvalid");
