@@ -128,7 +128,10 @@ public final class ExecutionActions {
         JobDefinition def = startedWith(e);
         Engine engine = Engine.create(def, new JdbcTemplate(ds), new TransactionTemplate(ctx.getBean(PlatformTransactionManager.class)),
                 ds, false, out);
-        Cleanup.Result r = new Cleanup(engine).run(dropOld);
+        Cleanup.Result r;
+        try (io.pgrewrite.job.TableLock table = io.pgrewrite.job.TableLock.forCleanup(ds, def)) {
+            r = new Cleanup(engine).run(dropOld);
+        }
         e.getExecutionContext().putString(RewriteJob.CLEANED_UP, java.time.OffsetDateTime.now().toString());
         repository.updateExecutionContext(e);
 

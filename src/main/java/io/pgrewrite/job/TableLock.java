@@ -37,8 +37,10 @@ public final class TableLock implements AutoCloseable {
             + " FROM pg_class c WHERE c.oid = to_regclass(?)";
 
     /**
-     * The latest execution of every other job on this table that is not finished (COMPLETED and ABANDONED
-     * are); the job key is {@code name@schema.table}. Reads the JobRepository's tables, no lock taken.
+     * The latest execution of every other job on this table that is not finished (COMPLETED is; ABANDONED
+     * is once {@code abandon --cleanup} removed its working state: until then its sync trigger, copies and
+     * logs are on the table, named per table and partition, and a second job would take them over); the
+     * job key is {@code name@schema.table}. Reads the JobRepository's and pgrewrite's tables, no lock taken.
      */
     static final String OTHERS_UNFINISHED = """
             SELECT e.job_execution_id, e.status, p.parameter_value AS job_key
@@ -49,7 +51,12 @@ public final class TableLock implements AutoCloseable {
                AND right(p.parameter_value, length(?)) = ? AND p.parameter_value <> ?
                AND e.job_execution_id = (SELECT max(e2.job_execution_id) FROM pgrewrite.batch_job_execution e2
                                           WHERE e2.job_instance_id = e.job_instance_id)
-               AND e.status NOT IN ('COMPLETED', 'ABANDONED')
+               AND (e.status NOT IN ('COMPLETED', 'ABANDONED')
+                    OR e.status = 'ABANDONED' AND (
+                         EXISTS (SELECT 1 FROM pgrewrite.partition_state s
+                                  WHERE s.job_key = p.parameter_value AND s.state NOT IN ('retired', 'gone'))
+                      OR EXISTS (SELECT 1 FROM pgrewrite.shape_change sc
+                                  WHERE sc.job_key = p.parameter_value AND sc.contracted_at IS NULL)))
              ORDER BY e.job_execution_id
             """;
 
@@ -87,6 +94,33 @@ public final class TableLock implements AutoCloseable {
         }
     }
 
+    /**
+     * For {@code abandon --cleanup}: the table's lock for the time of the cleanup, so that it never removes
+     * the working state of a job running on the table (its sync trigger and change logs are named per table
+     * and partition, not per job). Throws when a job holds it.
+     */
+    public static TableLock forCleanup(DataSource dataSource, JobDefinition def) throws SQLException {
+        String qualified = Identifiers.qualified(def.schema(), def.table());
+        Connection c = dataSource.getConnection();
+        try (PreparedStatement ps = c.prepareStatement(TRY)) {
+            ps.setString(1, qualified);
+            try (ResultSet rs = ps.executeQuery()) {
+                if (rs.next() && !rs.getBoolean(1)) {
+                    c.close();
+                    throw new JobRunner.AlreadyRunningException("A pgrewrite job is running on " + def.schema() + "."
+                            + def.table() + ": a cleanup now would remove its working state. Let it end (or stop it), then"
+                            + " run the cleanup again. Nothing was removed.");
+                }
+            }
+            return new TableLock(c, qualified);
+        } catch (SQLException | RuntimeException e) {
+            if (!c.isClosed()) {
+                c.close();
+            }
+            throw e;
+        }
+    }
+
     /** Throws when another job on the same table has an unfinished execution. */
     private static void refuseOthers(DataSource dataSource, JobDefinition def, boolean othersHoldTheLock) {
         String suffix = "@" + def.schema() + "." + def.table();
@@ -101,6 +135,9 @@ public final class TableLock implements AutoCloseable {
         boolean running = othersHoldTheLock && (status.startsWith("START") || status.equals("STOPPING"));
         String what = running
                 ? "is running on it (execution " + id + ", " + status + "). Wait for it to end, or `pgrewrite stop " + id + " --wait`"
+                : status.equals("ABANDONED")
+                ? "was abandoned (execution " + id + ") but its working state (sync trigger, copies, capture triggers) is"
+                        + " still on the table. Remove it with `pgrewrite abandon " + id + " --cleanup`"
                 : "has not finished there (execution " + id + " is " + status + (status.startsWith("START")
                         ? " but its process is gone" : "") + ") and still owns working copies and capture triggers on the"
                         + " table. Finish it with `pgrewrite restart " + id + "` or give it up with `pgrewrite abandon " + id + "`";

@@ -62,6 +62,14 @@ class AbandonCleanupTest {
         CliRun again = CliRun.run(db, "run", job.toString());
         assertThat(again.exitCode()).as("run after a plain abandon: " + again).isEqualTo(ExitCodes.NOTHING_TO_DO);
         assertThat(again.err()).contains("--cleanup");
+        // Another job on the same table would take over the abandoned one's sync trigger, copies and logs
+        // (named per table and partition), and a later cleanup would remove them under it: refused too.
+        Path other = Files.createTempFile("abandon-other", ".yaml");
+        Files.writeString(other, "name: squeeze\ntable: ev\noperation: compact\nworkers: 1\n");
+        CliRun otherJob = CliRun.run(db, "run", other.toString());
+        assertThat(otherJob.exitCode()).as("another job while the abandoned one's state is on the table: " + otherJob)
+                .isEqualTo(ExitCodes.ALREADY_RUNNING);
+        assertThat(otherJob.err()).contains("abandon " + execution + " --cleanup");
 
         CliRun cleanup = CliRun.run(db, "abandon", String.valueOf(execution), "--cleanup");
         assertThat(cleanup.exitCode()).as(cleanup.toString()).isEqualTo(ExitCodes.OK);
