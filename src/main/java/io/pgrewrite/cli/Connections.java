@@ -62,12 +62,20 @@ final class Connections {
                     + " run again, or point --url (SPRING_DATASOURCE_URL) at your own database.";
         }
         Properties p = url == null ? null : Driver.parseURL(url, null);
-        String where = p == null ? String.valueOf(url)
+        String where = p == null ? withoutCredentials(url)
                 : p.getProperty("PGHOST", "localhost") + ":" + p.getProperty("PGPORT", "5432");
         String db = p == null ? "?" : p.getProperty("PGDBNAME", "?");
         String who = user != null ? user : p != null && p.getProperty("user") != null ? p.getProperty("user")
                 : System.getProperty("user.name");
         return "Cannot connect to PostgreSQL at " + where + " (database " + db + ", user " + who + "): " + reason + ". " + check;
+    }
+
+    /** A URL the driver could not read, for a message: without {@code user:password@} and {@code password=…}. */
+    static String withoutCredentials(String url) {
+        if (url == null) {
+            return "null";
+        }
+        return url.replaceAll("//[^/@]*@", "//").replaceAll("(?i)(password=)[^&;]*", "$1***");
     }
 
     private static String firstLine(String s) {

@@ -115,7 +115,8 @@ public final class CopyTarget {
         }
         if (sql.dryRun() || !exists(n.qRw())) {
             List<Map<String, Object>> checks = sql.dryRun() ? List.of() : sql.queryRows(CHECKS, n.qParent());
-            lockRetry.run("create " + n.rw(), List.of(n.qParent()), t -> {
+            // LIKE takes only AccessShareLock on the parent: no autovacuum to clear off the partitions (Scope.ONLY).
+            lockRetry.run("create " + n.rw(), List.of(n.qParent()), LockRetry.Scope.ONLY, () -> { }, t -> {
                 sql.execute(String.format(CREATE_RW, n.qRw(), n.qParent(), with(p.reloptions(), storage)));
                 for (Map<String, Object> c : checks) {
                     sql.execute(String.format(ADD_CHECK, n.qRw(), Identifiers.quote((String) c.get("conname")), c.get("def")));

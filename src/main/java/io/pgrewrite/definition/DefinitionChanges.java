@@ -28,7 +28,7 @@ public final class DefinitionChanges {
             "using", "set");
 
     /** Keys a restart may change only once the server proved the new text to be one expression that type-checks. */
-    public static final List<String> RECHECKED = List.of("using", "set");
+    public static final List<String> RECHECKED = List.of("using", "set", "throttle.query");
 
     private DefinitionChanges() {
     }

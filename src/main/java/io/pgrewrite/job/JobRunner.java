@@ -146,7 +146,7 @@ public final class JobRunner {
                     + " `pgrewrite abandon " + id + " --cleanup` and run the changed file as a new job. A restart may"
                     + " change only " + String.join(", ", DefinitionChanges.MAY_CHANGE.stream()
                             .map(k -> k.endsWith(".") ? k + "*" : k).toList())
-                    + " (using and set are checked again first). Nothing was changed.", null);
+                    + " (using, set and throttle.query are checked again first). Nothing was changed.", null);
         }
         if (changed.stream().anyMatch(DefinitionChanges.RECHECKED::contains)
                 || changed.stream().anyMatch(k -> k.startsWith("set"))) {

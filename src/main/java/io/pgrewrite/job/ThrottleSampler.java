@@ -84,7 +84,8 @@ final class ThrottleSampler implements AutoCloseable {
      * statement would leave the parenthesis open; data-modifying WITH is refused in a subquery), and it runs
      * in a read-only transaction with a statement timeout. Takes whatever locks the query's reads take.
      */
-    static final String QUERY = "SELECT (%s)::float8";
+    /** Exactly the text plan proved one command (OneExpression). */
+    static final String QUERY = io.pgrewrite.plan.Planner.THROTTLE_QUERY;
     static final String QUERY_TIMEOUT = "SET LOCAL statement_timeout = '10s'";
 
     private final JdbcTemplate jdbc;

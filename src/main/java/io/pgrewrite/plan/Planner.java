@@ -129,6 +129,7 @@ public final class Planner {
                 "Table not found: " + shown(def.schema(), def.table()), null));
         List<Plan.Check> checks = new ArrayList<>();
         expressionChecks(def, table, checks);
+        throttleQueryCheck(def, checks);
         List<String> failed = checks.stream().filter(c -> !c.ok()).map(c -> c.name() + ": " + c.detail()).toList();
         if (!failed.isEmpty()) {
             throw new PlanException(shown(table.schema(), table.name()) + ": " + String.join("\n", failed)
@@ -328,13 +329,16 @@ public final class Planner {
         }
     }
 
-    /** 'throttle.query' will run as {@code SELECT (<query>)}: proven one command by the server too, as the expressions. */
+    /** How 'throttle.query' runs (ThrottleSampler), the query on lines of its own so a -- comment ends there. */
+    public static final String THROTTLE_QUERY = "SELECT (\n%s\n)::float8";
+
+    /** 'throttle.query' is proven one command by the server in exactly the text that will run, as the expressions. */
     private void throttleQueryCheck(JobDefinition def, List<Plan.Check> checks) {
         String query = def.throttle() == null ? null : def.throttle().query();
         if (query == null) {
             return;
         }
-        String problem = OneExpression.problem(jdbc, "SELECT (\n" + query + "\n)");
+        String problem = OneExpression.problem(jdbc, String.format(THROTTLE_QUERY, query));
         checks.add(problem == null ? new Plan.Check("throttle.query is one query", true, query)
                 : new Plan.Check("throttle.query is one query", false, "`" + query + "` is not one query PostgreSQL can run"
                         + " as SELECT (<query>): " + problem + ". Fix 'throttle.query:' in "
