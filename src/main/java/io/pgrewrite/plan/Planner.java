@@ -108,6 +108,7 @@ public final class Planner {
         throttleQueryCheck(def, checks);
         lockSlotCheck(def, table, checks);
         diskCheck(def, selected, checks);
+        checks.addAll(CarryOverCheck.checks(jdbc, def, table, selected));
 
         long largest = selected.stream().mapToLong(Partition::totalBytes).max().orElse(0);
         long peak = largest * Math.min(def.workers(), Math.max(1, selected.size()));
