@@ -8,6 +8,7 @@ import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.nio.file.attribute.UserPrincipal;
 import java.sql.Connection;
+import java.sql.DriverManager;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
@@ -44,17 +45,37 @@ class CarryOverEquivalenceTest {
     void everythingTheBlockingStatementKeepsIsKept(String operation, String keys, String plainSql) throws Exception {
         TestDatabase.Database db = TestDatabase.newDatabase("carry_" + operation.replace('-', '_'));
         String tablespace = db.name() + "_ts";
-        try (Connection su = db.connectAsSuperuser(); Statement st = su.createStatement()) {
-            st.execute("DO $$ BEGIN CREATE ROLE pgrewrite_reader; EXCEPTION WHEN duplicate_object THEN NULL; END $$");
-            st.execute("CREATE TABLESPACE " + tablespace + " LOCATION '" + tablespaceDirectory(st) + "'");
-            st.execute("GRANT CREATE ON TABLESPACE " + tablespace + " TO " + TestDatabase.OWNER);
-        }
-        try (Connection c = db.connect(); Statement st = c.createStatement()) {
-            for (String sql : setup(tablespace)) {
-                st.execute(sql);
+        String refName = null;
+        try {
+            try (Connection su = db.connectAsSuperuser(); Statement st = su.createStatement()) {
+                st.execute("DO $$ BEGIN CREATE ROLE pgrewrite_reader; EXCEPTION WHEN duplicate_object THEN NULL; END $$");
+                st.execute("CREATE TABLESPACE " + tablespace + " LOCATION '" + tablespaceDirectory(st) + "'");
+                st.execute("GRANT CREATE ON TABLESPACE " + tablespace + " TO " + TestDatabase.OWNER);
+            }
+            try (Connection c = db.connect(); Statement st = c.createStatement()) {
+                for (String sql : setup(tablespace)) {
+                    st.execute(sql);
+                }
+            }
+            TestDatabase.Database ref = TestDatabase.cloneDatabase(db, "carryref_" + operation.replace('-', '_'));
+            refName = ref.name();
+            compare(operation, keys, plainSql, db, ref);
+        } finally {
+            // JUnit deletes the temp dir: the tablespace (and what lives in it) must be gone first, or the
+            // server's next checkpoint fails on the missing files.
+            try (Connection su = DriverManager.getConnection(db.server().url("postgres"), db.server().user(), db.server().password());
+                    Statement st = su.createStatement()) {
+                st.execute("DROP DATABASE IF EXISTS " + db.name() + " WITH (FORCE)");
+                if (refName != null) {
+                    st.execute("DROP DATABASE IF EXISTS " + refName + " WITH (FORCE)");
+                }
+                st.execute("DROP TABLESPACE IF EXISTS " + tablespace);
             }
         }
-        TestDatabase.Database ref = TestDatabase.cloneDatabase(db, "carryref_" + operation.replace('-', '_'));
+    }
+
+    private void compare(String operation, String keys, String plainSql, TestDatabase.Database db, TestDatabase.Database ref)
+            throws Exception {
         try (Connection c = ref.connect(); Statement st = c.createStatement()) {
             st.execute(plainSql);
         }
