@@ -43,6 +43,17 @@ public final class Planner {
                AND d.deptype IN ('n', 'a') AND d.classid <> 'pg_attrdef'::regclass
                AND NOT (d.classid = 'pg_constraint'::regclass
                         AND EXISTS (SELECT 1 FROM pg_constraint c WHERE c.oid = d.objid AND c.contype = 'n'))
+               AND NOT (d.classid = 'pg_constraint'::regclass -- the table's own foreign keys: expand.ForeignKeys rebuilds them
+                        AND EXISTS (SELECT 1 FROM pg_constraint c WHERE c.oid = d.objid AND c.contype = 'f' AND c.conrelid = d.refobjid))
+            """;
+
+    /** Foreign keys a partition has of its own (not from the parent) on the column: DROP COLUMN would drop them. */
+    static final String PARTITION_KEYS_ON_COLUMN = """
+            SELECT c.conname || ' on ' || c.conrelid::regclass::text FROM pg_constraint c
+              JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = ANY (c.conkey)
+             WHERE c.contype = 'f' AND c.conparentid = 0 AND a.attname = ?
+               AND c.conrelid IN (SELECT relid FROM pg_partition_tree(?::regclass) WHERE relid <> ?::regclass)
+             ORDER BY 1
             """;
 
     /**
@@ -186,6 +197,14 @@ public final class Planner {
                     : String.join(", ", referencing) + ": " + REFERENCED_BY_REASON));
             checks.add(new Plan.Check("no exclusion constraints", exclusion.isEmpty(), exclusion.isEmpty() ? "none"
                     : String.join(", ", exclusion) + ": exclusion constraints are not carried over to the copy yet."));
+            if (def.operation() == Operation.ALTER_COLUMN_TYPE && def.column() != null) {
+                List<String> own = jdbc.queryForList(PARTITION_KEYS_ON_COLUMN, String.class, def.column(), table.oid(), table.oid());
+                if (!own.isEmpty()) {
+                    checks.add(new Plan.Check("no partition's own foreign key on " + def.column(), false, String.join(", ", own)
+                            + ": a foreign key a partition has of its own (not the parent's) on the retyped column is not rebuilt"
+                            + " yet. Add it to the parent instead (pgrewrite rebuilds the parent's), or drop it for the job."));
+                }
+            }
         }
     }
 

@@ -87,7 +87,9 @@ public final class ForeignKeyCopy {
         if (keys.isEmpty()) {
             return;
         }
+        List<io.pgrewrite.expand.ForeignKeys.Key> retyped = io.pgrewrite.expand.ForeignKeys.retyped(sql.jdbc(), w.definition(), n.qParent());
         if (sql.dryRun()) {
+            retyped.forEach(k -> io.pgrewrite.expand.ForeignKeys.build(sql, lockRetry, n.qRw(), w.definition(), k));
             keys.forEach(k -> {
                 sql.print(String.format(ADD_NOT_VALID, n.qRw(), Identifiers.quote(k.name()), k.definition()));
                 if (k.valid()) {
@@ -98,6 +100,8 @@ public final class ForeignKeyCopy {
         }
         List<String> missing = missing(sql.jdbc(), n);
         if (missing.isEmpty()) {
+            // a key on the column alter-column-type retypes, on the new column too: contract attaches it
+            retyped.forEach(k -> io.pgrewrite.expand.ForeignKeys.build(sql, lockRetry, n.qRw(), w.definition(), k));
             return;
         }
         List<String> present = sql.jdbc().queryForList(
@@ -116,6 +120,7 @@ public final class ForeignKeyCopy {
                 validate(w, k, catchUp, tx);
             }
         }
+        retyped.forEach(k -> io.pgrewrite.expand.ForeignKeys.build(sql, lockRetry, n.qRw(), w.definition(), k));
     }
 
     private void validate(PartitionWork w, Key k, CatchUp catchUp, TransactionTemplate tx) {

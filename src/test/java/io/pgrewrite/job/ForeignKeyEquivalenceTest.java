@@ -66,12 +66,38 @@ class ForeignKeyEquivalenceTest {
         }
     }
 
+    /**
+     * {@code cam int → bigint} where {@code cam} references {@code cameras(id)}: the key is rebuilt on the new
+     * column (each partition's built and validated before contract, the parent's attaching them at contract),
+     * as the blocking ALTER rebuilds it.
+     */
+    @org.junit.jupiter.api.Test
+    void theRetypedColumnsForeignKeyIsRebuiltAsTheBlockingAlterRebuildsIt() throws Exception {
+        TestDatabase.Database db = ForeignKeyRewriteTest.withCameras("fkeq_retype");
+        TestDatabase.Database ref = TestDatabase.cloneDatabase(db, "fkeq_retype_ref");
+        try (Connection c = ref.connect(); Statement st = c.createStatement()) {
+            st.execute("ALTER TABLE ev ALTER COLUMN cam TYPE bigint");
+        }
+        Path job = Files.createTempFile("fkeq", ".yaml");
+        Files.writeString(job, "name: fkeq\ntable: ev\noperation: alter-column-type\ncolumn: cam\ntype: bigint\nworkers: 2\n");
+        CliRun run = CliRun.run(db, "run", job.toString());
+        assertThat(run.exitCode()).as(run.toString()).isEqualTo(ExitCodes.OK);
+        try (Connection ours = db.connect(); Connection theirs = ref.connect()) {
+            assertThat(CatalogSnapshot.rows(ours, "ev")).hasSize(4 * 4000).containsExactlyElementsOf(CatalogSnapshot.rows(theirs, "ev"));
+            List<String> catalog = CatalogSnapshot.full(ours, "ev");
+            assertThat(catalog).filteredOn(l -> l.startsWith("constraint-meta ") && l.contains("FOREIGN KEY")).hasSize(1 + 4)
+                    .allMatch(l -> l.contains("ev_cam_fkey FOREIGN KEY (cam) REFERENCES cameras(id) validated true"));
+            assertThat(catalog).contains("column ev.cam bigint").containsExactlyElementsOf(CatalogSnapshot.full(theirs, "ev"));
+            assertThat(ForeignKeyRewriteTest.foreignKeys(ours.createStatement())).allMatch(k -> k.endsWith("valid attached") || k.endsWith("valid top"));
+        }
+    }
+
     /** The referenced tables' RI triggers, by table, function and timing: what the keys' actions run. */
     static List<String> actionTriggers(Connection c) throws Exception {
         List<String> lines = new java.util.ArrayList<>();
         try (Statement st = c.createStatement(); java.sql.ResultSet rs = st.executeQuery("SELECT tgrelid::regclass || ' ' || tgfoid::regproc"
                 + " || ' ' || tgdeferrable || ' ' || tginitdeferred || ' ' || tgenabled::text FROM pg_trigger"
-                + " WHERE tgrelid IN ('cameras'::regclass, 'kentekens'::regclass) ORDER BY 1")) {
+                + " WHERE tgrelid IN (SELECT oid FROM pg_class WHERE relname IN ('cameras', 'kentekens')) ORDER BY 1")) {
             while (rs.next()) {
                 lines.add(rs.getString(1));
             }

@@ -55,13 +55,16 @@ class ForeignKeyRewriteTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"compact", "alter-column-type"})
+    @ValueSource(strings = {"compact", "alter-column-type", "alter-column-type of the key's column"})
     void theForeignKeySurvivesWhileTheApplicationWrites(String operation) throws Exception {
         TestDatabase.Database db = withCameras("fk_online");
         Path job = Files.createTempFile("fk", ".yaml");
-        Files.writeString(job, "name: fk\ntable: ev\noperation: " + operation + "\n"
-                + (operation.equals("compact") ? "" : "column: massa\ntype: integer\n")
+        Files.writeString(job, "name: fk\ntable: ev\noperation: " + operation.replace(" of the key's column", "") + "\n"
+                + (operation.equals("compact") ? "" : operation.equals("alter-column-type") ? "column: massa\ntype: integer\n"
+                        : "column: cam\ntype: bigint\n")
                 + "workers: 2\ncopy:\n  chunk-rows: 500\n  pause: 20ms\n");
+        boolean retyped = operation.endsWith("column");
+        operation = operation.replace(" of the key's column", "");
 
         ConcurrentLinkedQueue<Throwable> errors = new ConcurrentLinkedQueue<>();
         AtomicBoolean done = new AtomicBoolean();
@@ -124,6 +127,8 @@ class ForeignKeyRewriteTest {
         }
 
         try (Connection c = db.connect(); Statement st = c.createStatement()) {
+            assertThat(one(st, "SELECT count(*) FROM pg_attribute WHERE attrelid = 'ev'::regclass AND attname = 'cam'"
+                    + " AND atttypid = " + (retyped ? "'bigint'" : "'integer'") + "::regtype")).isEqualTo(1);
             assertThat(foreignKeys(st)).containsExactly(
                     "ev ev_cam_fkey FOREIGN KEY (cam) REFERENCES cameras(id) valid top",
                     "ev_20240301 ev_cam_fkey FOREIGN KEY (cam) REFERENCES cameras(id) valid attached",
