@@ -222,6 +222,7 @@ public final class ShapeChange {
         if (notNull) {
             prepareNotNull(table, shadow);
         }
+        ForeignKeys.Prepared foreignKeys = ForeignKeys.prepare(sql, lockRetry, def, table); // keys on the new column, valid on every partition
         lockRetry.run("contract " + table.name(), List.of(table.qualified()), t -> {
             sql.execute(String.format(DROP_TRIGGER, Identifiers.quote(SYNC_TRIGGER_NAME), table.qualified()));
             sql.execute(String.format(DROP_TRIGGER, Identifiers.quote(OLD_SYNC_TRIGGER_NAME), table.qualified()));
@@ -231,6 +232,7 @@ public final class ShapeChange {
                 sql.execute(String.format(DROP_COLUMN, table.qualified(), Identifiers.quote(def.column())));
                 sql.execute(String.format(RENAME_COLUMN, table.qualified(), Identifiers.quote(shadow), Identifiers.quote(def.column())));
                 sql.executeAll(kept);
+                foreignKeys.rebuild(); // the parent's keys again, attaching the partitions' valid ones: no scan
                 if (notNull) {
                     sql.execute(String.format(SET_NOT_NULL, table.qualified(), Identifiers.quote(def.column())));
                     for (var p : table.partitions()) {

@@ -96,7 +96,10 @@ public final class Swap {
         // What the swap replays under the parent's lock must be a few rows: catch up before every attempt
         // (a backoff of seconds lets a backlog pile up), outside any lock.
         FaultPoints.reach("swap:before-lock", w.name()); // verified, nothing of the swap done yet
-        Runnable catchUpFirst = () -> catchUp.untilSmall(w, SMALL_BACKLOG, 1000, tx);
+        Runnable catchUpFirst = () -> {
+            new ForeignKeyCopy(sql, lockRetry).prebuild(w, catchUp, tx); // so ATTACH finds them valid: no scan under the lock
+            catchUp.untilSmall(w, SMALL_BACKLOG, 1000, tx);
+        };
         return lockRetry.run("swap of " + w.name(), List.of(n.qParent(), n.qPartition(), n.qRw()), LockRetry.Scope.ONLY,
                 catchUpFirst, timing -> {
             sql.execute(String.format(LOCK_PARENT, n.qParent()));
@@ -109,6 +112,9 @@ public final class Swap {
                 if (changed != null) {
                     throw new SourceChangedException(w.name() + ": not swapped, because " + changed);
                 }
+            }
+            if (!sql.dryRun() && !ForeignKeyCopy.missing(sql.jdbc(), n).isEmpty()) { // added to the parent since: prebuild first
+                throw new LockRetry.NotNow("foreign keys " + ForeignKeyCopy.missing(sql.jdbc(), n) + " of " + w.name() + " are not yet on " + n.rw());
             }
             if (catchUp.moreThan(w, MAX_REPLAY_UNDER_LOCK)) {
                 throw new LockRetry.NotNow("more than " + MAX_REPLAY_UNDER_LOCK + " changed keys of " + w.name()
