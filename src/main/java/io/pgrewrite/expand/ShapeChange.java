@@ -212,10 +212,18 @@ public final class ShapeChange {
         if (notNull) {
             prepareNotNull(table, shadow);
         }
-        lockRetry.run("contract " + table.name(), List.of(table.qualified()), t -> {
+        boolean retype = op == Operation.ALTER_COLUMN_TYPE && (sql.dryRun() || table.column(shadow).isPresent());
+        ColumnObjects objects = retype ? ColumnObjects.of(sql, def, table) : null;
+        if (objects != null) {
+            objects.prepare(table, lockRetry);
+        }
+        var childNames = objects == null ? java.util.Map.<String, String>of() : objects.childNames(table);
+        var outcome = lockRetry.run("contract " + table.name(), List.of(table.qualified()), t -> {
             sql.execute(String.format(DROP_TRIGGER, Identifiers.quote(SYNC_TRIGGER_NAME), table.qualified()));
+            t.locked();
             FaultPoints.reach("contract:locked", table.name());
-            if (op == Operation.ALTER_COLUMN_TYPE && (sql.dryRun() || table.column(shadow).isPresent())) {
+            if (retype) {
+                long[] position = objects.beforeDrop();
                 sql.execute(String.format(DROP_COLUMN, table.qualified(), Identifiers.quote(def.column())));
                 sql.execute(String.format(RENAME_COLUMN, table.qualified(), Identifiers.quote(shadow), Identifiers.quote(def.column())));
                 if (notNull) {
@@ -227,6 +235,7 @@ public final class ShapeChange {
                 if (old != null && old.defaultExpr() != null) {
                     sql.execute(String.format(SET_DEFAULT, table.qualified(), Identifiers.quote(def.column()), old.defaultExpr()));
                 }
+                objects.afterRename(table, childNames, position);
             }
             sql.execute(String.format(DROP_FUNCTION, syncFunction(table)));
             if (!sql.dryRun()) {
@@ -235,6 +244,8 @@ public final class ShapeChange {
             FaultPoints.reach("contract:before-commit", table.name());
             return null;
         });
+        log.info("{}: contract held the table's lock {} ms ({} attempt(s))", table.name(),
+                String.format(java.util.Locale.ROOT, "%.1f", outcome.lockHoldMs()), outcome.attempts());
         FaultPoints.reach("contract:committed", table.name());
     }
 
