@@ -82,6 +82,8 @@ public final class ColumnObjects {
             + " WHERE i.indrelid = to_regclass(?) AND c.relname = ?)";
     /** null: no such check; false: added NOT VALID, not validated yet (a crash between the two). */
     static final String CHECK_VALIDATED = "SELECT (SELECT convalidated FROM pg_constraint WHERE conrelid = to_regclass(?) AND conname = ?)";
+    /** Under contract's lock (the parent is held: no partition comes or goes): the partitions as they are. */
+    static final String PARTITION_OIDS = "SELECT inhrelid::bigint FROM pg_inherits WHERE inhparent = to_regclass(?) ORDER BY 1";
     static final String TABLE_OID = "SELECT to_regclass(?)::oid::bigint";
 
     /** The sequence a serial column owns (deptype 'a') or its identity sequence ('i'), its type and options. Catalog only. */
@@ -267,8 +269,21 @@ public final class ColumnObjects {
         return names;
     }
 
-    /** Under contract's lock, before the old column is dropped: returns the identity sequence's position, if any. */
-    public long[] beforeDrop() {
+    /**
+     * Under contract's lock, before the old column is dropped: returns the identity sequence's position, if
+     * any. A partition created between {@link #prepare} and the lock has no prebuilt objects: refuse (the
+     * transaction rolls back, nothing changed) rather than leave the parent's index invalid.
+     */
+    public long[] beforeDrop(Table table) {
+        if (!isEmpty() && !sql.dryRun()) {
+            List<Long> now = sql.jdbc().queryForList(PARTITION_OIDS, Long.class, table.qualified());
+            List<Long> prepared = table.partitions().stream().map(Partition::oid).sorted().toList();
+            if (!now.equals(prepared)) {
+                throw new IllegalStateException(table.name() + ": a partition was created or detached while contract prepared the"
+                        + " indexes and CHECKs of " + column + " on every partition. Nothing was contracted; run `pgrewrite restart`"
+                        + " (it prepares the new partition outside the lock, then contracts).");
+            }
+        }
         if (sequence == null) {
             return null;
         }

@@ -223,7 +223,7 @@ public final class ShapeChange {
             t.locked();
             FaultPoints.reach("contract:locked", table.name());
             if (retype) {
-                long[] position = objects.beforeDrop();
+                long[] position = objects.beforeDrop(table);
                 sql.execute(String.format(DROP_COLUMN, table.qualified(), Identifiers.quote(def.column())));
                 sql.execute(String.format(RENAME_COLUMN, table.qualified(), Identifiers.quote(shadow), Identifiers.quote(def.column())));
                 if (notNull) {

@@ -38,15 +38,8 @@ final class RetypeCase {
     record Outcome(int appRows, boolean partitionAdded, CliRun run) {
     }
 
-    /**
-     * @param idType     the id column's type: serial, or an identity
-     * @param extraDdl   indexes, constraints on the table, run by its owner after it is filled
-     * @param column     the column retyped to {@code type}
-     * @param blocking   what a DBA would run instead, on the clone
-     * @param addPartition create a partition (2024-03-06) once the first partition was swapped
-     */
-    static Outcome run(String name, String idType, String extraDdl, String column, String type, String blocking,
-            boolean addPartition) throws Exception {
+    /** The passage table of these stories, 3 days of 3000 rows and 2 empty days ahead, granted to the application. */
+    static TestDatabase.Database table(String name, String idType, String extraDdl) throws Exception {
         TestDatabase.Database db = TestDatabase.newDatabase(name);
         try (Connection c = db.connect(); Statement st = c.createStatement()) {
             st.execute("CREATE TABLE passage (id " + idType + ", at timestamp NOT NULL, camera_id int, label text,"
@@ -65,6 +58,19 @@ final class RetypeCase {
             st.execute("GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO " + TestDatabase.APP);
             st.execute("ANALYZE passage");
         }
+        return db;
+    }
+
+    /**
+     * @param idType     the id column's type: serial, or an identity
+     * @param extraDdl   indexes, constraints on the table, run by its owner after it is filled
+     * @param column     the column retyped to {@code type}
+     * @param blocking   what a DBA would run instead, on the clone
+     * @param addPartition create a partition (2024-03-06) once the first partition was swapped
+     */
+    static Outcome run(String name, String idType, String extraDdl, String column, String type, String blocking,
+            boolean addPartition) throws Exception {
+        TestDatabase.Database db = table(name, idType, extraDdl);
         TestDatabase.Database ref = TestDatabase.cloneDatabase(db, name + "_ref");
 
         AtomicBoolean stop = new AtomicBoolean();
