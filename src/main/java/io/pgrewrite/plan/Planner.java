@@ -34,7 +34,13 @@ public final class Planner {
     /** The server's own spelling of a type name, to compare with a column's format_type. */
     static final String NORMALIZE_TYPE = "SELECT format_type(to_regtype(?), NULL)";
 
-    /** Indexes, constraints, views… that use the column (not its default, not a NOT NULL). */
+    /**
+     * What uses the column and is not carried onto the new column (ColumnObjects carries the parent's
+     * indexes, unique and primary keys, valid CHECKs and a serial's sequence; an identity's sequence is
+     * internal, deptype 'i'; expand.ForeignKeys the table's own foreign keys): views, rules, policies,
+     * statistics objects, triggers with a column list, NOT VALID CHECKs. Not its default, not a NOT NULL.
+     * Catalog only.
+     */
     static final String COLUMN_DEPENDENTS = """
             SELECT pg_describe_object(d.classid, d.objid, d.objsubid)
               FROM pg_depend d
@@ -42,17 +48,46 @@ public final class Planner {
              WHERE d.refclassid = 'pg_class'::regclass AND d.refobjid = ? AND a.attname = ?
                AND d.deptype IN ('n', 'a') AND d.classid <> 'pg_attrdef'::regclass
                AND NOT (d.classid = 'pg_constraint'::regclass
-                        AND EXISTS (SELECT 1 FROM pg_constraint c WHERE c.oid = d.objid AND c.contype = 'n'))
+                        AND EXISTS (SELECT 1 FROM pg_constraint c WHERE c.oid = d.objid
+                                     AND (c.contype IN ('n', 'p', 'u') OR c.contype = 'c' AND c.convalidated)))
+               AND NOT (d.classid = 'pg_class'::regclass
+                        AND EXISTS (SELECT 1 FROM pg_class k WHERE k.oid = d.objid AND k.relkind IN ('I', 'S'))
+                        AND NOT EXISTS (SELECT 1 FROM pg_constraint x WHERE x.conindid = d.objid AND x.contype = 'x'))
+               AND NOT (d.classid = 'pg_constraint'::regclass -- the table's own foreign keys: expand.ForeignKeys rebuilds them
+                        AND EXISTS (SELECT 1 FROM pg_constraint c WHERE c.oid = d.objid AND c.contype = 'f' AND c.conrelid = d.refobjid))
+            """;
+
+    /** Foreign keys a partition has of its own (not from the parent) on the column: DROP COLUMN would drop them. */
+    static final String PARTITION_KEYS_ON_COLUMN = """
+            SELECT c.conname || ' on ' || c.conrelid::regclass::text FROM pg_constraint c
+              JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = ANY (c.conkey)
+             WHERE c.contype = 'f' AND c.conparentid = 0 AND a.attname = ?
+               AND c.conrelid IN (SELECT relid FROM pg_partition_tree(?::regclass) WHERE relid <> ?::regclass)
+             ORDER BY 1
             """;
 
     /**
-     * Foreign keys from or to the table (ATTACH would validate them by a scan under the parent's lock,
-     * DETACH refuses) and exclusion constraints (not carried over to the copy yet).
+     * Foreign keys that reference the table or one of its partitions (the swap cannot be done online with
+     * them: see {@link #REFERENCED_BY_REASON}) and exclusion constraints (not carried over to the copy yet).
+     * Foreign keys from the table to others are carried (swap.ForeignKeyCopy) and not listed.
      */
     static final String FOREIGN_KEYS = """
-            SELECT conname || ' on ' || conrelid::regclass::text FROM pg_constraint
-             WHERE (contype = 'f' AND (conrelid = ? OR confrelid = ?) OR contype = 'x' AND conrelid = ?) AND conparentid = 0
+            SELECT CASE contype WHEN 'f' THEN 'foreign key ' || conname || ' on ' || conrelid::regclass::text
+                                          || ' references ' || confrelid::regclass::text
+                                ELSE 'exclusion constraint ' || conname || ' on ' || conrelid::regclass::text END
+              FROM pg_constraint
+             WHERE (contype = 'f' AND confrelid IN (SELECT relid FROM pg_partition_tree(?::regclass))
+                    OR contype = 'x' AND conrelid = ?) AND conparentid = 0
+             ORDER BY 1
             """;
+
+    /** Why a foreign key referencing the table refuses the job (proven on PostgreSQL 14 and 18). */
+    static final String REFERENCED_BY_REASON = "the swap DETACHes each partition, and DETACH of a referenced partition"
+            + " takes ACCESS EXCLUSIVE on the referencing table and scans it, under the parent's ACCESS EXCLUSIVE lock, for rows"
+            + " that reference the partition — and refuses when there is one (every referenced row is in some partition);"
+            + " ATTACH of the copy would clone the key's action triggers onto it. Nothing of that can be done online."
+            + " Drop the referencing foreign key for the job and add it back after (NOT VALID, then VALIDATE CONSTRAINT,"
+            + " which does not block writes), or use a plain ALTER TABLE in a maintenance window.";
 
     /** Working copies or kept old partitions left by another job (or a run given up). */
     static final String LEFTOVERS = """
@@ -108,6 +143,7 @@ public final class Planner {
         throttleQueryCheck(def, checks);
         lockSlotCheck(def, table, checks);
         diskCheck(def, selected, checks);
+        checks.addAll(CarryOverCheck.checks(jdbc, def, table, selected));
 
         long largest = selected.stream().mapToLong(Partition::totalBytes).max().orElse(0);
         long peak = largest * Math.min(def.workers(), Math.max(1, selected.size()));
@@ -164,11 +200,22 @@ public final class Planner {
         checks.add(new Plan.Check("no generated columns", generated.isEmpty(), generated.isEmpty() ? "none"
                 : "generated column(s) " + generated + " are not supported yet; use a plain ALTER TABLE"));
         if (table.relkind() == 'p') {
-            List<String> fks = jdbc.queryForList(FOREIGN_KEYS, String.class, table.oid(), table.oid(), table.oid());
-            checks.add(new Plan.Check("no foreign keys or exclusion constraints", fks.isEmpty(), fks.isEmpty() ? "none"
-                    : "foreign key(s) or exclusion constraint(s) " + fks + ": attaching a partition would validate a"
-                            + " foreign key by a scan under the parent's lock (or detaching would be refused), and"
-                            + " exclusion constraints are not carried over yet. Not supported yet."));
+            List<String> fks = jdbc.queryForList(FOREIGN_KEYS, String.class, table.oid(), table.oid());
+            List<String> referencing = fks.stream().filter(f -> f.startsWith("foreign key")).toList();
+            List<String> exclusion = fks.stream().filter(f -> !f.startsWith("foreign key")).toList();
+            checks.add(new Plan.Check("no foreign keys referencing the table", referencing.isEmpty(), referencing.isEmpty()
+                    ? "none (foreign keys from it to other tables are carried: built on each copy and validated before its swap)"
+                    : String.join(", ", referencing) + ": " + REFERENCED_BY_REASON));
+            checks.add(new Plan.Check("no exclusion constraints", exclusion.isEmpty(), exclusion.isEmpty() ? "none"
+                    : String.join(", ", exclusion) + ": exclusion constraints are not carried over to the copy yet."));
+            if (def.operation() == Operation.ALTER_COLUMN_TYPE && def.column() != null) {
+                List<String> own = jdbc.queryForList(PARTITION_KEYS_ON_COLUMN, String.class, def.column(), table.oid(), table.oid());
+                if (!own.isEmpty()) {
+                    checks.add(new Plan.Check("no partition's own foreign key on " + def.column(), false, String.join(", ", own)
+                            + ": a foreign key a partition has of its own (not the parent's) on the retyped column is not rebuilt"
+                            + " yet. Add it to the parent instead (pgrewrite rebuilds the parent's), or drop it for the job."));
+                }
+            }
         }
     }
 
@@ -258,7 +305,7 @@ public final class Planner {
             checks.add(new Plan.Check("column " + col + " does not exist yet", !exists, exists
                     ? table.name() + " already has a column " + col + ": choose another 'column:' name" : "ok"));
         } else {
-            checks.add(existingColumn(table, col, "column"));
+            checks.add(op == Operation.ALTER_COLUMN_TYPE ? retypedColumn(table, col) : existingColumn(table, col, "column"));
         }
         if (op == Operation.ALTER_COLUMN_TYPE || op == Operation.ADD_COLUMN) {
             boolean typeOk = typeExists(def.type());
@@ -271,8 +318,14 @@ public final class Planner {
             }
             if (op == Operation.ALTER_COLUMN_TYPE && table.column(col).isPresent()) {
                 List<String> users = jdbc.queryForList(COLUMN_DEPENDENTS, String.class, table.oid(), col);
-                checks.add(new Plan.Check("nothing else uses column " + col, users.isEmpty(), users.isEmpty() ? "ok"
-                        : users + " use " + col + "; pgrewrite does not rebuild them after the type change yet."
+                checks.add(new Plan.Check("nothing else uses column " + col, users.isEmpty(), users.isEmpty()
+                        ? "ok (its indexes, keys, CHECKs and sequence are rebuilt on the new column)"
+                        : users + " use " + col + ". pgrewrite rebuilds the column's indexes, unique and primary keys,"
+                                + " valid CHECKs and its sequence on the new column, not these: a view, rule, policy, trigger"
+                                + " column list or statistics object names the column and would have to be dropped and"
+                                + " recreated in contract's transaction (they hold no data, but pgrewrite does not rewrite"
+                                + " their definitions); a NOT VALID CHECK must be"
+                                + " validated (ALTER TABLE … VALIDATE CONSTRAINT, online) or dropped first."
                                 + " Drop them first (and recreate them after), or use a plain ALTER TABLE."));
             }
             if (op == Operation.ALTER_COLUMN_TYPE && typeOk && table.column(col).isPresent()) {
@@ -294,6 +347,19 @@ public final class Planner {
         }
     }
 
+    /**
+     * alter-column-type may change a column of the row key (int → bigint ids): the job copies and replays
+     * by the old column, and contract moves the key to the new one (ColumnObjects). Not the partition key:
+     * a partition's bound is on it, and every partition would need a new bound.
+     */
+    private static Plan.Check retypedColumn(Table table, String col) {
+        if (table.column(col).isEmpty() || !table.keyColumns().contains(col) || table.partitionKey().contains(col)) {
+            return existingColumn(table, col, "column");
+        }
+        return new Plan.Check("column " + col + " exists", true, table.column(col).get().type()
+                + " (in the row key " + table.keyColumns() + ": copied and replayed by the old column, the key moves to the new one at contract)");
+    }
+
     private static Plan.Check existingColumn(Table table, String col, String key) {
         if (table.column(col).isEmpty()) {
             return new Plan.Check("column " + col + " exists", false, table.name() + " has no column " + col
@@ -301,7 +367,9 @@ public final class Planner {
         }
         if (table.partitionKey().contains(col) || table.keyColumns().contains(col)) {
             return new Plan.Check("column " + col + " is not a key column", false, col
-                    + " is part of the partition key or the row key " + table.keyColumns() + "; pgrewrite cannot change it");
+                    + " is part of the partition key or the row key " + table.keyColumns() + "; pgrewrite cannot change it"
+                    + (table.partitionKey().contains(col) ? " (every partition's bound is on the partition key: use a"
+                            + " plain ALTER TABLE, or a new table)" : " with " + key + ": (alter-column-type can)"));
         }
         return new Plan.Check("column " + col + " exists", true, table.column(col).get().type());
     }
