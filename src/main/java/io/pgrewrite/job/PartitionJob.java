@@ -86,7 +86,12 @@ final class PartitionJob {
     }
 
     private void rewrite(StepExecution se) throws JobInterruptedException {
-        if (gone()) {
+        String state = engine.state().state(engine.definition().jobKey(), partition);
+        if (PartitionState.EMPTY.equals(state) || gone()) {
+            return;
+        }
+        if (state == null && !engine.sql().dryRun() && EmptyPartition.skip(engine.sql().jdbc(), engine.definition(), work().partition())) {
+            log.info("{}: empty, nothing to rewrite", partition);
             return;
         }
         while (!swapped()) {

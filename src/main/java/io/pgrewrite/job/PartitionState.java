@@ -19,6 +19,8 @@ public final class PartitionState {
     public static final String SWAPPED = "swapped";
     public static final String RETIRED = "retired";
     public static final String FAILED = "failed";
+    /** Nothing to rewrite, not copied (see EmptyPartition); contract reads it again. */
+    public static final String EMPTY = "empty";
     /** Dropped (or detached) by someone else while the job ran: skipped, nothing left to rewrite. */
     public static final String GONE = "gone";
 
