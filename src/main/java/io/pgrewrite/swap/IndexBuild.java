@@ -24,7 +24,8 @@ import io.pgrewrite.plan.PartitionWork;
  * into constraints (ATTACH reuses an index only when it backs a constraint; otherwise it would build
  * one under the parent's lock), and adds a valid CHECK equal to P's bound so ATTACH skips its scan.
  * Then VACUUM (FREEZE, ANALYZE): cheap right after the load, and the swapped-in partition starts
- * frozen and with statistics on its key, indexed and changed columns.
+ * frozen and with statistics on every column that had them on P, and on its key, indexed and changed
+ * columns ({@link ColumnStatistics}).
  */
 public final class IndexBuild {
 
@@ -43,17 +44,23 @@ public final class IndexBuild {
             """;
     /** Outside any transaction block, as VACUUM requires. */
     static final String VACUUM = "VACUUM (FREEZE, ANALYZE) %s (%s)";
+    /** Every column: the only ANALYZE that resets the change counter, so autovacuum need not analyze P again. */
+    static final String VACUUM_ALL = "VACUUM (FREEZE, ANALYZE) %s";
+    /** No column left to sample (PostgreSQL 18, every column's statistics copied from P). */
+    static final String FREEZE = "VACUUM (FREEZE) %s";
 
     private final SqlRunner sql;
     private final LockRetry lockRetry;
     private final DataSource dataSource;
     private final PartitionCatalog catalog;
+    private final ColumnStatistics statistics;
 
     public IndexBuild(SqlRunner sql, LockRetry lockRetry, DataSource dataSource) {
         this.sql = sql;
         this.lockRetry = lockRetry;
         this.dataSource = dataSource;
         this.catalog = new PartitionCatalog(sql.jdbc());
+        this.statistics = new ColumnStatistics(sql);
     }
 
     /**
@@ -123,7 +130,11 @@ public final class IndexBuild {
         cols.addAll(sql.jdbc().queryForList(INDEXED_COLUMNS, String.class, w.names().qPartition()));
         cols.addAll(w.projection().computed().keySet());
         cols.retainAll(w.projection().columns());
-        String vacuum = String.format(VACUUM, w.names().qRw(), Identifiers.list(new ArrayList<>(cols)));
+        // Every column that had statistics on P gets them (copied on PostgreSQL 18, else sampled here).
+        ColumnStatistics.Plan stats = statistics.plan(w, cols);
+        String vacuum = stats.analyzeAll() ? String.format(VACUUM_ALL, w.names().qRw())
+                : stats.analyze().isEmpty() ? String.format(FREEZE, w.names().qRw())
+                : String.format(VACUUM, w.names().qRw(), ColumnStatistics.columnList(stats));
         if (sql.dryRun()) {
             sql.print(vacuum);
             return;
@@ -134,5 +145,6 @@ public final class IndexBuild {
         } catch (SQLException e) {
             throw new IllegalStateException(w.name() + ": " + vacuum + " failed: " + e.getMessage(), e);
         }
+        statistics.restore(w, stats);
     }
 }
