@@ -39,6 +39,8 @@ final class PartitionJob {
     }
 
     private final PartitionState.Phases phases;
+    /** The catalog as read just before capture, when nothing happened in between. */
+    private PartitionWork preloaded;
 
     PartitionJob(Engine engine, String partition, String restartHint, Consumer<Progress> progress, StopRequest stop) {
         this.engine = engine;
@@ -90,14 +92,25 @@ final class PartitionJob {
         if (PartitionState.EMPTY.equals(state) || gone()) {
             return;
         }
-        if (state == null && !engine.sql().dryRun() && EmptyPartition.skip(engine.sql().jdbc(), engine.definition(), work().partition())) {
-            log.info("{}: empty, nothing to rewrite", partition);
-            return;
+        if (state == null && !engine.sql().dryRun()) {
+            preloaded = work(); // capture goes on from it
+            if (EmptyPartition.skip(engine.sql().jdbc(), engine.definition(), preloaded.partition())) {
+                log.info("{}: empty, nothing to rewrite", partition);
+                return;
+            }
         }
         while (!swapped()) {
-            phase("capture", () -> capture(work()));
-            copy(se);
-            phase("index", () -> {
+            // The catalog is read at capture (the copy goes on from it), at index (catch up and verify go on
+            // from it), at swap and at retire: a parent that drifted meanwhile is found by index or by swap,
+            // which read it again right before they act (requireShape), and the copy is taken again.
+            PartitionWork captured = phase("capture", () -> {
+                PartitionWork w = preloaded != null ? preloaded : work();
+                preloaded = null;
+                capture(w);
+                return w;
+            });
+            copy(se, captured);
+            PartitionWork indexed = phase("index", () -> {
                 PartitionWork w = work();
                 // The copy read pages, not keys: a row updated into a page not yet copied was copied
                 // twice. Its key is in the change log; replaying every logged key first makes the keys
@@ -109,9 +122,10 @@ final class PartitionJob {
                 }
                 engine.indexBuild().build(w);
                 engine.state().set(w.jobKey(), w.name(), PartitionState.INDEXED);
+                return w;
             });
-            phase("catch-up", () -> catchUp(work()));
-            phase("verify", () -> verify(work()));
+            phase("catch-up", () -> catchUp(indexed));
+            phase("verify", () -> verify(indexed));
             if (phase("swap", this::swapOrRedo)) {
                 break;
             }
@@ -163,10 +177,10 @@ final class PartitionJob {
      * copy: one range of heap pages per transaction, the next page to copy committed with its rows (so a
      * restart resumes after the last committed chunk); stop, pause and throttle act between two chunks.
      */
-    private void copy(StepExecution se) throws JobInterruptedException {
+    private void copy(StepExecution se, PartitionWork captured) throws JobInterruptedException {
         long start = System.currentTimeMillis();
         // chunk-rows and pause as they are now: `pgrewrite set` may change them while the copy runs
-        BlockRangeReader reader = new BlockRangeReader(this::work, engine.copyTarget(), engine.sql(), engine.copyPosition(),
+        BlockRangeReader reader = new BlockRangeReader(() -> captured, engine.copyTarget(), engine.sql(), engine.copyPosition(),
                 () -> stop.steering().definition().copy().chunkRows(), () -> stop.steering().definition().copy().pause());
         BadRow badRow = new BadRow(engine.sql().jdbc(), engine.tx(), restartHint);
         InsertSelectWriter writer = new InsertSelectWriter(reader::current, engine.sql(), engine.copyPosition(), badRow,
