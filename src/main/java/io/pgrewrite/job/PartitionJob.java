@@ -258,9 +258,8 @@ final class PartitionJob {
         LockRetry.Outcome<Long> o = engine.swap().swap(w);
         FaultPoints.reach("after-swap", w.name()); // the swap committed, nothing after it recorded
         if (o != null) {
-            engine.state().figure(w.jobKey(), w.name(), "lock_wait_ms", o.lockWaitMs());
-            engine.state().figure(w.jobKey(), w.name(), "lock_hold_ms", o.lockHoldMs());
-            engine.state().figure(w.jobKey(), w.name(), "swap_attempts", o.attempts());
+            engine.state().figures(w.jobKey(), w.name(), "lock_wait_ms", o.lockWaitMs(), "lock_hold_ms", o.lockHoldMs(),
+                    "swap_attempts", o.attempts());
             log.info("{}: swapped in after {} attempt(s), lock wait {} ms, lock hold {} ms, {} changes replayed under lock",
                     w.name(), o.attempts(), Math.round(o.lockWaitMs()), String.format("%.1f", o.lockHoldMs()), o.value());
         }

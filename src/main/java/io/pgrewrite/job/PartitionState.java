@@ -49,6 +49,10 @@ public final class PartitionState {
             UPDATE pgrewrite.partition_state SET phases = phases || ?::jsonb WHERE job_key = ? AND partition_name = ?
             """;
 
+    static final String SET_SEVERAL_FIGURES = """
+            UPDATE pgrewrite.partition_state SET %s, updated_at = now() WHERE job_key = ? AND partition_name = ?
+            """;
+
     static final String GET = "SELECT * FROM pgrewrite.partition_state WHERE job_key = ? AND partition_name = ?";
     static final String ALL = "SELECT * FROM pgrewrite.partition_state WHERE job_key = ? ORDER BY partition_name";
 
@@ -107,6 +111,23 @@ public final class PartitionState {
             throw new IllegalArgumentException("not a partition_state figure: " + column);
         }
         jdbc.update(String.format(SET_FIGURES, column), value, jobKey, partition);
+    }
+
+    /** Sets several of the report's figures in one statement: column, value, column, value, … (names checked as above). */
+    public void figures(String jobKey, String partition, Object... columnsAndValues) {
+        StringBuilder set = new StringBuilder();
+        List<Object> args = new java.util.ArrayList<>();
+        for (int i = 0; i < columnsAndValues.length; i += 2) {
+            String column = (String) columnsAndValues[i];
+            if (!FIGURES.contains(column)) {
+                throw new IllegalArgumentException("not a partition_state figure: " + column);
+            }
+            set.append(column).append(" = ?, ");
+            args.add(columnsAndValues[i + 1]);
+        }
+        args.add(jobKey);
+        args.add(partition);
+        jdbc.update(String.format(SET_SEVERAL_FIGURES, set.substring(0, set.length() - 2)), args.toArray());
     }
 
     /** Records P's identity and its capture trigger's row version: the copy starts from this table. */
