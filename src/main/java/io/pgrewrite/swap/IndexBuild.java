@@ -30,7 +30,8 @@ import io.pgrewrite.plan.PartitionWork;
 public final class IndexBuild {
 
     static final String CREATE_INDEX = "CREATE %sINDEX %s ON %s%s";
-    static final String ADD_KEY_CONSTRAINT = "ALTER TABLE %s ADD CONSTRAINT %s %s USING INDEX %s";
+    /** The last part keeps DEFERRABLE [INITIALLY DEFERRED] as P has it. */
+    static final String ADD_KEY_CONSTRAINT = "ALTER TABLE %s ADD CONSTRAINT %s %s USING INDEX %s%s";
     static final String ADD_CHECK = "ALTER TABLE %s ADD CONSTRAINT %s %s";
     /** pg_get_partition_constraintdef is exactly the implicit constraint ATTACH would otherwise verify by a scan. */
     static final String BOUND_EXPRESSION = "SELECT pg_get_partition_constraintdef(to_regclass(?))";
@@ -93,7 +94,7 @@ public final class IndexBuild {
                         n.qRw(), idx.definitionTail()));
                 if (!idx.contype().isEmpty()) {
                     sql.execute(String.format(ADD_KEY_CONSTRAINT, n.qRw(), Identifiers.quote(idx.rwName()),
-                            "p".equals(idx.contype()) ? "PRIMARY KEY" : "UNIQUE", Identifiers.quote(idx.rwName())));
+                            "p".equals(idx.contype()) ? "PRIMARY KEY" : "UNIQUE", Identifiers.quote(idx.rwName()), idx.deferrable()));
                 }
             }
             for (PartitionCatalog.Check c : catalog.localChecks(n.qPartition(), PartitionNames.BOUND_CHECK)) {

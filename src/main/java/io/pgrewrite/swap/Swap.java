@@ -50,6 +50,7 @@ public final class Swap {
     private final CatchUp catchUp;
     private final PartitionState state;
     private final PartitionCatalog catalog;
+    private final CarryOver carryOver;
     private final org.springframework.transaction.support.TransactionTemplate tx;
 
     /**
@@ -73,6 +74,7 @@ public final class Swap {
         this.catchUp = catchUp;
         this.state = state;
         this.catalog = new PartitionCatalog(sql.jdbc());
+        this.carryOver = new CarryOver(sql.jdbc());
     }
 
     /** Returns null when the catalog shows the swap already happened (a restart after it committed). */
@@ -86,6 +88,7 @@ public final class Swap {
         List<PartitionCatalog.Trigger> triggers = catalog.localTriggers(n.qPartition(), PartitionNames.CAPTURE_TRIGGER);
         List<PartitionCatalog.Grant> grants = catalog.grants(n.qPartition());
         PartitionCatalog.Facts facts = catalog.facts(n.qPartition());
+        CarryOver.Facts carried = carryOver.read(n.qPartition());
         String bound = sql.queryOne(BOUND, String.class, n.qPartition());
         String comment = facts.comment() == null ? null : sql.queryOne(QUOTE_LITERAL, String.class, facts.comment());
         boolean newOwner = !facts.owner().equals(sql.queryOne("SELECT current_user::text", String.class));
@@ -93,7 +96,10 @@ public final class Swap {
         // What the swap replays under the parent's lock must be a few rows: catch up before every attempt
         // (a backoff of seconds lets a backlog pile up), outside any lock.
         FaultPoints.reach("swap:before-lock", w.name()); // verified, nothing of the swap done yet
-        Runnable catchUpFirst = () -> catchUp.untilSmall(w, SMALL_BACKLOG, 1000, tx);
+        Runnable catchUpFirst = () -> {
+            new ForeignKeyCopy(sql, lockRetry).prebuild(w, catchUp, tx); // so ATTACH finds them valid: no scan under the lock
+            catchUp.untilSmall(w, SMALL_BACKLOG, 1000, tx);
+        };
         return lockRetry.run("swap of " + w.name(), List.of(n.qParent(), n.qPartition(), n.qRw()), LockRetry.Scope.ONLY,
                 catchUpFirst, timing -> {
             sql.execute(String.format(LOCK_PARENT, n.qParent()));
@@ -106,6 +112,9 @@ public final class Swap {
                 if (changed != null) {
                     throw new SourceChangedException(w.name() + ": not swapped, because " + changed);
                 }
+            }
+            if (!sql.dryRun() && !ForeignKeyCopy.missing(sql.jdbc(), n).isEmpty()) { // added to the parent since: prebuild first
+                throw new LockRetry.NotNow("foreign keys " + ForeignKeyCopy.missing(sql.jdbc(), n) + " of " + w.name() + " are not yet on " + n.rw());
             }
             if (catchUp.moreThan(w, MAX_REPLAY_UNDER_LOCK)) {
                 throw new LockRetry.NotNow("more than " + MAX_REPLAY_UNDER_LOCK + " changed keys of " + w.name()
@@ -126,6 +135,7 @@ public final class Swap {
             ddl.add(String.format(ATTACH, n.qParent(), n.qPartition(), bound));
             ddl.add(String.format(DROP_BOUND_CHECK, n.qPartition(), Identifiers.quote(PartitionNames.BOUND_CHECK)));
             carryOver(ddl, n, triggers, grants, facts, comment, newOwner);
+            ddl.addAll(carried.statements(n));
             sql.executeAll(ddl);
             if (!sql.dryRun()) {
                 state.set(w.jobKey(), w.name(), PartitionState.SWAPPED);

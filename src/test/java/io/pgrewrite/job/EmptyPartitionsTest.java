@@ -67,8 +67,8 @@ class EmptyPartitionsTest {
         TestDatabase.Database db = TestDatabase.newDatabase("empty_bypass");
         setUp(db);
         // The owner writes with the sync trigger disabled: the row's new column stays NULL.
-        long id = runUntilCopyThenKill(db, "ALTER TABLE ev DISABLE TRIGGER pgrewrite_sync; INSERT INTO ev VALUES (9000001,"
-                + " '2024-02-29 12:00', 7, 'bypass', NULL); ALTER TABLE ev ENABLE ALWAYS TRIGGER pgrewrite_sync", true);
+        long id = runUntilCopyThenKill(db, "ALTER TABLE ev DISABLE TRIGGER \"~pgrewrite_sync\"; INSERT INTO ev VALUES (9000001,"
+                + " '2024-02-29 12:00', 7, 'bypass', NULL); ALTER TABLE ev ENABLE ALWAYS TRIGGER \"~pgrewrite_sync\"", true);
         CliRun restart = CliRun.run(db, "restart", String.valueOf(id));
         assertThat(restart.exitCode()).as(restart.toString()).isEqualTo(ExitCodes.JOB_FAILED);
         assertThat(restart.err()).contains("ev_20240229", "Nothing was contracted");

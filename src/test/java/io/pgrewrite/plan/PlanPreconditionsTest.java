@@ -149,10 +149,32 @@ class PlanPreconditionsTest {
         }
         CliRun fk = plan("table: fk\noperation: compact\n");
         assertThat(fk.exitCode()).isEqualTo(ExitCodes.PRECONDITION);
-        assertThat(fk.err()).contains("foreign key(s)", "fk_ref");
+        assertThat(fk.err()).contains("foreign key fk_ref_id_at_fkey on fk_ref references fk",
+                "DETACH of a referenced partition takes ACCESS EXCLUSIVE on the referencing table and scans it",
+                "ATTACH of the copy would clone the key's action triggers", "Drop the referencing foreign key for the job");
         CliRun left = plan("table: left\noperation: compact\n");
         assertThat(left.exitCode()).isEqualTo(ExitCodes.PRECONDITION);
         assertThat(left.err()).contains("[left_20240301__rw] exist", "drop them if they are not needed");
+    }
+
+    /** A foreign key to one partition only is as much in the way as one to the parent. */
+    @Test
+    void aForeignKeyReferencingOnePartitionIsRefusedAndOneFromTheTableIsCarried() throws Exception {
+        try (Connection c = db.connect(); Statement st = c.createStatement()) {
+            st.execute("CREATE TABLE cams (id int PRIMARY KEY)");
+            Tables.daily(c, "public", "refd", LocalDate.of(2024, 3, 1), 2, 10);
+            st.execute("CREATE TABLE refd_notes (id bigint, at timestamp, FOREIGN KEY (id, at) REFERENCES refd_20240302 (id, at))");
+            Tables.daily(c, "public", "refs", LocalDate.of(2024, 3, 1), 2, 10);
+            st.execute("INSERT INTO cams VALUES (1)");
+            st.execute("ALTER TABLE refs ADD COLUMN cam int DEFAULT 1 REFERENCES cams (id)");
+        }
+        CliRun refd = plan("table: refd\noperation: compact\n");
+        assertThat(refd.exitCode()).as(refd.toString()).isEqualTo(ExitCodes.PRECONDITION);
+        assertThat(refd.err()).contains("foreign key refd_notes_id_at_fkey on refd_notes references refd_20240302",
+                "Nothing of that can be done online");
+        CliRun refs = plan("table: refs\noperation: compact\n");
+        assertThat(refs.exitCode()).as(refs.toString()).isEqualTo(ExitCodes.OK);
+        assertThat(refs.out()).contains("no foreign keys referencing the table", "foreign keys from it to other tables are carried");
     }
 
     @Test
