@@ -35,7 +35,11 @@ public final class CopyTarget {
      * (see {@link #missingNotValidChecks}).
      */
     static final String CREATE_RW = "CREATE TABLE %s (LIKE %s INCLUDING DEFAULTS"
-            + " INCLUDING STORAGE INCLUDING COMPRESSION)%s";
+            + " INCLUDING STORAGE INCLUDING COMPRESSION)%s%s";
+
+    /** P's own tablespace (none: the database's default), where P__rw goes too, as a blocking ALTER keeps it. Catalog only. */
+    static final String TABLESPACE = "SELECT t.spcname FROM pg_class c JOIN pg_tablespace t ON t.oid = c.reltablespace"
+            + " WHERE c.oid = to_regclass(?)";
 
     /**
      * The parent's valid CHECKs, which ATTACH requires on the partition. On the new, empty P__rw: nothing
@@ -115,9 +119,11 @@ public final class CopyTarget {
         }
         if (sql.dryRun() || !exists(n.qRw())) {
             List<Map<String, Object>> checks = sql.dryRun() ? List.of() : sql.queryRows(CHECKS, n.qParent());
+            List<String> tablespace = sql.jdbc().queryForList(TABLESPACE, String.class, n.qPartition());
             // LIKE takes only AccessShareLock on the parent: no autovacuum to clear off the partitions (Scope.ONLY).
             lockRetry.run("create " + n.rw(), List.of(n.qParent()), LockRetry.Scope.ONLY, () -> { }, t -> {
-                sql.execute(String.format(CREATE_RW, n.qRw(), n.qParent(), with(p.reloptions(), storage)));
+                sql.execute(String.format(CREATE_RW, n.qRw(), n.qParent(), with(p.reloptions(), storage),
+                        tablespace.isEmpty() ? "" : " TABLESPACE " + Identifiers.quote(tablespace.get(0))));
                 for (Map<String, Object> c : checks) {
                     sql.execute(String.format(ADD_CHECK, n.qRw(), Identifiers.quote((String) c.get("conname")), c.get("def")));
                 }

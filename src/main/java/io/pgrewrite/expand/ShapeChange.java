@@ -116,7 +116,15 @@ public final class ShapeChange {
     static final String EXPANDED = "SELECT count(*) > 0 FROM pgrewrite.shape_change WHERE job_key = ? AND expanded_at IS NOT NULL";
     static final String FORGET = "DELETE FROM pgrewrite.shape_change WHERE job_key = ?";
 
-    public static final String SYNC_TRIGGER_NAME = "pgrewrite_sync";
+    /**
+     * PostgreSQL fires the BEFORE row triggers of one event in the byte order of their names (C collation,
+     * whatever the database's): the sync trigger must come after the application's own, which may change
+     * the column it converts. '~' (0x7E) sorts after every ASCII letter, digit and other punctuation, so
+     * only a name that starts with '~' or a non-ASCII character (UTF-8 bytes are above 0x7F) could sort after it.
+     */
+    public static final String SYNC_TRIGGER_NAME = "~pgrewrite_sync";
+    /** The name versions before it used (it sorted before an application trigger named e.g. "set_updated"). */
+    public static final String OLD_SYNC_TRIGGER_NAME = "pgrewrite_sync";
     private static final Logger log = LoggerFactory.getLogger(ShapeChange.class);
 
     private final SqlRunner sql;
@@ -171,6 +179,8 @@ public final class ShapeChange {
             FaultPoints.reach("expand:column-added", table.name());
             sql.execute(FunctionBodies.triggerFunction(syncFunction(table), searchPath,
                     String.format(SYNC_BODY, Identifiers.quote(target), expr, jobKey, String.join(", ", key))));
+            // A job expanded by an earlier version has its trigger under the old name: never both.
+            sql.execute(String.format(DROP_TRIGGER, Identifiers.quote(OLD_SYNC_TRIGGER_NAME), table.qualified()));
             sql.execute(String.format(SYNC_TRIGGER, Identifiers.quote(SYNC_TRIGGER_NAME), table.qualified(), syncFunction(table)));
             // Fires under session_replication_role = replica too: rows applied by replication get the new column.
             sql.execute(String.format("ALTER TABLE %s ENABLE ALWAYS TRIGGER %s", table.qualified(), Identifiers.quote(SYNC_TRIGGER_NAME)));
@@ -212,13 +222,24 @@ public final class ShapeChange {
         if (notNull) {
             prepareNotNull(table, shadow);
         }
+        boolean retype = op == Operation.ALTER_COLUMN_TYPE && (sql.dryRun() || table.column(shadow).isPresent());
+        ColumnObjects objects = retype ? ColumnObjects.of(sql, def, table) : null;
+        if (objects != null) {
+            objects.prepare(table, lockRetry);
+        }
+        var childNames = objects == null ? java.util.Map.<String, String>of() : objects.childNames(table);
         ForeignKeys.Prepared foreignKeys = ForeignKeys.prepare(sql, lockRetry, def, table); // keys on the new column, valid on every partition
-        lockRetry.run("contract " + table.name(), List.of(table.qualified()), t -> {
+        var outcome = lockRetry.run("contract " + table.name(), List.of(table.qualified()), t -> {
             sql.execute(String.format(DROP_TRIGGER, Identifiers.quote(SYNC_TRIGGER_NAME), table.qualified()));
+            sql.execute(String.format(DROP_TRIGGER, Identifiers.quote(OLD_SYNC_TRIGGER_NAME), table.qualified()));
+            t.locked();
             FaultPoints.reach("contract:locked", table.name());
-            if (op == Operation.ALTER_COLUMN_TYPE && (sql.dryRun() || table.column(shadow).isPresent())) {
+            if (retype) {
+                List<String> kept = ColumnFacts.carry(sql.jdbc(), table, def.column(), def.column()); // comment, grants, statistics target, options
+                long[] position = objects.beforeDrop(table);
                 sql.execute(String.format(DROP_COLUMN, table.qualified(), Identifiers.quote(def.column())));
                 sql.execute(String.format(RENAME_COLUMN, table.qualified(), Identifiers.quote(shadow), Identifiers.quote(def.column())));
+                sql.executeAll(kept);
                 foreignKeys.rebuild(); // the parent's keys again, attaching the partitions' valid ones: no scan
                 if (notNull) {
                     sql.execute(String.format(SET_NOT_NULL, table.qualified(), Identifiers.quote(def.column())));
@@ -229,6 +250,7 @@ public final class ShapeChange {
                 if (old != null && old.defaultExpr() != null) {
                     sql.execute(String.format(SET_DEFAULT, table.qualified(), Identifiers.quote(def.column()), old.defaultExpr()));
                 }
+                objects.afterRename(table, childNames, position);
             }
             sql.execute(String.format(DROP_FUNCTION, syncFunction(table)));
             if (!sql.dryRun()) {
@@ -237,6 +259,8 @@ public final class ShapeChange {
             FaultPoints.reach("contract:before-commit", table.name());
             return null;
         });
+        log.info("{}: contract held the table's lock {} ms ({} attempt(s))", table.name(),
+                String.format(java.util.Locale.ROOT, "%.1f", outcome.lockHoldMs()), outcome.attempts());
         FaultPoints.reach("contract:committed", table.name());
     }
 
@@ -286,6 +310,7 @@ public final class ShapeChange {
                 || Boolean.TRUE.equals(sql.queryOne(EXPANDED, Boolean.class, def.jobKey())));
         lockRetry.run("retract expand of " + table.name(), List.of(table.qualified()), t -> {
             sql.execute(String.format(DROP_TRIGGER, Identifiers.quote(SYNC_TRIGGER_NAME), table.qualified()));
+            sql.execute(String.format(DROP_TRIGGER, Identifiers.quote(OLD_SYNC_TRIGGER_NAME), table.qualified()));
             sql.execute(String.format(DROP_FUNCTION, syncFunction(table)));
             for (var p : table.partitions()) {
                 sql.execute(String.format(DROP_CONSTRAINT, p.qualified(), Identifiers.quote(NOT_NULL_CHECK)));

@@ -30,7 +30,8 @@ import io.pgrewrite.plan.PartitionWork;
 public final class IndexBuild {
 
     static final String CREATE_INDEX = "CREATE %sINDEX %s ON %s%s";
-    static final String ADD_KEY_CONSTRAINT = "ALTER TABLE %s ADD CONSTRAINT %s %s USING INDEX %s";
+    /** The last part keeps DEFERRABLE [INITIALLY DEFERRED] as P has it. */
+    static final String ADD_KEY_CONSTRAINT = "ALTER TABLE %s ADD CONSTRAINT %s %s USING INDEX %s%s";
     static final String ADD_CHECK = "ALTER TABLE %s ADD CONSTRAINT %s %s";
     /** pg_get_partition_constraintdef is exactly the implicit constraint ATTACH would otherwise verify by a scan. */
     static final String BOUND_EXPRESSION = "SELECT pg_get_partition_constraintdef(to_regclass(?))";
@@ -93,7 +94,7 @@ public final class IndexBuild {
                         n.qRw(), idx.definitionTail()));
                 if (!idx.contype().isEmpty()) {
                     sql.execute(String.format(ADD_KEY_CONSTRAINT, n.qRw(), Identifiers.quote(idx.rwName()),
-                            "p".equals(idx.contype()) ? "PRIMARY KEY" : "UNIQUE", Identifiers.quote(idx.rwName())));
+                            "p".equals(idx.contype()) ? "PRIMARY KEY" : "UNIQUE", Identifiers.quote(idx.rwName()), idx.deferrable()));
                 }
             }
             for (PartitionCatalog.Check c : catalog.localChecks(n.qPartition(), PartitionNames.BOUND_CHECK)) {
@@ -104,6 +105,8 @@ public final class IndexBuild {
             // The parent's NOT VALID CHECKs, added NOT VALID now that the rows are in: no scan, and the legacy
             // rows that violate them stay as they are on P (see CopyTarget.missingNotValidChecks).
             notValid.forEach((name, definition) -> sql.execute(String.format(ADD_CHECK, n.qRw(), Identifiers.quote(name), definition)));
+            // alter-column-type: the indexes, keys and CHECKs of the retyped column, on its shadow (kept until contract).
+            io.pgrewrite.expand.ColumnObjects.forCopy(sql, w, have).forEach(sql::execute);
             io.pgrewrite.job.FaultPoints.reach("index", w.name()); // indexes built, transaction not committed
             if (bound != null && !have.contains(PartitionNames.BOUND_CHECK)) {
                 sql.execute(String.format(ADD_CHECK, n.qRw(), Identifiers.quote(PartitionNames.BOUND_CHECK), "CHECK (" + bound + ")"));

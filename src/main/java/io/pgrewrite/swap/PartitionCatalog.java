@@ -11,12 +11,18 @@ import org.springframework.jdbc.core.JdbcTemplate;
  */
 final class PartitionCatalog {
 
-    /** {@code definition_tail} is pg_get_indexdef from " USING ": the part that does not name the index or table. */
+    /**
+     * {@code definition_tail} is pg_get_indexdef from " USING ": the part that does not name the index or table
+     * (it never names the tablespace: {@link #withTablespace} puts it in). The comments come as literals.
+     */
     static final String INDEXES = """
             SELECT i.indexrelid AS oid, ic.relname AS name, i.indisunique,
                    substr(pg_get_indexdef(i.indexrelid), strpos(pg_get_indexdef(i.indexrelid), ' USING ')) AS definition_tail,
                    coalesce(con.contype::text, '') AS contype, con.conname,
-                   coalesce(t.spcname, '') AS tablespace
+                   coalesce(t.spcname, '') AS tablespace, pg_get_expr(i.indpred, i.indrelid) AS predicate,
+                   coalesce(con.condeferrable, false) AS deferrable, coalesce(con.condeferred, false) AS deferred,
+                   i.indisclustered, quote_literal(obj_description(i.indexrelid, 'pg_class')) AS comment,
+                   quote_literal(obj_description(con.oid, 'pg_constraint')) AS constraint_comment
               FROM pg_index i
               JOIN pg_class ic ON ic.oid = i.indexrelid
               LEFT JOIN pg_constraint con ON con.conindid = i.indexrelid AND con.conrelid = i.indrelid AND con.contype IN ('p', 'u', 'x')
@@ -54,7 +60,14 @@ final class PartitionCatalog {
               FROM pg_class c WHERE c.oid = to_regclass(?)
             """;
 
-    record Index(long oid, String name, boolean unique, String definitionTail, String contype, String conname) {
+    /**
+     * @param definitionTail what follows {@code CREATE INDEX name ON table}, P's tablespace included
+     * @param deferrable what follows {@code ADD CONSTRAINT … USING INDEX …}: "" or " DEFERRABLE [INITIALLY DEFERRED]"
+     *        (ATTACH would otherwise make a DEFERRABLE constraint of the parent NOT DEFERRABLE on the partition)
+     * @param comment the index's comment as a literal, or null; {@code constraintComment} that of its constraint
+     */
+    record Index(long oid, String name, boolean unique, String definitionTail, String contype, String conname,
+            String deferrable, boolean clustered, String comment, String constraintComment) {
         /** The temporary name of its copy on {@code P__rw}, unique per source index. */
         String rwName() {
             return "pgrw_" + oid;
@@ -85,7 +98,29 @@ final class PartitionCatalog {
 
     List<Index> indexes(String qualified) {
         return jdbc.query(INDEXES, (rs, i) -> new Index(rs.getLong("oid"), rs.getString("name"), rs.getBoolean("indisunique"),
-                rs.getString("definition_tail"), rs.getString("contype"), rs.getString("conname")), qualified);
+                withTablespace(rs.getString("definition_tail"), rs.getString("predicate"), rs.getString("tablespace")),
+                rs.getString("contype"), rs.getString("conname"),
+                rs.getBoolean("deferrable") ? rs.getBoolean("deferred") ? " DEFERRABLE INITIALLY DEFERRED" : " DEFERRABLE" : "",
+                rs.getBoolean("indisclustered"), rs.getString("comment"), rs.getString("constraint_comment")), qualified);
+    }
+
+    /**
+     * The index's tablespace goes before its WHERE clause (CREATE INDEX … [TABLESPACE t] [WHERE p]);
+     * pg_get_indexdef ends with " WHERE " and the predicate as pg_get_expr prints it.
+     */
+    static String withTablespace(String tail, String predicate, String tablespace) {
+        if (tablespace == null || tablespace.isEmpty()) {
+            return tail;
+        }
+        String clause = " TABLESPACE " + io.pgrewrite.pg.Identifiers.quote(tablespace);
+        if (predicate == null) {
+            return tail + clause;
+        }
+        String where = " WHERE " + predicate;
+        if (!tail.endsWith(where)) {
+            throw new IllegalStateException("cannot place the tablespace in index definition " + tail);
+        }
+        return tail.substring(0, tail.length() - where.length()) + clause + where;
     }
 
     List<Check> localChecks(String qualified, String except) {

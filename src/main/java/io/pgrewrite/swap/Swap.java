@@ -50,6 +50,7 @@ public final class Swap {
     private final CatchUp catchUp;
     private final PartitionState state;
     private final PartitionCatalog catalog;
+    private final CarryOver carryOver;
     private final org.springframework.transaction.support.TransactionTemplate tx;
 
     /**
@@ -73,6 +74,7 @@ public final class Swap {
         this.catchUp = catchUp;
         this.state = state;
         this.catalog = new PartitionCatalog(sql.jdbc());
+        this.carryOver = new CarryOver(sql.jdbc());
     }
 
     /** Returns null when the catalog shows the swap already happened (a restart after it committed). */
@@ -86,6 +88,7 @@ public final class Swap {
         List<PartitionCatalog.Trigger> triggers = catalog.localTriggers(n.qPartition(), PartitionNames.CAPTURE_TRIGGER);
         List<PartitionCatalog.Grant> grants = catalog.grants(n.qPartition());
         PartitionCatalog.Facts facts = catalog.facts(n.qPartition());
+        CarryOver.Facts carried = carryOver.read(n.qPartition());
         String bound = sql.queryOne(BOUND, String.class, n.qPartition());
         String comment = facts.comment() == null ? null : sql.queryOne(QUOTE_LITERAL, String.class, facts.comment());
         boolean newOwner = !facts.owner().equals(sql.queryOne("SELECT current_user::text", String.class));
@@ -132,6 +135,7 @@ public final class Swap {
             ddl.add(String.format(ATTACH, n.qParent(), n.qPartition(), bound));
             ddl.add(String.format(DROP_BOUND_CHECK, n.qPartition(), Identifiers.quote(PartitionNames.BOUND_CHECK)));
             carryOver(ddl, n, triggers, grants, facts, comment, newOwner);
+            ddl.addAll(carried.statements(n));
             sql.executeAll(ddl);
             if (!sql.dryRun()) {
                 state.set(w.jobKey(), w.name(), PartitionState.SWAPPED);

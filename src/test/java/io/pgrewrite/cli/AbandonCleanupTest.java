@@ -102,7 +102,7 @@ class AbandonCleanupTest {
         try (ResultSet rs = st.executeQuery("SELECT relname FROM pg_class WHERE relname ~ '__(rw|old)$' OR relname ~ '^log_'"
                 + " UNION ALL SELECT proname FROM pg_proc WHERE pronamespace = 'pgrewrite'::regnamespace"
                 + " UNION ALL SELECT conname FROM pg_constraint WHERE conname LIKE 'pgrewrite%'"
-                + " UNION ALL SELECT tgname FROM pg_trigger WHERE tgname LIKE 'pgrewrite%'"
+                + " UNION ALL SELECT tgname FROM pg_trigger WHERE tgname LIKE '%pgrewrite%'"
                 + " UNION ALL SELECT attname FROM pg_attribute WHERE attname LIKE '%\\_\\_pgrewrite' AND NOT attisdropped")) {
             while (rs.next()) {
                 found.add(rs.getString(1));

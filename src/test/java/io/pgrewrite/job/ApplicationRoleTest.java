@@ -67,7 +67,7 @@ class ApplicationRoleTest {
             LocalDate copying = LocalDate.of(Integer.parseInt(m.group(1)), Integer.parseInt(m.group(2)), Integer.parseInt(m.group(3)));
             writes = applicationWrites(copying, copying.equals(START) ? START.plusDays(DAYS - 1) : START);
             try (Connection c = db.connect(); Statement st = c.createStatement()) {
-                assertThat(one(st, "SELECT count(*) FROM pg_trigger WHERE tgname = 'pgrewrite_sync'"))
+                assertThat(one(st, "SELECT count(*) FROM pg_trigger WHERE tgname = '~pgrewrite_sync'"))
                         .as("the sync trigger is live").isPositive();
                 assertThat(one(st, "SELECT count(*) FROM pg_trigger WHERE tgname = 'pgrewrite_capture'"
                         + " AND tgrelid = 'ev_" + copying.toString().replace("-", "") + "'::regclass"))

@@ -64,7 +64,7 @@ class EquivalenceTest {
             List<String> a = CatalogSnapshot.rows(ours, "passage");
             List<String> b = CatalogSnapshot.rows(theirs, "passage");
             assertThat(a).hasSize(3 * 2000).containsExactlyElementsOf(b);
-            assertThat(CatalogSnapshot.of(ours, "passage")).containsExactlyElementsOf(CatalogSnapshot.of(theirs, "passage"));
+            assertThat(CatalogSnapshot.full(ours, "passage")).containsExactlyElementsOf(CatalogSnapshot.full(theirs, "passage"));
         }
     }
 }

@@ -170,7 +170,7 @@ class OnlineRewriteTest {
             assertThat(one(st, "SELECT count(*) FROM ev_20240302 WHERE massa::int = ((id % 1000000) % 3000)")).isEqualTo(ROWS);
             List<String> leftovers = new java.util.ArrayList<>();
             try (ResultSet rs = st.executeQuery("SELECT relname FROM pg_class WHERE relname ~ '__(rw|old)$'"
-                    + " UNION ALL SELECT tgname FROM pg_trigger WHERE tgname LIKE 'pgrewrite%'")) {
+                    + " UNION ALL SELECT tgname FROM pg_trigger WHERE tgname LIKE '%pgrewrite%'")) {
                 while (rs.next()) {
                     leftovers.add(rs.getString(1));
                 }

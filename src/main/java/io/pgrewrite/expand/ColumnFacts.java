@@ -1,0 +1,107 @@
+package io.pgrewrite.expand;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+
+import io.pgrewrite.pg.Identifiers;
+import io.pgrewrite.plan.Table;
+import org.springframework.jdbc.core.JdbcTemplate;
+
+/**
+ * What a blocking {@code ALTER COLUMN … TYPE} keeps of the column and contract must move from the old
+ * column to the new one before dropping the old: its comment, its column-level grants, its statistics
+ * target and its attoptions (n_distinct), on the parent and on every partition (each may have its own).
+ * Read and applied inside contract's transaction, which holds the parent and every partition in ACCESS
+ * EXCLUSIVE mode already: catalog work, and what it reads cannot change before the commit.
+ */
+final class ColumnFacts {
+
+    /** Per table (the parent first, then its partitions) the column's facts; comments as literals. Catalog only. */
+    static final String FACTS = """
+            SELECT n.nspname, c.relname, c.oid = ?::oid AS is_parent,
+                   quote_literal(col_description(a.attrelid, a.attnum)) AS comment, a.attoptions::text[] AS options,
+                   CASE WHEN a.attstattarget::int >= 0 THEN a.attstattarget::int END AS stattarget
+              FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+             WHERE a.attname = ? AND NOT a.attisdropped
+               AND a.attrelid IN (SELECT ?::oid UNION ALL SELECT inhrelid FROM pg_inherits WHERE inhparent = ?::oid)
+             ORDER BY c.oid <> ?::oid, c.relname
+            """;
+
+    /** Column-level grants of the column on the parent and its partitions (the owner's own rights are implicit). */
+    static final String GRANTS = """
+            SELECT n.nspname, c.relname, x.privilege_type, x.is_grantable,
+                   CASE WHEN x.grantee = 0 THEN NULL ELSE pg_get_userbyid(x.grantee) END AS grantee
+              FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+             CROSS JOIN LATERAL aclexplode(a.attacl) x
+             WHERE a.attname = ? AND NOT a.attisdropped AND x.grantee <> c.relowner
+               AND a.attrelid IN (SELECT ?::oid UNION ALL SELECT inhrelid FROM pg_inherits WHERE inhparent = ?::oid)
+             ORDER BY 1, 2, 3, 5
+            """;
+
+    static final String COMMENT = "COMMENT ON COLUMN %s.%s IS %s";
+    static final String GRANT = "GRANT %s (%s) ON TABLE %s TO %s%s";
+    /** On the parent without ONLY it recurses to every partition: one statement for the usual case. */
+    static final String SET_STATISTICS = "ALTER TABLE %s%s ALTER COLUMN %s SET STATISTICS %d";
+    static final String SET_OPTIONS = "ALTER TABLE %s%s ALTER COLUMN %s SET (%s)";
+
+    private static final java.util.Set<String> COLUMN_PRIVILEGES = java.util.Set.of("SELECT", "INSERT", "UPDATE", "REFERENCES");
+
+    private record Fact(String qualified, boolean parent, String comment, List<String> options, Integer target) {
+    }
+
+    private ColumnFacts() {
+    }
+
+    /**
+     * The statements that give {@code column} (the converted column, once renamed into place) what
+     * {@code oldColumn} has now. Run them after the rename; read before the old column is dropped.
+     */
+    static List<String> carry(JdbcTemplate jdbc, Table table, String oldColumn, String column) {
+        long oid = table.oid();
+        List<Fact> facts = jdbc.query(FACTS, (rs, i) -> new Fact(Identifiers.qualified(rs.getString(1), rs.getString(2)),
+                rs.getBoolean(3), rs.getString(4), rs.getArray(5) == null ? null : List.of((String[]) rs.getArray(5).getArray()),
+                (Integer) rs.getObject(6)), oid, oldColumn, oid, oid, oid);
+        String col = Identifiers.quote(column);
+        List<String> ddl = new ArrayList<>();
+        Integer parentTarget = facts.stream().filter(Fact::parent).map(Fact::target).filter(Objects::nonNull).findFirst().orElse(null);
+        for (Fact f : facts) {
+            if (f.comment() != null) {
+                ddl.add(String.format(COMMENT, f.qualified(), col, f.comment()));
+            }
+            if (f.options() != null && !f.options().isEmpty()) {
+                ddl.add(String.format(SET_OPTIONS, f.parent() ? "ONLY " : "", f.qualified(), col, options(f.options())));
+            }
+            if (f.parent() && parentTarget != null) {
+                ddl.add(String.format(SET_STATISTICS, "", f.qualified(), col, parentTarget));
+            } else if (!f.parent() && !Objects.equals(f.target(), parentTarget)) {
+                ddl.add(String.format(SET_STATISTICS, "", f.qualified(), col, f.target() == null ? -1 : f.target()));
+            }
+        }
+        jdbc.query(GRANTS, (org.springframework.jdbc.core.RowCallbackHandler) rs -> {
+            String privilege = rs.getString(3);
+            if (!COLUMN_PRIVILEGES.contains(privilege)) {
+                throw new IllegalStateException("unexpected column privilege " + privilege + " on " + rs.getString(2) + "." + oldColumn);
+            }
+            String grantee = rs.getString(5);
+            ddl.add(String.format(GRANT, privilege, col, Identifiers.qualified(rs.getString(1), rs.getString(2)),
+                    grantee == null ? "PUBLIC" : Identifiers.quote(grantee), rs.getBoolean(4) ? " WITH GRANT OPTION" : ""));
+        }, oldColumn, oid, oid);
+        return ddl;
+    }
+
+    /** attoptions are {@code name=value} with an option name and a number (n_distinct, n_distinct_inherited). */
+    static String options(List<String> options) {
+        List<String> out = new ArrayList<>();
+        for (String o : options) {
+            int eq = o.indexOf('=');
+            String k = eq < 0 ? o : o.substring(0, eq);
+            String v = eq < 0 ? "" : o.substring(eq + 1);
+            if (!k.matches("[a-z_][a-z0-9_]*") || !v.matches("[-+0-9.eE]+")) {
+                throw new IllegalStateException("not a column option this can carry over: " + o);
+            }
+            out.add(k + " = " + v);
+        }
+        return String.join(", ", out);
+    }
+}
