@@ -16,6 +16,18 @@ import org.springframework.context.ConfigurableApplicationContext;
  */
 final class AppContext {
 
+    static final String POOL_NAME = "pgrewrite";
+
+    /**
+     * The driver's settings, here and in PlainDatabase. TCP keepalives: the driver notices a server (or network)
+     * that went away instead of waiting on a dead socket. A pgrewrite host that stalls or dies while holding
+     * locks is ended by the server sooner: LockRetry's idle_in_transaction_session_timeout. (Server-side
+     * tcp_keepalives_* through Hikari's connection-init-sql broke the clustered scheduler's check-in,
+     * TwoSchedulersTest: not set here.) ApplicationName: the throttle tells pgrewrite's sessions from the
+     * application's by it (lock-waiters, oldest-transaction).
+     */
+    static final Map<String, String> DATA_SOURCE_PROPERTIES = Map.of("tcpKeepAlive", "true", "ApplicationName", "pgrewrite");
+
     private AppContext() {
     }
 
@@ -47,14 +59,8 @@ final class AppContext {
         props.put("spring.flyway.default-schema", "pgrewrite");
         props.put("spring.flyway.locations", "classpath:sql/migration");
         props.put("spring.datasource.hikari.maximum-pool-size", String.valueOf(poolSize));
-        props.put("spring.datasource.hikari.pool-name", "pgrewrite");
-        // TCP keepalives: the driver notices a server (or network) that went away instead of waiting on a
-        // dead socket. A pgrewrite host that stalls or dies while holding locks is ended by the server sooner:
-        // LockRetry's idle_in_transaction_session_timeout. (Server-side tcp_keepalives_* through Hikari's
-        // connection-init-sql broke the clustered scheduler's check-in, TwoSchedulersTest: not set here.)
-        props.put("spring.datasource.hikari.data-source-properties.tcpKeepAlive", "true");
-        // The throttle tells pgrewrite's sessions from the application's by this name (lock-waiters, oldest-transaction).
-        props.put("spring.datasource.hikari.data-source-properties.ApplicationName", "pgrewrite");
+        props.put("spring.datasource.hikari.pool-name", POOL_NAME);
+        DATA_SOURCE_PROPERTIES.forEach((k, v) -> props.put("spring.datasource.hikari.data-source-properties." + k, v));
         if (conn.embedded()) {
             EmbeddedServer server = new EmbeddedServer(conn.embeddedDir, embeddedPort()).start();
             props.put("spring.datasource.url", server.jdbcUrl());

@@ -27,11 +27,18 @@ public class ConnectionOptions {
 
     /** The JDBC URL in force: the flag, the Spring property, the environment, else the embedded server's. */
     String effectiveUrl() {
-        if (url != null) {
-            return url;
-        }
-        String s = firstNonBlank(System.getProperty("spring.datasource.url"), System.getenv("SPRING_DATASOURCE_URL"));
+        String s = effectiveUrlOrNull();
         return s != null ? s : "jdbc:postgresql://localhost:" + AppContext.embeddedPort() + "/postgres";
+    }
+
+    /** The JDBC URL named by the flag, the Spring property or the environment; null: the embedded server. */
+    String effectiveUrlOrNull() {
+        return configured(url, "spring.datasource.url", "SPRING_DATASOURCE_URL");
+    }
+
+    /** A setting the way Spring Boot resolves it here: the flag, then the system property, then the environment. */
+    String configured(String flag, String property, String variable) {
+        return flag != null ? flag : firstNonBlank(System.getProperty(property), System.getenv(variable));
     }
 
     /** The user in force, or null for the driver's default. */

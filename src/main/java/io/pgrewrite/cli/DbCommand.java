@@ -40,6 +40,13 @@ abstract class DbCommand implements Callable<Integer> {
     void beforeContext() {
     }
 
+    /** Starts what the command needs and runs it: the Spring context (JobRepository, migrations), unless overridden. */
+    int open(PrintStream out) throws Exception {
+        try (ConfigurableApplicationContext ctx = AppContext.open(connection, poolSize(), properties())) {
+            return run(ctx, out);
+        }
+    }
+
     @Override
     public Integer call() {
         PrintStream out = new PrintStream(new WriterStream(spec.commandLine().getOut()), true, java.nio.charset.StandardCharsets.UTF_8);
@@ -47,9 +54,7 @@ abstract class DbCommand implements Callable<Integer> {
         Logging.verbose(connection.verbose);
         try {
             beforeContext();
-            try (ConfigurableApplicationContext ctx = AppContext.open(connection, poolSize(), properties())) {
-                return run(ctx, out);
-            }
+            return open(out);
         } catch (DefinitionException e) {
             err.println(e.getMessage());
             return ExitCodes.BAD_DEFINITION;

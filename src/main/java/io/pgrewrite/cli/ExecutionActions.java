@@ -17,6 +17,7 @@ import org.springframework.batch.core.job.JobExecution;
 import org.springframework.batch.core.launch.JobOperator;
 import org.springframework.batch.core.repository.JobRepository;
 import org.springframework.context.ConfigurableApplicationContext;
+import org.springframework.dao.EmptyResultDataAccessException;
 import org.springframework.jdbc.core.JdbcTemplate;
 import org.springframework.transaction.PlatformTransactionManager;
 import org.springframework.transaction.support.TransactionTemplate;
@@ -35,12 +36,21 @@ public final class ExecutionActions {
 
     /** The execution, or null after telling the operator there is none. */
     JobExecution execution(long executionId, PrintStream err) {
-        JobExecution e = ctx.getBean(JobRepository.class).getJobExecution(executionId);
+        JobExecution e = find(ctx.getBean(JobRepository.class), executionId);
         if (e == null || !RewriteJob.NAME.equals(e.getJobInstance().getJobName())) {
             err.println("No pgrewrite execution " + executionId + ". `pgrewrite status` lists them.");
             return null;
         }
         return e;
+    }
+
+    /** The execution, or null: Spring Batch 6.0 throws for an id it never gave out instead of returning null. */
+    static JobExecution find(JobRepository repo, long executionId) {
+        try {
+            return repo.getJobExecution(executionId);
+        } catch (EmptyResultDataAccessException none) {
+            return null;
+        }
     }
 
     /** Whether a live process runs the job (it holds the job's advisory lock). */

@@ -19,7 +19,7 @@ abstract class ExecutionCommand extends DbCommand {
 
     /** The execution, or null after telling the operator there is none. */
     JobExecution execution(ConfigurableApplicationContext ctx) {
-        JobExecution e = ctx.getBean(JobRepository.class).getJobExecution(executionId);
+        JobExecution e = ExecutionActions.find(ctx.getBean(JobRepository.class), executionId);
         if (e == null || !RewriteJob.NAME.equals(e.getJobInstance().getJobName())) {
             err.println("No pgrewrite execution " + executionId + ". `pgrewrite status` lists them.");
             return null;

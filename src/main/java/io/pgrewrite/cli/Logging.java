@@ -10,6 +10,7 @@ import ch.qos.logback.core.filter.Filter;
 import ch.qos.logback.core.spi.FilterReply;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.slf4j.bridge.SLF4JBridgeHandler;
 
 /**
  * Two audiences: the operator reads stderr, the log file keeps the whole story. Without {@code --verbose}
@@ -32,6 +33,14 @@ public final class Logging {
 
     static boolean verbose() {
         return verbose;
+    }
+
+    /** java.util.logging (the JDBC driver's) into logback, as Spring Boot's logging system does where it starts. */
+    static void bridgeJavaUtilLogging() {
+        if (!SLF4JBridgeHandler.isInstalled()) {
+            SLF4JBridgeHandler.removeHandlersForRootLogger();
+            SLF4JBridgeHandler.install();
+        }
     }
 
     /** Where the log file is (absolute), or null when logging is not logback's or has no file. */

@@ -42,13 +42,28 @@ final class PlanCommand extends DbCommand {
         return java.util.Map.of("spring.flyway.enabled", "false");
     }
 
+    /** Without the Spring context (PlainDatabase): plan reads the catalog and needs nothing but a connection. */
+    @Override
+    int open(PrintStream out) throws Exception {
+        if (!PlainDatabase.applies()) {
+            return super.open(out);
+        }
+        try (PlainDatabase db = PlainDatabase.open(connection, poolSize())) {
+            return run(db.dataSource(), db.transactionManager(), out);
+        }
+    }
+
     @Override
     int run(ConfigurableApplicationContext ctx, PrintStream out) {
-        JdbcTemplate jdbc = new JdbcTemplate(ctx.getBean(DataSource.class));
+        return run(ctx.getBean(DataSource.class), ctx.getBean(PlatformTransactionManager.class), out);
+    }
+
+    private int run(DataSource ds, PlatformTransactionManager tm, PrintStream out) {
+        JdbcTemplate jdbc = new JdbcTemplate(ds);
         Plan plan = new Planner(jdbc).plan(def);
         PlanPrinter.print(out, plan);
         if (dryRun) {
-            new DryRun(def, jdbc, ctx.getBean(PlatformTransactionManager.class), ctx.getBean(DataSource.class)).print(out, plan);
+            new DryRun(def, jdbc, tm, ds).print(out, plan);
         }
         return ExitCodes.OK;
     }

@@ -63,12 +63,35 @@ final class StatusCommand extends DbCommand {
         return 2;
     }
 
+    /**
+     * Without the Spring context (PlainDatabase): status only reads. Where pgrewrite never ran (no schema
+     * pgrewrite) there are no executions, and nothing is created; a schema an older pgrewrite made is
+     * migrated first, in the Spring context, as before.
+     */
+    @Override
+    int open(PrintStream out) throws Exception {
+        if (!PlainDatabase.applies()) {
+            return super.open(out);
+        }
+        try (PlainDatabase db = PlainDatabase.open(connection, poolSize())) {
+            StateSchema state = StateSchema.of(new JdbcTemplate(db.dataSource()));
+            if (state != StateSchema.BEHIND) {
+                return run(db.dataSource(), state == StateSchema.CURRENT, out);
+            }
+        }
+        return super.open(out);
+    }
+
     @Override
     int run(ConfigurableApplicationContext ctx, PrintStream out) throws Exception {
-        DataSource ds = ctx.getBean(DataSource.class);
+        return run(ctx.getBean(DataSource.class), true, out);
+    }
+
+    /** @param state whether schema pgrewrite is there; without it there is nothing to list or show */
+    private int run(DataSource ds, boolean state, PrintStream out) throws Exception {
         JdbcTemplate jdbc = new JdbcTemplate(ds);
         if (executionId == null) {
-            List<Map<String, Object>> rows = jdbc.queryForList(LIST, limit);
+            List<Map<String, Object>> rows = state ? jdbc.queryForList(LIST, limit) : List.of();
             if (json) {
                 List<Map<String, Object>> list = new ArrayList<>();
                 for (Map<String, Object> r : rows) {
@@ -93,9 +116,9 @@ final class StatusCommand extends DbCommand {
             }
             return ExitCodes.OK;
         }
-        JobProgress.Execution e = new JobProgress(jdbc).of(executionId);
+        JobProgress.Execution e = state ? new JobProgress(jdbc).of(executionId) : null;
         if (e == null) {
-            err.println(jdbc.queryForObject(SUB_EXECUTION, Boolean.class, executionId)
+            err.println(state && jdbc.queryForObject(SUB_EXECUTION, Boolean.class, executionId)
                     ? "Execution " + executionId + " is one partition's part of a pgrewrite execution, not an execution of"
                             + " its own. `pgrewrite status` lists the executions."
                     : "No pgrewrite execution " + executionId + ". `pgrewrite status` lists them.");

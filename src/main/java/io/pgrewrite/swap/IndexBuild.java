@@ -105,6 +105,8 @@ public final class IndexBuild {
             // The parent's NOT VALID CHECKs, added NOT VALID now that the rows are in: no scan, and the legacy
             // rows that violate them stay as they are on P (see CopyTarget.missingNotValidChecks).
             notValid.forEach((name, definition) -> sql.execute(String.format(ADD_CHECK, n.qRw(), Identifiers.quote(name), definition)));
+            // alter-column-type: the indexes, keys and CHECKs of the retyped column, on its shadow (kept until contract).
+            io.pgrewrite.expand.ColumnObjects.forCopy(sql, w, have).forEach(sql::execute);
             io.pgrewrite.job.FaultPoints.reach("index", w.name()); // indexes built, transaction not committed
             if (bound != null && !have.contains(PartitionNames.BOUND_CHECK)) {
                 sql.execute(String.format(ADD_CHECK, n.qRw(), Identifiers.quote(PartitionNames.BOUND_CHECK), "CHECK (" + bound + ")"));

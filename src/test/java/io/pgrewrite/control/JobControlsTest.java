@@ -31,8 +31,7 @@ class JobControlsTest {
     @BeforeAll
     static void schema() throws Exception {
         db = TestDatabase.newDatabase("controls");
-        CliRun status = CliRun.run(db, "status"); // migrates schema pgrewrite
-        assertThat(status.exitCode()).as(status.toString()).isIn(0, 5);
+        CliRun.makeSchema(db);
         try (Connection c = db.connect(); Statement st = c.createStatement()) {
             st.execute("INSERT INTO pgrewrite.batch_job_instance VALUES (1, 0, 'rewrite', 'k1'), (2, 0, 'rewrite-partition', 'k2')");
             st.execute("INSERT INTO pgrewrite.batch_job_execution (job_execution_id, version, job_instance_id, create_time, status)"

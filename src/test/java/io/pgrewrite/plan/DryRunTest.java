@@ -34,7 +34,7 @@ class DryRunTest {
         try (Connection c = db.connect()) {
             Tables.daily(c, "public", "ev", LocalDate.of(2024, 3, 1), 3, 200);
         }
-        assertThat(CliRun.run(db, "status").exitCode()).isZero(); // pgrewrite's own schema exists from here on
+        CliRun.makeSchema(db); // pgrewrite's own schema exists from here on
     }
 
     @ParameterizedTest(name = "{0}")

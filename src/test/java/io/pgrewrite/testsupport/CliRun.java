@@ -22,6 +22,17 @@ public record CliRun(int exitCode, String out, String err) {
         return new CliRun(code, out.toString(), err.toString());
     }
 
+    /**
+     * Makes pgrewrite's own schema (its migrations) in the test database, as any command that may write does:
+     * here {@code stop} of an execution that does not exist. {@code status} and {@code plan} never create it.
+     */
+    public static void makeSchema(TestDatabase.Database db) {
+        CliRun r = run(db, "stop", "0");
+        if (r.exitCode() != 5) {
+            throw new AssertionError("stop 0 to make schema pgrewrite: " + r);
+        }
+    }
+
     @Override
     public String toString() {
         return "exit " + exitCode + "\n--- out\n" + out + "--- err\n" + err;
