@@ -121,6 +121,7 @@ SET work_mem = '64MB'
 SET maintenance_work_mem = '256MB'
 AS $fn$
 DECLARE
+    v_id text;
     -- Vehicles seen by the cameras. Passages pick them with a skew, so the same plates come back
     -- day after day like commuters do, and a plate always has the same make and fuel. Fewer for
     -- small tables, where building the pool would cost more than the rows.
@@ -308,6 +309,11 @@ BEGIN
     ANALYZE pg_temp.pgrewrite_demo_vehicle (idx);
     ANALYZE pg_temp.pgrewrite_demo_reading (idx);
     PERFORM setseed(('x' || left(md5(gen_random_uuid()::text), 8))::bit(32)::int / 2147483648.0);
+    -- A uuid id (the reference table), or an integer one from the sequence of `pgrewrite demo --id integer`.
+    v_id := CASE WHEN (SELECT atttypid FROM pg_attribute WHERE attrelid = format('%I.%I', p_schema, p_table)::regclass
+                         AND attname = 'id') = 'uuid'::regtype
+                 THEN 'gen_random_uuid()'
+                 ELSE format('nextval(%L::regclass)', pg_get_serial_sequence(format('%I.%I', p_schema, p_table), 'id')) END;
 
     FOR v_day IN SELECT d::date FROM generate_series(p_from, p_to, interval '1 day') AS d LOOP
         v_part := p_table || '_' || to_char(v_day, 'YYYYMMDD');
@@ -329,7 +335,7 @@ BEGIN
                 datum_eerste_toelating, datum_eerste_afgifte_nederland, datum_tenaamstelling, vervaldatum_apk,
                 taxi_indicator, wam_verzekerd, export_indicator, openstaande_terugroepactie_indicator,
                 maximale_constructie_snelheid_bromsnorfiets, extra_data)
-            SELECT gen_random_uuid(),
+            SELECT %s,
                    t.passage_at,
                    t.passage_at + make_interval(secs => 1 + t.u * 20),
                    CASE WHEN t.u < 0.98 THEN gen_random_uuid() END,
@@ -359,7 +365,7 @@ BEGIN
             JOIN pg_temp.pgrewrite_demo_lane l ON l.idx = t.lane
             JOIN pg_temp.pgrewrite_demo_vehicle v ON v.idx = t.vehicle
             JOIN pg_temp.pgrewrite_demo_reading o ON o.idx = t.reading
-            $ins$, p_schema, v_part)
+            $ins$, p_schema, v_part, v_id)
         USING v_day::timestamp, p_rows_per_day, c_lanes, c_vehicles, c_readings;
         GET DIAGNOSTICS v_rows = ROW_COUNT;
         v_total := v_total + v_rows;

@@ -34,6 +34,14 @@ final class DemoCommand extends DbCommand {
             + " (without it, demo replaces only its own tables)")
     boolean replace;
 
+    @Option(names = "--id", defaultValue = "uuid", paramLabel = "uuid|integer",
+            description = "Type of the key's id column: uuid (default, the reference table) or integer (a serial id,"
+                    + " sequence <table>_id_seq, in PRIMARY KEY (id, passage_at): the table of an int -> bigint key change)")
+    IdKind id;
+
+    /** Lower case, as written on the command line. */
+    enum IdKind { uuid, integer }
+
     @Option(names = "--run", paramLabel = "JOB.yaml", description = "Then run this job definition on the table and print its report")
     Path job;
 
@@ -54,7 +62,7 @@ final class DemoCommand extends DbCommand {
         DemoTable.Result r;
         try {
             r = DemoTable.create(ctx.getBean(DataSource.class), schema, table, days, rowsPerDay,
-                    LocalDate.now(ZoneOffset.UTC), replace);
+                    LocalDate.now(ZoneOffset.UTC), replace, integerId());
         } catch (DemoTable.NotADemoTable e) {
             err.println(e.getMessage());
             return ExitCodes.PRECONDITION;
@@ -65,6 +73,10 @@ final class DemoCommand extends DbCommand {
             return ExitCodes.OK;
         }
         return runWithProgress(ctx, out, JobDefinitions.load(job));
+    }
+
+    private boolean integerId() {
+        return id == IdKind.integer;
     }
 
     /** As `run` does: progress on stderr (bars on a terminal, else log lines), the plan and report on stdout. */

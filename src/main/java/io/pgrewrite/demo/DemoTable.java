@@ -58,6 +58,13 @@ public final class DemoTable {
     // own indexes, so this is catalog work plus the empty indexes of the days ahead.
     static final String FINISH = "SELECT pgrewrite_demo.demo_finish_passage(?, ?)";
 
+    // The parent and its partitions are still empty (no rows to convert): ACCESS EXCLUSIVE for a moment.
+    static final String INTEGER_ID = "ALTER TABLE %s ALTER COLUMN id TYPE integer USING NULL";
+    // What `id serial` makes: a sequence owned by the column, and its nextval as the default.
+    static final String ID_SEQUENCE = "CREATE SEQUENCE %s AS integer OWNED BY %s.id";
+    static final String ID_DEFAULT = "ALTER TABLE %s ALTER COLUMN id SET DEFAULT nextval(%s::regclass)";
+    static final String QUOTE_LITERAL = "SELECT quote_literal(?)";
+
     /** The comment that marks a table as made by demo, so that demo may replace it; prefix {@link #MARK_PREFIX}. */
     static final String MARK_PREFIX = "pgrewrite demo table:";
     static final String MARK = MARK_PREFIX + " made by `pgrewrite demo`, which drops and recreates it when run again";
@@ -113,6 +120,16 @@ public final class DemoTable {
      */
     public static Result create(DataSource ds, String schema, String table, int days, int rowsPerDay,
             LocalDate today, boolean replace) {
+        return create(ds, schema, table, days, rowsPerDay, today, replace, false);
+    }
+
+    /**
+     * As above; with {@code integerId} the key's {@code id} is a serial integer (its own sequence
+     * {@code <table>_id_seq}, owned by the column, as {@code serial} makes it) instead of a uuid: the table of
+     * "ids running out", for an int → bigint key change.
+     */
+    public static Result create(DataSource ds, String schema, String table, int days, int rowsPerDay,
+            LocalDate today, boolean replace, boolean integerId) {
         if (days < 1 || rowsPerDay < 0) {
             throw new IllegalArgumentException("demo table " + table + ": days (" + days
                     + ") must be at least 1 and rows per day (" + rowsPerDay + ") not negative");
@@ -135,6 +152,18 @@ public final class DemoTable {
                 call(c, PREPARE, schema, table, days, today, FUTURE_DAYS);
                 try (Statement st = c.createStatement()) {
                     st.execute(String.format(MARK_TABLE, where));
+                    if (integerId) {
+                        String seq = Identifiers.qualified(schema, table + "_id_seq");
+                        st.execute(String.format(INTEGER_ID, where));
+                        st.execute(String.format(ID_SEQUENCE, seq, where));
+                        try (PreparedStatement ps = c.prepareStatement(QUOTE_LITERAL)) {
+                            ps.setString(1, seq);
+                            try (ResultSet rs = ps.executeQuery()) {
+                                rs.next();
+                                st.execute(String.format(ID_DEFAULT, where, rs.getString(1)));
+                            }
+                        }
+                    }
                 }
             }
             long rows;

@@ -74,6 +74,16 @@ public final class Traffic {
                             massa_ledig_voertuig)
             VALUES (?, ?, ?, 1, ?, ?, ?, 'NL', ?)""";
 
+    /** A table made by `pgrewrite demo --id integer`: the id comes from its sequence, as a serial key's does. */
+    static final String INSERT_SERIAL_ID = """
+            INSERT INTO %s (passage_at, passage_id, volgnummer, camera_id, camera_naam, kenteken, land_code,
+                            massa_ledig_voertuig)
+            VALUES (?, ?, 1, ?, ?, ?, 'NL', ?)""";
+
+    /** Catalog only: is the id a uuid the writer makes, or a key with a default (serial, identity)? */
+    static final String ID_IS_UUID = "SELECT coalesce((SELECT atttypid = 'uuid'::regtype FROM pg_attribute"
+            + " WHERE attrelid = to_regclass(?) AND attname = 'id'), true)";
+
     // ACCESS SHARE on the parent and the one partition the bounds prune to.
     static final String COUNT_DAY = "SELECT count(*) FROM %s WHERE passage_at >= ? AND passage_at < ?";
 
@@ -94,6 +104,7 @@ public final class Traffic {
     private final Settings settings;
     private final Connector connector;
     private final String parent;
+    private volatile boolean uuidId = true;
     private final CountDownLatch stop = new CountDownLatch(1);
     private final Latencies inserts = new Latencies("insert");
     private final Latencies dayCounts = new Latencies("count_day");
@@ -182,7 +193,16 @@ public final class Traffic {
     }
 
     private void insertLoop(Session s) {
-        String sql = String.format(INSERT, parent);
+        try (Connection c = connector.open(); PreparedStatement ps = c.prepareStatement(ID_IS_UUID)) {
+            ps.setString(1, parent);
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                uuidId = rs.getBoolean(1);
+            }
+        } catch (SQLException e) {
+            uuidId = true; // the insert then says what is wrong
+        }
+        String sql = String.format(uuidId ? INSERT : INSERT_SERIAL_ID, parent);
         long period = (long) (1e9 / settings.insertRate());
         for (long i = 0; ; i++) {
             long due = started + i * period;
@@ -198,13 +218,16 @@ public final class Traffic {
 
     private void bindInsert(PreparedStatement ps) throws SQLException {
         ThreadLocalRandom r = ThreadLocalRandom.current();
-        ps.setObject(1, UUID.randomUUID());
-        ps.setObject(2, LocalDateTime.now(ZoneOffset.UTC)); // today's partition, as the cameras write
-        ps.setObject(3, UUID.randomUUID());
-        ps.setString(4, String.format("AMS-%03d-R%d", 1 + r.nextInt(100), 1 + r.nextInt(3)));
-        ps.setString(5, CAMERA_NAME);
-        ps.setString(6, String.format("%s-%03d-%s", letters(r, 2), r.nextInt(1000), letters(r, 1)));
-        ps.setInt(7, 600 + r.nextInt(2901));
+        int k = 0;
+        if (uuidId) {
+            ps.setObject(++k, UUID.randomUUID());
+        }
+        ps.setObject(++k, LocalDateTime.now(ZoneOffset.UTC)); // today's partition, as the cameras write
+        ps.setObject(++k, UUID.randomUUID());
+        ps.setString(++k, String.format("AMS-%03d-R%d", 1 + r.nextInt(100), 1 + r.nextInt(3)));
+        ps.setString(++k, CAMERA_NAME);
+        ps.setString(++k, String.format("%s-%03d-%s", letters(r, 2), r.nextInt(1000), letters(r, 1)));
+        ps.setInt(++k, 600 + r.nextInt(2901));
         ps.executeUpdate();
     }
 

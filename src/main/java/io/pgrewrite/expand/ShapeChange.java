@@ -222,13 +222,21 @@ public final class ShapeChange {
         if (notNull) {
             prepareNotNull(table, shadow);
         }
+        boolean retype = op == Operation.ALTER_COLUMN_TYPE && (sql.dryRun() || table.column(shadow).isPresent());
+        ColumnObjects objects = retype ? ColumnObjects.of(sql, def, table) : null;
+        if (objects != null) {
+            objects.prepare(table, lockRetry);
+        }
+        var childNames = objects == null ? java.util.Map.<String, String>of() : objects.childNames(table);
         ForeignKeys.Prepared foreignKeys = ForeignKeys.prepare(sql, lockRetry, def, table); // keys on the new column, valid on every partition
-        lockRetry.run("contract " + table.name(), List.of(table.qualified()), t -> {
+        var outcome = lockRetry.run("contract " + table.name(), List.of(table.qualified()), t -> {
             sql.execute(String.format(DROP_TRIGGER, Identifiers.quote(SYNC_TRIGGER_NAME), table.qualified()));
             sql.execute(String.format(DROP_TRIGGER, Identifiers.quote(OLD_SYNC_TRIGGER_NAME), table.qualified()));
+            t.locked();
             FaultPoints.reach("contract:locked", table.name());
-            if (op == Operation.ALTER_COLUMN_TYPE && (sql.dryRun() || table.column(shadow).isPresent())) {
+            if (retype) {
                 List<String> kept = ColumnFacts.carry(sql.jdbc(), table, def.column(), def.column()); // comment, grants, statistics target, options
+                long[] position = objects.beforeDrop(table);
                 sql.execute(String.format(DROP_COLUMN, table.qualified(), Identifiers.quote(def.column())));
                 sql.execute(String.format(RENAME_COLUMN, table.qualified(), Identifiers.quote(shadow), Identifiers.quote(def.column())));
                 sql.executeAll(kept);
@@ -242,6 +250,7 @@ public final class ShapeChange {
                 if (old != null && old.defaultExpr() != null) {
                     sql.execute(String.format(SET_DEFAULT, table.qualified(), Identifiers.quote(def.column()), old.defaultExpr()));
                 }
+                objects.afterRename(table, childNames, position);
             }
             sql.execute(String.format(DROP_FUNCTION, syncFunction(table)));
             if (!sql.dryRun()) {
@@ -250,6 +259,8 @@ public final class ShapeChange {
             FaultPoints.reach("contract:before-commit", table.name());
             return null;
         });
+        log.info("{}: contract held the table's lock {} ms ({} attempt(s))", table.name(),
+                String.format(java.util.Locale.ROOT, "%.1f", outcome.lockHoldMs()), outcome.attempts());
         FaultPoints.reach("contract:committed", table.name());
     }
 

@@ -34,7 +34,13 @@ public final class Planner {
     /** The server's own spelling of a type name, to compare with a column's format_type. */
     static final String NORMALIZE_TYPE = "SELECT format_type(to_regtype(?), NULL)";
 
-    /** Indexes, constraints, views… that use the column (not its default, not a NOT NULL). */
+    /**
+     * What uses the column and is not carried onto the new column (ColumnObjects carries the parent's
+     * indexes, unique and primary keys, valid CHECKs and a serial's sequence; an identity's sequence is
+     * internal, deptype 'i'; expand.ForeignKeys the table's own foreign keys): views, rules, policies,
+     * statistics objects, triggers with a column list, NOT VALID CHECKs. Not its default, not a NOT NULL.
+     * Catalog only.
+     */
     static final String COLUMN_DEPENDENTS = """
             SELECT pg_describe_object(d.classid, d.objid, d.objsubid)
               FROM pg_depend d
@@ -42,7 +48,11 @@ public final class Planner {
              WHERE d.refclassid = 'pg_class'::regclass AND d.refobjid = ? AND a.attname = ?
                AND d.deptype IN ('n', 'a') AND d.classid <> 'pg_attrdef'::regclass
                AND NOT (d.classid = 'pg_constraint'::regclass
-                        AND EXISTS (SELECT 1 FROM pg_constraint c WHERE c.oid = d.objid AND c.contype = 'n'))
+                        AND EXISTS (SELECT 1 FROM pg_constraint c WHERE c.oid = d.objid
+                                     AND (c.contype IN ('n', 'p', 'u') OR c.contype = 'c' AND c.convalidated)))
+               AND NOT (d.classid = 'pg_class'::regclass
+                        AND EXISTS (SELECT 1 FROM pg_class k WHERE k.oid = d.objid AND k.relkind IN ('I', 'S'))
+                        AND NOT EXISTS (SELECT 1 FROM pg_constraint x WHERE x.conindid = d.objid AND x.contype = 'x'))
                AND NOT (d.classid = 'pg_constraint'::regclass -- the table's own foreign keys: expand.ForeignKeys rebuilds them
                         AND EXISTS (SELECT 1 FROM pg_constraint c WHERE c.oid = d.objid AND c.contype = 'f' AND c.conrelid = d.refobjid))
             """;
@@ -295,7 +305,7 @@ public final class Planner {
             checks.add(new Plan.Check("column " + col + " does not exist yet", !exists, exists
                     ? table.name() + " already has a column " + col + ": choose another 'column:' name" : "ok"));
         } else {
-            checks.add(existingColumn(table, col, "column"));
+            checks.add(op == Operation.ALTER_COLUMN_TYPE ? retypedColumn(table, col) : existingColumn(table, col, "column"));
         }
         if (op == Operation.ALTER_COLUMN_TYPE || op == Operation.ADD_COLUMN) {
             boolean typeOk = typeExists(def.type());
@@ -308,8 +318,14 @@ public final class Planner {
             }
             if (op == Operation.ALTER_COLUMN_TYPE && table.column(col).isPresent()) {
                 List<String> users = jdbc.queryForList(COLUMN_DEPENDENTS, String.class, table.oid(), col);
-                checks.add(new Plan.Check("nothing else uses column " + col, users.isEmpty(), users.isEmpty() ? "ok"
-                        : users + " use " + col + "; pgrewrite does not rebuild them after the type change yet."
+                checks.add(new Plan.Check("nothing else uses column " + col, users.isEmpty(), users.isEmpty()
+                        ? "ok (its indexes, keys, CHECKs and sequence are rebuilt on the new column)"
+                        : users + " use " + col + ". pgrewrite rebuilds the column's indexes, unique and primary keys,"
+                                + " valid CHECKs and its sequence on the new column, not these: a view, rule, policy, trigger"
+                                + " column list or statistics object names the column and would have to be dropped and"
+                                + " recreated in contract's transaction (they hold no data, but pgrewrite does not rewrite"
+                                + " their definitions); a NOT VALID CHECK must be"
+                                + " validated (ALTER TABLE … VALIDATE CONSTRAINT, online) or dropped first."
                                 + " Drop them first (and recreate them after), or use a plain ALTER TABLE."));
             }
             if (op == Operation.ALTER_COLUMN_TYPE && typeOk && table.column(col).isPresent()) {
@@ -331,6 +347,19 @@ public final class Planner {
         }
     }
 
+    /**
+     * alter-column-type may change a column of the row key (int → bigint ids): the job copies and replays
+     * by the old column, and contract moves the key to the new one (ColumnObjects). Not the partition key:
+     * a partition's bound is on it, and every partition would need a new bound.
+     */
+    private static Plan.Check retypedColumn(Table table, String col) {
+        if (table.column(col).isEmpty() || !table.keyColumns().contains(col) || table.partitionKey().contains(col)) {
+            return existingColumn(table, col, "column");
+        }
+        return new Plan.Check("column " + col + " exists", true, table.column(col).get().type()
+                + " (in the row key " + table.keyColumns() + ": copied and replayed by the old column, the key moves to the new one at contract)");
+    }
+
     private static Plan.Check existingColumn(Table table, String col, String key) {
         if (table.column(col).isEmpty()) {
             return new Plan.Check("column " + col + " exists", false, table.name() + " has no column " + col
@@ -338,7 +367,9 @@ public final class Planner {
         }
         if (table.partitionKey().contains(col) || table.keyColumns().contains(col)) {
             return new Plan.Check("column " + col + " is not a key column", false, col
-                    + " is part of the partition key or the row key " + table.keyColumns() + "; pgrewrite cannot change it");
+                    + " is part of the partition key or the row key " + table.keyColumns() + "; pgrewrite cannot change it"
+                    + (table.partitionKey().contains(col) ? " (every partition's bound is on the partition key: use a"
+                            + " plain ALTER TABLE, or a new table)" : " with " + key + ": (alter-column-type can)"));
         }
         return new Plan.Check("column " + col + " exists", true, table.column(col).get().type());
     }

@@ -34,10 +34,10 @@ class ExampleJobsTest {
     }
 
     @Test
-    void thereAreSixExamples() throws IOException {
+    void thereAreSevenExamples() throws IOException {
         assertThat(exampleJobs()).extracting(f -> f.getFileName().toString()).containsExactly(
                 "passage-add-column.yaml", "passage-backfill.yaml", "passage-compact.yaml",
-                "passage-drop-column.yaml", "passage-massa-to-integer.yaml", "passage-nightly.yaml");
+                "passage-drop-column.yaml", "passage-id-to-bigint.yaml", "passage-massa-to-integer.yaml", "passage-nightly.yaml");
     }
 
     @Test

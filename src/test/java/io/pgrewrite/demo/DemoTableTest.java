@@ -115,6 +115,29 @@ class DemoTableTest {
         assertThat(number("SELECT count(*) FROM " + Identifiers.qualified(schema, table + "_20240317"))).isZero();
     }
 
+    /** `pgrewrite demo --id integer`: the table of "ids running out", a serial id in the primary key. */
+    @Test
+    void anIntegerIdComesFromItsSequence() throws SQLException {
+        DemoTable.Result result = DemoTable.create(ds, "public", "counted", 2, 300, TODAY, false, true);
+        assertThat(result.rows()).isEqualTo(600);
+        try (Connection c = ds.getConnection(); PreparedStatement ps = c.prepareStatement(
+                "SELECT format_type(atttypid, NULL), pg_get_expr(d.adbin, d.adrelid), pg_get_serial_sequence('counted', 'id'),"
+                        + " (SELECT count(DISTINCT id) FROM counted), (SELECT max(id) FROM counted), (SELECT last_value FROM counted_id_seq),"
+                        + " (SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = 'counted'::regclass AND contype = 'p')"
+                        + " FROM pg_attribute a JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum"
+                        + " WHERE a.attrelid = 'counted'::regclass AND a.attname = 'id'");
+                ResultSet rs = ps.executeQuery()) {
+            assertThat(rs.next()).isTrue();
+            assertThat(rs.getString(1)).isEqualTo("integer");
+            assertThat(rs.getString(2)).isEqualTo("nextval('counted_id_seq'::regclass)");
+            assertThat(rs.getString(3)).isEqualTo("public.counted_id_seq");
+            assertThat(rs.getLong(4)).isEqualTo(600);
+            assertThat(rs.getLong(5)).isEqualTo(600);
+            assertThat(rs.getLong(6)).isEqualTo(600);
+            assertThat(rs.getString(7)).isEqualTo("PRIMARY KEY (id, passage_at)");
+        }
+    }
+
     @Test
     void creatingAgainReplacesTheTable() throws SQLException {
         DemoTable.create(ds, "public", "again", 2, 500, TODAY);

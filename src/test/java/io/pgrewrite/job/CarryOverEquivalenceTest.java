@@ -56,6 +56,10 @@ class CarryOverEquivalenceTest {
                 for (String sql : setup(tablespace)) {
                     st.execute(sql);
                 }
+                if (c.getMetaData().getDatabaseMajorVersion() >= 15) {
+                    // column lists and row filters came with PostgreSQL 15
+                    st.execute("CREATE PUBLICATION ev_some_columns FOR TABLE ev_20240301 (id, at, note) WHERE (id > 5)");
+                }
             }
             TestDatabase.Database ref = TestDatabase.cloneDatabase(db, "carryref_" + operation.replace('-', '_'));
             refName = ref.name();
@@ -94,7 +98,25 @@ class CarryOverEquivalenceTest {
         try (Connection ours = db.connect(); Connection theirs = ref.connect()) {
             assertThat(CatalogSnapshot.rows(ours, "ev")).hasSize(3 * 500).containsExactlyElementsOf(CatalogSnapshot.rows(theirs, "ev"));
             assertThat(CatalogSnapshot.full(ours, "ev")).containsExactlyElementsOf(CatalogSnapshot.full(theirs, "ev"));
+            if (ours.getMetaData().getDatabaseMajorVersion() >= 15) {
+                assertThat(publishedColumns(ours)).contains("ev_some_columns ev_20240301 {at,id,note} (id > 5)")
+                        .containsExactlyElementsOf(publishedColumns(theirs));
+            }
         }
+    }
+
+    /** Each publication's column list and row filter of a partition (CatalogSnapshot.full compares membership). */
+    private static List<String> publishedColumns(Connection c) throws SQLException {
+        List<String> lines = new java.util.ArrayList<>();
+        try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery("SELECT p.pubname || ' ' || r.prrelid::regclass"
+                + " || ' ' || coalesce((SELECT array_agg(attname ORDER BY attname)::text FROM pg_attribute"
+                + " WHERE attrelid = r.prrelid AND attnum = ANY (r.prattrs)), '-') || ' ' || coalesce(pg_get_expr(r.prqual, r.prrelid), '-')"
+                + " FROM pg_publication_rel r JOIN pg_publication p ON p.oid = r.prpubid ORDER BY 1")) {
+            while (rs.next()) {
+                lines.add(rs.getString(1));
+            }
+        }
+        return lines;
     }
 
     static List<String> setup(String tablespace) {
