@@ -1,4 +1,5 @@
-# Markdown tables from bench/results/results.tsv (awk -F'\t'): one section per table size, a table
+# Markdown tables from bench/results/results.tsv (awk -F'\t'): one section per table size (days and
+# rows a day: the two shapes, e.g. 30 x 100 000 and 365 x 1 000, are two sizes), a table
 # per operation, then time and peak disk against table size when more than one size ran.
 # Fields: 1 days, 2 rows_per_day, 3 table_mb, 4 operation, 5 id, 6 approach, 7 chart_name, 8 wall_s,
 # 9 peak_extra_mb, 10 peak_db_mb, 11 peak_wal_mb, 12 wal_mb, 13 final_mb, 14 app_errors, 15 write_gap_ms,
@@ -7,11 +8,12 @@ NR == 1 { next }
 {
     n++
     for (i = 1; i <= NF; i++) f[n, i] = $i
-    if (!($1 in seenDays)) { seenDays[$1] = 1; days[++nd] = $1 }
+    size = $1 " x " $2
+    if (!(size in seenDays)) { seenDays[size] = 1; days[++nd] = size }
     if (!($5 in seenId)) { seenId[$5] = 1; ids[++ni] = $5; name[$5] = $6; op[$5] = $4 }
-    row[$1, $5] = n
-    if ($5 == "A") wallA[$1] = $8
-    if ($5 == "RP") wallRP[$1] = $8
+    row[size, $5] = n
+    if ($5 == "A") wallA[size] = $8
+    if ($5 == "RP") wallRP[size] = $8
 }
 function ratio(x, base) { return (base > 0 && x != "") ? sprintf("%.2f", x / base) : "-" }
 function s(ms) { return (ms == "-" || ms == "" || ms < 0) ? "-" : sprintf("%.2f", ms / 1000) }
@@ -34,8 +36,9 @@ function table(d, operation,    j, r, hdr) {
 }
 END {
     for (k = 1; k <= nd; k++) {
-        d = days[k]; r = row[d, ids[1]]
-        printf "\n## %s days × %s rows a day (table with indexes: %s MB)\n\n", d, f[r, 2], f[r, 3]
+        d = days[k]
+        for (j = 1; j <= ni; j++) if ((d, ids[j]) in row) { r = row[d, ids[j]]; break }
+        printf "\n## %s days × %s rows a day (table with indexes: %s MB)\n\n", f[r, 1], f[r, 2], f[r, 3]
         print "### Type change: `massa_ledig_voertuig` smallint → integer\n"
         table(d, "type")
         print "\n### Compact: rewrite every partition as it is\n"
@@ -43,7 +46,7 @@ END {
     }
     if (nd < 2) exit
     print "\n## Scale: wall s / peak extra disk % of the table, by table size\n"
-    printf "| approach |"; for (k = 1; k <= nd; k++) printf " %s days |", days[k]; print ""
+    printf "| approach |"; for (k = 1; k <= nd; k++) printf " %s days × rows |", days[k]; print ""
     printf "|---|"; for (k = 1; k <= nd; k++) printf "---|"; print ""
     for (j = 1; j <= ni; j++) {
         printf "| %s%s |", (op[ids[j]] == "compact" ? "compact: " : ""), name[ids[j]]

@@ -2,7 +2,7 @@
 # pgrewrite side by side with the usual ways of changing a big day-partitioned table: time, disk,
 # and what the application feels. See bench/README.md.
 #
-#   bench/run.sh [--days N[,N...]] [--rows-per-day N] [--quick] [--only IDS] [--reuse-data] [--results DIR]
+#   bench/run.sh [--shape big|small|both] [--days N[,N...]] [--rows-per-day N] [--quick] [--only IDS] [--reuse-data] [--results DIR]
 #
 # Every approach starts from an identical copy (CREATE DATABASE ... TEMPLATE) of one generated table,
 # on a private PostgreSQL 15 cluster under bench/.work ($BENCH_WORK; port $BENCH_PORT, default 55432), with
@@ -21,18 +21,26 @@ ALL_IDS="A B C D1 D2 VF RP K1 K2"
 DAYS_LIST=10,30,90
 ROWS=100000
 QUICK=0
-ONLY=$ALL_IDS
+ONLY=
+SHAPE=big
+# The second shape: many small partitions, where the per-partition fixed cost shows (issue 13).
+SMALL_DAYS=365
+SMALL_ROWS=1000
+SMALL_IDS="A D1 D2 VF K1 K2"
 REUSE=0
 SETTLE=2          # seconds of traffic before and after each approach
 TRAFFIC_OPTS=(--insert-rate 10 --readers 1 --read-rate 1 --count-every 15)
 
 usage() {
     cat <<EOF
-usage: bench/run.sh [--days N[,N...]] [--rows-per-day N] [--quick] [--only IDS] [--reuse-data] [--results DIR]
+usage: bench/run.sh [--shape big|small|both] [--days N[,N...]] [--rows-per-day N] [--quick] [--only IDS] [--reuse-data] [--results DIR]
 
-  --days N[,N...]     table sizes in days, one run each (default: $DAYS_LIST)
-  --rows-per-day N    rows in each daily partition (default: $ROWS)
-  --quick             smoke test: 3 days x 2000 rows, under 2 minutes
+  --shape SHAPE       big: few large partitions (default); small: $SMALL_DAYS daily partitions x $SMALL_ROWS rows,
+                      approaches ${SMALL_IDS// /,} (the per-partition fixed cost); both: big, then small
+  --days N[,N...]     table sizes in days, one run each (default: $DAYS_LIST; small: $SMALL_DAYS)
+  --rows-per-day N    rows in each daily partition (default: $ROWS; small: $SMALL_ROWS)
+                      (with --shape both, --days and --rows-per-day size the big shape)
+  --quick             smoke test: 3 days x 2000 rows (small: 20 days x 100 rows), under 2 minutes
   --only IDS          run only these approaches, comma-separated, of: ${ALL_IDS// /,}
   --reuse-data        keep the generated tables, and use one left by an earlier run of the same size
   --results DIR       where results.md, chart.png, results.tsv and steps.tsv go
@@ -47,6 +55,7 @@ while [ $# -gt 0 ]; do
         --days) DAYS_LIST=$2; days_given=1; shift 2 ;;
         --rows-per-day) ROWS=$2; rows_given=1; shift 2 ;;
         --quick) QUICK=1; shift ;;
+        --shape) SHAPE=$2; shift 2 ;;
         --only) ONLY=${2//,/ }; shift 2 ;;
         --reuse-data) REUSE=1; shift ;;
         --results) RESULTS=$2; shift 2 ;;
@@ -54,10 +63,19 @@ while [ $# -gt 0 ]; do
         *) echo "bench/run.sh: unknown argument '$1'" >&2; usage >&2; exit 2 ;;
     esac
 done
+case $SHAPE in
+    big|small|both) ;;
+    *) echo "bench/run.sh: unknown shape '$SHAPE'; choose big, small or both" >&2; exit 2 ;;
+esac
 if [ $QUICK = 1 ]; then
     [ $days_given = 1 ] || DAYS_LIST=3
     [ $rows_given = 1 ] || ROWS=2000
+    SMALL_DAYS=20 SMALL_ROWS=100
     SETTLE=0.5
+fi
+if [ "$SHAPE" = small ]; then
+    [ $days_given = 1 ] && SMALL_DAYS=$DAYS_LIST
+    [ $rows_given = 1 ] && SMALL_ROWS=$ROWS
 fi
 # A smoke test must not overwrite the results kept in the repository.
 if [ -z "$RESULTS" ]; then
@@ -65,10 +83,10 @@ if [ -z "$RESULTS" ]; then
 fi
 mkdir -p "$RESULTS"
 RESULTS=$(cd "$RESULTS" && pwd)
-for d in ${DAYS_LIST//,/ } $ROWS; do
+for d in ${DAYS_LIST//,/ } $ROWS ${SMALL_DAYS//,/ } $SMALL_ROWS; do
     [[ $d =~ ^[1-9][0-9]*$ ]] || { echo "bench/run.sh: '$d' is not a positive whole number" >&2; exit 2; }
 done
-for id in $ONLY; do
+for id in ${ONLY:-$ALL_IDS}; do
     [[ " $ALL_IDS " == *" $id "* ]] || { echo "bench/run.sh: unknown approach '$id'; choose from ${ALL_IDS// /,}" >&2; exit 2; }
 done
 
@@ -356,19 +374,35 @@ measure() {  # measure ID DAYS: one approach on a fresh copy, one line in result
     q postgres "DROP DATABASE $db WITH (FORCE)"
 }
 
-# Where a pgrewrite run's time went, from its JobRepository: the start (JVM, Spring, plan) until the
-# job began, then each step's time summed over the partitions (with 2 workers the sums exceed the wall).
+# Where a pgrewrite run's time went: the start (JVM, Spring, plan) until the job began; the job's steps
+# (plan, expand, contract, report) from its JobRepository (pgrewrite.batch_step_execution); each
+# partition phase (capture ... retire, which run inside the partition's worker step rewrite:P) from
+# pgrewrite.partition_state.phases, summed over the partitions (with 2 workers the sums exceed the wall);
+# then per partition: its worker step's mean time, and the mean time outside its phases (worker slot and
+# lock, reading the catalog, bookkeeping): the fixed cost a partition pays on top of its phases.
 STEPS="plan expand capture copy index catch-up verify swap retire contract report"
 profile() {  # profile ID DAYS DB T0 WALL: one line in steps.tsv
-    local startup values wait
+    local startup values wait per
     startup=$(q "$3" "SELECT round((extract(epoch FROM min(e.start_time)) - $4)::numeric, 2) FROM pgrewrite.batch_job_execution e
                       JOIN pgrewrite.batch_job_instance i USING (job_instance_id) WHERE i.job_name = 'rewrite'")
-    values=$(q "$3" "SELECT string_agg(coalesce(round(t.s, 2)::text, '-'), E'\t' ORDER BY n.o)
+    values=$(q "$3" "SELECT string_agg(coalesce(round(t.s::numeric, 2)::text, '-'), E'\t' ORDER BY n.o)
                      FROM unnest(string_to_array('$STEPS', ' ')) WITH ORDINALITY AS n(step, o)
                      LEFT JOIN (SELECT step_name, sum(extract(epoch FROM end_time - start_time)) AS s
-                                FROM pgrewrite.batch_step_execution GROUP BY step_name) t ON t.step_name = n.step")
+                                  FROM pgrewrite.batch_step_execution GROUP BY step_name
+                                UNION ALL
+                                SELECT p.key, sum(((p.value->>1)::float8 - (p.value->>0)::float8) / 1000)
+                                  FROM pgrewrite.partition_state s CROSS JOIN LATERAL jsonb_each(s.phases) p
+                                 WHERE p.value->>1 IS NOT NULL GROUP BY p.key) t ON t.step_name = n.step")
     wait=$(q "$3" "SELECT round(coalesce(sum(lock_wait_ms), 0)::numeric / 1000, 2) FROM pgrewrite.partition_state")
-    printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$2" "$1" "$5" "$startup" "$values" "$wait" >>"$RESULTS/steps.tsv"
+    per=$(q "$3" "WITH w AS (SELECT substr(step_name, 9) AS partition, sum(extract(epoch FROM end_time - start_time)) * 1000 AS ms
+                               FROM pgrewrite.batch_step_execution WHERE step_name LIKE 'rewrite:%' GROUP BY 1),
+                       ph AS (SELECT s.partition_name AS partition,
+                                     sum((p.value->>1)::float8 - (p.value->>0)::float8) AS ms
+                                FROM pgrewrite.partition_state s CROSS JOIN LATERAL jsonb_each(s.phases) p
+                               WHERE p.value->>1 IS NOT NULL GROUP BY 1)
+                  SELECT count(*) || E'\t' || round(avg(w.ms)) || E'\t' || round(avg(w.ms - coalesce(ph.ms, 0)))
+                    FROM w LEFT JOIN ph USING (partition)")
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$2" "$ROWS" "$1" "$5" "$startup" "$values" "$wait" "$per" >>"$RESULTS/steps.tsv"
 }
 
 # ---------------------------------------------------------------- report
@@ -393,7 +427,7 @@ write_report() {
         echo "\`bench/run.sh $ARGS\`, $(date -u '+%Y-%m-%d %H:%M UTC'), pgrewrite $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')."
         echo
         machine
-        echo "- Table: the demo passage table (\`pgrewrite demo\`, 49 columns, 3 indexes per partition), $ROWS rows a day, one partition a day plus 5 empty future days."
+        echo "- Table: the demo passage table (\`pgrewrite demo\`, 49 columns, 3 indexes per partition), one partition a day plus 5 empty future days; the rows a day of each size are in its heading."
         echo "- Application during every approach: \`pgrewrite demo traffic ${TRAFFIC_OPTS[*]}\`, started ${SETTLE} s before and stopped ${SETTLE} s after."
         echo
         echo "Columns: *wall* from the start of the approach to its end (pgrewrite includes its JVM start); *× A* the ratio to"
@@ -410,8 +444,11 @@ write_report() {
             echo "## Where pgrewrite's time goes"
             echo
             echo "Seconds. *start*: from launching \`pgrewrite run\` until the job began (JVM, Spring, migrations check,"
-            echo "plan). Steps: time summed over the partitions, from the JobRepository (\`pgrewrite.batch_step_execution\`);"
-            echo "with 2 workers the sums exceed the wall time. *lock wait*: the swaps' waits for their locks, summed."
+            echo "plan). plan, expand, contract, report: the job's steps (\`pgrewrite.batch_step_execution\`); capture ... retire:"
+            echo "each partition phase summed over the partitions (\`pgrewrite.partition_state.phases\`); with 2 workers the sums"
+            echo "exceed the wall time. *lock wait*: the swaps' waits for their locks, summed. *partition ms*: the mean time of"
+            echo "a partition's worker step \`rewrite:P\`; *outside phases ms*: of that, the mean time outside its phases (worker"
+            echo "slot and partition lock, catalog reads, bookkeeping), the fixed cost a partition pays on top of its phases."
             echo
             awk -F'\t' 'NR == 1 { printf "|"; for (i = 1; i <= NF; i++) { h = $i; sub(/_s$/, "", h); gsub(/_/, " ", h); printf " %s |", h }
                                    print ""; printf "|"; for (i = 1; i <= NF; i++) printf "---|"; print ""; next }
@@ -435,7 +472,7 @@ chart() {  # one data block per table size: x, wall s, peak extra MB, its databa
         }' "$RESULTS/results.tsv" >"$dat" 2>"$WORK/chart.meta"
     gnuplot -e "datafile='$dat'; outfile='$RESULTS/chart.png'; sizes='$(sed -n 2p "$WORK/chart.meta")'" \
         -e "set xtics $(sed -n 1p "$WORK/chart.meta")" \
-        -e "subtitle='$ROWS rows a day, $(nproc) cores'" "$HERE/chart.gp"
+        -e "subtitle='$(awk -F'\t' 'NR > 1 && !seen[$2]++ { r = r (r ? " / " : "") $2 } END { print r }' "$RESULTS/results.tsv") rows a day, $(nproc) cores'" "$HERE/chart.gp"
     log "wrote $RESULTS/chart.png"
 }
 
@@ -449,14 +486,21 @@ write_jobs
 mkdir -p "$RESULTS"
 printf 'days\trows_per_day\ttable_mb\toperation\tid\tapproach\tchart_name\twall_s\tpeak_extra_mb\tpeak_db_mb\tpeak_wal_mb\twal_mb\tfinal_mb\tapp_errors\twrite_gap_ms\tinsert_p50_ms\tinsert_p99_ms\tinsert_max_ms\tday_read_p99_ms\tday_read_max_ms\tcount_max_ms\tlock_hold_max_ms\tlock_hold_p99_ms\tsamples\tcheck\n' \
     >"$RESULTS/results.tsv"
-{ printf 'days\tid\twall_s\tstart_s\t'; printf '%s_s\t' $STEPS; printf 'swap_lock_wait_s\n'; } >"$RESULTS/steps.tsv"
-for days in ${DAYS_LIST//,/ }; do
-    template "$days"
-    for id in $ALL_IDS; do
-            if [[ " $ONLY " == *" $id "* ]]; then measure "$id" "$days"; fi
+{ printf 'days\trows_per_day\tid\twall_s\tstart_s\t'; printf '%s_s\t' $STEPS
+  printf 'swap_lock_wait_s\tpartitions\tpartition_ms\toutside_phases_ms\n'; } >"$RESULTS/steps.tsv"
+run_shape() {  # run_shape DAYS_LIST ROWS IDS
+    ROWS=$2
+    local days id
+    for days in ${1//,/ }; do
+        template "$days"
+        for id in $ALL_IDS; do
+            if [[ " $3 " == *" $id "* ]]; then measure "$id" "$days"; fi
+        done
+        drop_template
     done
-    drop_template
-done
+}
+if [ "$SHAPE" != small ]; then run_shape "$DAYS_LIST" "$ROWS" "${ONLY:-$ALL_IDS}"; fi
+if [ "$SHAPE" != big ]; then run_shape "$SMALL_DAYS" "$SMALL_ROWS" "${ONLY:-$SMALL_IDS}"; fi
 write_report
 chart
 log "done in $(( $(date +%s) - T_START )) s"

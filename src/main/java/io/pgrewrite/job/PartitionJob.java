@@ -3,43 +3,32 @@ package io.pgrewrite.job;
 import java.util.function.Consumer;
 
 import io.pgrewrite.copy.BadRow;
-import io.pgrewrite.copy.InsertSelectWriter;
 import io.pgrewrite.copy.BlockRange;
 import io.pgrewrite.copy.BlockRangeReader;
-import io.pgrewrite.copy.CopyPosition;
+import io.pgrewrite.copy.InsertSelectWriter;
 import io.pgrewrite.pg.LockRetry;
 import io.pgrewrite.plan.PartitionWork;
 import io.pgrewrite.swap.Swap;
 import io.pgrewrite.swap.Verify;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import org.springframework.batch.core.job.Job;
-import org.springframework.batch.core.job.builder.JobBuilder;
-import org.springframework.batch.core.listener.StepExecutionListener;
-import org.springframework.batch.core.repository.JobRepository;
-import org.springframework.batch.core.step.Step;
+import org.springframework.batch.core.job.JobInterruptedException;
 import org.springframework.batch.core.step.StepExecution;
-import org.springframework.batch.core.step.builder.ChunkOrientedStepBuilder;
-import org.springframework.batch.core.step.builder.StepBuilder;
-import org.springframework.batch.infrastructure.repeat.RepeatStatus;
-import org.springframework.batch.core.ExitStatus;
-import org.springframework.transaction.PlatformTransactionManager;
+import org.springframework.batch.infrastructure.item.Chunk;
+import org.springframework.batch.infrastructure.item.ExecutionContext;
 
 /**
- * The steps of one partition, as a job of its own ({@code rewrite-partition}, one instance per job and
- * partition): capture → copy → index → catch up → verify → swap → retire. Every step looks at the
- * catalog first and does only what is missing, and may run again on a restart (allowStartIfComplete):
- * after a clean rollback (a value that does not cast, a failed verification) the copy starts over,
- * after a crash it resumes after its last committed chunk, after a committed swap only retire runs.
+ * The phases of one partition: capture → copy → index → catch up → verify → swap → retire, run inside its
+ * worker step {@code rewrite:P} ({@link PartitionJobStep}). They were steps of a job of their own once; as
+ * phases of one step a partition costs one step execution in the JobRepository instead of a job instance,
+ * an execution and seven steps (about 70 JobRepository transactions, each a WAL flush), which for a small
+ * partition cost more than its rewrite. When each phase ran goes to {@code pgrewrite.partition_state.phases}.
  */
 final class PartitionJob {
 
-    static final String NAME = "rewrite-partition";
     private static final Logger log = LoggerFactory.getLogger(PartitionJob.class);
 
     private final Engine engine;
-    private final JobRepository repository;
-    private final PlatformTransactionManager tm;
     private final String partition;
     private final String restartHint;
     private final Consumer<Progress> progress;
@@ -49,48 +38,116 @@ final class PartitionJob {
     record Progress(String jobKey, String partition, long rows) {
     }
 
-    PartitionJob(Engine engine, JobRepository repository, PlatformTransactionManager tm, String partition,
-            String restartHint, Consumer<Progress> progress, StopRequest stop) {
+    private final PartitionState.Phases phases;
+    /** The catalog as read just before capture, when nothing happened in between. */
+    private PartitionWork preloaded;
+
+    PartitionJob(Engine engine, String partition, String restartHint, Consumer<Progress> progress, StopRequest stop) {
         this.engine = engine;
-        this.repository = repository;
-        this.tm = tm;
         this.partition = partition;
+        this.phases = engine.state().phases(engine.definition().jobKey(), partition);
         this.restartHint = restartHint;
         this.progress = progress;
         this.stop = stop;
     }
 
-    /** The swap's exit status when P changed behind capture's back: the flow goes back to capture. */
-    static final String REDO = "REDO";
     /** Copies of one partition thrown away in one run before it fails instead. */
     static final int MAX_REDOS = 3;
     private int redos;
 
-    Job build() {
-        Step capture = tasklet("capture", this::capture);
-        Step swap = swapStep();
-        return new JobBuilder(NAME, repository)
-                .start(capture)
-                .next(copy())
-                .next(tasklet("index", w -> {
-                    // The copy read pages, not keys: a row updated into a page not yet copied was copied
-                    // twice. Its key is in the change log; replaying every logged key first makes the keys
-                    // unique again. (Changes logged after the copy ended cannot have duplicated a row.)
-                    engine.copyTarget().requireShape(w); // the parent changed since the copy: copy again
-                    long replayed = engine.catchUp().everythingLoggedSoFar(w, engine.tx());
-                    if (replayed > 0) {
-                        log.info("{}: replayed {} changed keys before building the unique indexes", w.name(), replayed);
+    /**
+     * The partition's algorithm, in the order of the README. Each phase looks at the catalog first and does
+     * only what is missing, so a restart (or a second run after a crash between a phase's work and its
+     * record) runs them all again: after a clean rollback (a value that does not cast, a failed
+     * verification) the copy starts over, after a crash it resumes after its last committed chunk (its
+     * position is in pgrewrite.partition_state, committed with each chunk), after a committed swap only
+     * retire runs.
+     *
+     * @param se the worker step {@code rewrite:P}: its stop mark and interruption at chunk boundaries
+     */
+    void run(StepExecution se) throws JobInterruptedException {
+        try {
+            for (int drifts = 0; ; drifts++) {
+                try {
+                    rewrite(se);
+                    return;
+                } catch (PartitionWork.ShapeDrift e) {
+                    if (drifts >= MAX_REDOS) {
+                        throw e;
                     }
-                    engine.indexBuild().build(w);
-                    engine.state().set(w.jobKey(), w.name(), PartitionState.INDEXED);
-                }))
-                .next(tasklet("catch-up", this::catchUp))
-                .next(tasklet("verify", this::verify))
-                .next(swap)
-                .on(REDO).to(capture)
-                .from(swap).on(ExitStatus.COMPLETED.getExitCode()).to(retireStep())
-                .end()
-                .build();
+                    log.info("{}: {}; copying it again", partition, e.getMessage()); // the copy was dropped
+                }
+            }
+        } catch (PartitionWork.Gone e) {
+            if (!gone()) { // dropped while it ran: its copy, capture and reservation go
+                throw e;
+            }
+        } finally {
+            phases.save();
+        }
+    }
+
+    private void rewrite(StepExecution se) throws JobInterruptedException {
+        String state = engine.state().state(engine.definition().jobKey(), partition);
+        if (PartitionState.EMPTY.equals(state) || gone()) {
+            return;
+        }
+        if (state == null && !engine.sql().dryRun()) {
+            preloaded = work(); // capture goes on from it
+            if (EmptyPartition.skip(engine.sql().jdbc(), engine.definition(), preloaded.partition())) {
+                log.info("{}: empty, nothing to rewrite", partition);
+                return;
+            }
+        }
+        while (!swapped()) {
+            // The catalog is read at capture (the copy goes on from it), at index (catch up and verify go on
+            // from it), at swap and at retire: a parent that drifted meanwhile is found by index or by swap,
+            // which read it again right before they act (requireShape), and the copy is taken again.
+            PartitionWork captured = phase("capture", () -> {
+                PartitionWork w = preloaded != null ? preloaded : work();
+                preloaded = null;
+                capture(w);
+                return w;
+            });
+            copy(se, captured);
+            PartitionWork indexed = phase("index", () -> {
+                PartitionWork w = work();
+                // The copy read pages, not keys: a row updated into a page not yet copied was copied
+                // twice. Its key is in the change log; replaying every logged key first makes the keys
+                // unique again. (Changes logged after the copy ended cannot have duplicated a row.)
+                engine.copyTarget().requireShape(w); // the parent changed since the copy: copy again
+                long replayed = engine.catchUp().everythingLoggedSoFar(w, engine.tx());
+                if (replayed > 0) {
+                    log.info("{}: replayed {} changed keys before building the unique indexes", w.name(), replayed);
+                }
+                engine.indexBuild().build(w);
+                engine.state().set(w.jobKey(), w.name(), PartitionState.INDEXED);
+                return w;
+            });
+            phase("catch-up", () -> catchUp(indexed));
+            phase("verify", () -> verify(indexed));
+            if (phase("swap", this::swapOrRedo)) {
+                break;
+            }
+        }
+        phase("retire", this::retire);
+    }
+
+    /** Runs one phase and records when it ran; returns the phase's result. */
+    private <T> T phase(String name, java.util.function.Supplier<T> body) {
+        long start = System.currentTimeMillis();
+        try {
+            return body.get();
+        } finally {
+            phases.ran(name, start, System.currentTimeMillis());
+        }
+    }
+
+    private void phase(String name, Runnable body) {
+        phase(name, () -> {
+            body.run();
+            return null;
+        });
     }
 
     private PartitionWork work() {
@@ -102,70 +159,53 @@ final class PartitionJob {
         return PartitionState.SWAPPED.equals(s) || PartitionState.RETIRED.equals(s);
     }
 
-    /**
-     * A step before the swap; after the swap committed it has nothing left to do. Tasklets run outside
-     * any transaction of the step's own ({@link Engine#NO_TRANSACTION}): each statement commits at once
-     * or runs in a short transaction the step opens itself, so no lock a catalog function takes (on the
-     * parent, on P) is held across the step, where it would block a swap.
-     */
-    private Step tasklet(String name, Consumer<PartitionWork> body) {
-        return new StepBuilder(name, repository).tasklet((contribution, ctx) -> {
-            if (!swapped() && !gone()) {
-                body.accept(work());
-            }
-            return RepeatStatus.FINISHED;
-        }, Engine.NO_TRANSACTION).allowStartIfComplete(true).build();
-    }
-
     private void capture(PartitionWork w) {
         try {
             engine.diskBudget().reserve(w.jobKey(), w.name(), io.pgrewrite.plan.DiskEstimate.bytes(engine.sql().jdbc(),
                     w.definition(), w.partition()), engine.definition().disk().maxExtraBytes(),
                     engine.definition().disk().maxWait(), stop::requested);
-        } catch (org.springframework.batch.core.job.JobInterruptedException e) {
+        } catch (JobInterruptedException e) {
             throw new IllegalStateException(e.getMessage(), e); // its cause makes Spring Batch end the step STOPPED
         }
         engine.state().set(w.jobKey(), w.name(), PartitionState.CAPTURING);
         engine.state().figure(w.jobKey(), w.name(), "bytes_before", w.partition().totalBytes());
         engine.capture().install(w.names(), w.table());
-        FaultPoints.reach("capture:committed", w.name()); // trigger and log committed, the step not recorded
+        FaultPoints.reach("capture:committed", w.name()); // trigger and log committed, nothing after it recorded
     }
 
-    private Step copy() {
+    /**
+     * copy: one range of heap pages per transaction, the next page to copy committed with its rows (so a
+     * restart resumes after the last committed chunk); stop, pause and throttle act between two chunks.
+     */
+    private void copy(StepExecution se, PartitionWork captured) throws JobInterruptedException {
+        long start = System.currentTimeMillis();
         // chunk-rows and pause as they are now: `pgrewrite set` may change them while the copy runs
-        BlockRangeReader reader = new BlockRangeReader(this::work, engine.copyTarget(), engine.sql(), engine.copyPosition(),
+        BlockRangeReader reader = new BlockRangeReader(() -> captured, engine.copyTarget(), engine.sql(), engine.copyPosition(),
                 () -> stop.steering().definition().copy().chunkRows(), () -> stop.steering().definition().copy().pause());
         BadRow badRow = new BadRow(engine.sql().jdbc(), engine.tx(), restartHint);
         InsertSelectWriter writer = new InsertSelectWriter(reader::current, engine.sql(), engine.copyPosition(), badRow,
                 (w, rows) -> progress.accept(new Progress(w.jobKey(), w.name(), rows)));
-        return new ChunkOrientedStepBuilder<BlockRange, BlockRange>("copy", repository, 1)
-                .reader(new SkippingReader(reader, () -> swapped() || gone()))
-                .writer(writer)
-                .transactionManager(tm)
-                .interruptionPolicy(stop) // stop / end of window: at a chunk boundary
-                .listener(new StepExecutionListener() {
-                    @Override
-                    public void beforeStep(StepExecution se) {
-                        if (!swapped() && !gone()) {
-                            engine.state().set(engine.definition().jobKey(), partition, PartitionState.COPYING);
-                        }
-                    }
-
-                    @Override
-                    public ExitStatus afterStep(StepExecution se) {
-                        // After the chunk's transaction rolled back (it held locks on P__rw): clean rollback.
-                        if (se.getFailureExceptions().stream().anyMatch(PartitionJob::isRowFailure)) {
-                            rollback(reader.current());
-                        }
-                        if (se.getStartTime() != null && se.getExitStatus().getExitCode().equals("COMPLETED")) {
-                            long ms = java.time.Duration.between(se.getStartTime(), java.time.LocalDateTime.now()).toMillis();
-                            engine.state().figure(engine.definition().jobKey(), partition, "copy_ms", ms);
-                        }
-                        return null;
-                    }
-                })
-                .allowStartIfComplete(true)
-                .build();
+        engine.state().copying(engine.definition().jobKey(), partition);
+        try {
+            reader.open(new ExecutionContext());
+            for (;;) {
+                stop.checkInterrupted(se); // stop / end of window / pause: at a chunk boundary
+                BlockRange range = reader.read();
+                if (range == null) {
+                    break;
+                }
+                engine.tx().executeWithoutResult(s -> writer.write(Chunk.of(range)));
+            }
+        } catch (RuntimeException e) {
+            // After the chunk's transaction rolled back (it held locks on P__rw): clean rollback.
+            if (isRowFailure(e) && reader.current() != null) {
+                rollback(reader.current());
+            }
+            throw e;
+        } finally {
+            phases.ran("copy", start, System.currentTimeMillis());
+        }
+        engine.state().figure(engine.definition().jobKey(), partition, "copy_ms", System.currentTimeMillis() - start);
     }
 
     private void catchUp(PartitionWork w) {
@@ -191,28 +231,24 @@ final class PartitionJob {
 
     /**
      * swap, or — when P is no longer the table that was copied, or was written to past capture (TRUNCATE,
-     * triggers disabled) — a clean rollback and {@link #REDO}: capture, copy, index, catch up and verify run
-     * again on what P holds now.
+     * triggers disabled) — a clean rollback and false: capture, copy, index, catch up and verify run again on
+     * what P holds now.
      */
-    private Step swapStep() {
-        return new StepBuilder("swap", repository).tasklet((contribution, ctx) -> {
-            if (!swapped() && !gone()) {
-                PartitionWork w = work();
-                try {
-                    swap(w);
-                } catch (Swap.SourceChangedException e) {
-                    if (++redos > MAX_REDOS) {
-                        throw new IllegalStateException(e.getMessage() + ", for the " + redos + "th time in this run. The"
-                                + " partition is left attached and untouched; stop what keeps changing it behind its triggers,"
-                                + " then run " + restartHint + ".", e);
-                    }
-                    log.warn("{}. Its copy is dropped and the partition is copied again from scratch.", e.getMessage());
-                    rollback(w);
-                    contribution.setExitStatus(new ExitStatus(REDO));
-                }
+    private boolean swapOrRedo() {
+        PartitionWork w = work();
+        try {
+            swap(w);
+            return true;
+        } catch (Swap.SourceChangedException e) {
+            if (++redos > MAX_REDOS) {
+                throw new IllegalStateException(e.getMessage() + ", for the " + redos + "th time in this run. The"
+                        + " partition is left attached and untouched; stop what keeps changing it behind its triggers,"
+                        + " then run " + restartHint + ".", e);
             }
-            return RepeatStatus.FINISHED;
-        }, Engine.NO_TRANSACTION).allowStartIfComplete(true).build();
+            log.warn("{}. Its copy is dropped and the partition is copied again from scratch.", e.getMessage());
+            rollback(w);
+            return false;
+        }
     }
 
     private void swap(PartitionWork w) {
@@ -222,9 +258,8 @@ final class PartitionJob {
         LockRetry.Outcome<Long> o = engine.swap().swap(w);
         FaultPoints.reach("after-swap", w.name()); // the swap committed, nothing after it recorded
         if (o != null) {
-            engine.state().figure(w.jobKey(), w.name(), "lock_wait_ms", o.lockWaitMs());
-            engine.state().figure(w.jobKey(), w.name(), "lock_hold_ms", o.lockHoldMs());
-            engine.state().figure(w.jobKey(), w.name(), "swap_attempts", o.attempts());
+            engine.state().figures(w.jobKey(), w.name(), "lock_wait_ms", o.lockWaitMs(), "lock_hold_ms", o.lockHoldMs(),
+                    "swap_attempts", o.attempts());
             log.info("{}: swapped in after {} attempt(s), lock wait {} ms, lock hold {} ms, {} changes replayed under lock",
                     w.name(), o.attempts(), Math.round(o.lockWaitMs()), String.format("%.1f", o.lockHoldMs()), o.value());
         }
@@ -244,23 +279,24 @@ final class PartitionJob {
         }
     }
 
-    private Step retireStep() {
-        return new StepBuilder("retire", repository).tasklet((contribution, ctx) -> {
-            String jobKey = engine.definition().jobKey();
-            if (!PartitionState.RETIRED.equals(engine.state().state(jobKey, partition)) && !gone()) {
-                PartitionWork w = work();
-                engine.retire().retire(w, engine.definition().retire() == io.pgrewrite.definition.Retire.KEEP);
-                FaultPoints.reach("retire:committed", partition); // P__old and capture gone, state not yet "retired"
-                engine.state().figure(jobKey, partition, "bytes_after", w.partition().totalBytes());
-                if (engine.definition().retire() == io.pgrewrite.definition.Retire.KEEP) {
-                    engine.diskBudget().keep(jobKey, partition, w.names().qOld()); // P__old still takes its space
-                } else {
-                    engine.diskBudget().release(jobKey, partition);
-                }
-                engine.state().set(jobKey, partition, PartitionState.RETIRED);
+    private void retire() {
+        String jobKey = engine.definition().jobKey();
+        if (PartitionState.RETIRED.equals(engine.state().state(jobKey, partition))) {
+            return;
+        }
+        PartitionWork w = work();
+        // In one transaction, as when retire was a step of its own run in the step's transaction.
+        engine.tx().executeWithoutResult(s -> {
+            engine.retire().retire(w, engine.definition().retire() == io.pgrewrite.definition.Retire.KEEP);
+            FaultPoints.reach("retire:committed", partition); // P__old and capture gone, state not yet "retired"
+            engine.state().figure(jobKey, partition, "bytes_after", w.partition().totalBytes());
+            if (engine.definition().retire() == io.pgrewrite.definition.Retire.KEEP) {
+                engine.diskBudget().keep(jobKey, partition, w.names().qOld()); // P__old still takes its space
+            } else {
+                engine.diskBudget().release(jobKey, partition);
             }
-            return RepeatStatus.FINISHED;
-        }, tm).allowStartIfComplete(true).build();
+            engine.state().set(jobKey, partition, PartitionState.RETIRED);
+        });
     }
 
     /**

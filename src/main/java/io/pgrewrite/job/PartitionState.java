@@ -19,6 +19,8 @@ public final class PartitionState {
     public static final String SWAPPED = "swapped";
     public static final String RETIRED = "retired";
     public static final String FAILED = "failed";
+    /** Nothing to rewrite, not copied (see EmptyPartition); contract reads it again. */
+    public static final String EMPTY = "empty";
     /** Dropped (or detached) by someone else while the job ran: skipped, nothing left to rewrite. */
     public static final String GONE = "gone";
 
@@ -29,6 +31,26 @@ public final class PartitionState {
 
     static final String SET_FIGURES = """
             UPDATE pgrewrite.partition_state SET %s = ?, updated_at = now() WHERE job_key = ? AND partition_name = ?
+            """;
+
+    /**
+     * The copy starts: state copying, and when (phases.copy = [start, null]), in one statement, so status can
+     * show the rate of a copy under way.
+     */
+    static final String START_COPY = """
+            INSERT INTO pgrewrite.partition_state (job_key, partition_name, state, phases)
+            VALUES (?, ?, 'copying', jsonb_build_object('copy', jsonb_build_array(round(extract(epoch FROM now()) * 1000), null)))
+            ON CONFLICT (job_key, partition_name) DO UPDATE SET state = EXCLUDED.state,
+                   phases = partition_state.phases || EXCLUDED.phases, updated_at = now()
+            """;
+
+    /** When the phases of a partition's run ran: {"capture": [start, end], ...} in epoch ms; merged over the older. */
+    static final String SAVE_PHASES = """
+            UPDATE pgrewrite.partition_state SET phases = phases || ?::jsonb WHERE job_key = ? AND partition_name = ?
+            """;
+
+    static final String SET_SEVERAL_FIGURES = """
+            UPDATE pgrewrite.partition_state SET %s, updated_at = now() WHERE job_key = ? AND partition_name = ?
             """;
 
     static final String GET = "SELECT * FROM pgrewrite.partition_state WHERE job_key = ? AND partition_name = ?";
@@ -91,6 +113,23 @@ public final class PartitionState {
         jdbc.update(String.format(SET_FIGURES, column), value, jobKey, partition);
     }
 
+    /** Sets several of the report's figures in one statement: column, value, column, value, … (names checked as above). */
+    public void figures(String jobKey, String partition, Object... columnsAndValues) {
+        StringBuilder set = new StringBuilder();
+        List<Object> args = new java.util.ArrayList<>();
+        for (int i = 0; i < columnsAndValues.length; i += 2) {
+            String column = (String) columnsAndValues[i];
+            if (!FIGURES.contains(column)) {
+                throw new IllegalArgumentException("not a partition_state figure: " + column);
+            }
+            set.append(column).append(" = ?, ");
+            args.add(columnsAndValues[i + 1]);
+        }
+        args.add(jobKey);
+        args.add(partition);
+        jdbc.update(String.format(SET_SEVERAL_FIGURES, set.substring(0, set.length() - 2)), args.toArray());
+    }
+
     /** Records P's identity and its capture trigger's row version: the copy starts from this table. */
     public void recordSource(String jobKey, String partition, String qualifiedPartition, String captureTrigger) {
         jdbc.update(RECORD_SOURCE, captureTrigger, qualifiedPartition, jobKey, partition);
@@ -100,6 +139,51 @@ public final class PartitionState {
     public String sourceChanged(String jobKey, String partition, String qualifiedPartition, String captureTrigger) {
         List<String> r = jdbc.queryForList(SOURCE_CHANGED, String.class, qualifiedPartition, captureTrigger, jobKey, partition);
         return r.isEmpty() ? "it has no partition_state row" : r.get(0);
+    }
+
+    /** The copy starts (see {@link #START_COPY}). */
+    public void copying(String jobKey, String partition) {
+        jdbc.update(START_COPY, jobKey, partition);
+    }
+
+    Phases phases(String jobKey, String partition) {
+        return new Phases(jobKey, partition);
+    }
+
+    /**
+     * When each phase of one partition's run ran, kept in memory and written once when the run ends (one
+     * statement, not one per phase); a phase that ran twice in one run (a copy taken again) counts its last.
+     */
+    final class Phases {
+        private final String jobKey;
+        private final String partition;
+        private final Map<String, long[]> ran = new java.util.LinkedHashMap<>();
+
+        private Phases(String jobKey, String partition) {
+            this.jobKey = jobKey;
+            this.partition = partition;
+        }
+
+        void ran(String phase, long startMs, long endMs) {
+            ran.put(phase, new long[] {startMs, endMs});
+        }
+
+        /** Never fails the partition: the timings are for reading, not for restarting. */
+        void save() {
+            if (ran.isEmpty()) {
+                return;
+            }
+            StringBuilder json = new StringBuilder("{");
+            ran.forEach((phase, t) -> json.append(json.length() > 1 ? ", " : "").append('"').append(phase).append("\": [")
+                    .append(t[0]).append(", ").append(t[1]).append(']'));
+            try {
+                jdbc.update(SAVE_PHASES, json.append('}').toString(), jobKey, partition);
+            } catch (org.springframework.dao.DataAccessException e) {
+                org.slf4j.LoggerFactory.getLogger(PartitionState.class).warn("{}: phase timings not recorded: {}", partition,
+                        e.getMostSpecificCause().getMessage());
+            }
+            ran.clear();
+        }
     }
 
     public String state(String jobKey, String partition) {

@@ -72,14 +72,14 @@ public final class RewriteJob {
         this.remote = remote;
     }
 
-    /** The worker step of {@code rewrite}: one partition's job, under its advisory lock and a worker slot. */
+    /** The worker step of {@code rewrite}: one partition's phases, under its advisory lock and a worker slot. */
     public static Step workerStep(Engine engine, JobRepository repository, JobOperator operator, PlatformTransactionManager tm) {
         ProgressLog progress = new ProgressLog();
         Steering steering = new Steering(engine.sql().jdbc(), engine.definition());
         StopRequest stop = new StopRequest(steering, engine.definition().jobKey());
-        return new PartitionJobStep(NAME, repository, operator, engine.definition().jobKey(), partition -> new PartitionJob(
-                engine, repository, tm, partition, "`pgrewrite restart` (or `pgrewrite run` of the same file)", progress, stop)
-                .build(), engine.dataSource(), () -> steering.definition().workers(), stop);
+        return new PartitionJobStep(NAME, repository, engine.definition().jobKey(), partition -> new PartitionJob(
+                engine, partition, "`pgrewrite restart` (or `pgrewrite run` of the same file)", progress, stop),
+                engine.dataSource(), () -> steering.definition().workers(), stop);
     }
 
     public Job build() {
@@ -122,7 +122,7 @@ public final class RewriteJob {
         return engine.catalog().find(engine.definition().schema(), engine.definition().table()).orElseThrow();
     }
 
-    /** Outside a transaction of the step's own: see PartitionJob#tasklet. */
+    /** Outside a transaction of the step's own: no lock a catalog function takes is held across the step. */
     private Step tasklet(String name, Runnable body) {
         return new StepBuilder(name, repository).tasklet((c, ctx) -> {
             body.run();

@@ -9,11 +9,11 @@ import org.slf4j.LoggerFactory;
 /**
  * Whether someone asked the job to stop (and, at a chunk boundary, whether to hold there: {@link Steering}): {@code pgrewrite stop}, or the scheduler at the end of a
  * maintenance window, both through Spring Batch's JobOperator.stop, which only marks the job's
- * execution in the JobRepository (STOPPING, or STOPPED already, as it records an end time). The partitions run as jobs of their own, so they would
+ * execution in the JobRepository (STOPPING, or STOPPED already, as it records an end time). The partitions' steps run on other threads (or remote workers) and would
  * never see that mark: this polls it (at most once a second for all workers of the process, with the job's controls: {@link Steering}) and
  * <ul>
  * <li>no new partition starts ({@link PartitionJobStep} asks before it starts one);</li>
- * <li>a partition copying stops at its next chunk boundary (the copy step's interruption policy):
+ * <li>a partition copying stops at its next chunk boundary (checked before each chunk):
  *     the chunk in flight commits, and a restart resumes after it;</li>
  * <li>a partition past its copy finishes (index, catch up, verify, swap and retire are short).</li>
  * </ul>

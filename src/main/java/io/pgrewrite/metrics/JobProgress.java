@@ -56,17 +56,16 @@ public final class JobProgress {
              ORDER BY s.step_name, s.step_execution_id DESC
             """;
 
-    /** Every copy step execution of the job's partition jobs: how long each partition's copy ran. */
+    /**
+     * Each partition's copy of the job: when it started and ended ({@code partition_state.phases}, end null while
+     * it runs): how long each partition's copy ran.
+     */
     static final String COPY_STEPS = """
-            SELECT pp.parameter_value AS partition, s.start_time, s.end_time, s.status
-              FROM pgrewrite.batch_step_execution s
-              JOIN pgrewrite.batch_job_execution e ON e.job_execution_id = s.job_execution_id
-              JOIN pgrewrite.batch_job_instance i ON i.job_instance_id = e.job_instance_id
-              JOIN pgrewrite.batch_job_execution_params pk ON pk.job_execution_id = e.job_execution_id
-                   AND pk.parameter_name = 'job.key'
-              JOIN pgrewrite.batch_job_execution_params pp ON pp.job_execution_id = e.job_execution_id
-                   AND pp.parameter_name = 'partition'
-             WHERE i.job_name = 'rewrite-partition' AND s.step_name = 'copy' AND pk.parameter_value = ?
+            SELECT s.partition_name AS partition, to_timestamp((s.phases->'copy'->>0)::float8 / 1000) AS start_time,
+                   to_timestamp((s.phases->'copy'->>1)::float8 / 1000) AS end_time,
+                   CASE WHEN s.phases->'copy'->>1 IS NULL AND s.state = 'copying' THEN 'STARTED' ELSE 'COMPLETED' END AS status
+              FROM pgrewrite.partition_state s
+             WHERE s.job_key = ? AND s.phases->'copy' IS NOT NULL
             """;
 
     static final String STATE = "SELECT * FROM pgrewrite.partition_state WHERE job_key = ?";

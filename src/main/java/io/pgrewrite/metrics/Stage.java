@@ -45,7 +45,8 @@ public enum Stage {
      * @param workerStatus the status of the partition's worker step {@code rewrite:P}, or null when unknown
      */
     public static Stage of(String recorded, String workerStatus) {
-        if (PartitionState.SWAPPED.equals(recorded) || PartitionState.RETIRED.equals(recorded)) {
+        if (PartitionState.SWAPPED.equals(recorded) || PartitionState.RETIRED.equals(recorded)
+                || PartitionState.EMPTY.equals(recorded)) {
             return DONE;
         }
         if ("FAILED".equals(workerStatus) || PartitionState.FAILED.equals(recorded)) {

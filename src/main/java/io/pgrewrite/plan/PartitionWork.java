@@ -20,7 +20,7 @@ public record PartitionWork(JobDefinition definition, Table table, Partition par
     /** Reads table and partition from the catalog. The partition may have been swapped already: it is
      * looked up by name, so after a swap this is the rewritten one. */
     public static PartitionWork load(Catalog catalog, JobDefinition def, String partitionName) {
-        Table table = catalog.find(def.schema(), def.table()).orElseThrow(() -> new IllegalStateException(
+        Table table = catalog.findWithPartition(def.schema(), def.table(), partitionName).orElseThrow(() -> new IllegalStateException(
                 "table " + def.schema() + "." + def.table() + " disappeared while the job ran"));
         Partition p = table.partitions().stream().filter(x -> x.name().equals(partitionName)).findFirst()
                 .orElseThrow(() -> new Gone(partitionName + " is no longer a partition of " + table.name()

@@ -42,25 +42,21 @@ final class DashboardData {
             """;
 
     /**
-     * The steps of the job's partition jobs that the page charts or explains: each copy (when it ran), each swap
-     * (when it committed), and the message of each failed step (the row-level reason of a row that does not cast).
+     * The phases of the job's partitions that the page charts: each copy (when it ran) and each swap (when it
+     * committed), from {@code partition_state.phases}. Why a partition failed is its worker step's message.
      */
     static final String PARTITION_STEPS = """
-            SELECT pp.parameter_value AS partition, s.step_name, s.status, s.start_time, s.end_time,
-                   CASE WHEN s.status = 'FAILED' THEN s.exit_message END AS failure
-              FROM pgrewrite.batch_step_execution s
-              JOIN pgrewrite.batch_job_execution e ON e.job_execution_id = s.job_execution_id
-              JOIN pgrewrite.batch_job_instance i ON i.job_instance_id = e.job_instance_id
-              JOIN pgrewrite.batch_job_execution_params pk ON pk.job_execution_id = e.job_execution_id
-                   AND pk.parameter_name = 'job.key'
-              JOIN pgrewrite.batch_job_execution_params pp ON pp.job_execution_id = e.job_execution_id
-                   AND pp.parameter_name = 'partition'
-             WHERE i.job_name = 'rewrite-partition' AND pk.parameter_value = ?
-               AND (s.step_name IN ('copy', 'swap') OR s.status = 'FAILED')
-             ORDER BY s.step_execution_id
+            SELECT s.partition_name AS partition, p.key AS step_name,
+                   CASE WHEN p.key = 'swap' AND s.state NOT IN ('swapped', 'retired') THEN 'FAILED'
+                        WHEN p.value->>1 IS NULL AND s.state = 'copying' THEN 'STARTED' ELSE 'COMPLETED' END AS status,
+                   to_timestamp((p.value->>0)::float8 / 1000) AS start_time, to_timestamp((p.value->>1)::float8 / 1000) AS end_time,
+                   NULL::text AS failure
+              FROM pgrewrite.partition_state s CROSS JOIN LATERAL jsonb_each(s.phases) p
+             WHERE s.job_key = ? AND p.key IN ('copy', 'swap')
+             ORDER BY start_time
             """;
 
-    /** The message of the worker step {@code rewrite:P} when it failed outside its partition job (a lock, a slot). */
+    /** The message of the worker step {@code rewrite:P} when it failed: the partition's own failure, down to the row. */
     static final String WORKER_FAILURES = """
             SELECT DISTINCT ON (s.step_name) substr(s.step_name, length('rewrite:') + 1) AS partition, s.exit_message
               FROM pgrewrite.batch_step_execution s

@@ -113,8 +113,10 @@ class DiskBudgetTest {
         long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
         while (System.nanoTime() < end) {
             try (Connection c = db.connect(); Statement st = c.createStatement()) {
-                if (one(st, "SELECT count(*) FROM pgrewrite.batch_step_execution WHERE step_name = 'capture'"
-                        + " AND status = 'STARTED' AND start_time < now() - interval '2 seconds'") > 0) {
+                // a partition's step running for 2 s, none of its partitions capturing yet: it waits for budget
+                if (one(st, "SELECT count(*) FROM pgrewrite.batch_step_execution WHERE step_name LIKE 'rewrite:ev%'"
+                        + " AND status = 'STARTED' AND start_time < localtimestamp - interval '2 seconds'") > 0
+                        && one(st, "SELECT count(*) FROM pgrewrite.partition_state WHERE job_key = 'tight@public.ev'") == 0) {
                     return one(st, "SELECT e.job_execution_id FROM pgrewrite.batch_job_execution e"
                             + " JOIN pgrewrite.batch_job_instance i USING (job_instance_id) WHERE i.job_name = 'rewrite'"
                             + " AND e.status = 'STARTED'");

@@ -224,32 +224,24 @@ class DashboardAtScaleTest {
                  SELECT 1 + i, 1, 'rewrite:' || name, 1, localtimestamp - interval '3 hours',
                         CASE WHEN s <> 'pending' THEN t END, CASE WHEN s IN ('done', 'failed') THEN t + interval '9 seconds' END,
                         CASE s WHEN 'done' THEN 'COMPLETED' WHEN 'copying' THEN 'STARTED' WHEN 'failed' THEN 'FAILED' ELSE 'STARTING' END,
-                        'x', CASE WHEN s = 'failed' THEN 'org.springframework.batch.core.JobExecutionException: Partition handler returned an unsuccessful step' END,
-                        localtimestamp FROM p;
-            -- each started partition's own job rewrite-partition, its copy step and (done) its swap
-            INSERT INTO batch_job_instance SELECT 1000 + i, 0, 'rewrite-partition', md5(name) FROM p WHERE s <> 'pending';
-            INSERT INTO batch_job_execution (job_execution_id, version, job_instance_id, create_time, start_time, end_time, status, last_updated)
-                 SELECT 1000 + i, 1, 1000 + i, t, t, CASE WHEN s IN ('done', 'failed') THEN t + interval '9 seconds' END,
-                        CASE s WHEN 'done' THEN 'COMPLETED' WHEN 'copying' THEN 'STARTED' ELSE 'FAILED' END, localtimestamp FROM p WHERE s <> 'pending';
-            INSERT INTO batch_job_execution_params SELECT 1000 + i, 'job.key', 'java.lang.String', 'scale@public.big', 'Y' FROM p WHERE s <> 'pending';
-            INSERT INTO batch_job_execution_params SELECT 1000 + i, 'partition', 'java.lang.String', name, 'Y' FROM p WHERE s <> 'pending';
-            INSERT INTO batch_step_execution (step_execution_id, version, step_name, job_execution_id, create_time, start_time, end_time, status, exit_code, exit_message, last_updated)
-                 SELECT 100000 + i * 10, 1, 'copy', 1000 + i, t,
-                        CASE WHEN i = 2000 THEN localtimestamp - interval '30 minutes' WHEN s = 'copying' THEN localtimestamp - interval '3 seconds' ELSE t END,
-                        CASE WHEN s IN ('done', 'failed') THEN t + interval '2 seconds' END,
-                        CASE s WHEN 'done' THEN 'COMPLETED' WHEN 'copying' THEN 'STARTED' ELSE 'FAILED' END, 'x',
-                        CASE WHEN s = 'failed' THEN 'io.pgrewrite.copy.BadRow$RowFailedException: ' || name || ': row (id=' || i || ') value ''12a'' of v does not cast to smallint. Fix `using:` and run `pgrewrite restart 1`.'
+                        'x', CASE WHEN s = 'failed' THEN 'io.pgrewrite.job.PartitionJobStep$PartitionFailedException: ' || name || ': row (id=' || i || ') value ''12a'' of v does not cast to smallint. Fix `using:` and run `pgrewrite restart 1`.'
                              || chr(10) || chr(9) || 'at io.pgrewrite.copy.BadRow.find(BadRow.java:40)' END,
-                        localtimestamp FROM p WHERE s <> 'pending';
-            INSERT INTO batch_step_execution (step_execution_id, version, step_name, job_execution_id, create_time, start_time, end_time, status, exit_code, last_updated)
-                 SELECT 100000 + i * 10 + 5, 1, 'swap', 1000 + i, t, t + interval '8 seconds', t + interval '8.01 seconds', 'COMPLETED', 'x', localtimestamp
-                   FROM p WHERE s = 'done';
+                        localtimestamp FROM p;
             INSERT INTO partition_state (job_key, partition_name, state, rows_copied, rows_total, bytes_before, bytes_after, copy_ms, verify_result,
-                        lock_wait_ms, lock_hold_ms, swap_attempts)
+                        lock_wait_ms, lock_hold_ms, swap_attempts, phases)
                  SELECT 'scale@public.big', name, CASE s WHEN 'done' THEN 'retired' WHEN 'copying' THEN 'copying' ELSE 'failed' END,
                         CASE WHEN s = 'done' THEN 120000 ELSE 50000 END, 120000, 160000000, 158000000,
                         CASE WHEN s = 'done' THEN 240000 + i % 7000 END, CASE WHEN s = 'done' THEN 'ok: 120000 rows, checksums equal' END,
-                        CASE WHEN s = 'done' THEN 0.5 + i % 7 END, CASE WHEN s = 'done' THEN 8 + i % 11 END, CASE WHEN s = 'done' THEN 1 END
+                        CASE WHEN s = 'done' THEN 0.5 + i % 7 END, CASE WHEN s = 'done' THEN 8 + i % 11 END, CASE WHEN s = 'done' THEN 1 END,
+                        -- its copy (the straggler's since 30 minutes, the others' since 3 s) and, done, its swap
+                        jsonb_build_object('copy', jsonb_build_array(
+                            round(extract(epoch FROM CASE WHEN i = 2000 THEN now() - interval '30 minutes'
+                                                          WHEN s = 'copying' THEN now() - interval '3 seconds'
+                                                          ELSE t::timestamptz END) * 1000),
+                            CASE WHEN s IN ('done', 'failed') THEN round(extract(epoch FROM t::timestamptz + interval '2 seconds') * 1000) END))
+                        || CASE WHEN s = 'done' THEN jsonb_build_object('swap', jsonb_build_array(
+                               round(extract(epoch FROM t::timestamptz + interval '8 seconds') * 1000),
+                               round(extract(epoch FROM t::timestamptz + interval '8.01 seconds') * 1000))) ELSE '{}' END
                    FROM p WHERE s <> 'pending';
             INSERT INTO disk_sample (job_execution_id, at, database_bytes)
                  SELECT 1, now() - interval '3 hours' + g * interval '1 second', 10000000000 + (g % 600) * 1000000 FROM generate_series(0, 10799) g;
