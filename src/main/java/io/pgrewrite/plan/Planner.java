@@ -57,6 +57,25 @@ public final class Planner {
                         AND EXISTS (SELECT 1 FROM pg_constraint c WHERE c.oid = d.objid AND c.contype = 'f' AND c.conrelid = d.refobjid))
             """;
 
+    /**
+     * Indexes and CHECKs a partition has of its own (not attached to or inherited from the parent's) on the
+     * column: contract's DROP COLUMN would drop them, and ColumnObjects rebuilds only the parent's. Foreign
+     * keys are PARTITION_KEYS_ON_COLUMN's. Catalog only.
+     */
+    static final String PARTITION_OBJECTS_ON_COLUMN = """
+            SELECT DISTINCT pg_describe_object(d.classid, d.objid, 0)
+              FROM pg_depend d
+              JOIN pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid
+             WHERE d.refclassid = 'pg_class'::regclass AND a.attname = ?
+               AND d.refobjid IN (SELECT relid FROM pg_partition_tree(?::regclass) WHERE relid <> ?::regclass)
+               AND d.deptype IN ('n', 'a') AND d.classid IN ('pg_class'::regclass, 'pg_constraint'::regclass)
+               AND NOT (d.classid = 'pg_class'::regclass AND EXISTS (SELECT 1 FROM pg_inherits h WHERE h.inhrelid = d.objid))
+               AND NOT (d.classid = 'pg_class'::regclass AND EXISTS (SELECT 1 FROM pg_class k WHERE k.oid = d.objid AND k.relkind = 'S'))
+               AND NOT (d.classid = 'pg_constraint'::regclass AND EXISTS (SELECT 1 FROM pg_constraint c WHERE c.oid = d.objid
+                          AND (c.contype IN ('n', 'f') OR c.conparentid <> 0 OR c.coninhcount > 0)))
+             ORDER BY 1
+            """;
+
     /** Foreign keys a partition has of its own (not from the parent) on the column: DROP COLUMN would drop them. */
     static final String PARTITION_KEYS_ON_COLUMN = """
             SELECT c.conname || ' on ' || c.conrelid::regclass::text FROM pg_constraint c
@@ -327,6 +346,11 @@ public final class Planner {
                                 + " their definitions); a NOT VALID CHECK must be"
                                 + " validated (ALTER TABLE … VALIDATE CONSTRAINT, online) or dropped first."
                                 + " Drop them first (and recreate them after), or use a plain ALTER TABLE."));
+                List<String> local = jdbc.queryForList(PARTITION_OBJECTS_ON_COLUMN, String.class, col, table.oid(), table.oid());
+                checks.add(new Plan.Check("no partition's own index or CHECK on column " + col, local.isEmpty(), local.isEmpty() ? "none"
+                        : local + " belong to single partitions, not to " + table.name() + ": contract's DROP COLUMN would drop"
+                                + " them and pgrewrite rebuilds only the table's own. Declare them on " + table.name()
+                                + " (CREATE INDEX … ON ONLY, then ATTACH each partition's), or drop them first."));
             }
             if (op == Operation.ALTER_COLUMN_TYPE && typeOk && table.column(col).isPresent()) {
                 String target = jdbc.queryForObject(NORMALIZE_TYPE, String.class, def.type());

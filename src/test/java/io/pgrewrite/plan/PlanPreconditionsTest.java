@@ -143,6 +143,14 @@ class PlanPreconditionsTest {
         assertThat(r.exitCode()).isEqualTo(ExitCodes.PRECONDITION);
         assertThat(r.err()).contains("view heavy", "constraint massa_small", "use massa", "a NOT VALID CHECK must be validated")
                 .doesNotContain("index indexed_massa", "massa_positive");
+        try (Connection c = db.connect(); Statement st = c.createStatement()) {
+            st.execute("DROP VIEW heavy");
+            st.execute("ALTER TABLE indexed DROP CONSTRAINT massa_small");
+            st.execute("CREATE INDEX indexed_1_massa_only ON indexed_1 (massa)");
+        }
+        CliRun local = plan("table: indexed\noperation: alter-column-type\ncolumn: massa\ntype: integer\n");
+        assertThat(local.exitCode()).as(local.toString()).isEqualTo(ExitCodes.PRECONDITION);
+        assertThat(local.err()).contains("index indexed_1_massa_only", "belong to single partitions").doesNotContain("indexed_massa");
         CliRun partitionKey = plan("table: indexed\noperation: alter-column-type\ncolumn: at\ntype: timestamptz\n");
         assertThat(partitionKey.exitCode()).isEqualTo(ExitCodes.PRECONDITION);
         assertThat(partitionKey.err()).contains("part of the partition key", "every partition's bound is on the partition key");
