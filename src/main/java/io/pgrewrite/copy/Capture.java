@@ -32,9 +32,45 @@ public final class Capture {
             BEGIN
               IF TG_OP <> 'INSERT' THEN INSERT INTO %1$s (%2$s) VALUES (%3$s); END IF;
               IF TG_OP <> 'DELETE' THEN INSERT INTO %1$s (%2$s) VALUES (%4$s); END IF;
-              RETURN NULL;
+            %5$s  RETURN NULL;
             END
             """;
+
+    /**
+     * Once {@code P__rw} carries foreign keys (swap.ForeignKeyCopy, right before the swap) it lags P by the log,
+     * and the keys' NO ACTION / RESTRICT checks on the referenced table see its rows: an application that deletes
+     * (or re-points) the rows of camera X in P and then deletes camera X would fail on P__rw's stale copy. So the
+     * function also deletes OLD's row from P__rw, in the application's transaction, on DELETE and on every
+     * UPDATE; its key is logged above, so catch up and the swap's replay write it again from P, and verify
+     * leaves it out. ROW EXCLUSIVE on P__rw, taken after the application's locks on the parent and P (the
+     * swap's order: parent, P, P__rw). It never throws into the application: after the swap P__rw is gone
+     * (this trigger stays on P__old, which nobody writes), and whatever else fails only leaves a row that
+     * the logged key replaces anyway.
+     */
+    static final String DELETE_FROM_COPY = """
+              IF TG_OP <> 'INSERT' THEN -- pgrewrite: deletes from the copy
+                BEGIN
+                  DELETE FROM %1$s WHERE (%2$s) = (%3$s);
+                EXCEPTION WHEN OTHERS THEN NULL;
+                END;
+              END IF;
+            """;
+
+    static final String DELETES_FROM_COPY = "-- pgrewrite: deletes from the copy";
+
+    /** Whether the function already deletes from the copy. Catalog only. */
+    static final String FUNCTION_DELETES = "SELECT coalesce((SELECT position(? in prosrc) > 0 FROM pg_proc WHERE oid = to_regproc(?)), false)";
+
+    /** Whether {@code P__rw} carries foreign keys (then the function must delete from it). Catalog only. */
+    static final String COPY_HAS_KEYS = "SELECT EXISTS (SELECT 1 FROM pg_constraint WHERE conrelid = to_regclass(?) AND contype = 'f')";
+
+    /**
+     * SHARE on P, held until the new function commits: waits for every transaction that wrote P (and so may
+     * have fired the function without the delete) to end, so none of them is still running when the copy gets
+     * its keys. It holds nothing else: no lock on the referenced tables, so it cannot close a cycle with an
+     * application that writes P and a referenced table. lock_timeout bounds the wait; on timeout we retry.
+     */
+    static final String WAIT_FOR_WRITERS = "LOCK TABLE ONLY %s IN SHARE MODE";
 
     /**
      * SHARE ROW EXCLUSIVE on P: waits for in-flight writes to P to finish, so no change can slip
@@ -74,19 +110,15 @@ public final class Capture {
     /** Idempotent: creates what is missing. */
     public void install(PartitionNames n, Table table) {
         List<String> keyDefs = new ArrayList<>();
-        List<String> oldKey = new ArrayList<>();
-        List<String> newKey = new ArrayList<>();
         for (String k : table.keyColumns()) {
             keyDefs.add(Identifiers.quote(k) + " " + table.column(k).orElseThrow().type());
-            oldKey.add("OLD." + Identifiers.quote(k));
-            newKey.add("NEW." + Identifiers.quote(k));
         }
-        String keyList = Identifiers.list(table.keyColumns());
+        // a restart with keys already on the copy keeps the deleting function
+        boolean deleting = !sql.dryRun() && Boolean.TRUE.equals(sql.queryOne(COPY_HAS_KEYS, Boolean.class, n.qRw()));
         // One transaction: the trigger must never exist without its log and function.
         lockRetry.run("capture on " + n.partition(), List.of(n.qPartition()), t -> {
             sql.execute(String.format(CREATE_LOG, n.qLog(), String.join(", ", keyDefs)));
-            sql.execute(FunctionBodies.triggerFunction(n.qCaptureFunction(), FunctionBodies.searchPath(),
-                    String.format(FUNCTION_BODY, n.qLog(), keyList, String.join(", ", oldKey), String.join(", ", newKey))));
+            sql.execute(function(n, table, deleting));
             FaultPoints.reach("capture:log-created", n.partition());
             if (sql.dryRun() || !installed(n)) {
                 sql.execute(String.format(CREATE_TRIGGER, Identifiers.quote(PartitionNames.CAPTURE_TRIGGER),
@@ -96,6 +128,34 @@ public final class Capture {
             FaultPoints.reach("capture:before-commit", n.partition());
             return null;
         });
+    }
+
+    /**
+     * Idempotent: before {@code P__rw} gets foreign keys, the function also deletes from it
+     * ({@link #DELETE_FROM_COPY}), and no transaction that fired the old one is still running.
+     */
+    public void deleteFromCopy(PartitionNames n, Table table) {
+        if (!sql.dryRun() && Boolean.TRUE.equals(sql.queryOne(FUNCTION_DELETES, Boolean.class, DELETES_FROM_COPY, n.qCaptureFunction()))) {
+            return;
+        }
+        lockRetry.run("capture on " + n.partition() + " deletes from " + n.rw(), List.of(n.qPartition()), t -> {
+            sql.execute(function(n, table, true));
+            sql.execute(String.format(WAIT_FOR_WRITERS, n.qPartition()));
+            return null;
+        });
+    }
+
+    private static String function(PartitionNames n, Table table, boolean deleting) {
+        List<String> oldKey = new ArrayList<>();
+        List<String> newKey = new ArrayList<>();
+        for (String k : table.keyColumns()) {
+            oldKey.add("OLD." + Identifiers.quote(k));
+            newKey.add("NEW." + Identifiers.quote(k));
+        }
+        String keyList = Identifiers.list(table.keyColumns());
+        String delete = deleting ? String.format(DELETE_FROM_COPY, n.qRw(), keyList, String.join(", ", oldKey)) : "";
+        return FunctionBodies.triggerFunction(n.qCaptureFunction(), FunctionBodies.searchPath(),
+                String.format(FUNCTION_BODY, n.qLog(), keyList, String.join(", ", oldKey), String.join(", ", newKey), delete));
     }
 
     /** Removes the trigger (if P still carries it), the log and the function. */

@@ -87,6 +87,8 @@ public final class ForeignKeyCopy {
         if (keys.isEmpty()) {
             return;
         }
+        // before the copy carries a key: the application's deletes and updates of P delete from P__rw too
+        new io.pgrewrite.copy.Capture(sql, lockRetry).deleteFromCopy(n, w.table());
         List<io.pgrewrite.expand.ForeignKeys.Key> retyped = io.pgrewrite.expand.ForeignKeys.retyped(sql.jdbc(), w.definition(), n.qParent());
         if (sql.dryRun()) {
             retyped.forEach(k -> io.pgrewrite.expand.ForeignKeys.build(sql, lockRetry, n.qRw(), w.definition(), k));
@@ -102,6 +104,7 @@ public final class ForeignKeyCopy {
         if (missing.isEmpty()) {
             // a key on the column alter-column-type retypes, on the new column too: contract attaches it
             retyped.forEach(k -> io.pgrewrite.expand.ForeignKeys.build(sql, lockRetry, n.qRw(), w.definition(), k));
+            FaultPoints.reach("foreign-keys:validated", w.name());
             return;
         }
         List<String> present = sql.jdbc().queryForList(
@@ -121,6 +124,7 @@ public final class ForeignKeyCopy {
             }
         }
         retyped.forEach(k -> io.pgrewrite.expand.ForeignKeys.build(sql, lockRetry, n.qRw(), w.definition(), k));
+        FaultPoints.reach("foreign-keys:validated", w.name()); // the copy carries every key, valid; the swap not begun
     }
 
     private void validate(PartitionWork w, Key k, CatchUp catchUp, TransactionTemplate tx) {

@@ -274,6 +274,68 @@ class ForeignKeyRewriteTest {
         }
     }
 
+    /**
+     * The first partition's copy carries the key, validated, and waits for its swap (the process is killed
+     * there). The application, as its own role, deletes every passage of camera 5 and then camera 5, and
+     * re-points the passages of camera 7 to camera 6 and then deletes camera 7: its statements succeed,
+     * although the copy still holds the old rows (the capture trigger deletes them from the copy too).
+     * With ON DELETE CASCADE / SET NULL keys deleting the cameras directly succeeds as well. Restart
+     * completes the job; the rows are those the application left.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"compact", "alter-column-type", "compact ON DELETE CASCADE", "compact ON DELETE SET NULL"})
+    void theApplicationDeletesAReferencedRowWhileACopyCarriesTheKey(String operation) throws Exception {
+        TestDatabase.Database db = withCameras("fk_window");
+        String action = operation.startsWith("compact ") ? operation.substring("compact ".length()) : null;
+        if (action != null) {
+            try (Connection c = db.connect(); Statement st = c.createStatement()) {
+                st.execute("ALTER TABLE ev DROP CONSTRAINT ev_cam_fkey");
+                st.execute("ALTER TABLE ev ADD CONSTRAINT ev_cam_fkey FOREIGN KEY (cam) REFERENCES cameras (id) " + action);
+            }
+        }
+        Path job = Files.createTempFile("fkwindow", ".yaml");
+        Files.writeString(job, "name: fkwindow\ntable: ev\noperation: " + (action == null ? operation : "compact") + "\n"
+                + (operation.equals("alter-column-type") ? "column: cam\ntype: bigint\n" : "") + "workers: 1\n");
+        long execution = killAt(db, job, "foreign-keys:validated");
+        String rows;
+        try (Connection c = db.connect(); Statement st = c.createStatement()) {
+            assertThat(one(st, "SELECT count(*) FROM pg_constraint WHERE conrelid = 'ev_20240301__rw'::regclass AND contype = 'f'"
+                    + " AND convalidated")).as("the copy carries the key, valid").isEqualTo(operation.equals("alter-column-type") ? 2 : 1);
+            assertThat(one(st, "SELECT count(*) FROM ev_20240301__rw WHERE cam IN (5, 7)")).as("the copy has rows of cameras 5 and 7")
+                    .isGreaterThan(0);
+        }
+        try (Connection app = db.connectAsApp(); Statement st = app.createStatement()) {
+            if (action == null) {
+                app.setAutoCommit(false);
+                st.execute("DELETE FROM ev WHERE cam = 5");
+                st.execute("DELETE FROM cameras WHERE id = 5");
+                app.commit();
+                st.execute("UPDATE ev SET cam = 6 WHERE cam = 7");
+                st.execute("DELETE FROM cameras WHERE id = 7");
+                app.commit();
+            } else {
+                st.execute("DELETE FROM cameras WHERE id IN (5, 7)");
+            }
+            rows = rows(st);
+        }
+        CliRun restart = CliRun.run(db, "restart", String.valueOf(execution));
+        assertThat(restart.exitCode()).as(restart.toString()).isEqualTo(ExitCodes.OK);
+        try (Connection c = db.connect(); Statement st = c.createStatement()) {
+            assertThat(rows(st)).isEqualTo(rows);
+            assertThat(one(st, "SELECT count(*) FROM ev WHERE cam IN (5, 7)")).isZero();
+            assertThat(foreignKeys(st)).hasSize(DAYS + 1).allMatch(k -> k.contains(" valid "));
+            assertThat(one(st, "SELECT count(*) FROM pgrewrite.partition_state WHERE state = 'retired'")).isEqualTo(DAYS);
+        }
+    }
+
+    private static String rows(Statement st) throws Exception {
+        try (ResultSet rs = st.executeQuery("SELECT count(*) || ' ' || md5(string_agg(concat_ws(',', id, at, cam, label), ';'"
+                + " ORDER BY id, at)) FROM ev")) {
+            rs.next();
+            return rs.getString(1);
+        }
+    }
+
     private static long killAt(TestDatabase.Database db, Path job, String point) throws Exception {
         try (io.pgrewrite.testsupport.JvmProcess p = io.pgrewrite.testsupport.JvmProcess.start("fk",
                 List.of("-D" + FaultPoints.PROPERTY + "=" + point), db, "run", job.toString())) {
