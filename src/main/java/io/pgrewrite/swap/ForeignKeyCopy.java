@@ -60,6 +60,22 @@ public final class ForeignKeyCopy {
      */
     static final String VALIDATE = "ALTER TABLE %s VALIDATE CONSTRAINT %s";
 
+    /**
+     * In the swap's transaction, after ATTACH: the old partition, detached and renamed {@code P__old}, keeps P's
+     * keys as keys of its own, whose NO ACTION / RESTRICT checks would refuse the application's delete of a
+     * referenced row whose referencing rows it deleted from the new P, until retire drops {@code P__old} (and
+     * for ever with {@code retire: keep}). ACCESS EXCLUSIVE on {@code P__old} (held: it is P, renamed) and, for a
+     * moment, on the referenced table (dropping P__old's action triggers on it), as ATTACH takes it in this
+     * transaction for the copy's and retire's DROP TABLE of {@code P__old} took it before. Catalog only.
+     */
+    static final String DROP_FROM_OLD = "ALTER TABLE %s DROP CONSTRAINT IF EXISTS %s";
+
+    /** The DROP_FROM_OLD statements for P's keys; read under the swap's lock, so no key can be added meanwhile. */
+    public static List<String> dropFromOld(JdbcTemplate jdbc, PartitionNames n) {
+        return jdbc.queryForList("SELECT conname::text FROM pg_constraint WHERE conrelid = to_regclass(?) AND contype = 'f' ORDER BY 1",
+                String.class, n.qPartition()).stream().map(k -> String.format(DROP_FROM_OLD, n.qOld(), Identifiers.quote(k))).toList();
+    }
+
     /** Attempts to validate, a catch up between them, before the partition fails. */
     static final int VALIDATE_ATTEMPTS = 3;
 

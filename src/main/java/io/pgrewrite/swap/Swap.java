@@ -121,6 +121,7 @@ public final class Swap {
                         + " wait to be replayed (catching up first)");
             }
             long replayed = catchUp.replayAll(w, 10_000);
+            List<String> oldKeys = ForeignKeyCopy.dropFromOld(sql.jdbc(), n); // before the renames: P is still P
             // Everything else is catalog work without parameters: one round trip for all of it.
             List<String> ddl = new java.util.ArrayList<>();
             ddl.add(String.format(DETACH, n.qParent(), n.qPartition()));
@@ -133,6 +134,7 @@ public final class Swap {
                 ddl.add(String.format(RENAME_INDEX, Identifiers.qualified(n.schema(), idx.rwName()), Identifiers.quote(idx.name())));
             }
             ddl.add(String.format(ATTACH, n.qParent(), n.qPartition(), bound));
+            ddl.addAll(oldKeys); // P__old keeps no key that could refuse the application's deletes
             ddl.add(String.format(DROP_BOUND_CHECK, n.qPartition(), Identifiers.quote(PartitionNames.BOUND_CHECK)));
             carryOver(ddl, n, triggers, grants, facts, comment, newOwner);
             ddl.addAll(carried.statements(n));

@@ -328,6 +328,36 @@ class ForeignKeyRewriteTest {
         }
     }
 
+    /**
+     * Killed right after the first swap committed, before retire: the old partition, detached, still holds the
+     * rows of camera 5 the application then deletes from the table, before it deletes camera 5. That succeeds,
+     * and so it does when the definition keeps the old partitions (retire: keep).
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"drop", "keep"})
+    void theApplicationDeletesAReferencedRowWhileTheOldPartitionWaitsForRetire(String retire) throws Exception {
+        TestDatabase.Database db = withCameras("fk_old");
+        Path job = Files.createTempFile("fkold", ".yaml");
+        Files.writeString(job, "name: fkold\ntable: ev\noperation: compact\nworkers: 1\n" + (retire.equals("keep") ? "retire: keep\n" : ""));
+        long execution = killAt(db, job, "after-swap");
+        try (Connection c = db.connect(); Statement st = c.createStatement()) {
+            assertThat(one(st, "SELECT count(*) FROM ev_20240301__old WHERE cam = 5")).as("the old partition has rows of camera 5").isGreaterThan(0);
+        }
+        try (Connection app = db.connectAsApp(); Statement st = app.createStatement()) {
+            st.execute("DELETE FROM ev WHERE cam = 5");
+            st.execute("DELETE FROM cameras WHERE id = 5");
+        }
+        CliRun restart = CliRun.run(db, "restart", String.valueOf(execution));
+        assertThat(restart.exitCode()).as(restart.toString()).isEqualTo(ExitCodes.OK);
+        try (Connection app = db.connectAsApp(); Statement st = app.createStatement()) {
+            st.execute("DELETE FROM ev WHERE cam = 6");
+            st.execute("DELETE FROM cameras WHERE id = 6");
+        }
+        try (Connection c = db.connect(); Statement st = c.createStatement()) {
+            assertThat(foreignKeys(st)).hasSize(DAYS + 1).allMatch(k -> k.contains(" valid "));
+        }
+    }
+
     private static String rows(Statement st) throws Exception {
         try (ResultSet rs = st.executeQuery("SELECT count(*) || ' ' || md5(string_agg(concat_ws(',', id, at, cam, label), ';'"
                 + " ORDER BY id, at)) FROM ev")) {
