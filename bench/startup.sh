@@ -3,8 +3,10 @@
 # included: the median of N runs of each, against a PostgreSQL that already runs (not the embedded one).
 #
 #   SPRING_DATASOURCE_URL=… SPRING_DATASOURCE_USERNAME=… SPRING_DATASOURCE_PASSWORD=… \
-#     bench/startup.sh [--runs N] [--jar FILE] [--job JOB.yaml] [--execution ID]
+#     bench/startup.sh [--runs N] [--jar FILE]... [--job JOB.yaml] [--execution ID]
 #
+# With several --jar (e.g. a build of main before a change, and target/pgrewrite.jar), their runs alternate,
+# so both see the same machine load.
 # The database needs the job's table (e.g. `pgrewrite demo --days 5 --rows-per-day 2000`) and, for
 # `status ID`, one execution (e.g. `pgrewrite run jobs/passage-massa-to-integer.yaml`; the default ID is the
 # newest). Prints one line per command: median, min and max in seconds, and the load average it ran under.
@@ -13,29 +15,31 @@ set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(dirname "$HERE")
 RUNS=7
-JAR=$ROOT/target/pgrewrite.jar
+JARS=()
 JOB=$ROOT/jobs/passage-compact.yaml
 EXECUTION=
 while [ $# -gt 0 ]; do
     case $1 in
         --runs) RUNS=$2; shift 2 ;;
-        --jar) JAR=$2; shift 2 ;;
+        --jar) JARS+=("$2"); shift 2 ;;
         --job) JOB=$2; shift 2 ;;
         --execution) EXECUTION=$2; shift 2 ;;
-        *) echo "usage: bench/startup.sh [--runs N] [--jar FILE] [--job JOB.yaml] [--execution ID]" >&2; exit 2 ;;
+        *) echo "usage: bench/startup.sh [--runs N] [--jar FILE]... [--job JOB.yaml] [--execution ID]" >&2; exit 2 ;;
     esac
 done
+[ ${#JARS[@]} -gt 0 ] || JARS=("$ROOT/target/pgrewrite.jar")
 : "${SPRING_DATASOURCE_URL:?set SPRING_DATASOURCE_URL (and _USERNAME, _PASSWORD) to a running PostgreSQL}"
 if [ -z "$EXECUTION" ]; then
-    EXECUTION=$(java -jar "$JAR" status | awk 'NR == 2 {print $1}')
+    EXECUTION=$(java -jar "${JARS[0]}" status | awk 'NR == 2 {print $1}')
 fi
 
-# seconds (3 decimals) of one run; its output goes to /dev/null, a failure stops the benchmark
+# seconds (3 decimals) of one run of jar $1; its output goes to /dev/null, a failure stops the benchmark
 once() {
-    local start end
+    local jar=$1 start end
+    shift
     start=$(date +%s%N)
-    if ! java -jar "$JAR" "$@" >/dev/null 2>/tmp/pgrewrite-startup.$$.err; then
-        echo "failed: java -jar $JAR $*" >&2
+    if ! java -jar "$jar" "$@" >/dev/null 2>/tmp/pgrewrite-startup.$$.err; then
+        echo "failed: java -jar $jar $*" >&2
         cat /tmp/pgrewrite-startup.$$.err >&2
         exit 1
     fi
@@ -44,20 +48,32 @@ once() {
 }
 
 measure() {
-    local label=$1
+    local label=$1 i j load
     shift
-    once "$@" >/dev/null # warm the page cache
-    local times=()
-    for _ in $(seq "$RUNS"); do
-        times+=("$(once "$@")")
+    for j in "${!JARS[@]}"; do
+        once "${JARS[$j]}" "$@" >/dev/null # warm the page cache (and make the unpacked copy)
+        : >"/tmp/pgrewrite-startup.$$.$j"
     done
-    printf '%s\n' "${times[@]}" | sort -n | awk -v label="$label" -v load="$(cut -d' ' -f1 /proc/loadavg)" '
-        { t[NR] = $1 }
-        END { m = NR % 2 ? t[(NR + 1) / 2] : (t[NR / 2] + t[NR / 2 + 1]) / 2
-              printf "%-28s median %.2f s  min %.2f  max %.2f  (%d runs, load %s)\n", label, m, t[1], t[NR], NR, load }'
+    load=$(cut -d' ' -f1 /proc/loadavg)
+    for _ in $(seq "$RUNS"); do
+        for j in "${!JARS[@]}"; do
+            once "${JARS[$j]}" "$@" >>"/tmp/pgrewrite-startup.$$.$j"
+        done
+    done
+    load="$load-$(cut -d' ' -f1 /proc/loadavg)"
+    for j in "${!JARS[@]}"; do
+        sort -n "/tmp/pgrewrite-startup.$$.$j" | awk -v label="$label" -v jar="$((j + 1))" -v load="$load" '
+            { t[NR] = $1 }
+            END { m = NR % 2 ? t[(NR + 1) / 2] : (t[NR / 2] + t[NR / 2 + 1]) / 2
+                  printf "%-26s jar %s  median %.2f s  min %.2f  max %.2f  (%d runs, load %s)\n", label, jar, m, t[1], t[NR], NR, load }'
+        rm -f "/tmp/pgrewrite-startup.$$.$j"
+    done
 }
 
-echo "jar: $JAR ($(nproc) cores)"
+for j in "${!JARS[@]}"; do
+    echo "jar $((j + 1)): ${JARS[$j]}"
+done
+echo "$(nproc) cores"
 measure "--version" --version
 measure "status" status
 measure "status --json" status --json

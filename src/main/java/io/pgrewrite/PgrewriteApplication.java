@@ -1,6 +1,7 @@
 package io.pgrewrite;
 
 import io.pgrewrite.cli.Cli;
+import io.pgrewrite.cli.UnpackedJar;
 import org.springframework.boot.autoconfigure.SpringBootApplication;
 
 /**
@@ -11,6 +12,7 @@ import org.springframework.boot.autoconfigure.SpringBootApplication;
 public class PgrewriteApplication {
 
     public static void main(String[] args) {
-        System.exit(Cli.execute(args));
+        Integer unpacked = UnpackedJar.run(args); // status and plan: from the jar's classes unpacked once
+        System.exit(unpacked != null ? unpacked : Cli.execute(args));
     }
 }

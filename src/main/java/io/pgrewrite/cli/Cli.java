@@ -66,6 +66,7 @@ public class Cli {
         @Override
         public String[] getVersion() {
             String v = Cli.class.getPackage().getImplementationVersion();
+            v = v != null ? v : System.getProperty(UnpackedJar.VERSION_PROPERTY);
             return new String[] {"pgrewrite " + (v == null ? "dev" : v)};
         }
     }

@@ -1,0 +1,168 @@
+package io.pgrewrite.cli;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.lang.reflect.InvocationTargetException;
+import java.net.URL;
+import java.net.URLClassLoader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.Enumeration;
+import java.util.List;
+import java.util.Set;
+import java.util.jar.JarEntry;
+import java.util.jar.JarFile;
+import java.util.stream.Stream;
+
+import io.pgrewrite.PgrewriteApplication;
+
+/**
+ * {@code status} and {@code plan} from the jar's classes unpacked once into the user's cache directory
+ * ({@code $XDG_CACHE_HOME/pgrewrite}, else {@code ~/.cache/pgrewrite}), on a plain class loader. Loading each
+ * class out of a jar nested in {@code pgrewrite.jar} (Spring Boot's launcher) cost them a third of their CPU
+ * time; {@code java -Djarmode=tools extract} does the same by hand. The copy is keyed by the jar's path, size
+ * and modification time, made in a private directory and renamed into place whole; a rebuilt jar gets a new
+ * one and the old one is removed. Where anything of this fails the command runs as before, from the jar.
+ */
+public final class UnpackedJar {
+
+    /** Commands that start no Spring context: the ones whose start-up is mostly class loading. */
+    static final Set<String> COMMANDS = Set.of("status", "plan");
+
+    /** Set on the unpacked run: the outer jar's Implementation-Version (Cli's --version). */
+    static final String VERSION_PROPERTY = "pgrewrite.version";
+
+    private static final String DONE = ".complete";
+
+    private UnpackedJar() {
+    }
+
+    /** Runs the command from the unpacked classes and returns its exit code, or null where it does not apply. */
+    public static Integer run(String[] args) {
+        if (args.length == 0 || !COMMANDS.contains(args[0]) || PgrewriteApplication.class.getClassLoader() == ClassLoader.getSystemClassLoader()
+                || Boolean.getBoolean("pgrewrite.unpacked.disabled")) {
+            return null;
+        }
+        Path jar = Path.of(System.getProperty("java.class.path", "")).toAbsolutePath();
+        ClassLoader loader;
+        try {
+            Path dir = unpacked(jar);
+            if (dir == null) {
+                return null;
+            }
+            List<URL> urls = new ArrayList<>();
+            urls.add(dir.resolve("classes").toUri().toURL());
+            for (String lib : Files.readAllLines(dir.resolve("classpath.txt"))) {
+                urls.add(dir.resolve("lib").resolve(lib).toUri().toURL());
+            }
+            loader = new URLClassLoader("pgrewrite", urls.toArray(URL[]::new), ClassLoader.getPlatformClassLoader());
+        } catch (IOException | RuntimeException e) {
+            return null; // from the jar, as before
+        }
+        String version = Cli.class.getPackage().getImplementationVersion();
+        if (version != null) {
+            System.setProperty(VERSION_PROPERTY, version);
+        }
+        Thread.currentThread().setContextClassLoader(loader);
+        try {
+            return (Integer) Class.forName(Cli.class.getName(), true, loader).getMethod("execute", String[].class)
+                    .invoke(null, (Object) args);
+        } catch (InvocationTargetException e) {
+            throw e.getCause() instanceof RuntimeException r ? r : new IllegalStateException(e.getCause());
+        } catch (ReflectiveOperationException e) {
+            throw new IllegalStateException("Could not run " + args[0] + " from the unpacked jar in " + loader, e);
+        }
+    }
+
+    /** The unpacked copy of a Spring Boot jar, made now if there is none; null for anything else. */
+    static Path unpacked(Path jar) throws IOException {
+        if (!Files.isRegularFile(jar) || !jar.toString().endsWith(".jar")) {
+            return null;
+        }
+        Path cache = cacheRoot();
+        if (cache == null) {
+            return null;
+        }
+        String prefix = Integer.toHexString(jar.toString().hashCode()) + "-";
+        Path dir = cache.resolve(prefix + Long.toHexString(Files.size(jar)) + "-" + Long.toHexString(Files.getLastModifiedTime(jar).toMillis()));
+        if (Files.exists(dir.resolve(DONE))) {
+            return dir;
+        }
+        Files.createDirectories(cache, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+        Path tmp = Files.createTempDirectory(cache, prefix + "tmp-");
+        try (JarFile jf = new JarFile(jar.toFile())) {
+            if (jf.getEntry("BOOT-INF/classes/") == null || jf.getEntry("BOOT-INF/classpath.idx") == null) {
+                return null;
+            }
+            List<String> libs = new ArrayList<>();
+            try (InputStream idx = jf.getInputStream(jf.getEntry("BOOT-INF/classpath.idx"))) {
+                for (String line : new String(idx.readAllBytes(), StandardCharsets.UTF_8).split("\n")) {
+                    String entry = line.trim().replaceFirst("^- \"(.*)\"$", "$1");
+                    if (entry.startsWith("BOOT-INF/lib/")) {
+                        libs.add(entry.substring("BOOT-INF/lib/".length()));
+                    }
+                }
+            }
+            for (Enumeration<JarEntry> en = jf.entries(); en.hasMoreElements(); ) {
+                JarEntry e = en.nextElement();
+                String name = e.getName();
+                Path target = name.startsWith("BOOT-INF/classes/") ? tmp.resolve("classes").resolve(name.substring(17))
+                        : name.startsWith("BOOT-INF/lib/") ? tmp.resolve("lib").resolve(name.substring(13)) : null;
+                if (target == null || e.isDirectory() || !target.normalize().startsWith(tmp)) {
+                    continue;
+                }
+                Files.createDirectories(target.getParent());
+                try (InputStream in = jf.getInputStream(e)) {
+                    Files.copy(in, target);
+                }
+            }
+            Files.write(tmp.resolve("classpath.txt"), libs);
+            Files.createFile(tmp.resolve(DONE));
+            try {
+                Files.move(tmp, dir, StandardCopyOption.ATOMIC_MOVE);
+            } catch (IOException taken) {
+                // another process made it at the same time: use that one
+                if (!Files.exists(dir.resolve(DONE))) {
+                    throw taken;
+                }
+            }
+            removeOthers(cache, prefix, dir);
+            return dir;
+        } finally {
+            delete(tmp);
+        }
+    }
+
+    private static Path cacheRoot() {
+        String xdg = System.getenv("XDG_CACHE_HOME");
+        String home = System.getProperty("user.home");
+        Path root = xdg != null && !xdg.isBlank() ? Path.of(xdg) : home != null && !home.isBlank() && !home.equals("?") ? Path.of(home, ".cache") : null;
+        return root == null ? null : root.resolve("pgrewrite");
+    }
+
+    /** Copies of earlier builds of the same jar (same path): a rebuilt jar leaves no 60 MB behind. */
+    private static void removeOthers(Path cache, String prefix, Path keep) {
+        try (Stream<Path> all = Files.list(cache)) {
+            all.filter(p -> p.getFileName().toString().startsWith(prefix) && !p.equals(keep)
+                    && !p.getFileName().toString().startsWith(prefix + "tmp-")).forEach(UnpackedJar::delete);
+        } catch (IOException | RuntimeException ignored) {
+            // the next build removes it
+        }
+    }
+
+    private static void delete(Path dir) {
+        if (!Files.exists(dir)) {
+            return;
+        }
+        try (Stream<Path> walk = Files.walk(dir)) {
+            walk.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        } catch (IOException | RuntimeException ignored) {
+            // best effort
+        }
+    }
+}
