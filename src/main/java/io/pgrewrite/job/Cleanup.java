@@ -36,8 +36,12 @@ public final class Cleanup {
     static final String FORGET_STATES = "DELETE FROM pgrewrite.partition_state WHERE job_key = ?";
     static final String FORGET_SYNC_ERRORS = "DELETE FROM pgrewrite.sync_error WHERE job_key = ?";
 
-    /** What was done, for the operator: swapped partitions, P__old tables kept or dropped, steps taken. */
-    public record Result(List<String> swapped, List<String> keptOld, List<String> droppedOld, List<String> done) {
+    /**
+     * What was done, for the operator: swapped partitions, P__old tables kept or dropped, steps taken;
+     * {@code keptTables} are the kept ones schema-qualified, for a later {@link #dropKept}.
+     */
+    public record Result(List<String> swapped, List<String> keptOld, List<String> droppedOld, List<String> done,
+            List<String> keptTables) {
     }
 
     private final Engine engine;
@@ -60,12 +64,12 @@ public final class Cleanup {
         List<String> keptOld = new ArrayList<>();
         List<String> droppedOld = new ArrayList<>();
         List<String> done = new ArrayList<>();
+        List<String> keptQualified = new ArrayList<>();
         Table table = engine.catalog().find(def.schema(), def.table()).orElse(null);
         if (table == null) {
             done.add("table " + def.schema() + "." + def.table() + " not found: nothing on it to clean up");
         } else {
             int copies = 0;
-            List<String> keptQualified = new ArrayList<>();
             for (Partition p : table.partitions()) {
                 PartitionNames n = PartitionNames.of(table, p);
                 if (exists(n.qRw())) {
@@ -105,7 +109,22 @@ public final class Cleanup {
         }
         engine.sql().jdbc().update(FORGET_SYNC_ERRORS, jobKey);
         engine.sql().jdbc().update(FORGET_STATES, jobKey);
-        return new Result(swapped, keptOld, droppedOld, done);
+        return new Result(swapped, keptOld, droppedOld, done, keptQualified);
+    }
+
+    /**
+     * {@code abandon ID --cleanup --drop-old} after a cleanup that kept P__old tables: drops those it
+     * kept (and still there), nothing else. Returns the ones dropped.
+     */
+    public List<String> dropKept(List<String> keptTables) {
+        List<String> dropped = new ArrayList<>();
+        for (String old : keptTables) {
+            if (exists(old)) {
+                engine.lockRetry().run("drop " + old, List.of(old), t -> engine.sql().execute(String.format(DROP_OLD, old)));
+                dropped.add(old);
+            }
+        }
+        return dropped;
     }
 
     /**

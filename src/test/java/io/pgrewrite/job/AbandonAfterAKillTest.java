@@ -86,6 +86,21 @@ class AbandonAfterAKillTest {
                 assertThat(one(st, "SELECT count(*) FROM " + day + "__old")).isEqualTo(ROWS);
             }
         }
+        if (!dropOld) {
+            // As the output says: the same command again with --drop-old drops what it kept, and only that.
+            CliRun again = CliRun.run(db, "abandon", String.valueOf(CrashWindowsTest.lastExecution(db)), "--cleanup", "--drop-old");
+            assertThat(again.exitCode()).as(again.toString()).isEqualTo(ExitCodes.OK);
+            assertThat(again.out()).contains("cleaned up before").contains("dropped the kept old partitions " + day + "__old")
+                    .doesNotContain("no partition had been swapped");
+            try (Connection c = db.connect(); Statement st = c.createStatement()) {
+                assertThat(oldPartitions(st)).isEmpty();
+                assertThat(CatalogSnapshot.of(c, "ev")).containsExactlyElementsOf(catalogBefore);
+                assertThat(CatalogSnapshot.rows(c, "ev")).containsExactlyElementsOf(rowsBefore);
+                assertThat(leftovers(st)).isEmpty();
+            }
+            CliRun third = CliRun.run(db, "abandon", String.valueOf(CrashWindowsTest.lastExecution(db)), "--cleanup", "--drop-old");
+            assertThat(third.exitCode()).as(third.toString()).isEqualTo(ExitCodes.NOTHING_TO_DO);
+        }
     }
 
     /** CrashWindowsTest's points (all 15 with -Dpgrewrite.test.all-crash-points=true), and the steps between. */
@@ -111,6 +126,8 @@ class AbandonAfterAKillTest {
             assertThat(oldPartitions(st)).isEmpty();
             assertThat(one(st, "SELECT count(*) FROM pgrewrite.partition_state")).isZero();
             assertThat(one(st, "SELECT count(*) FROM pgrewrite.disk_reservation")).isZero();
+            assertThat(one(st, "SELECT count(*) FROM pgrewrite.shape_change")).isZero();
+            assertThat(one(st, "SELECT count(*) FROM pgrewrite.sync_error")).isZero();
         }
     }
 
