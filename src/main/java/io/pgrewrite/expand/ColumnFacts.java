@@ -70,7 +70,7 @@ final class ColumnFacts {
                 ddl.add(String.format(COMMENT, f.qualified(), col, f.comment()));
             }
             if (f.options() != null && !f.options().isEmpty()) {
-                ddl.add(String.format(SET_OPTIONS, f.parent() ? "ONLY " : "", f.qualified(), col, options(f.options())));
+                ddl.add(String.format(SET_OPTIONS, f.parent() ? "ONLY " : "", f.qualified(), col, io.pgrewrite.pg.ColumnOptions.setList(f.options())));
             }
             if (f.parent() && parentTarget != null) {
                 ddl.add(String.format(SET_STATISTICS, "", f.qualified(), col, parentTarget));
@@ -88,20 +88,5 @@ final class ColumnFacts {
                     grantee == null ? "PUBLIC" : Identifiers.quote(grantee), rs.getBoolean(4) ? " WITH GRANT OPTION" : ""));
         }, oldColumn, oid, oid);
         return ddl;
-    }
-
-    /** attoptions are {@code name=value} with an option name and a number (n_distinct, n_distinct_inherited). */
-    static String options(List<String> options) {
-        List<String> out = new ArrayList<>();
-        for (String o : options) {
-            int eq = o.indexOf('=');
-            String k = eq < 0 ? o : o.substring(0, eq);
-            String v = eq < 0 ? "" : o.substring(eq + 1);
-            if (!k.matches("[a-z_][a-z0-9_]*") || !v.matches("[-+0-9.eE]+")) {
-                throw new IllegalStateException("not a column option this can carry over: " + o);
-            }
-            out.add(k + " = " + v);
-        }
-        return String.join(", ", out);
     }
 }

@@ -181,7 +181,7 @@ final class CarryOver {
                     ddl.add(String.format(COLUMN_COMMENT, p, col, c.comment()));
                 }
                 if (c.options() != null && !c.options().isEmpty()) {
-                    ddl.add(String.format(COLUMN_OPTIONS, p, col, options(c.options())));
+                    ddl.add(String.format(COLUMN_OPTIONS, p, col, io.pgrewrite.pg.ColumnOptions.setList(c.options())));
                 }
                 if (c.statisticsTarget() != null) {
                     ddl.add(String.format(COLUMN_STATISTICS, p, col, c.statisticsTarget()));
@@ -219,21 +219,6 @@ final class CarryOver {
             }
             return ddl;
         }
-    }
-
-    /** attoptions are {@code name=value} with a reloption name and a number (n_distinct, n_distinct_inherited). */
-    static String options(List<String> options) {
-        List<String> out = new ArrayList<>();
-        for (String o : options) {
-            int eq = o.indexOf('=');
-            String k = eq < 0 ? o : o.substring(0, eq);
-            String v = eq < 0 ? "" : o.substring(eq + 1);
-            if (!k.matches("[a-z_][a-z0-9_]*") || !v.matches("[-+0-9.eE]+")) {
-                throw new IllegalStateException("not a column option this can carry over: " + o);
-            }
-            out.add(k + " = " + v);
-        }
-        return String.join(", ", out);
     }
 
     private final JdbcTemplate jdbc;
