@@ -3,6 +3,7 @@ package io.pgrewrite.cli;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.sql.SQLException;
+import java.util.List;
 
 import javax.sql.DataSource;
 
@@ -112,8 +113,12 @@ public final class ExecutionActions {
             return ExitCodes.NOTHING_TO_DO;
         }
         if (e.getStatus() == BatchStatus.ABANDONED && RewriteJob.cleanedUp(e)) {
-            err.println("Execution " + executionId + " was abandoned and cleaned up already: nothing to do.");
-            return ExitCodes.NOTHING_TO_DO;
+            String kept = e.getExecutionContext().containsKey(KEPT_OLD) ? e.getExecutionContext().getString(KEPT_OLD) : "";
+            if (!dropOld || kept.isEmpty()) {
+                err.println("Execution " + executionId + " was abandoned and cleaned up already: nothing to do.");
+                return ExitCodes.NOTHING_TO_DO;
+            }
+            return dropKeptOld(e, List.of(kept.split("\n")), ds, out);
         }
         if (JobLocks.held(ds, ExecutionCommand.jobKey(e))) {
             err.println("Execution " + executionId + " is running. `pgrewrite stop " + executionId + " --wait` first.");
@@ -143,6 +148,7 @@ public final class ExecutionActions {
             r = new Cleanup(engine).run(dropOld);
         }
         e.getExecutionContext().putString(RewriteJob.CLEANED_UP, java.time.OffsetDateTime.now().toString());
+        e.getExecutionContext().putString(KEPT_OLD, String.join("\n", r.keptTables())); // for a later --drop-old
         repository.updateExecutionContext(e);
 
         out.printf("Execution %d abandoned and cleaned up:%n", executionId);
@@ -159,6 +165,27 @@ public final class ExecutionActions {
                     + " drop them yourself or run this again with --drop-old");
         }
         out.printf("`pgrewrite run %s` now starts a fresh execution.%n", def.file() == null ? "<definition>" : def.file());
+        return ExitCodes.OK;
+    }
+
+    /** The P__old tables (schema-qualified, one a line) a cleanup without --drop-old kept. */
+    static final String KEPT_OLD = "pgrewrite.cleanup.kept-old";
+
+    /** {@code abandon ID --cleanup --drop-old} after a cleanup that kept P__old tables: drops those, nothing else. */
+    private int dropKeptOld(JobExecution e, List<String> kept, DataSource ds, PrintStream out) throws Exception {
+        JobDefinition def = startedWith(e);
+        Engine engine = Engine.create(def, new JdbcTemplate(ds), new TransactionTemplate(ctx.getBean(PlatformTransactionManager.class)),
+                ds, false, out);
+        List<String> dropped;
+        try (io.pgrewrite.job.TableLock table = io.pgrewrite.job.TableLock.forCleanup(ds, def)) {
+            dropped = new Cleanup(engine).dropKept(kept);
+        }
+        e.getExecutionContext().putString(KEPT_OLD, "");
+        ctx.getBean(JobRepository.class).updateExecutionContext(e);
+        out.printf("Execution %d was cleaned up before; %s%n", e.getId(), dropped.isEmpty()
+                ? "the old partitions it kept are gone already: nothing dropped"
+                : "dropped the kept old partitions " + String.join(", ", dropped.stream()
+                        .map(q -> q.substring(q.lastIndexOf('.') + 1).replace("\"", "")).toList()));
         return ExitCodes.OK;
     }
 

@@ -5,6 +5,7 @@ import java.util.List;
 import java.util.Map;
 
 import io.pgrewrite.definition.JobDefinition;
+import io.pgrewrite.pg.Identifiers;
 import io.pgrewrite.plan.Partition;
 import io.pgrewrite.plan.PartitionNames;
 import io.pgrewrite.plan.Table;
@@ -22,12 +23,25 @@ public final class Cleanup {
 
     /** ACCESS EXCLUSIVE on P__old, detached: nobody reaches it through the parent. */
     static final String DROP_OLD = "DROP TABLE IF EXISTS %s";
+    /** Columns of a detached P__old that the parent no longer has: what expand added, retracted since. */
+    static final String COLUMNS_NOT_IN_PARENT = """
+            SELECT a.attname::text FROM pg_attribute a WHERE a.attrelid = ?::regclass AND a.attnum > 0 AND NOT a.attisdropped
+              AND NOT EXISTS (SELECT 1 FROM pg_attribute p WHERE p.attrelid = ?::regclass AND p.attname = a.attname
+                              AND p.attnum > 0 AND NOT p.attisdropped)
+            ORDER BY a.attnum
+            """;
+    /** ACCESS EXCLUSIVE on P__old, detached: nobody reaches it through the parent; catalog only. */
+    static final String DROP_COLUMN = "ALTER TABLE %s DROP COLUMN IF EXISTS %s";
     static final String EXISTS = "SELECT to_regclass(?) IS NOT NULL";
     static final String FORGET_STATES = "DELETE FROM pgrewrite.partition_state WHERE job_key = ?";
     static final String FORGET_SYNC_ERRORS = "DELETE FROM pgrewrite.sync_error WHERE job_key = ?";
 
-    /** What was done, for the operator: swapped partitions, P__old tables kept or dropped, steps taken. */
-    public record Result(List<String> swapped, List<String> keptOld, List<String> droppedOld, List<String> done) {
+    /**
+     * What was done, for the operator: swapped partitions, P__old tables kept or dropped, steps taken;
+     * {@code keptTables} are the kept ones schema-qualified, for a later {@link #dropKept}.
+     */
+    public record Result(List<String> swapped, List<String> keptOld, List<String> droppedOld, List<String> done,
+            List<String> keptTables) {
     }
 
     private final Engine engine;
@@ -50,6 +64,7 @@ public final class Cleanup {
         List<String> keptOld = new ArrayList<>();
         List<String> droppedOld = new ArrayList<>();
         List<String> done = new ArrayList<>();
+        List<String> keptQualified = new ArrayList<>();
         Table table = engine.catalog().find(def.schema(), def.table()).orElse(null);
         if (table == null) {
             done.add("table " + def.schema() + "." + def.table() + " not found: nothing on it to clean up");
@@ -61,24 +76,30 @@ public final class Cleanup {
                     engine.copyTarget().drop(n);
                     copies++;
                 }
-                engine.capture().remove(n, n.qPartition()); // trigger on P, log, function: each IF EXISTS
+                // P__old first: killed between swap and retire, it still carries the capture trigger, which
+                // depends on the function that remove() drops. Dropping P__old takes its trigger with it.
                 if (exists(n.qOld())) {
-                    engine.capture().remove(n, n.qOld());
                     if (dropOld) {
                         engine.lockRetry().run("drop " + n.old(), List.of(n.qOld()),
                                 t -> engine.sql().execute(String.format(DROP_OLD, n.qOld())));
                         engine.diskBudget().release(jobKey, "kept:" + n.qOld());
                         droppedOld.add(n.old());
                     } else {
+                        engine.capture().remove(n, n.qOld());
                         keptOld.add(n.old());
+                        keptQualified.add(n.qOld());
                     }
                 }
+                engine.capture().remove(n, n.qPartition()); // trigger on P, log, function: each IF EXISTS
             }
             done.add("dropped " + copies + " working cop" + (copies == 1 ? "y" : "ies") + " (*__rw) and the capture"
                     + " triggers, change logs and functions of " + table.partitions().size() + " partitions");
             String shape = engine.shapeChange().retract(def, table);
             if (shape != null) {
                 done.add(shape);
+            }
+            for (String old : keptQualified) {
+                dropColumnsTheParentLacks(table, old, done);
             }
         }
         // pgrewrite's rows about the job go last, once the catalog is clean: a cleanup cut short can run again.
@@ -88,7 +109,41 @@ public final class Cleanup {
         }
         engine.sql().jdbc().update(FORGET_SYNC_ERRORS, jobKey);
         engine.sql().jdbc().update(FORGET_STATES, jobKey);
-        return new Result(swapped, keptOld, droppedOld, done);
+        return new Result(swapped, keptOld, droppedOld, done, keptQualified);
+    }
+
+    /**
+     * {@code abandon ID --cleanup --drop-old} after a cleanup that kept P__old tables: drops those it
+     * kept (and still there), nothing else. Returns the ones dropped.
+     */
+    public List<String> dropKept(List<String> keptTables) {
+        List<String> dropped = new ArrayList<>();
+        for (String old : keptTables) {
+            if (exists(old)) {
+                engine.lockRetry().run("drop " + old, List.of(old), t -> engine.sql().execute(String.format(DROP_OLD, old)));
+                dropped.add(old);
+            }
+        }
+        return dropped;
+    }
+
+    /**
+     * A P__old kept from a partition swapped before its retire was detached with the columns expand had
+     * added (the shadow column): once retract dropped them from the parent, they go from P__old too, so it
+     * holds the partition's original rows in the original columns. Catalog only.
+     */
+    private void dropColumnsTheParentLacks(Table table, String qualifiedOld, List<String> done) {
+        List<String> extra = engine.sql().jdbc().queryForList(COLUMNS_NOT_IN_PARENT, String.class, qualifiedOld, table.qualified());
+        if (extra.isEmpty()) {
+            return;
+        }
+        engine.lockRetry().run("drop pgrewrite's columns from " + qualifiedOld, List.of(qualifiedOld), t -> {
+            for (String column : extra) {
+                engine.sql().execute(String.format(DROP_COLUMN, qualifiedOld, Identifiers.quote(column)));
+            }
+            return null;
+        });
+        done.add("dropped column(s) " + String.join(", ", extra) + " of the job's from " + qualifiedOld);
     }
 
     private boolean exists(String qualified) {

@@ -1,0 +1,207 @@
+package io.pgrewrite.job;
+
+import static io.pgrewrite.testsupport.Tables.one;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.Statement;
+import java.time.LocalDate;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.Stream;
+
+import io.pgrewrite.cli.ExitCodes;
+import io.pgrewrite.testsupport.CatalogSnapshot;
+import io.pgrewrite.testsupport.CliRun;
+import io.pgrewrite.testsupport.Tables;
+import io.pgrewrite.testsupport.TestDatabase;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/**
+ * The pgrewrite process is killed (kill -9) somewhere in a column change and the operator gives the job
+ * up instead of restarting it: {@code abandon ID --cleanup [--drop-old]}. Whatever moment the kill hit,
+ * the cleanup succeeds, the rows are the rows of before, the table's catalog is the one before the job
+ * (or, once contract committed, the one the blocking ALTER gives), a partition already swapped stays
+ * swapped, its {@code P__old} is kept or dropped as asked, and nothing of pgrewrite's working state is
+ * left: no capture trigger on any table, no trigger function, no change log, no {@code P__rw}.
+ */
+class AbandonAfterAKillTest {
+
+    static final int DAYS = 3;
+    static final int ROWS = 500;
+    static final String JOB = CrashWindowsTest.JOB;
+
+    static TestDatabase.Database template;
+    static TestDatabase.Database reference;
+    static List<String> catalogBefore;
+    static List<String> rowsBefore;
+
+    @BeforeAll
+    static void tableAndWhatTheBlockingAlterMakesOfIt() throws Exception {
+        template = TestDatabase.newDatabase("abandon_kill_template");
+        try (Connection c = template.connect(); Statement st = c.createStatement()) {
+            Tables.daily(c, "public", "ev", LocalDate.of(2024, 3, 1), DAYS, ROWS);
+            st.execute("ALTER TABLE ev ALTER COLUMN massa SET NOT NULL, ALTER COLUMN massa SET DEFAULT 7");
+            catalogBefore = CatalogSnapshot.of(c, "ev");
+            rowsBefore = CatalogSnapshot.rows(c, "ev");
+        }
+        reference = TestDatabase.cloneDatabase(template, "abandon_kill_ref");
+        try (Connection c = reference.connect(); Statement st = c.createStatement()) {
+            st.execute("ALTER TABLE ev ALTER COLUMN massa TYPE integer USING massa::integer");
+        }
+    }
+
+    /**
+     * The report: killed after the first day's swap committed and before its retire, the day's old rows
+     * sit in {@code ev_20240301__old}, detached, still carrying the capture trigger; the cleanup must drop
+     * that trigger before the function it calls, and keep or drop the table as asked.
+     */
+    @ParameterizedTest(name = "--drop-old {0}")
+    @ValueSource(booleans = {false, true})
+    void killedBetweenSwapAndRetire(boolean dropOld) throws Exception {
+        TestDatabase.Database db = TestDatabase.cloneDatabase(template, "abandon_kill_swapped_" + dropOld);
+        String paused = killAt(db, "after-swap");
+        String day = paused.split(" ")[2];
+
+        CliRun cleanup = cleanup(db, dropOld);
+        assertThat(cleanup.out()).contains("swapped and staying so").contains(day);
+        if (dropOld) {
+            assertThat(cleanup.out()).contains("dropped the kept old partitions " + day + "__old");
+        } else {
+            assertThat(cleanup.out()).contains("kept " + day + "__old");
+        }
+        try (Connection c = db.connect(); Statement st = c.createStatement()) {
+            assertThat(CatalogSnapshot.of(c, "ev")).containsExactlyElementsOf(catalogBefore);
+            assertThat(CatalogSnapshot.rows(c, "ev")).hasSize(DAYS * ROWS).containsExactlyElementsOf(rowsBefore);
+            assertThat(leftovers(st)).isEmpty();
+            assertThat(oldPartitions(st)).isEqualTo(dropOld ? List.of() : List.of(day + "__old"));
+            if (!dropOld) {
+                // The day's original rows, intact: the same count as the rewritten day attached in its place.
+                assertThat(one(st, "SELECT count(*) FROM " + day + "__old")).isEqualTo(ROWS);
+            }
+        }
+        if (!dropOld) {
+            // As the output says: the same command again with --drop-old drops what it kept, and only that.
+            CliRun again = CliRun.run(db, "abandon", String.valueOf(CrashWindowsTest.lastExecution(db)), "--cleanup", "--drop-old");
+            assertThat(again.exitCode()).as(again.toString()).isEqualTo(ExitCodes.OK);
+            assertThat(again.out()).contains("cleaned up before").contains("dropped the kept old partitions " + day + "__old")
+                    .doesNotContain("no partition had been swapped");
+            try (Connection c = db.connect(); Statement st = c.createStatement()) {
+                assertThat(oldPartitions(st)).isEmpty();
+                assertThat(CatalogSnapshot.of(c, "ev")).containsExactlyElementsOf(catalogBefore);
+                assertThat(CatalogSnapshot.rows(c, "ev")).containsExactlyElementsOf(rowsBefore);
+                assertThat(leftovers(st)).isEmpty();
+            }
+            CliRun third = CliRun.run(db, "abandon", String.valueOf(CrashWindowsTest.lastExecution(db)), "--cleanup", "--drop-old");
+            assertThat(third.exitCode()).as(third.toString()).isEqualTo(ExitCodes.NOTHING_TO_DO);
+        }
+    }
+
+    /** CrashWindowsTest's points (all 15 with -Dpgrewrite.test.all-crash-points=true), and the steps between. */
+    static Stream<String> points() {
+        List<String> extra = Boolean.getBoolean("pgrewrite.test.all-crash-points")
+                ? List.of("copy", "index", "verify:before-snapshot", "swap:before-lock") : List.of("copy");
+        return Stream.concat(extra.stream(), CrashWindowsTest.points().stream());
+    }
+
+    @ParameterizedTest(name = "killed at {0}")
+    @MethodSource("points")
+    void killedAnywhereIsCleanedUpToTheTableOfBefore(String point) throws Exception {
+        TestDatabase.Database db = TestDatabase.cloneDatabase(template, "abandon_kill_" + point.replaceAll("[^a-z]", "_"));
+        killAt(db, point);
+
+        cleanup(db, true);
+        try (Connection c = db.connect(); Connection theirs = reference.connect(); Statement st = c.createStatement()) {
+            // Once contract committed, the column change is complete: nothing is left to undo.
+            List<String> expected = point.equals("contract:committed") ? CatalogSnapshot.of(theirs, "ev") : catalogBefore;
+            assertThat(CatalogSnapshot.of(c, "ev")).containsExactlyElementsOf(expected);
+            assertThat(CatalogSnapshot.rows(c, "ev")).hasSize(DAYS * ROWS).containsExactlyElementsOf(rowsBefore);
+            assertThat(leftovers(st)).isEmpty();
+            assertThat(oldPartitions(st)).isEmpty();
+            assertThat(one(st, "SELECT count(*) FROM pgrewrite.partition_state")).isZero();
+            assertThat(one(st, "SELECT count(*) FROM pgrewrite.disk_reservation")).isZero();
+            assertThat(one(st, "SELECT count(*) FROM pgrewrite.shape_change")).isZero();
+            assertThat(one(st, "SELECT count(*) FROM pgrewrite.sync_error")).isZero();
+        }
+    }
+
+    /**
+     * With {@code retire: keep}, every partition retired so far left its {@code P__old} too: without
+     * {@code --drop-old} they all stay, each with the partition's original rows in the table's original
+     * columns (the shadow column goes with the rest of the job's state), and nothing else of the job stays.
+     */
+    @ParameterizedTest(name = "retire: keep, killed at {0}")
+    @ValueSource(strings = {"after-swap", "retire:committed", "contract:locked"})
+    void keptOldPartitionsStayAsTheOriginalRows(String point) throws Exception {
+        TestDatabase.Database db = TestDatabase.cloneDatabase(template, "abandon_keep_" + point.replaceAll("[^a-z]", "_"));
+        killAt(db, point, JOB + "retire: keep\n");
+
+        CliRun cleanup = cleanup(db, false);
+        try (Connection c = db.connect(); Statement st = c.createStatement()) {
+            assertThat(CatalogSnapshot.of(c, "ev")).containsExactlyElementsOf(catalogBefore);
+            assertThat(CatalogSnapshot.rows(c, "ev")).hasSize(DAYS * ROWS).containsExactlyElementsOf(rowsBefore);
+            assertThat(leftovers(st)).isEmpty();
+            List<String> olds = oldPartitions(st);
+            assertThat(olds).isNotEmpty().hasSizeLessThanOrEqualTo(DAYS);
+            assertThat(cleanup.out()).contains("kept " + String.join(", ", olds));
+            for (String old : olds) {
+                assertThat(one(st, "SELECT count(*) FROM " + old)).isEqualTo(ROWS);
+                assertThat(one(st, "SELECT count(*) FROM pg_attribute a WHERE a.attrelid = '" + old + "'::regclass AND a.attnum > 0"
+                        + " AND NOT a.attisdropped AND NOT EXISTS (SELECT 1 FROM pg_attribute p WHERE p.attrelid = 'ev'::regclass"
+                        + " AND p.attname = a.attname AND p.atttypid = a.atttypid AND NOT p.attisdropped)"))
+                        .as(old + ": only the table's columns, with their types").isZero();
+            }
+        }
+    }
+
+    static String killAt(TestDatabase.Database db, String point) throws Exception {
+        return killAt(db, point, JOB);
+    }
+
+    static String killAt(TestDatabase.Database db, String point, String definition) throws Exception {
+        Path job = Files.createTempFile("abandon-kill", ".yaml");
+        Files.writeString(job, definition);
+        return CrashWindowsTest.killAt(db, point, job);
+    }
+
+    static CliRun cleanup(TestDatabase.Database db, boolean dropOld) throws Exception {
+        String execution = String.valueOf(CrashWindowsTest.lastExecution(db));
+        CliRun cleanup = dropOld ? CliRun.run(db, "abandon", execution, "--cleanup", "--drop-old")
+                : CliRun.run(db, "abandon", execution, "--cleanup");
+        assertThat(cleanup.exitCode()).as(cleanup.toString()).isEqualTo(ExitCodes.OK);
+        assertThat(cleanup.out()).contains("Execution " + execution + " abandoned and cleaned up");
+        return cleanup;
+    }
+
+    /** pgrewrite's working state: copies, change logs, functions, checks, triggers on any table, the shadow column. */
+    static List<String> leftovers(Statement st) throws Exception {
+        List<String> found = new ArrayList<>();
+        try (ResultSet rs = st.executeQuery("SELECT 'table ' || relname FROM pg_class WHERE relname ~ '__rw$'"
+                + " OR (relnamespace = 'pgrewrite'::regnamespace AND relname ~ '^log_')"
+                + " UNION ALL SELECT 'function ' || proname FROM pg_proc WHERE pronamespace = 'pgrewrite'::regnamespace"
+                + " UNION ALL SELECT 'constraint ' || conname FROM pg_constraint WHERE conname LIKE 'pgrewrite%'"
+                + " UNION ALL SELECT 'trigger ' || tgname || ' on ' || tgrelid::regclass FROM pg_trigger WHERE tgname LIKE '%pgrewrite%'"
+                + " UNION ALL SELECT 'column ' || attname FROM pg_attribute WHERE attname LIKE '%\\_\\_pgrewrite' AND NOT attisdropped")) {
+            while (rs.next()) {
+                found.add(rs.getString(1));
+            }
+        }
+        return found;
+    }
+
+    static List<String> oldPartitions(Statement st) throws Exception {
+        List<String> found = new ArrayList<>();
+        try (ResultSet rs = st.executeQuery("SELECT relname FROM pg_class WHERE relname ~ '__old$' AND relkind = 'r' ORDER BY 1")) {
+            while (rs.next()) {
+                found.add(rs.getString(1));
+            }
+        }
+        return found;
+    }
+}
