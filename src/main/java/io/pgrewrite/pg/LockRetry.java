@@ -193,6 +193,36 @@ public final class LockRetry {
     /** "May not cancel autovacuum" is said once per process, not once per attempt. */
     private static final AtomicBoolean SAID_CANNOT_CANCEL = new AtomicBoolean();
 
+    /**
+     * Autovacuum met by this process's lock attempts, summed over the run, for the report's one line: per
+     * operation it is routine on a busy table and read as an alarm when printed each time.
+     */
+    public static final AutovacuumTally AUTOVACUUM_IN_THE_WAY = new AutovacuumTally();
+
+    /** Outside io.pgrewrite: the console leaves it out (logback.xml keeps it for the log file and --verbose). */
+    private static final org.slf4j.Logger AUTOVACUUM_LOG = org.slf4j.LoggerFactory.getLogger("pgrewrite.autovacuum");
+
+    /** Operations that met autovacuum, how often it was cancelled, attempts it alone stopped. */
+    public static final class AutovacuumTally {
+        private final java.util.concurrent.atomic.AtomicLong operations = new java.util.concurrent.atomic.AtomicLong();
+        private final java.util.concurrent.atomic.AtomicLong cancelled = new java.util.concurrent.atomic.AtomicLong();
+        private final java.util.concurrent.atomic.AtomicLong stopped = new java.util.concurrent.atomic.AtomicLong();
+
+        void record(int cancels, int stops) {
+            operations.incrementAndGet();
+            cancelled.addAndGet(cancels);
+            stopped.addAndGet(stops);
+        }
+
+        /** One line for the report, or null when autovacuum never got in the way. */
+        public String summary() {
+            long ops = operations.get();
+            return ops == 0 ? null : "autovacuum: in the way of " + ops + " lock operation(s) of this process, cancelled "
+                    + cancelled.get() + " time(s), " + stopped.get() + " attempt(s) retried because of it alone"
+                    + " (routine on a table autovacuum works on; each one is in the log file)";
+        }
+    }
+
     /** Attempts stopped only by autovacuum, allowed per run on top of max-attempts: never endless. */
     static final int AUTOVACUUM_RETRIES_PER_ATTEMPT = 5;
 
@@ -311,8 +341,11 @@ public final class LockRetry {
                 }
                 long end = System.nanoTime();
                 if (cancelled > 0 || autovacuumStops > 0) {
-                    log.info("{}: done after {} attempt(s); cancelled autovacuum {} time(s), {} attempt(s) stopped by autovacuum only",
+                    // Routine on a busy table: one line per operation in the log file (and with --verbose), not on
+                    // the console; the run's report sums them in one line.
+                    AUTOVACUUM_LOG.info("{}: done after {} attempt(s); cancelled autovacuum {} time(s), {} attempt(s) stopped by autovacuum only",
                             what, attempts, cancelled, autovacuumStops);
+                    AUTOVACUUM_IN_THE_WAY.record(cancelled, autovacuumStops);
                 }
                 return new Outcome<>(value, attempts, (timing.lockedAt() - timing.begin) / 1e6,
                         (end - timing.lockedAt()) / 1e6);

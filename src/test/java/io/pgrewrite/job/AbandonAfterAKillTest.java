@@ -131,9 +131,42 @@ class AbandonAfterAKillTest {
         }
     }
 
+    /**
+     * With {@code retire: keep}, every partition retired so far left its {@code P__old} too: without
+     * {@code --drop-old} they all stay, each with the partition's original rows in the table's original
+     * columns (the shadow column goes with the rest of the job's state), and nothing else of the job stays.
+     */
+    @ParameterizedTest(name = "retire: keep, killed at {0}")
+    @ValueSource(strings = {"after-swap", "retire:committed", "contract:locked"})
+    void keptOldPartitionsStayAsTheOriginalRows(String point) throws Exception {
+        TestDatabase.Database db = TestDatabase.cloneDatabase(template, "abandon_keep_" + point.replaceAll("[^a-z]", "_"));
+        killAt(db, point, JOB + "retire: keep\n");
+
+        CliRun cleanup = cleanup(db, false);
+        try (Connection c = db.connect(); Statement st = c.createStatement()) {
+            assertThat(CatalogSnapshot.of(c, "ev")).containsExactlyElementsOf(catalogBefore);
+            assertThat(CatalogSnapshot.rows(c, "ev")).hasSize(DAYS * ROWS).containsExactlyElementsOf(rowsBefore);
+            assertThat(leftovers(st)).isEmpty();
+            List<String> olds = oldPartitions(st);
+            assertThat(olds).isNotEmpty().hasSizeLessThanOrEqualTo(DAYS);
+            assertThat(cleanup.out()).contains("kept " + String.join(", ", olds));
+            for (String old : olds) {
+                assertThat(one(st, "SELECT count(*) FROM " + old)).isEqualTo(ROWS);
+                assertThat(one(st, "SELECT count(*) FROM pg_attribute a WHERE a.attrelid = '" + old + "'::regclass AND a.attnum > 0"
+                        + " AND NOT a.attisdropped AND NOT EXISTS (SELECT 1 FROM pg_attribute p WHERE p.attrelid = 'ev'::regclass"
+                        + " AND p.attname = a.attname AND p.atttypid = a.atttypid AND NOT p.attisdropped)"))
+                        .as(old + ": only the table's columns, with their types").isZero();
+            }
+        }
+    }
+
     static String killAt(TestDatabase.Database db, String point) throws Exception {
+        return killAt(db, point, JOB);
+    }
+
+    static String killAt(TestDatabase.Database db, String point, String definition) throws Exception {
         Path job = Files.createTempFile("abandon-kill", ".yaml");
-        Files.writeString(job, JOB);
+        Files.writeString(job, definition);
         return CrashWindowsTest.killAt(db, point, job);
     }
 

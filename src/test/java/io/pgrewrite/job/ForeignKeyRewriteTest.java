@@ -258,8 +258,7 @@ class ForeignKeyRewriteTest {
         }
         Path job = Files.createTempFile("fkabandon", ".yaml");
         Files.writeString(job, "name: fkabandon\ntable: ev\noperation: alter-column-type\ncolumn: cam\ntype: bigint\nworkers: 1\n");
-        // (killed at after-swap instead, before retire, the cleanup fails on P__old's capture trigger whatever the
-        // keys: "cannot drop function pgrewrite.capture_… because other objects depend on it", seen here)
+        // (killed at after-swap instead, before retire: the story below)
         long execution = killAt(db, job, "retire:committed");
         try (Connection c = db.connect(); Statement st = c.createStatement()) {
             assertThat(one(st, "SELECT count(*) FROM pg_constraint WHERE conrelid = 'ev_20240301'::regclass AND conname LIKE 'pgrw_fk_%'"))
@@ -363,6 +362,30 @@ class ForeignKeyRewriteTest {
                 + " ORDER BY id, at)) FROM ev")) {
             rs.next();
             return rs.getString(1);
+        }
+    }
+
+    /**
+     * Killed after the first partition's swap committed, before its retire: {@code ev_20240301__old} still carries
+     * the capture trigger and the keys; {@code --cleanup --drop-old} drops it with them, and the catalog is what it was.
+     */
+    @Test
+    void abandonCleanupBetweenSwapAndRetireRemovesTheKeysItBuilt() throws Exception {
+        TestDatabase.Database db = withCameras("fk_abandon_swapped");
+        List<String> before;
+        try (Connection c = db.connect()) {
+            before = io.pgrewrite.testsupport.CatalogSnapshot.full(c, "ev");
+        }
+        Path job = Files.createTempFile("fkabandon", ".yaml");
+        Files.writeString(job, "name: fkabandon\ntable: ev\noperation: alter-column-type\ncolumn: cam\ntype: bigint\nworkers: 1\n");
+        long execution = killAt(db, job, "after-swap");
+        CliRun cleanup = CliRun.run(db, "abandon", String.valueOf(execution), "--cleanup", "--drop-old");
+        assertThat(cleanup.exitCode()).as(cleanup.toString()).isEqualTo(ExitCodes.OK);
+        try (Connection c = db.connect(); Statement st = c.createStatement()) {
+            assertThat(one(st, "SELECT count(*) FROM pg_constraint WHERE conname LIKE 'pgrw_fk_%'")).isZero();
+            assertThat(one(st, "SELECT count(*) FROM pg_class WHERE relname ~ '__(rw|old)$'")).isZero();
+            assertThat(io.pgrewrite.testsupport.CatalogSnapshot.full(c, "ev")).containsExactlyElementsOf(before);
+            assertThat(one(st, "SELECT count(*) FROM pg_trigger WHERE tgrelid = 'cameras'::regclass")).isEqualTo(2);
         }
     }
 

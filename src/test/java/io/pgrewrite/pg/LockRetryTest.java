@@ -137,6 +137,9 @@ class LockRetryTest {
             }, LockRetryTest::lockT);
             assertThat(o.attempts()).isEqualTo(4);
             assertThat(av.cancelCalls.get()).as("cleared before every attempt (and once after each stop)").isGreaterThanOrEqualTo(4);
+            // Not a console line per operation: the run's report says it once, from this tally.
+            assertThat(LockRetry.AUTOVACUUM_IN_THE_WAY.summary()).as("the report's one autovacuum line")
+                    .startsWith("autovacuum: in the way of ").contains("cancelled ");
         }
     }
 
