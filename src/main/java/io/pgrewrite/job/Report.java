@@ -50,10 +50,6 @@ public final class Report {
             out.printf(", peak extra disk %s", Bytes.format(DiskSampler.recordedPeak(jdbc, executionId)));
         }
         out.println();
-        String autovacuum = io.pgrewrite.pg.LockRetry.AUTOVACUUM_IN_THE_WAY.summary();
-        if (autovacuum != null) {
-            out.println(autovacuum);
-        }
         List<String> gone = rows.stream().filter(r -> PartitionState.GONE.equals(r.get("state")))
                 .map(r -> (String) r.get("partition_name")).toList();
         if (!gone.isEmpty()) {

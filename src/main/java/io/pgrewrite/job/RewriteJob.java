@@ -82,6 +82,9 @@ public final class RewriteJob {
                 engine.dataSource(), () -> steering.definition().workers(), stop);
     }
 
+    /** The autovacuum tally when this run began; the report sums what came after. */
+    private volatile long[] autovacuumMark = io.pgrewrite.pg.LockRetry.AUTOVACUUM_IN_THE_WAY.mark();
+
     public Job build() {
         return new JobBuilder(NAME, repository)
                 .listener(new JobExecutionListener() {
@@ -95,6 +98,7 @@ public final class RewriteJob {
                         } catch (java.io.IOException e) {
                             throw new java.io.UncheckedIOException("cannot read " + engine.definition().file(), e);
                         }
+                        autovacuumMark = io.pgrewrite.pg.LockRetry.AUTOVACUUM_IN_THE_WAY.mark();
                         sampler = new DiskSampler(engine.sql().jdbc(), je.getId()).start();
                         throttle = new ThrottleSampler(engine.sql().jdbc(), engine.dataSource(), engine.definition(), je.getId(),
                                 RewriteJob.this::workersChanged).start();
@@ -113,6 +117,12 @@ public final class RewriteJob {
                 .next(new StepBuilder("report", repository).tasklet((c, ctx) -> {
                     new Report(engine.sql().jdbc()).print(out, engine.definition().jobKey(),
                             ctx.getStepContext().getStepExecution().getJobExecution().getId());
+                    // Lock attempts of this process since the run began (a scheduler's jobs each count their own; a
+                    // remote worker's attempts are in its own log file).
+                    String autovacuum = io.pgrewrite.pg.LockRetry.AUTOVACUUM_IN_THE_WAY.summarySince(autovacuumMark);
+                    if (autovacuum != null) {
+                        out.println(autovacuum);
+                    }
                     return RepeatStatus.FINISHED;
                 }, Engine.NO_TRANSACTION).allowStartIfComplete(true).build())
                 .build();

@@ -214,12 +214,17 @@ public final class LockRetry {
             stopped.addAndGet(stops);
         }
 
-        /** One line for the report, or null when autovacuum never got in the way. */
-        public String summary() {
-            long ops = operations.get();
-            return ops == 0 ? null : "autovacuum: in the way of " + ops + " lock operation(s) of this process, cancelled "
-                    + cancelled.get() + " time(s), " + stopped.get() + " attempt(s) retried because of it alone"
-                    + " (routine on a table autovacuum works on; each one is in the log file)";
+        /** The tally now, to sum only what comes after (a scheduler process runs many jobs). */
+        public long[] mark() {
+            return new long[] {operations.get(), cancelled.get(), stopped.get()};
+        }
+
+        /** One line for the report about what came after {@code mark}, or null when autovacuum never got in the way. */
+        public String summarySince(long[] mark) {
+            long ops = operations.get() - mark[0];
+            return ops == 0 ? null : "autovacuum: in the way of " + ops + " lock operation(s) of this run, cancelled "
+                    + (cancelled.get() - mark[1]) + " time(s), " + (stopped.get() - mark[2])
+                    + " attempt(s) retried because of it alone (routine on a table autovacuum works on; each one is in the log file)";
         }
     }
 

@@ -129,6 +129,8 @@ class LockRetryTest {
         try (Holder h = new Holder()) {
             StandIn av = new StandIn(h.pid, true, () -> 1);
             AtomicInteger before = new AtomicInteger();
+            long[] mark = LockRetry.AUTOVACUUM_IN_THE_WAY.mark();
+            assertThat(LockRetry.AUTOVACUUM_IN_THE_WAY.summarySince(mark)).as("nothing since the mark").isNull();
             LockRetry retry = new LockRetry(tx, sql, Duration.ofMillis(100), 2, av);
             var o = retry.run("lock t", List.of("t"), LockRetry.Scope.ONLY, () -> {
                 if (before.incrementAndGet() == 4) {
@@ -138,8 +140,8 @@ class LockRetryTest {
             assertThat(o.attempts()).isEqualTo(4);
             assertThat(av.cancelCalls.get()).as("cleared before every attempt (and once after each stop)").isGreaterThanOrEqualTo(4);
             // Not a console line per operation: the run's report says it once, from this tally.
-            assertThat(LockRetry.AUTOVACUUM_IN_THE_WAY.summary()).as("the report's one autovacuum line")
-                    .startsWith("autovacuum: in the way of ").contains("cancelled ");
+            assertThat(LockRetry.AUTOVACUUM_IN_THE_WAY.summarySince(mark)).as("the report's one autovacuum line")
+                    .startsWith("autovacuum: in the way of 1 lock operation(s) of this run, cancelled ");
         }
     }
 
