@@ -14,7 +14,7 @@ ROOT=$(dirname "$HERE")
 WORK=${BENCH_WORK:-$HERE/.work}
 RESULTS=
 PGBIN=/usr/lib/postgresql/15/bin
-PORT=${BENCH_PORT:-55432}
+PORT=${BENCH_PORT:-55432}  # when not set: the first free port from 55432 up
 JAR=$ROOT/target/pgrewrite.jar
 ALL_IDS="A B C D1 D2 VF RP K1 K2"
 
@@ -115,17 +115,26 @@ as_pg() {  # the server refuses to run as root
 }
 
 PGDATA=$WORK/pgdata
-start_cluster() {
-    mkdir -p "$WORK"
-    if [ ! -f "$PGDATA/PG_VERSION" ]; then
-        log "initdb $PGDATA (port $PORT)"
-        mkdir -p "$PGDATA"
-        if [ "$(id -u)" = 0 ]; then chown postgres: "$PGDATA"; fi
-        as_pg test -w "$PGDATA" || die "user postgres cannot write $PGDATA (a folder on the way is closed to it);
+SHARED_BUFFERS=512MB
+# Whether something listens on a TCP port of this host's loopback.
+port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+# The benchmark's server could not start: say why (its log's last lines) and exit 3, which .ci/run reads
+# as "this machine cannot run the benchmark's own server", not as a wrong result.
+cannot_start() {
+    echo "bench/run.sh: PostgreSQL 15 did not start (data directory $PGDATA, port $PORT); its log ends:" >&2
+    tail -n 20 "$WORK/postgres.log" 2>/dev/null | sed 's/^/    /' >&2 || true
+    exit 3
+}
+init_cluster() {
+    log "initdb $PGDATA"
+    mkdir -p "$PGDATA"
+    if [ "$(id -u)" = 0 ]; then chown postgres: "$WORK" "$PGDATA"; fi
+    as_pg test -w "$PGDATA" || die "user postgres cannot write $PGDATA (a folder on the way is closed to it);
 set BENCH_WORK to a folder it can reach, e.g. BENCH_WORK=/var/tmp/pgrewrite-bench"
-        as_pg $PGBIN/initdb -D "$PGDATA" -U postgres --auth=trust --encoding=UTF8 --locale=C.UTF-8 >/dev/null
-        echo "include = 'bench.conf'" >>"$PGDATA/postgresql.conf"
-    fi
+    as_pg $PGBIN/initdb -D "$PGDATA" -U postgres --auth=trust --encoding=UTF8 --locale=C.UTF-8 >/dev/null
+    echo "include = 'bench.conf'" >>"$PGDATA/postgresql.conf"
+}
+write_settings() {
     # A modest production-like setup; written into results.md with the machine. wal_recycle = off:
     # a checkpoint removes the WAL it no longer needs instead of keeping it for reuse, so pg_wal starts
     # each approach at the same size, whatever the approach before it wrote.
@@ -133,7 +142,7 @@ set BENCH_WORK to a folder it can reach, e.g. BENCH_WORK=/var/tmp/pgrewrite-benc
 port = $PORT
 listen_addresses = 'localhost'
 unix_socket_directories = ''
-shared_buffers = '512MB'
+shared_buffers = '$SHARED_BUFFERS'
 maintenance_work_mem = '256MB'
 work_mem = '16MB'
 max_wal_size = '1GB'
@@ -142,19 +151,45 @@ max_locks_per_transaction = 256
 log_lock_waits = on
 EOF
     if [ "$(id -u)" = 0 ]; then chown postgres: "$PGDATA/bench.conf"; fi
-    if ! as_pg $PGBIN/pg_ctl -D "$PGDATA" status >/dev/null 2>&1; then
-        log "starting PostgreSQL 15 on port $PORT"
-        if [ "$(id -u)" = 0 ]; then touch "$WORK/postgres.log"; chown postgres: "$WORK/postgres.log"; fi
-        as_pg $PGBIN/pg_ctl -D "$PGDATA" -l "$WORK/postgres.log" -w start >/dev/null
-        STARTED_CLUSTER=1
-    else
+}
+start_server() {
+    if [ "$(id -u)" = 0 ]; then touch "$WORK/postgres.log"; chown postgres: "$WORK/postgres.log"; fi
+    as_pg $PGBIN/pg_ctl -D "$PGDATA" -l "$WORK/postgres.log" -w start >/dev/null 2>&1
+}
+start_cluster() {
+    mkdir -p "$WORK"
+    [ -f "$PGDATA/PG_VERSION" ] || init_cluster
+    if as_pg $PGBIN/pg_ctl -D "$PGDATA" status >/dev/null 2>&1; then
+        write_settings
         as_pg $PGBIN/pg_ctl -D "$PGDATA" reload >/dev/null  # settings that need a restart wait for the next start
+        return
     fi
+    # Another server on the port (the default one was not asked for by name): take the next free one.
+    if [ -z "${BENCH_PORT:-}" ]; then
+        while port_busy "$PORT"; do PORT=$((PORT + 1)); done
+    fi
+    write_settings
+    log "starting PostgreSQL 15 on port $PORT"
+    if start_server; then STARTED_CLUSTER=1; return; fi
+    # Once more, where a server can start on any machine: a new cluster in /var/tmp (a data directory on a
+    # shared or mapped file system can refuse the modes PostgreSQL insists on), with less shared memory.
+    [ -z "${BENCH_WORK:-}" ] || cannot_start
+    echo "bench/run.sh: PostgreSQL 15 did not start in $PGDATA; its log ends:" >&2
+    tail -n 10 "$WORK/postgres.log" 2>/dev/null | sed 's/^/    /' >&2 || true
+    WORK=$(mktemp -d /var/tmp/pgrewrite-bench.XXXXXX) PGDATA=$WORK/pgdata SHARED_BUFFERS=128MB TEMP_CLUSTER=1
+    if [ -z "${BENCH_PORT:-}" ]; then PORT=$((PORT + 1)); while port_busy "$PORT"; do PORT=$((PORT + 1)); done; fi
+    log "trying again in $WORK, port $PORT, shared_buffers $SHARED_BUFFERS"
+    init_cluster
+    write_settings
+    start_server || cannot_start
+    STARTED_CLUSTER=1
 }
 stop_cluster() {
     if [ "${STARTED_CLUSTER:-0}" = 1 ]; then
         as_pg $PGBIN/pg_ctl -D "$PGDATA" -m fast -w stop >/dev/null 2>&1 || true
     fi
+    # A cluster made in /var/tmp because the first would not start: its data goes, its logs stay.
+    if [ "${TEMP_CLUSTER:-0}" = 1 ]; then rm -rf "$PGDATA"; fi
 }
 
 psql_() { PGOPTIONS="-c client_min_messages=warning" $PGBIN/psql -X -q -v ON_ERROR_STOP=1 -h localhost -p $PORT -U postgres "$@"; }
