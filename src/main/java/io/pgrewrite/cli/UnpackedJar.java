@@ -15,24 +15,40 @@ import java.util.Comparator;
 import java.util.Enumeration;
 import java.util.List;
 import java.util.Set;
+import java.util.jar.Attributes;
 import java.util.jar.JarEntry;
 import java.util.jar.JarFile;
+import java.util.jar.JarOutputStream;
+import java.util.jar.Manifest;
 import java.util.stream.Stream;
 
 import io.pgrewrite.PgrewriteApplication;
 
 /**
- * {@code status} and {@code plan} from the jar's classes unpacked once into the user's cache directory
- * ({@code $XDG_CACHE_HOME/pgrewrite}, else {@code ~/.cache/pgrewrite}), on a plain class loader. Loading each
- * class out of a jar nested in {@code pgrewrite.jar} (Spring Boot's launcher) cost them a third of their CPU
- * time; {@code java -Djarmode=tools extract} does the same by hand. The copy is keyed by the jar's path, size
- * and modification time, made in a private directory and renamed into place whole; a rebuilt jar gets a new
- * one and the old one is removed. Where anything of this fails the command runs as before, from the jar.
+ * Every command from the jar's classes unpacked once into the user's cache directory
+ * ({@code $XDG_CACHE_HOME/pgrewrite}, else {@code ~/.cache/pgrewrite}). Loading each class out of a jar nested in
+ * {@code pgrewrite.jar} (Spring Boot's launcher) cost {@code status} and {@code plan} a third of their CPU time;
+ * {@code java -Djarmode=tools extract} does the same by hand. {@code status} and {@code plan} (no Spring context)
+ * run in this JVM on a plain class loader; the commands that start the Spring context run in a JVM of their own
+ * with a class data sharing archive of this build ({@link ArchivedJvm}), which halves their start-up. The copy is
+ * keyed by the jar's path, size and modification time, made in a private directory and renamed into place
+ * whole; a rebuilt jar gets a new one and the old one is removed. Where anything of this fails the command runs
+ * as before, from the jar.
  */
 public final class UnpackedJar {
 
     /** Commands that start no Spring context: the ones whose start-up is mostly class loading. */
     static final Set<String> COMMANDS = Set.of("status", "plan");
+
+    /** Commands that start the Spring context: in a JVM of their own with the class data sharing archive. */
+    static final Set<String> SPRING_COMMANDS = Set.of("run", "restart", "worker", "scheduler", "demo", "stop", "recover",
+            "abandon", "pause", "resume", "postpone-swap", "allow-swap", "set");
+
+    /** The unpacked classes as a plain jar whose manifest names the libraries: what the archive's JVM runs. */
+    static final String APP_JAR = "pgrewrite.jar";
+
+    /** Bumped when the copy's layout changes: a copy made by an earlier pgrewrite is replaced, not misread. */
+    private static final String LAYOUT = "2";
 
     /** Set on the unpacked run: the outer jar's Implementation-Version (Cli's --version). */
     static final String VERSION_PROPERTY = "pgrewrite.version";
@@ -44,7 +60,9 @@ public final class UnpackedJar {
 
     /** Runs the command from the unpacked classes and returns its exit code, or null where it does not apply. */
     public static Integer run(String[] args) {
-        if (args.length == 0 || !COMMANDS.contains(args[0]) || PgrewriteApplication.class.getClassLoader() == ClassLoader.getSystemClassLoader()
+        ArchivedJvm.watchLauncher(); // in the archive's JVM: end with the process that started it
+        if (args.length == 0 || !(COMMANDS.contains(args[0]) || SPRING_COMMANDS.contains(args[0]))
+                || PgrewriteApplication.class.getClassLoader() == ClassLoader.getSystemClassLoader()
                 || Boolean.getBoolean("pgrewrite.unpacked.disabled")) {
             return null;
         }
@@ -54,6 +72,12 @@ public final class UnpackedJar {
             Path dir = unpacked(jar);
             if (dir == null) {
                 return null;
+            }
+            if (SPRING_COMMANDS.contains(args[0])) {
+                Integer code = ArchivedJvm.run(dir, args);
+                if (code != null) {
+                    return code;
+                }
             }
             List<URL> urls = new ArrayList<>();
             urls.add(dir.resolve("classes").toUri().toURL());
@@ -81,15 +105,18 @@ public final class UnpackedJar {
 
     /** The unpacked copy of a Spring Boot jar, made now if there is none; null for anything else. */
     static Path unpacked(Path jar) throws IOException {
+        Path cache = cacheRoot();
+        return cache == null ? null : unpacked(jar, cache);
+    }
+
+    /** @param cache where the copies of pgrewrite jars are kept */
+    static Path unpacked(Path jar, Path cache) throws IOException {
         if (!Files.isRegularFile(jar) || !jar.toString().endsWith(".jar")) {
             return null;
         }
-        Path cache = cacheRoot();
-        if (cache == null) {
-            return null;
-        }
         String prefix = Integer.toHexString(jar.toString().hashCode()) + "-";
-        Path dir = cache.resolve(prefix + Long.toHexString(Files.size(jar)) + "-" + Long.toHexString(Files.getLastModifiedTime(jar).toMillis()));
+        Path dir = cache.resolve(prefix + Long.toHexString(Files.size(jar)) + "-" + Long.toHexString(Files.getLastModifiedTime(jar).toMillis())
+                + "-" + LAYOUT);
         if (Files.exists(dir.resolve(DONE))) {
             return dir;
         }
@@ -122,6 +149,7 @@ public final class UnpackedJar {
                 }
             }
             Files.write(tmp.resolve("classpath.txt"), libs);
+            writeAppJar(jf.getManifest(), tmp.resolve("classes"), libs.stream().map(l -> "lib/" + l).toList(), tmp.resolve(APP_JAR));
             Files.createFile(tmp.resolve(DONE));
             try {
                 Files.move(tmp, dir, StandardCopyOption.ATOMIC_MOVE);
@@ -135,6 +163,46 @@ public final class UnpackedJar {
             return dir;
         } finally {
             delete(tmp);
+        }
+    }
+
+    /**
+     * The application's classes as a plain jar for {@code java -jar}: the outer manifest's attributes (the
+     * version) with this jar's Main-Class and the libraries as its Class-Path. Class data sharing wants jars, not
+     * directories, on the class path.
+     */
+    static void writeAppJar(Manifest outerManifest, Path classes, List<String> classPath, Path target) throws IOException {
+        Manifest manifest = new Manifest();
+        Attributes main = manifest.getMainAttributes();
+        if (outerManifest != null) {
+            outerManifest.getMainAttributes().forEach((k, v) -> {
+                if (!k.toString().startsWith("Spring-Boot-") && !k.toString().equals("Start-Class")) {
+                    main.put(k, v);
+                }
+            });
+        }
+        main.put(Attributes.Name.MANIFEST_VERSION, "1.0");
+        main.put(Attributes.Name.MAIN_CLASS, PgrewriteApplication.class.getName());
+        main.put(Attributes.Name.CLASS_PATH, String.join(" ", classPath));
+        List<Path> files;
+        try (Stream<Path> walk = Files.walk(classes)) {
+            files = walk.filter(p -> !p.equals(classes)).sorted().toList();
+        }
+        try (JarOutputStream out = new JarOutputStream(Files.newOutputStream(target), manifest)) {
+            for (Path f : files) {
+                String name = classes.relativize(f).toString().replace(java.io.File.separatorChar, '/');
+                if (name.equals("META-INF/MANIFEST.MF") || name.equals("META-INF")) {
+                    continue;
+                }
+                // Directory entries too: without them ClassLoader.getResources("sql/migration") finds nothing,
+                // and neither would Flyway.
+                boolean directory = Files.isDirectory(f);
+                out.putNextEntry(new JarEntry(directory ? name + "/" : name));
+                if (!directory) {
+                    Files.copy(f, out);
+                }
+                out.closeEntry();
+            }
         }
     }
 
