@@ -81,7 +81,9 @@ final class AppContext {
         app.setRegisterShutdownHook(false);
         // Flags beat the environment: pass them as the highest-precedence property source.
         String[] args = overrides.entrySet().stream().map(e -> "--" + e.getKey() + "=" + e.getValue()).toArray(String[]::new);
-        return app.run(args);
+        ConfigurableApplicationContext ctx = app.run(args);
+        ArchivedJvm.contextStarted();
+        return ctx;
     }
 
     static int embeddedPort() {

@@ -23,8 +23,9 @@ import sun.misc.Signal;
  * single process would, and this one exits when it has); when this process dies (kill -9), that JVM ends at once
  * too, as the single process would have.
  *
- * <p>The archive is made by the first such command of a build (on JDK 17: {@code -XX:ArchiveClassesAtExit}, which
- * writes it when that JVM exits, a few seconds once), checked by mapping it in a JVM that prints the version,
+ * <p>The archive is made by the first such command of a build whose Spring context starts (on JDK 17:
+ * {@code -XX:ArchiveClassesAtExit}, which writes it when that JVM exits, a few seconds once), checked by mapping it
+ * in a JVM that prints the version,
  * and only then renamed into place next to the unpacked classes, named after the JVM that made it; a JVM whose
  * options do not fit it (or another JDK) runs without it, silently. Where this JVM runs with an agent, its own
  * archive options or options from the environment ({@code JAVA_TOOL_OPTIONS}, which the second JVM would read
@@ -34,6 +35,13 @@ final class ArchivedJvm {
 
     /** Set on the archive's JVM: the pid of the process that started it and waits for it. */
     static final String LAUNCHER_PROPERTY = "pgrewrite.launcher.pid";
+
+    /**
+     * Set on a JVM that writes the archive when it exits: the file it creates once its Spring context has started.
+     * An archive of a command that ended before (a bad definition, {@code --help}) would hold too few classes to
+     * help the next ones: it is not kept, and the next command makes another.
+     */
+    static final String TRAINED_PROPERTY = "pgrewrite.archive.trained";
 
     /** JVM options that must not be given twice or that bring their own archive: run in this JVM instead. */
     private static final List<String> OWN_JVM_ONLY = List.of("-agentlib", "-agentpath", "-javaagent", "-Xshare", "-XX:SharedArchiveFile",
@@ -72,6 +80,10 @@ final class ArchivedJvm {
             training = unpacked.resolve(archive.getFileName() + "." + ProcessHandle.current().pid() + ".tmp");
             cmd.add("-XX:ArchiveClassesAtExit=" + training);
         }
+        Path trained = training == null ? null : Path.of(training + ".trained");
+        if (trained != null) {
+            cmd.add("-D" + TRAINED_PROPERTY + "=" + trained);
+        }
         cmd.add("-D" + LAUNCHER_PROPERTY + "=" + ProcessHandle.current().pid());
         cmd.add("-jar");
         cmd.add(appJar.toString());
@@ -85,7 +97,7 @@ final class ArchivedJvm {
         forwardSignals(child);
         int code = waitFor(child);
         if (training != null) {
-            keep(training, archive, jvmOptions, appJar, java, code);
+            keep(training, trained, archive, jvmOptions, appJar, java, code);
         }
         return code;
     }
@@ -112,9 +124,9 @@ final class ArchivedJvm {
      * refuses a broken archive instead of ignoring it) printed the version; else removed. A JVM killed while it
      * wrote the archive leaves a partial file, which would crash the JVM that maps it: it is never used.
      */
-    private static void keep(Path training, Path archive, List<String> jvmOptions, Path appJar, Path java, int code) {
+    private static void keep(Path training, Path trained, Path archive, List<String> jvmOptions, Path appJar, Path java, int code) {
         try {
-            if (code < 128 && Files.isRegularFile(training)) {
+            if (code < 128 && Files.isRegularFile(training) && Files.exists(trained)) {
                 List<String> check = new ArrayList<>();
                 check.add(java.toString());
                 check.addAll(jvmOptions);
@@ -132,8 +144,21 @@ final class ArchivedJvm {
         } finally {
             try {
                 Files.deleteIfExists(training);
+                Files.deleteIfExists(trained);
             } catch (IOException ignored) {
                 // a stale .tmp: removed with the copy when the jar is rebuilt
+            }
+        }
+    }
+
+    /** In a JVM that writes the archive at exit: its Spring context started, so the archive is worth keeping. */
+    static void contextStarted() {
+        String trained = System.getProperty(TRAINED_PROPERTY);
+        if (trained != null) {
+            try {
+                Files.createFile(Path.of(trained));
+            } catch (IOException | RuntimeException ignored) {
+                // the next command makes the archive
             }
         }
     }

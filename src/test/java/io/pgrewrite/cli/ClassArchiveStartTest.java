@@ -25,8 +25,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * An operator runs the commands that start Spring the usual way, {@code java -jar pgrewrite.jar …}; they run in a
- * second JVM that maps a class data sharing archive of the build (ArchivedJvm). The first command makes the
- * archive and the next ones use it; exit codes and output are those of the command run alone; SIGTERM to the
+ * second JVM that maps a class data sharing archive of the build (ArchivedJvm). The first command whose Spring
+ * context starts makes the archive and the next ones use it; exit codes and output are those of the command run alone; SIGTERM to the
  * process the operator started stops a worker as it stops one run alone; and kill -9 of that process leaves no
  * JVM behind that still holds the job, so {@code recover} is not refused. (Without a built jar, the unpacked copy
  * is made here from the test's class path, and ArchivedJvmMain stands in for the jar's main class.)
@@ -66,6 +66,15 @@ class ClassArchiveStartTest {
         CliRun alone = CliRun.run(db, "stop", "424242");
         assertThat(alone.exitCode()).as(alone.toString()).isEqualTo(ExitCodes.NOTHING_TO_DO);
 
+        // A command that ends before its Spring context starts makes no archive: it would hold too few classes.
+        Path bad = dir.resolve("bad.yaml");
+        Files.writeString(bad, "name: bad\ntable: ev\noperation: nope\n");
+        CliRun badAlone = CliRun.run(db, "run", bad.toString());
+        Launched early = Launched.start(List.of(), db, dir, "run", bad.toString());
+        assertThat(early.waitFor(180)).as(early.toString()).isEqualTo(ExitCodes.BAD_DEFINITION).isEqualTo(badAlone.exitCode());
+        assertThat(early.err()).isEqualTo(badAlone.err());
+        assertThat(archives()).isEmpty();
+
         Launched first = Launched.start(List.of(), db, dir, "stop", "424242");
         assertThat(first.waitFor(180)).as(first.toString()).isEqualTo(ExitCodes.NOTHING_TO_DO);
         assertThat(first.err()).isEqualTo(alone.err());
@@ -99,9 +108,13 @@ class ClassArchiveStartTest {
         Launched worker = Launched.start(List.of(), db, dir, "worker", "--threads", "1", "--max-idle", "10m");
         worker.awaitErr("taking partition requests", 180);
         ProcessHandle jvm = worker.archiveJvm();
-        worker.process.destroy(); // SIGTERM to the process the operator started
-        assertThat(worker.waitFor(60)).as(worker.toString()).isEqualTo(aloneCode);
-        assertThat(jvm.isAlive()).as("the worker's JVM").isFalse();
+        try {
+            worker.process.destroy(); // SIGTERM to the process the operator started
+            assertThat(worker.waitFor(60)).as(worker.toString()).isEqualTo(aloneCode);
+            assertThat(jvm.isAlive()).as("the worker's JVM").isFalse();
+        } finally {
+            jvm.destroyForcibly();
+        }
     }
 
     @Test
@@ -115,9 +128,13 @@ class ClassArchiveStartTest {
         Launched run = Launched.start(List.of("-D" + FaultPoints.PROPERTY + "=copy"), db, dir, "run", job.toString());
         run.awaitOut("PGREWRITE-PAUSED copy", 180);
         ProcessHandle jvm = run.archiveJvm();
-        run.process.destroyForcibly();
-        run.process.waitFor(30, TimeUnit.SECONDS);
-        jvm.onExit().get(10, TimeUnit.SECONDS);
+        try {
+            run.process.destroyForcibly();
+            run.process.waitFor(30, TimeUnit.SECONDS);
+            jvm.onExit().get(10, TimeUnit.SECONDS);
+        } finally {
+            jvm.destroyForcibly();
+        }
 
         long id;
         try (Connection c = db.connect(); Statement st = c.createStatement()) {
