@@ -551,10 +551,12 @@ write_report() {
             echo "exceed the wall time. *lock wait*: the swaps' waits for their locks, summed. *partition ms*: the mean time of"
             echo "a partition's worker step \`rewrite:P\`; *outside phases ms*: of that, the mean time outside its phases (worker"
             echo "slot and partition lock, catalog reads, bookkeeping), the fixed cost a partition pays on top of its phases."
+            echo "One row per server, size and approach; an approach's rows on 15 and 18 next to each other."
             echo
             awk -F'\t' 'NR == 1 { printf "|"; for (i = 1; i <= NF; i++) { h = $i; sub(/_s$/, "", h); gsub(/_/, " ", h); printf " %s |", h }
                                    print ""; printf "|"; for (i = 1; i <= NF; i++) printf "---|"; print ""; next }
-                         { printf "|"; for (i = 1; i <= NF; i++) printf " %s |", $i; print "" }' "$RESULTS/steps.tsv"
+                         { printf "|"; for (i = 1; i <= NF; i++) printf " %s |", $i; print "" }' \
+                < <(head -n 1 "$RESULTS/steps.tsv"; tail -n +2 "$RESULTS/steps.tsv" | sort -s -t $'\t' -k2,2n -k3,3n -k4,4 -k1,1n)
         fi
     } >"$md"
     log "wrote $md"
