@@ -37,6 +37,9 @@ public final class PendingStatistics {
              WHERE job_key = ? AND partition_name = ? AND statistics = 'pending'
             """;
 
+    /** Catalog only, no lock: a partition dropped by a retention job meanwhile has nothing to sample. */
+    static final String GONE = "SELECT to_regclass(?) IS NULL";
+
     /** In the ANALYZE's transaction: it committed, or neither did. */
     static final String MARK_DONE = """
             UPDATE pgrewrite.partition_state SET statistics = 'done', analyze_ms = ?, updated_at = now()
@@ -113,7 +116,7 @@ public final class PendingStatistics {
      */
     public boolean analyze(String jobKey, PartitionNames n) {
         return lockRetry.run("statistics of " + n.partition(), List.of(n.qPartition()), LockRetry.Scope.ONLY, () -> { }, t -> {
-            if (sql.queryOne("SELECT to_regclass(?) IS NULL", Boolean.class, n.qPartition())) {
+            if (sql.queryOne(GONE, Boolean.class, n.qPartition())) {
                 sql.jdbc().update(MARK_DONE, 0L, jobKey, n.partition()); // dropped by a retention job: nothing to sample
                 return false;
             }
