@@ -86,6 +86,13 @@ final class ThrottleSampler implements AutoCloseable {
     static final String QUERY = io.pgrewrite.plan.Planner.THROTTLE_QUERY;
     static final String QUERY_TIMEOUT = "SET LOCAL statement_timeout = '10s'";
 
+    /**
+     * The operator's settings ({@code pgrewrite set}: workers, throttle.*) are read at most once a second,
+     * one query by the execution's id; the signals every {@code throttle.check-every}. Without signals to
+     * watch this costs one query a second (it was two every 250 ms).
+     */
+    static final Duration SETTINGS_EVERY = Duration.ofSeconds(1);
+
     private final JdbcTemplate jdbc;
     private final DataSource dataSource;
     private final JobDefinition definition;
@@ -99,6 +106,9 @@ final class ThrottleSampler implements AutoCloseable {
     private long walAt;
     private Throttled throttled;
     private int workers;
+    /** The definition with the operator's settings over it, as last read, and when. */
+    private JobDefinition now;
+    private long settingsAt;
 
     ThrottleSampler(JdbcTemplate jdbc, DataSource dataSource, JobDefinition definition, long executionId, IntConsumer onWorkers) {
         this.jdbc = jdbc;
@@ -114,16 +124,6 @@ final class ThrottleSampler implements AutoCloseable {
         timer.after(Duration.ZERO, this::tick);
         return this;
     }
-
-    /**
-     * The operator's settings ({@code pgrewrite set}: workers, throttle.*) are read at most once a second,
-     * one query by the execution's id; the signals every {@code throttle.check-every}. Without signals to
-     * watch this costs one query a second (it was two every 250 ms).
-     */
-    static final Duration SETTINGS_EVERY = Duration.ofSeconds(1);
-
-    private JobDefinition now;
-    private long settingsAt;
 
     private void tick() {
         Duration next = SETTINGS_EVERY;
