@@ -1,59 +1,94 @@
 # Markdown tables from bench/results/results.tsv (awk -F'\t'): one section per table size (days and
 # rows a day: the two shapes, e.g. 30 x 100 000 and 365 x 1 000, are two sizes), a table
-# per operation, then time and peak disk against table size when more than one size ran.
-# Fields: 1 days, 2 rows_per_day, 3 table_mb, 4 operation, 5 id, 6 approach, 7 chart_name, 8 wall_s,
-# 9 peak_extra_mb, 10 peak_db_mb, 11 peak_wal_mb, 12 wal_mb, 13 final_mb, 14 app_errors, 15 write_gap_ms,
-# 16-18 insert p50/p99/max, 19-20 day read p99/max, 21 count(*) max, 22-23 lock hold max/p99, 24 samples, 25 check.
-NR == 1 { next }
+# per operation with one row per approach and server (PostgreSQL 15 and 18 of one approach next to
+# each other; × A and × pg_repack against the same server's run), then time and peak disk against
+# table size when more than one size ran.
+# Fields are found by the names in the header line (server, days, rows_per_day, table_mb, operation,
+# id, approach, wall_s, peak_extra_mb, peak_db_mb, peak_wal_mb, wal_mb, final_mb, app_errors,
+# write_gap_ms, insert_p50/p99/max_ms, day_read_p99/max_ms, count_max_ms, lock_hold_max/p99_ms, check);
+# a file from before the server column was added counts as PostgreSQL 15, the only server it could run.
+NR == 1 { for (i = 1; i <= NF; i++) col[$i] = i; next }
 {
     n++
     for (i = 1; i <= NF; i++) f[n, i] = $i
-    size = $1 " x " $2
-    if (!(size in seenDays)) { seenDays[size] = 1; days[++nd] = size }
-    if (!($5 in seenId)) { seenId[$5] = 1; ids[++ni] = $5; name[$5] = $6; op[$5] = $4 }
-    row[size, $5] = n
-    if ($5 == "A") wallA[size] = $8
-    if ($5 == "RP") wallRP[size] = $8
+    srv = ("server" in col) ? v(n, "server") : "15"
+    size = v(n, "days") " x " v(n, "rows_per_day")
+    id = v(n, "id")
+    if (!(size in seenSize)) { seenSize[size] = 1; sizes[++ns] = size }
+    if (!(srv in seenServer)) { seenServer[srv] = 1; servers[++nv] = srv }
+    if (!(id in seenId)) { seenId[id] = 1; ids[++ni] = id; name[id] = v(n, "approach"); op[id] = v(n, "operation") }
+    row[size, srv, id] = n
+    if (!((size, srv) in tableMb)) tableMb[size, srv] = v(n, "table_mb")
+    if (id == "A") wallA[size, srv] = v(n, "wall_s")
+    if (id == "RP") wallRP[size, srv] = v(n, "wall_s")
 }
+function v(r, field) { return (field in col) ? f[r, col[field]] : "" }
 function ratio(x, base) { return (base > 0 && x != "") ? sprintf("%.2f", x / base) : "-" }
 function s(ms) { return (ms == "-" || ms == "" || ms < 0) ? "-" : sprintf("%.2f", ms / 1000) }
 function ms(x) { return (x == "-" || x == "") ? "-" : sprintf("%.0f", x) }
-function table(d, operation,    j, r, hdr) {
-    hdr = "| approach | wall s | × A |" (operation == "compact" ? " × pg_repack |" : "") \
+function table(d, operation,    j, k, r, hdr, sv) {
+    hdr = "| approach | PostgreSQL | wall s | × A |" (operation == "compact" ? " × pg_repack |" : "") \
           " peak extra MB (db / pg_wal) | peak % of table | WAL MB | final MB | app errors | longest write gap s | insert p50 / p99 / max ms | day read p99 / max ms | count(*) max s | swap lock hold max / p99 ms | check |"
     print hdr
     gsub(/[^|]+/, "---", hdr); print hdr
     for (j = 1; j <= ni; j++) {
-        if (op[ids[j]] != operation || !((d, ids[j]) in row)) continue
-        r = row[d, ids[j]]
-        printf "| %s | %.1f | %s |", f[r, 6], f[r, 8], ratio(f[r, 8], wallA[d])
-        if (operation == "compact") printf " %s |", ratio(f[r, 8], wallRP[d])
-        printf " %s (%s / %s) | %.0f %% | %s | %s | %s | %s | %s / %s / %s | %s / %s | %s | %s / %s | %s |\n",
-            f[r, 9], f[r, 10], f[r, 11], 100 * f[r, 9] / f[r, 3], f[r, 12], f[r, 13], f[r, 14], s(f[r, 15]),
-            ms(f[r, 16]), ms(f[r, 17]), ms(f[r, 18]), ms(f[r, 19]), ms(f[r, 20]), s(f[r, 21]),
-            f[r, 22], f[r, 23], f[r, 25]
+        if (op[ids[j]] != operation) continue
+        for (k = 1; k <= nv; k++) {
+            sv = servers[k]
+            if (!((d, sv, ids[j]) in row)) continue
+            r = row[d, sv, ids[j]]
+            printf "| %s | %s | %.1f | %s |", v(r, "approach"), sv, v(r, "wall_s"), ratio(v(r, "wall_s"), wallA[d, sv])
+            if (operation == "compact") printf " %s |", ratio(v(r, "wall_s"), wallRP[d, sv])
+            printf " %s (%s / %s) | %.0f %% | %s | %s | %s | %s | %s / %s / %s | %s / %s | %s | %s / %s | %s |\n",
+                v(r, "peak_extra_mb"), v(r, "peak_db_mb"), v(r, "peak_wal_mb"), 100 * v(r, "peak_extra_mb") / v(r, "table_mb"),
+                v(r, "wal_mb"), v(r, "final_mb"), v(r, "app_errors"), s(v(r, "write_gap_ms")),
+                ms(v(r, "insert_p50_ms")), ms(v(r, "insert_p99_ms")), ms(v(r, "insert_max_ms")),
+                ms(v(r, "day_read_p99_ms")), ms(v(r, "day_read_max_ms")), s(v(r, "count_max_ms")),
+                v(r, "lock_hold_max_ms"), v(r, "lock_hold_p99_ms"), v(r, "check")
+        }
     }
 }
+function sizeOf(d,    k, out, first, same) {  # "7 MB", or "7 MB on PostgreSQL 15, 8 MB on 18" when they differ
+    same = 1; first = ""
+    for (k = 1; k <= nv; k++) if ((d, servers[k]) in tableMb) {
+        if (first == "") first = tableMb[d, servers[k]]
+        else if (tableMb[d, servers[k]] != first) same = 0
+    }
+    if (same) return first " MB"
+    out = ""
+    for (k = 1; k <= nv; k++) if ((d, servers[k]) in tableMb)
+        out = out (out == "" ? "" : ", ") tableMb[d, servers[k]] " MB on " (out == "" ? "PostgreSQL " : "") servers[k]
+    return out
+}
 END {
-    for (k = 1; k <= nd; k++) {
-        d = days[k]
-        for (j = 1; j <= ni; j++) if ((d, ids[j]) in row) { r = row[d, ids[j]]; break }
-        printf "\n## %s days × %s rows a day (table with indexes: %s MB)\n\n", f[r, 1], f[r, 2], f[r, 3]
+    for (k = 1; k <= ns; k++) {
+        d = sizes[k]
+        split(d, dr, " x ")
+        printf "\n## %s days × %s rows a day (table with indexes: %s)\n\n", dr[1], dr[2], sizeOf(d)
         print "### Type change: `massa_ledig_voertuig` smallint → integer\n"
         table(d, "type")
         print "\n### Compact: rewrite every partition as it is\n"
         table(d, "compact")
     }
-    if (nd < 2) exit
+    if (ns < 2) exit
     print "\n## Scale: wall s / peak extra disk % of the table, by table size\n"
-    printf "| approach |"; for (k = 1; k <= nd; k++) printf " %s days × rows |", days[k]; print ""
-    printf "|---|"; for (k = 1; k <= nd; k++) printf "---|"; print ""
+    printf "| approach | PostgreSQL |"; for (k = 1; k <= ns; k++) printf " %s days × rows |", sizes[k]; print ""
+    printf "|---|---|"; for (k = 1; k <= ns; k++) printf "---|"; print ""
     for (j = 1; j <= ni; j++) {
-        printf "| %s%s |", (op[ids[j]] == "compact" ? "compact: " : ""), name[ids[j]]
-        for (k = 1; k <= nd; k++) {
-            if ((days[k], ids[j]) in row) { r = row[days[k], ids[j]]; printf " %.1f s / %.0f %% |", f[r, 8], 100 * f[r, 9] / f[r, 3] }
-            else printf " - |"
+        for (m = 1; m <= nv; m++) {
+            sv = servers[m]
+            any = 0
+            for (k = 1; k <= ns; k++) if ((sizes[k], sv, ids[j]) in row) any = 1
+            if (!any) continue
+            printf "| %s%s | %s |", (op[ids[j]] == "compact" ? "compact: " : ""), name[ids[j]], sv
+            for (k = 1; k <= ns; k++) {
+                if ((sizes[k], sv, ids[j]) in row) {
+                    r = row[sizes[k], sv, ids[j]]
+                    printf " %.1f s / %.0f %% |", v(r, "wall_s"), 100 * v(r, "peak_extra_mb") / v(r, "table_mb")
+                }
+                else printf " - |"
+            }
+            print ""
         }
-        print ""
     }
 }

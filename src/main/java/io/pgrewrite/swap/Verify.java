@@ -13,7 +13,9 @@ import org.springframework.transaction.support.TransactionTemplate;
 /**
  * verify: row count and an order-independent checksum (the sum over rows of a 64-bit row hash: the
  * xor of each column's own extended hash function, seeded by its position, or of its text's hash where
- * the type has none; three times faster than hashing the row's text) agree between P and {@code P__rw}. Both sides are read in one REPEATABLE READ snapshot
+ * the type has none; three times faster than hashing the row's text) agree between P and {@code P__rw}. The
+ * sum is of the bigint hashes themselves: sum(bigint) is exact (a numeric result, accumulated in 128 bits),
+ * and a cast of every row's hash to numeric first cost a tenth of the checksum's time. Both sides are read in one REPEATABLE READ snapshot
  * and leave out the keys still in the change log: those are exactly the rows that may differ now
  * (changed since their last replay), and the swap replays them under its lock. Computed columns whose
  * expression is not immutable (random(), now()) cannot be recomputed; they are left out of the
@@ -22,7 +24,7 @@ import org.springframework.transaction.support.TransactionTemplate;
 public final class Verify {
 
     static final String CHECKSUM = """
-            SELECT count(*) AS n, coalesce(sum((%s)::numeric), 0) AS h
+            SELECT count(*) AS n, coalesce(sum(%s), 0) AS h
               FROM ONLY %s s
              WHERE NOT EXISTS (SELECT 1 FROM %s l WHERE %s = %s)
             """;
@@ -34,7 +36,7 @@ public final class Verify {
      * rows).
      */
     static final String CHECKSUM_ALL = """
-            SELECT count(*) AS n, coalesce(sum((%s)::numeric), 0) AS h
+            SELECT count(*) AS n, coalesce(sum(%s), 0) AS h
               FROM ONLY %s s
             """;
 
