@@ -15,8 +15,8 @@ final class PlanPrinter {
     static void print(PrintStream out, Plan plan) {
         var def = plan.definition();
         var t = plan.table();
-        out.printf("Job %s: %s on %s.%s, %d worker(s)%n", def.name(), def.operation().yamlName(), t.schema(), t.name(),
-                def.workers());
+        out.printf("Job %s: %s on %s.%s, %d worker(s), statistics %s%n", def.name(), def.operation().yamlName(), t.schema(),
+                t.name(), def.workers(), def.statistics().yamlName());
         out.printf("Table %s.%s: owner %s, partitioned by range %s, key %s, %d columns, replica identity %s%s%s%n",
                 t.schema(), t.name(), t.owner(), t.partitionKey(), t.keyColumns(), t.columns().size(), t.replicaIdentity(),
                 t.triggers().isEmpty() ? "" : ", triggers " + t.triggers(),

@@ -39,7 +39,7 @@ final class RunCommand extends DbCommand {
 
     @Override
     int poolSize() {
-        return def.workers() * 3 + 6;
+        return def.workers() * 4 + 6; // per worker one more for its ANALYZE after the swap (statistics: after-swap)
     }
 
     @Override

@@ -101,7 +101,7 @@ final class SchedulerCommand extends DbCommand {
 
     @Override
     int poolSize() {
-        return definitions.stream().mapToInt(d -> d.workers() * 3 + 6).sum() + 6;
+        return definitions.stream().mapToInt(d -> d.workers() * 4 + 6).sum() + 6; // see RunCommand
     }
 
     @Override

@@ -23,7 +23,7 @@ import org.yaml.snakeyaml.nodes.MappingNode;
 final class Binder {
 
     static final List<String> TOP_KEYS = List.of("name", "schema", "table", "operation", "column", "type", "using",
-            "set", "storage", "partitions", "workers", "copy", "swap", "disk", "retire", "schedule", "throttle");
+            "set", "storage", "partitions", "workers", "copy", "swap", "disk", "retire", "statistics", "schedule", "throttle");
 
     static final List<String> THROTTLE_KEYS = List.of("replication-lag", "replication-lag-bytes", "wal-per-minute",
             "lock-waiters", "oldest-transaction", "anti-wraparound", "query", "query-max", "resume-below", "check-every");
@@ -71,11 +71,12 @@ final class Binder {
         Swap swap = swap(top);
         Disk disk = disk(top);
         Retire retire = optional(top, "retire", Values::retire, Retire.DROP);
+        Statistics statistics = optional(top, "statistics", Values::statistics, Statistics.AFTER_SWAP);
         Schedule schedule = schedule(top);
         Throttle throttle = throttle(top);
         problems.throwIfAny();
         return new JobDefinition(file, name, schema, table, operation, column, type, using, set, storage,
-                from, to, workers, copy, swap, disk, retire, schedule, throttle);
+                from, to, workers, copy, swap, disk, retire, schedule, throttle, statistics);
     }
 
     private Copy copy(Section top) {

@@ -15,7 +15,8 @@ import java.util.Objects;
  * that {@code storage}, the partitions were chosen by those {@code partitions}, and plan proved those
  * expressions to be one expression each. A change to any of that would leave the table half one way and
  * half the other, so a restart refuses it. What only paces or bounds the work may change: {@code workers},
- * {@code copy.*}, {@code swap.*}, {@code disk.*}, {@code schedule.*} and {@code throttle.*}. And
+ * {@code copy.*}, {@code swap.*}, {@code disk.*}, {@code schedule.*}, {@code throttle.*} and {@code statistics}
+ * (a partition swapped with its statistics still to sample gets them before contract either way). And
  * {@code using} / {@code set} may change, because fixing them is the way past a row that does not
  * convert (expand replaces the sync function on every restart, and the partitions not yet swapped are
  * copied with the new text), but only after PostgreSQL has proven the new text again: see
@@ -25,7 +26,7 @@ public final class DefinitionChanges {
 
     /** Keys (or key prefixes ending in '.') a restart may change. */
     public static final List<String> MAY_CHANGE = List.of("workers", "copy.", "swap.", "disk.", "schedule", "throttle.",
-            "using", "set");
+            "using", "set", "statistics");
 
     /** Keys a restart may change only once the server proved the new text to be one expression that type-checks. */
     public static final List<String> RECHECKED = List.of("using", "set", "throttle.query");

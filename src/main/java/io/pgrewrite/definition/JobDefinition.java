@@ -38,6 +38,7 @@ import java.util.Objects;
  * @param retire what happens to the old partitions
  * @param schedule when the job may run; {@code null} when it runs on demand only
  * @param throttle the database's health signals that hold the job back; {@link Throttle#NONE} by default
+ * @param statistics when a rewritten partition's statistics are sampled; {@link Statistics#AFTER_SWAP} by default
  */
 public record JobDefinition(
         Path file,
@@ -58,7 +59,8 @@ public record JobDefinition(
         Disk disk,
         Retire retire,
         Schedule schedule,
-        Throttle throttle) {
+        Throttle throttle,
+        Statistics statistics) {
 
     public static final String DEFAULT_SCHEMA = "public";
 
@@ -74,9 +76,19 @@ public record JobDefinition(
         disk = disk == null ? Disk.UNLIMITED : disk;
         retire = retire == null ? Retire.DROP : retire;
         throttle = throttle == null ? Throttle.NONE : throttle;
+        statistics = statistics == null ? Statistics.AFTER_SWAP : statistics;
         if (using == null && operation == Operation.ALTER_COLUMN_TYPE && column != null && type != null) {
             using = Identifiers.quote(column) + "::" + type;
         }
+    }
+
+    /** With the default statistics choice, as built in code before it existed. */
+    public JobDefinition(Path file, String name, String schema, String table, Operation operation, String column,
+            String type, String using, Map<String, String> set, Map<String, String> storage, LocalDate partitionsFrom,
+            LocalDate partitionsTo, int workers, Copy copy, Swap swap, Disk disk, Retire retire, Schedule schedule,
+            Throttle throttle) {
+        this(file, name, schema, table, operation, column, type, using, set, storage, partitionsFrom, partitionsTo,
+                workers, copy, swap, disk, retire, schedule, throttle, null);
     }
 
     /** Without throttle signals, as built in code before they existed. */
@@ -84,13 +96,13 @@ public record JobDefinition(
             String type, String using, Map<String, String> set, Map<String, String> storage, LocalDate partitionsFrom,
             LocalDate partitionsTo, int workers, Copy copy, Swap swap, Disk disk, Retire retire, Schedule schedule) {
         this(file, name, schema, table, operation, column, type, using, set, storage, partitionsFrom, partitionsTo,
-                workers, copy, swap, disk, retire, schedule, null);
+                workers, copy, swap, disk, retire, schedule, null, null);
     }
 
     /** The same definition with other values for the keys that can change while it runs ({@link RuntimeSettings}). */
     JobDefinition with(int workers, Copy copy, Swap swap, Throttle throttle) {
         return new JobDefinition(file, name, schema, table, operation, column, type, using, set, storage, partitionsFrom,
-                partitionsTo, workers, copy, swap, disk, retire, schedule, throttle);
+                partitionsTo, workers, copy, swap, disk, retire, schedule, throttle, statistics);
     }
 
     /** The zone of clock times in the definition ({@code swap.window}): {@code schedule.zone}, else UTC. */

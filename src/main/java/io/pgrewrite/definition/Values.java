@@ -188,6 +188,15 @@ final class Values {
         }
     }
 
+    static Statistics statistics(String text) throws Invalid {
+        try {
+            return Statistics.fromYaml(text);
+        } catch (IllegalArgumentException e) {
+            throw new Invalid("allowed: after-swap (ANALYZE each partition after its swap, in the background),"
+                    + " before-swap (ANALYZE its copy before the swap)");
+        }
+    }
+
     static Parser<Integer> wholeNumber(int min, int max) {
         return text -> {
             String whatToGive = "give a whole number from " + min + " to " + max;

@@ -65,6 +65,10 @@ public final class DryRun {
         e.verify().verify(w);
         out.println("-- swap");
         e.swap().swap(w);
+        if (def.statistics() == io.pgrewrite.definition.Statistics.AFTER_SWAP) {
+            out.println("-- statistics (statistics: after-swap; in the background, on a connection of its own)");
+            BackgroundAnalyze.afterSwap(e, w.names());
+        }
         out.println("-- retire");
         e.retire().retire(w, def.retire() == io.pgrewrite.definition.Retire.KEEP);
         out.println("-- contract");

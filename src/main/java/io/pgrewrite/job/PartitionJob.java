@@ -127,6 +127,7 @@ final class PartitionJob {
             phase("catch-up", () -> catchUp(indexed));
             phase("verify", () -> verify(indexed));
             if (phase("swap", this::swapOrRedo)) {
+                afterSwap(captured);
                 break;
             }
         }
@@ -263,6 +264,18 @@ final class PartitionJob {
             log.info("{}: swapped in after {} attempt(s), lock wait {} ms, lock hold {} ms, {} changes replayed under lock",
                     w.name(), o.attempts(), Math.round(o.lockWaitMs()), String.format("%.1f", o.lockHoldMs()), o.value());
         }
+    }
+
+    /**
+     * {@code statistics: after-swap}: the swapped-in partition's ANALYZE starts in the background (after this
+     * worker's previous one ended: the wait is this phase's time) and the worker goes on with retire.
+     */
+    private void afterSwap(PartitionWork w) {
+        if (engine.indexBuild().when() != io.pgrewrite.definition.Statistics.AFTER_SWAP) {
+            return;
+        }
+        FaultPoints.reach("statistics:before-analyze", w.name()); // swapped, its statistics recorded as pending
+        phase("statistics", () -> BackgroundAnalyze.afterSwap(engine, w.names()));
     }
 
     /** No swap starts while swaps are postponed, the job is paused or throttled, or outside swap.window. */

@@ -50,6 +50,11 @@ public final class Report {
             out.printf(", peak extra disk %s", Bytes.format(DiskSampler.recordedPeak(jdbc, executionId)));
         }
         out.println();
+        long pendingStatistics = io.pgrewrite.swap.PendingStatistics.countPending(jdbc, jobKey);
+        if (pendingStatistics > 0) {
+            out.println("statistics: " + pendingStatistics + " pending (swapped partitions whose ANALYZE has not committed;"
+                    + " sampled before contract)");
+        }
         List<String> gone = rows.stream().filter(r -> PartitionState.GONE.equals(r.get("state")))
                 .map(r -> (String) r.get("partition_name")).toList();
         if (!gone.isEmpty()) {

@@ -106,6 +106,7 @@ public final class RewriteJob {
 
                     @Override
                     public void afterJob(JobExecution je) {
+                        BackgroundAnalyze.awaitAll(engine.definition().jobKey()); // a stopped or failed run's too
                         sampler.close();
                         throttle.close();
                     }
@@ -113,7 +114,10 @@ public final class RewriteJob {
                 .start(tasklet("plan", () -> engine.planner().plan(engine.definition())))
                 .next(restartable(tasklet("expand", () -> engine.shapeChange().expand(engine.definition(), table()))))
                 .next(rewrite())
-                .next(tasklet("contract", () -> engine.shapeChange().contract(engine.definition(), table())))
+                .next(tasklet("contract", () -> {
+                    BackgroundAnalyze.complete(engine); // contract locks every partition: statistics first, all of them
+                    engine.shapeChange().contract(engine.definition(), table());
+                }))
                 .next(new StepBuilder("report", repository).tasklet((c, ctx) -> {
                     new Report(engine.sql().jdbc()).print(out, engine.definition().jobKey(),
                             ctx.getStepContext().getStepExecution().getJobExecution().getId());

@@ -79,6 +79,7 @@ public final class Worker {
         for (Thread t : consumers) {
             t.join();
         }
+        io.pgrewrite.job.BackgroundAnalyze.awaitAll(null); // the last swapped partitions' statistics (statistics: after-swap)
     }
 
     /** Takes no more requests; partitions in progress run to their end. */

@@ -15,7 +15,8 @@ import io.pgrewrite.plan.PartitionWork;
  * 18 the columns whose values the rewrite copies unchanged get P's statistics as they are
  * ({@code pg_restore_attribute_stats}, catalog work only); the columns it computes, and on older servers
  * every column, are sampled by the ANALYZE of {@link IndexBuild}'s VACUUM, outside any lock (nobody reads
- * {@code P__rw} yet). An ANALYZE of all columns is run without a column list: only that resets the
+ * {@code P__rw} yet), or with {@code statistics: after-swap} by an ANALYZE of the swapped-in partition
+ * ({@link PendingStatistics}); the copy of P's statistics stays before the swap, while P is still P. An ANALYZE of all columns is run without a column list: only that resets the
  * table's change counter, so autovacuum does not analyze the new partition again after the swap.
  */
 final class ColumnStatistics {

@@ -39,6 +39,7 @@ class DefinitionBindingTest {
         assertThat(job.swap()).isEqualTo(new Swap(Duration.ofMillis(200), 20));
         assertThat(job.disk()).isEqualTo(new Disk(null));
         assertThat(job.retire()).isEqualTo(Retire.DROP);
+        assertThat(job.statistics()).isEqualTo(Statistics.AFTER_SWAP);
         assertThat(job.schedule()).isNull();
         assertThat(job.jobKey()).isEqualTo("x@public.passage");
     }
@@ -62,6 +63,7 @@ class DefinitionBindingTest {
                 swap: {lock-timeout: 2s, max-attempts: 1000}
                 disk: {max-extra: 20GB}
                 retire: keep
+                statistics: before-swap
                 schedule: {cron: "0 0 1 * * ? 2030", window: 4h, zone: Europe/Amsterdam, max-relaunches: 0}
                 """);
 
@@ -79,6 +81,7 @@ class DefinitionBindingTest {
         assertThat(job.swap()).isEqualTo(new Swap(Duration.ofSeconds(2), 1000));
         assertThat(job.disk().maxExtraBytes()).isEqualTo(20L * 1024 * 1024 * 1024);
         assertThat(job.retire()).isEqualTo(Retire.KEEP);
+        assertThat(job.statistics()).isEqualTo(Statistics.BEFORE_SWAP);
         assertThat(job.schedule()).isEqualTo(
                 new Schedule("0 0 1 * * ? 2030", Duration.ofHours(4), ZoneId.of("Europe/Amsterdam"), 0));
         assertThat(job.jobKey()).isEqualTo("full.job_1@Archief.My \"Passage\" table");

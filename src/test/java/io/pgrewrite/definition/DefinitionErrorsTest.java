@@ -25,7 +25,7 @@ class DefinitionErrorsTest {
     @Test
     void unknownTopLevelKey() {
         assertThat(errors(VALID + "worker: 2\n")).isEqualTo("jobs/x.yaml: unknown key 'worker'; allowed keys: name, schema,"
-                + " table, operation, column, type, using, set, storage, partitions, workers, copy, swap, disk, retire, schedule, throttle");
+                + " table, operation, column, type, using, set, storage, partitions, workers, copy, swap, disk, retire, statistics, schedule, throttle");
     }
 
     @Test
@@ -216,6 +216,13 @@ class DefinitionErrorsTest {
     void badRetire() {
         assertThat(errors(VALID + "retire: later\n")).isEqualTo("jobs/x.yaml: 'retire' is 'later'; allowed:"
                 + " drop (drop the old partition after the swap), keep (leave it, detached)");
+    }
+
+    @Test
+    void badStatistics() {
+        assertThat(errors(VALID + "statistics: later\n")).isEqualTo("jobs/x.yaml: 'statistics' is 'later'; allowed:"
+                + " after-swap (ANALYZE each partition after its swap, in the background), before-swap (ANALYZE its copy"
+                + " before the swap)");
     }
 
     @Test
