@@ -48,6 +48,10 @@ function table(d, operation,    j, k, r, hdr, sv) {
         }
     }
 }
+function ran(d, operation,    j, k) {  # whether any approach of this operation ran on this size
+    for (j = 1; j <= ni; j++) if (op[ids[j]] == operation) for (k = 1; k <= nv; k++) if ((d, servers[k], ids[j]) in row) return 1
+    return 0
+}
 function sizeOf(d,    k, out, first, same) {  # "7 MB", or "7 MB on PostgreSQL 15, 8 MB on 18" when they differ
     same = 1; first = ""
     for (k = 1; k <= nv; k++) if ((d, servers[k]) in tableMb) {
@@ -65,10 +69,9 @@ END {
         d = sizes[k]
         split(d, dr, " x ")
         printf "\n## %s days × %s rows a day (table with indexes: %s)\n\n", dr[1], dr[2], sizeOf(d)
-        print "### Type change: `massa_ledig_voertuig` smallint → integer\n"
-        table(d, "type")
-        print "\n### Compact: rewrite every partition as it is\n"
-        table(d, "compact")
+        if (ran(d, "type")) { print "### Type change: `massa_ledig_voertuig` smallint → integer\n"; table(d, "type") }
+        if (ran(d, "type") && ran(d, "compact")) print ""
+        if (ran(d, "compact")) { print "### Compact: rewrite every partition as it is\n"; table(d, "compact") }
     }
     if (ns < 2) exit
     print "\n## Scale: wall s / peak extra disk % of the table, by table size\n"

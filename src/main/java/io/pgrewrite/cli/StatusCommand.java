@@ -152,6 +152,12 @@ final class StatusCommand extends DbCommand {
         if (e.status().equals("COMPLETED")) {
             out.println();
             new Report(jdbc).print(out, e.jobKey(), e.id());
+        } else {
+            long pending = io.pgrewrite.swap.PendingStatistics.countPending(jdbc, e.jobKey());
+            if (pending > 0) {
+                out.println("statistics: " + pending + " pending (swapped partitions whose ANALYZE has not committed;"
+                        + " sampled before contract)");
+            }
         }
         return ExitCodes.OK;
     }

@@ -158,7 +158,11 @@ public final class JobControls {
 
     /** The controls and throttle state of an execution (all defaults when nothing was ever asked). */
     public State state(long executionId) {
-        String jobKey = jobKey(executionId);
+        return state(executionId, jobKey(executionId));
+    }
+
+    /** The same, for a caller that knows the execution's job key (one query instead of two: the throttle sampler's poll). */
+    public State state(long executionId, String jobKey) {
         List<State> s = jdbc.query(SELECT, (rs, n) -> state(rs, executionId, jobKey), executionId);
         return s.isEmpty() ? State.none(executionId, jobKey) : s.get(0);
     }

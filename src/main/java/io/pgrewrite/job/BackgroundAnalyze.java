@@ -108,7 +108,9 @@ public final class BackgroundAnalyze {
             o.done().get();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            throw new IllegalStateException(o.partition() + ": interrupted while waiting for its ANALYZE", e);
+            // A stop: the cause makes the partition end STOPPED, not FAILED; its statistics stay pending.
+            throw new IllegalStateException(o.partition() + ": interrupted while waiting for its ANALYZE",
+                    new org.springframework.batch.core.job.JobInterruptedException(o.partition() + ": interrupted while waiting for its ANALYZE"));
         } catch (ExecutionException e) {
             // logged by the task; the partition is still pending and complete() samples it
         }

@@ -1,8 +1,6 @@
 package io.pgrewrite.job;
 
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.TimeUnit;
+import java.time.Duration;
 import java.util.concurrent.atomic.AtomicLong;
 
 import org.slf4j.Logger;
@@ -27,11 +25,7 @@ public final class DiskSampler implements AutoCloseable {
 
     private final JdbcTemplate jdbc;
     private final long executionId;
-    private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> {
-        Thread t = new Thread(r, "disk-sampler");
-        t.setDaemon(true);
-        return t;
-    });
+    private final Ticker timer = new Ticker("disk-sampler");
     private final AtomicLong baseline = new AtomicLong(-1);
     private final AtomicLong peak = new AtomicLong(-1);
     private long ticks;
@@ -42,7 +36,7 @@ public final class DiskSampler implements AutoCloseable {
     }
 
     public DiskSampler start() {
-        timer.execute(this::tick);
+        timer.after(Duration.ZERO, this::tick);
         return this;
     }
 
@@ -55,11 +49,7 @@ public final class DiskSampler implements AutoCloseable {
         long t0 = System.nanoTime();
         sample();
         long ms = (System.nanoTime() - t0) / 1_000_000;
-        try {
-            timer.schedule(this::tick, Math.max(200, 20 * ms), TimeUnit.MILLISECONDS);
-        } catch (java.util.concurrent.RejectedExecutionException e) {
-            // closed
-        }
+        timer.after(Duration.ofMillis(Math.max(200, 20 * ms)), this::tick);
     }
 
     private void sample() {
@@ -88,12 +78,7 @@ public final class DiskSampler implements AutoCloseable {
 
     @Override
     public void close() {
-        timer.shutdownNow();
-        try {
-            timer.awaitTermination(2, TimeUnit.SECONDS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
+        timer.close();
         long size = jdbc.queryForObject(SIZE, Long.class);
         peak.accumulateAndGet(size, Math::max);
         jdbc.update(SAVE, executionId, peak.get());

@@ -10,9 +10,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.TimeUnit;
+import java.time.Duration;
 import java.util.function.IntConsumer;
 
 import javax.sql.DataSource;
@@ -88,23 +86,29 @@ final class ThrottleSampler implements AutoCloseable {
     static final String QUERY = io.pgrewrite.plan.Planner.THROTTLE_QUERY;
     static final String QUERY_TIMEOUT = "SET LOCAL statement_timeout = '10s'";
 
+    /**
+     * The operator's settings ({@code pgrewrite set}: workers, throttle.*) are read at most once a second,
+     * one query by the execution's id; the signals every {@code throttle.check-every}. Without signals to
+     * watch this costs one query a second (it was two every 250 ms).
+     */
+    static final Duration SETTINGS_EVERY = Duration.ofSeconds(1);
+
     private final JdbcTemplate jdbc;
     private final DataSource dataSource;
     private final JobDefinition definition;
     private final long executionId;
     private final JobControls controls;
     private final IntConsumer onWorkers;
-    private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> {
-        Thread t = new Thread(r, "throttle-sampler");
-        t.setDaemon(true);
-        return t;
-    });
+    private final Ticker timer = new Ticker("throttle-sampler");
     private final Set<String> failures = new HashSet<>();
     private long sampledAt;
     private Double walBytes;
     private long walAt;
     private Throttled throttled;
     private int workers;
+    /** The definition with the operator's settings over it, as last read, and when. */
+    private JobDefinition now;
+    private long settingsAt;
 
     ThrottleSampler(JdbcTemplate jdbc, DataSource dataSource, JobDefinition definition, long executionId, IntConsumer onWorkers) {
         this.jdbc = jdbc;
@@ -117,27 +121,38 @@ final class ThrottleSampler implements AutoCloseable {
     }
 
     ThrottleSampler start() {
-        timer.scheduleWithFixedDelay(this::tick, 0, 250, TimeUnit.MILLISECONDS);
+        timer.after(Duration.ZERO, this::tick);
         return this;
     }
 
     private void tick() {
+        Duration next = SETTINGS_EVERY;
         try {
-            JobDefinition now = RuntimeSettings.apply(definition, controls.state(executionId).settings());
-            if (now.workers() != workers) {
-                log.info("{}: workers {} (was {})", definition.jobKey(), now.workers(), workers);
-                workers = now.workers();
-                onWorkers.accept(workers);
+            if (now == null || System.nanoTime() - settingsAt >= SETTINGS_EVERY.toNanos()) {
+                settingsAt = System.nanoTime();
+                now = RuntimeSettings.apply(definition, controls.state(executionId, definition.jobKey()).settings());
+                if (now.workers() != workers) {
+                    log.info("{}: workers {} (was {})", definition.jobKey(), now.workers(), workers);
+                    workers = now.workers();
+                    onWorkers.accept(workers);
+                }
             }
             Throttle t = now.throttle();
-            if (t.any() && (sampledAt == 0 || System.nanoTime() - sampledAt >= t.checkEvery().toNanos())) {
-                sampledAt = System.nanoTime();
-                decide(t, sample(now));
-            } else if (!t.any() && throttled != null) {
+            if (t.any()) {
+                long due = sampledAt == 0 ? 0 : t.checkEvery().toNanos() - (System.nanoTime() - sampledAt);
+                if (due <= 0) {
+                    sampledAt = System.nanoTime();
+                    decide(t, sample(now));
+                    due = t.checkEvery().toNanos();
+                }
+                next = Duration.ofNanos(Math.min(due, SETTINGS_EVERY.toNanos()));
+            } else if (throttled != null) {
                 decide(t, List.of());
             }
         } catch (RuntimeException e) {
             log.debug("throttle sample failed: {}", e.getMessage());
+        } finally {
+            timer.after(next, this::tick);
         }
     }
 
@@ -260,12 +275,7 @@ final class ThrottleSampler implements AutoCloseable {
 
     @Override
     public void close() {
-        timer.shutdownNow();
-        try {
-            timer.awaitTermination(2, TimeUnit.SECONDS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
+        timer.close();
         if (throttled != null) {
             try {
                 controls.recordThrottle(executionId, definition.jobKey(), null); // the execution is over: nothing holds it

@@ -4,8 +4,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.function.ToDoubleFunction;
 
@@ -18,6 +16,7 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Tags;
 import io.micrometer.core.instrument.binder.MeterBinder;
 import io.pgrewrite.job.DiskSampler;
+import io.pgrewrite.job.Ticker;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnProperty;
@@ -64,11 +63,7 @@ public class JobMeters implements MeterBinder, AutoCloseable {
     private final JdbcTemplate jdbc;
     private final JobProgress progress;
     private final Map<String, Figures> jobs = new ConcurrentHashMap<>();
-    private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> {
-        Thread t = new Thread(r, "pgrewrite-meters");
-        t.setDaemon(true);
-        return t;
-    });
+    private final Ticker timer = new Ticker("pgrewrite-meters");
     private MeterRegistry registry;
 
     public JobMeters(DataSource dataSource) {
@@ -79,7 +74,7 @@ public class JobMeters implements MeterBinder, AutoCloseable {
     @Override
     public void bindTo(MeterRegistry registry) {
         this.registry = registry;
-        timer.scheduleWithFixedDelay(this::refresh, 0, 5, TimeUnit.SECONDS);
+        timer.every(java.time.Duration.ZERO, java.time.Duration.ofSeconds(5), this::refresh);
     }
 
     /** Registers the meters of jobs that became active since the last look. */
@@ -136,7 +131,7 @@ public class JobMeters implements MeterBinder, AutoCloseable {
 
     @Override
     public void close() {
-        timer.shutdownNow();
+        timer.close();
     }
 
     /** A job's figures, read at most every two seconds however often it is scraped. */

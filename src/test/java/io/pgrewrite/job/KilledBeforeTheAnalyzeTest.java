@@ -60,6 +60,8 @@ class KilledBeforeTheAnalyzeTest {
                         .as("the swapped-in copy was only vacuumed").isZero();
             }
         }
+        CliRun status = CliRun.run(db, "status", String.valueOf(CrashWindowsTest.lastExecution(db)));
+        assertThat(status.out()).as(status.toString()).contains("statistics: 1 pending");
         try (Connection app = db.connectAsApp(); Statement st = app.createStatement()) {
             st.execute("INSERT INTO ev (id, at, massa) SELECT 9000000 + g, '2024-03-01 12:00', 5 FROM generate_series(1, 20) g");
         }
