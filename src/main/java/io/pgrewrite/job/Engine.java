@@ -51,7 +51,7 @@ public record Engine(JobDefinition definition, SqlRunner sql, TransactionTemplat
         io.pgrewrite.copy.CopyPosition position = new io.pgrewrite.copy.CopyPosition(jdbc);
         return new Engine(def, sql, tx, dataSource, lockRetry, planner, planner.catalog(), new ShapeChange(sql, lockRetry),
                 capture, new CopyTarget(sql, lockRetry, capture, position), position, catchUp, new IndexBuild(sql, lockRetry, dataSource, def.statistics()),
-                new Verify(sql, tx), new Swap(sql, lockRetry, catchUp, state, tx), new Retire(sql, lockRetry, capture), state,
+                new Verify(sql, tx), new Swap(sql, lockRetry, catchUp, tx), new Retire(sql, lockRetry, capture), state,
                 new DiskBudget(jdbc, tx, java.time.Duration.ofSeconds(1)));
     }
 }

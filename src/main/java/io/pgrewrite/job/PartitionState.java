@@ -24,7 +24,7 @@ public final class PartitionState {
     /** Dropped (or detached) by someone else while the job ran: skipped, nothing left to rewrite. */
     public static final String GONE = "gone";
 
-    static final String UPSERT_STATE = """
+    public static final String UPSERT_STATE = """
             INSERT INTO pgrewrite.partition_state (job_key, partition_name, state) VALUES (?, ?, ?)
             ON CONFLICT (job_key, partition_name) DO UPDATE SET state = EXCLUDED.state, updated_at = now()
             """;
@@ -75,7 +75,7 @@ public final class PartitionState {
      * and CLUSTER give P a new relfilenode (TRUNCATE fires no row trigger); ALTER TABLE … DISABLE/ENABLE
      * TRIGGER rewrites the trigger's pg_trigger row (a new xmin), even when it is enabled again since.
      */
-    static final String SOURCE_CHANGED = """
+    public static final String SOURCE_CHANGED = """
             SELECT CASE
                      WHEN s.source_relid IS NULL THEN 'the identity of the table the copy was taken from was not recorded'
                      WHEN c.oid IS DISTINCT FROM s.source_relid THEN 'it is no longer the table that was copied (another table took its name)'
@@ -186,9 +186,11 @@ public final class PartitionState {
         }
     }
 
+    /** A partition's state (no row: not begun). */
+    public static final String STATE = "SELECT state FROM pgrewrite.partition_state WHERE job_key = ? AND partition_name = ?";
+
     public String state(String jobKey, String partition) {
-        List<String> s = jdbc.queryForList("SELECT state FROM pgrewrite.partition_state WHERE job_key = ? AND partition_name = ?",
-                String.class, jobKey, partition);
+        List<String> s = jdbc.queryForList(STATE, String.class, jobKey, partition);
         return s.isEmpty() ? null : s.get(0);
     }
 

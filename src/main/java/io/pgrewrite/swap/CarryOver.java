@@ -2,8 +2,10 @@ package io.pgrewrite.swap;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.Supplier;
 
 import io.pgrewrite.pg.Identifiers;
+import io.pgrewrite.pg.RoundTrip;
 import io.pgrewrite.plan.PartitionNames;
 import org.springframework.jdbc.core.JdbcTemplate;
 
@@ -222,32 +224,40 @@ final class CarryOver {
     }
 
     private final JdbcTemplate jdbc;
-    private final PartitionCatalog catalog;
+    /** server_version_num, read once: it picks the publication query. */
+    private Integer version;
 
     CarryOver(JdbcTemplate jdbc) {
         this.jdbc = jdbc;
-        this.catalog = new PartitionCatalog(jdbc);
     }
 
-    /** Catalog reads of P, no lock beyond AccessShare for the moment of each read. */
-    Facts read(String partition) {
-        int version = jdbc.queryForObject(SERVER_VERSION, Integer.class);
-        List<TriggerState> triggers = jdbc.query(TRIGGER_STATES, (rs, i) -> new TriggerState(rs.getString(1), rs.getString(2),
+    /**
+     * Catalog reads of P, no lock beyond AccessShare for the moment of each read: registered on {@code reads}, so
+     * that they go to the server in one round trip with the swap's other reads; the facts are there after
+     * {@link RoundTrip#run}. Every kind is read every time, whether the table had any of it before or not: an object
+     * added to P while the job ran is carried like one it always had.
+     */
+    Supplier<Facts> read(RoundTrip reads, String partition, Supplier<List<PartitionCatalog.Index>> indexes) {
+        if (version == null) {
+            version = jdbc.queryForObject(SERVER_VERSION, Integer.class);
+        }
+        Supplier<List<TriggerState>> triggers = reads.list(TRIGGER_STATES, (rs, i) -> new TriggerState(rs.getString(1), rs.getString(2),
                 rs.getBoolean(3), rs.getString(4)), partition, PartitionNames.CAPTURE_TRIGGER);
-        List<Publication> pubs = jdbc.query(version >= 150000 ? PUBLICATIONS : PUBLICATIONS_14, (rs, i) -> new Publication(rs.getString(1),
-                rs.getString(2), strings(rs.getArray(3))), partition);
-        boolean[] rls = jdbc.queryForObject(ROW_SECURITY, (rs, i) -> new boolean[] {rs.getBoolean(1), rs.getBoolean(2)}, partition);
-        List<Policy> policies = jdbc.query(POLICIES, (rs, i) -> new Policy(rs.getString(1), rs.getString(2), rs.getBoolean(3),
+        Supplier<List<Publication>> pubs = reads.list(version >= 150000 ? PUBLICATIONS : PUBLICATIONS_14, (rs, i) -> new Publication(
+                rs.getString(1), rs.getString(2), strings(rs.getArray(3))), partition);
+        Supplier<List<boolean[]>> rls = reads.list(ROW_SECURITY, (rs, i) -> new boolean[] {rs.getBoolean(1), rs.getBoolean(2)}, partition);
+        Supplier<List<Policy>> policies = reads.list(POLICIES, (rs, i) -> new Policy(rs.getString(1), rs.getString(2), rs.getBoolean(3),
                 strings(rs.getArray(4)), rs.getString(5), rs.getString(6)), partition);
-        List<Column> columns = jdbc.query(COLUMNS, (rs, i) -> new Column(rs.getString(1), rs.getString(2), strings(rs.getArray(3)),
-                (Integer) rs.getObject(4)), partition);
-        List<ColumnGrant> grants = jdbc.query(COLUMN_GRANTS, (rs, i) -> new ColumnGrant(rs.getString(1), rs.getString(2),
+        Supplier<List<Column>> columns = reads.list(COLUMNS, (rs, i) -> new Column(rs.getString(1), rs.getString(2),
+                strings(rs.getArray(3)), (Integer) rs.getObject(4)), partition);
+        Supplier<List<ColumnGrant>> grants = reads.list(COLUMN_GRANTS, (rs, i) -> new ColumnGrant(rs.getString(1), rs.getString(2),
                 rs.getBoolean(3), rs.getString(4)), partition);
-        List<Named> checks = jdbc.query(CHECK_COMMENTS, (rs, i) -> new Named(rs.getString(1), rs.getString(2)), partition,
+        Supplier<List<Named>> checks = reads.list(CHECK_COMMENTS, (rs, i) -> new Named(rs.getString(1), rs.getString(2)), partition,
                 PartitionNames.BOUND_CHECK);
-        List<Statistics> stats = jdbc.query(STATISTICS, (rs, i) -> new Statistics(rs.getLong(1), rs.getString(2), rs.getString(3),
-                rs.getString(4), (Integer) rs.getObject(5)), partition);
-        return new Facts(triggers, pubs, rls[0], rls[1], policies, columns, grants, catalog.indexes(partition), checks, stats);
+        Supplier<List<Statistics>> stats = reads.list(STATISTICS, (rs, i) -> new Statistics(rs.getLong(1), rs.getString(2),
+                rs.getString(3), rs.getString(4), (Integer) rs.getObject(5)), partition);
+        return () -> new Facts(triggers.get(), pubs.get(), rls.get().get(0)[0], rls.get().get(0)[1], policies.get(), columns.get(),
+                grants.get(), indexes.get(), checks.get(), stats.get());
     }
 
     private static List<String> strings(java.sql.Array a) throws java.sql.SQLException {

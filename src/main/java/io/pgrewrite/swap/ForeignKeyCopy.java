@@ -70,10 +70,17 @@ public final class ForeignKeyCopy {
      */
     static final String DROP_FROM_OLD = "ALTER TABLE %s DROP CONSTRAINT IF EXISTS %s";
 
+    /** Names of P's foreign keys. Catalog only. */
+    static final String KEY_NAMES = "SELECT conname::text FROM pg_constraint WHERE conrelid = to_regclass(?) AND contype = 'f' ORDER BY 1";
+
     /** The DROP_FROM_OLD statements for P's keys; read under the swap's lock, so no key can be added meanwhile. */
     public static List<String> dropFromOld(JdbcTemplate jdbc, PartitionNames n) {
-        return jdbc.queryForList("SELECT conname::text FROM pg_constraint WHERE conrelid = to_regclass(?) AND contype = 'f' ORDER BY 1",
-                String.class, n.qPartition()).stream().map(k -> String.format(DROP_FROM_OLD, n.qOld(), Identifiers.quote(k))).toList();
+        return dropFromOld(n, jdbc.queryForList(KEY_NAMES, String.class, n.qPartition()));
+    }
+
+    /** The DROP_FROM_OLD statements for P's keys of these names ({@link #KEY_NAMES}, read under the swap's lock). */
+    static List<String> dropFromOld(PartitionNames n, List<String> keyNames) {
+        return keyNames.stream().map(k -> String.format(DROP_FROM_OLD, n.qOld(), Identifiers.quote(k))).toList();
     }
 
     /** Attempts to validate, a catch up between them, before the partition fails. */

@@ -1,8 +1,11 @@
 package io.pgrewrite.swap;
 
 import java.util.List;
+import java.util.function.Supplier;
 
+import io.pgrewrite.pg.RoundTrip;
 import org.springframework.jdbc.core.JdbcTemplate;
+import org.springframework.jdbc.core.RowMapper;
 
 /**
  * What a partition carries besides its rows, read from the catalog so the rewritten copy can carry
@@ -52,9 +55,10 @@ final class PartitionCatalog {
              WHERE c.oid = to_regclass(?) AND a.grantee <> c.relowner
             """;
 
+    /** The comment as a literal; {@code other_owner}: P is not owned by the role pgrewrite runs as (the copy is). */
     static final String TABLE_FACTS = """
-            SELECT pg_get_userbyid(c.relowner) AS owner, obj_description(c.oid, 'pg_class') AS comment,
-                   c.relreplident::text AS replident,
+            SELECT pg_get_userbyid(c.relowner) AS owner, quote_literal(obj_description(c.oid, 'pg_class')) AS comment,
+                   pg_get_userbyid(c.relowner) <> current_user AS other_owner, c.relreplident::text AS replident,
                    (SELECT ic.relname FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid
                      WHERE i.indrelid = c.oid AND i.indisreplident) AS replident_index
               FROM pg_class c WHERE c.oid = to_regclass(?)
@@ -87,7 +91,8 @@ final class PartitionCatalog {
     record Grant(String privilege, boolean grantable, String grantee) {
     }
 
-    record Facts(String owner, String comment, char replicaIdentity, String replicaIdentityIndex) {
+    /** @param comment as a literal, or null */
+    record Facts(String owner, String comment, boolean otherOwner, char replicaIdentity, String replicaIdentityIndex) {
     }
 
     private final JdbcTemplate jdbc;
@@ -96,12 +101,36 @@ final class PartitionCatalog {
         this.jdbc = jdbc;
     }
 
+    static final RowMapper<Index> INDEX = (rs, i) -> new Index(rs.getLong("oid"), rs.getString("name"), rs.getBoolean("indisunique"),
+            withTablespace(rs.getString("definition_tail"), rs.getString("predicate"), rs.getString("tablespace")),
+            rs.getString("contype"), rs.getString("conname"),
+            rs.getBoolean("deferrable") ? rs.getBoolean("deferred") ? " DEFERRABLE INITIALLY DEFERRED" : " DEFERRABLE" : "",
+            rs.getBoolean("indisclustered"), rs.getString("comment"), rs.getString("constraint_comment"));
+    static final RowMapper<Trigger> TRIGGER = (rs, i) -> new Trigger(rs.getString(1), rs.getString(2));
+    static final RowMapper<Grant> GRANT = (rs, i) -> new Grant(rs.getString(1), rs.getBoolean(2), rs.getString(3));
+    static final RowMapper<Facts> FACTS = (rs, i) -> new Facts(rs.getString("owner"), rs.getString("comment"),
+            rs.getBoolean("other_owner"), rs.getString("replident").charAt(0), rs.getString("replident_index"));
+
     List<Index> indexes(String qualified) {
-        return jdbc.query(INDEXES, (rs, i) -> new Index(rs.getLong("oid"), rs.getString("name"), rs.getBoolean("indisunique"),
-                withTablespace(rs.getString("definition_tail"), rs.getString("predicate"), rs.getString("tablespace")),
-                rs.getString("contype"), rs.getString("conname"),
-                rs.getBoolean("deferrable") ? rs.getBoolean("deferred") ? " DEFERRABLE INITIALLY DEFERRED" : " DEFERRABLE" : "",
-                rs.getBoolean("indisclustered"), rs.getString("comment"), rs.getString("constraint_comment")), qualified);
+        return jdbc.query(INDEXES, INDEX, qualified);
+    }
+
+    /** The same reads, registered to go in one round trip with others (see {@link RoundTrip}). */
+    static Supplier<List<Index>> indexes(RoundTrip reads, String qualified) {
+        return reads.list(INDEXES, INDEX, qualified);
+    }
+
+    static Supplier<List<Trigger>> localTriggers(RoundTrip reads, String qualified, String except) {
+        return reads.list(LOCAL_TRIGGERS, TRIGGER, qualified, except);
+    }
+
+    static Supplier<List<Grant>> grants(RoundTrip reads, String qualified) {
+        return reads.list(GRANTS, GRANT, qualified);
+    }
+
+    static Supplier<Facts> facts(RoundTrip reads, String qualified) {
+        Supplier<List<Facts>> rows = reads.list(TABLE_FACTS, FACTS, qualified);
+        return () -> rows.get().get(0);
     }
 
     /**
@@ -128,15 +157,14 @@ final class PartitionCatalog {
     }
 
     List<Trigger> localTriggers(String qualified, String except) {
-        return jdbc.query(LOCAL_TRIGGERS, (rs, i) -> new Trigger(rs.getString(1), rs.getString(2)), qualified, except);
+        return jdbc.query(LOCAL_TRIGGERS, TRIGGER, qualified, except);
     }
 
     List<Grant> grants(String qualified) {
-        return jdbc.query(GRANTS, (rs, i) -> new Grant(rs.getString(1), rs.getBoolean(2), rs.getString(3)), qualified);
+        return jdbc.query(GRANTS, GRANT, qualified);
     }
 
     Facts facts(String qualified) {
-        return jdbc.queryForObject(TABLE_FACTS, (rs, i) -> new Facts(rs.getString("owner"), rs.getString("comment"),
-                rs.getString("replident").charAt(0), rs.getString("replident_index")), qualified);
+        return jdbc.queryForObject(TABLE_FACTS, FACTS, qualified);
     }
 }

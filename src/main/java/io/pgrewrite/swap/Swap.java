@@ -2,12 +2,14 @@ package io.pgrewrite.swap;
 
 import java.util.List;
 import java.util.Set;
+import java.util.function.Supplier;
 
 import io.pgrewrite.copy.CatchUp;
 import io.pgrewrite.job.FaultPoints;
 import io.pgrewrite.job.PartitionState;
 import io.pgrewrite.pg.Identifiers;
 import io.pgrewrite.pg.LockRetry;
+import io.pgrewrite.pg.RoundTrip;
 import io.pgrewrite.pg.SqlRunner;
 import io.pgrewrite.plan.PartitionNames;
 import io.pgrewrite.plan.PartitionWork;
@@ -40,7 +42,8 @@ public final class Swap {
     static final String GRANT = "GRANT %s ON TABLE %s TO %s%s";
     static final String COMMENT = "COMMENT ON TABLE %s IS %s";
     static final String REPLICA_IDENTITY = "ALTER TABLE %s REPLICA IDENTITY %s";
-    static final String QUOTE_LITERAL = "SELECT quote_literal(?)";
+    /** Changed keys waiting in the log, counted up to the limit bound (cheap however long the log is). */
+    static final String WAITING = "SELECT count(*) FROM (SELECT 1 FROM %s LIMIT ?) AS l";
 
     private static final Set<String> PRIVILEGES = Set.of("SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE",
             "REFERENCES", "TRIGGER", "MAINTAIN");
@@ -48,8 +51,6 @@ public final class Swap {
     private final SqlRunner sql;
     private final LockRetry lockRetry;
     private final CatchUp catchUp;
-    private final PartitionState state;
-    private final PartitionCatalog catalog;
     private final CarryOver carryOver;
     private final org.springframework.transaction.support.TransactionTemplate tx;
 
@@ -66,32 +67,32 @@ public final class Swap {
      */
     static final long MAX_REPLAY_UNDER_LOCK = 1000;
 
-    public Swap(SqlRunner sql, LockRetry lockRetry, CatchUp catchUp, PartitionState state,
-            org.springframework.transaction.support.TransactionTemplate tx) {
+    public Swap(SqlRunner sql, LockRetry lockRetry, CatchUp catchUp, org.springframework.transaction.support.TransactionTemplate tx) {
         this.tx = tx;
         this.sql = sql;
         this.lockRetry = lockRetry;
         this.catchUp = catchUp;
-        this.state = state;
-        this.catalog = new PartitionCatalog(sql.jdbc());
         this.carryOver = new CarryOver(sql.jdbc());
     }
 
     /** Returns null when the catalog shows the swap already happened (a restart after it committed). */
     public LockRetry.Outcome<Long> swap(PartitionWork w) {
         PartitionNames n = w.names();
-        if (!sql.dryRun() && PartitionState.SWAPPED.equals(state.state(w.jobKey(), w.name()))) {
+        // Read what P carries before the transaction: catalog reads, no locks needed, less time under lock. All
+        // of them in one round trip, with the partition's state: one query per kind of object, each read every
+        // time (nothing is skipped because the table had none of it when the job began).
+        RoundTrip reads = new RoundTrip(sql.jdbc());
+        Supplier<List<String>> swapped = reads.list(PartitionState.STATE, (rs, i) -> rs.getString(1), w.jobKey(), w.name());
+        Supplier<List<PartitionCatalog.Index>> oldIndexes = PartitionCatalog.indexes(reads, n.qPartition());
+        Supplier<List<PartitionCatalog.Trigger>> triggers = PartitionCatalog.localTriggers(reads, n.qPartition(), PartitionNames.CAPTURE_TRIGGER);
+        Supplier<List<PartitionCatalog.Grant>> grants = PartitionCatalog.grants(reads, n.qPartition());
+        Supplier<PartitionCatalog.Facts> facts = PartitionCatalog.facts(reads, n.qPartition());
+        Supplier<CarryOver.Facts> carried = carryOver.read(reads, n.qPartition(), oldIndexes);
+        Supplier<String> bound = reads.one(BOUND, String.class, n.qPartition());
+        reads.run();
+        if (!sql.dryRun() && swapped.get().contains(PartitionState.SWAPPED)) {
             return null;
         }
-        // Read what P carries before the transaction: catalog reads, no locks needed, less time under lock.
-        List<PartitionCatalog.Index> oldIndexes = catalog.indexes(n.qPartition());
-        List<PartitionCatalog.Trigger> triggers = catalog.localTriggers(n.qPartition(), PartitionNames.CAPTURE_TRIGGER);
-        List<PartitionCatalog.Grant> grants = catalog.grants(n.qPartition());
-        PartitionCatalog.Facts facts = catalog.facts(n.qPartition());
-        CarryOver.Facts carried = carryOver.read(n.qPartition());
-        String bound = sql.queryOne(BOUND, String.class, n.qPartition());
-        String comment = facts.comment() == null ? null : sql.queryOne(QUOTE_LITERAL, String.class, facts.comment());
-        boolean newOwner = !facts.owner().equals(sql.queryOne("SELECT current_user::text", String.class));
 
         // What the swap replays under the parent's lock must be a few rows: catch up before every attempt
         // (a backoff of seconds lets a backlog pile up), outside any lock.
@@ -102,46 +103,60 @@ public final class Swap {
         };
         return lockRetry.run("swap of " + w.name(), List.of(n.qParent(), n.qPartition(), n.qRw()), LockRetry.Scope.ONLY,
                 catchUpFirst, timing -> {
-            sql.execute(String.format(LOCK_PARENT, n.qParent()));
-            sql.execute(String.format(LOCK_PARTITION, n.qPartition(), n.qRw()));
+            // One round trip: the parent's lock is not held while a second request for P's travels.
+            sql.executeAll(List.of(String.format(LOCK_PARENT, n.qParent()), String.format(LOCK_PARTITION, n.qPartition(), n.qRw())));
             timing.locked();
             FaultPoints.reach("swap:locked", w.name()); // holds the parent's lock, nothing changed yet
-            if (!sql.dryRun()) {
-                // Writes the change log never saw (TRUNCATE, triggers disabled) would be lost by the swap.
-                String changed = state.sourceChanged(w.jobKey(), w.name(), n.qPartition(), PartitionNames.CAPTURE_TRIGGER);
-                if (changed != null) {
-                    throw new SourceChangedException(w.name() + ": not swapped, because " + changed);
+            long replayed;
+            List<String> oldKeys;
+            if (sql.dryRun()) {
+                replayed = catchUp.replayAll(w, 10_000);
+                oldKeys = ForeignKeyCopy.dropFromOld(sql.jdbc(), n);
+            } else {
+                // What must hold before P changes places, read in one round trip under the lock (nothing can change
+                // the answers before the DETACH): writes the change log never saw (TRUNCATE, triggers disabled) would
+                // be lost by the swap; a foreign key added to the parent since must be prebuilt first; the changed
+                // keys left to replay must be few; P's keys, which P__old must not keep.
+                RoundTrip checks = new RoundTrip(sql.jdbc());
+                Supplier<List<String>> changed = checks.list(PartitionState.SOURCE_CHANGED, (rs, i) -> rs.getString(1),
+                        n.qPartition(), PartitionNames.CAPTURE_TRIGGER, w.jobKey(), w.name());
+                Supplier<List<String>> missing = checks.list(ForeignKeyCopy.MISSING, (rs, i) -> rs.getString(1), n.qPartition(), n.qRw());
+                Supplier<List<String>> keys = checks.list(ForeignKeyCopy.KEY_NAMES, (rs, i) -> rs.getString(1), n.qPartition());
+                Supplier<Long> waiting = checks.one(String.format(WAITING, n.qLog()), Long.class, MAX_REPLAY_UNDER_LOCK + 1);
+                // Recorded in this transaction: it commits with the swap, or rolls back with it when a check fails.
+                checks.update(PartitionState.UPSERT_STATE, w.jobKey(), w.name(), PartitionState.SWAPPED);
+                checks.run();
+                if (changed.get().isEmpty() || changed.get().get(0) != null) {
+                    throw new SourceChangedException(w.name() + ": not swapped, because "
+                            + (changed.get().isEmpty() ? "it has no partition_state row" : changed.get().get(0)));
                 }
+                if (!missing.get().isEmpty()) { // added to the parent since: prebuild first
+                    throw new LockRetry.NotNow("foreign keys " + missing.get() + " of " + w.name() + " are not yet on " + n.rw());
+                }
+                if (waiting.get() > MAX_REPLAY_UNDER_LOCK) {
+                    throw new LockRetry.NotNow("more than " + MAX_REPLAY_UNDER_LOCK + " changed keys of " + w.name()
+                            + " wait to be replayed (catching up first)");
+                }
+                replayed = waiting.get() == 0 ? 0 : catchUp.replayAll(w, 10_000); // P is locked: nothing is logged meanwhile
+                oldKeys = ForeignKeyCopy.dropFromOld(n, keys.get()); // before the renames: P is still P
             }
-            if (!sql.dryRun() && !ForeignKeyCopy.missing(sql.jdbc(), n).isEmpty()) { // added to the parent since: prebuild first
-                throw new LockRetry.NotNow("foreign keys " + ForeignKeyCopy.missing(sql.jdbc(), n) + " of " + w.name() + " are not yet on " + n.rw());
-            }
-            if (catchUp.moreThan(w, MAX_REPLAY_UNDER_LOCK)) {
-                throw new LockRetry.NotNow("more than " + MAX_REPLAY_UNDER_LOCK + " changed keys of " + w.name()
-                        + " wait to be replayed (catching up first)");
-            }
-            long replayed = catchUp.replayAll(w, 10_000);
-            List<String> oldKeys = ForeignKeyCopy.dropFromOld(sql.jdbc(), n); // before the renames: P is still P
             // Everything else is catalog work without parameters: one round trip for all of it.
             List<String> ddl = new java.util.ArrayList<>();
             ddl.add(String.format(DETACH, n.qParent(), n.qPartition()));
-            for (PartitionCatalog.Index idx : oldIndexes) {
+            for (PartitionCatalog.Index idx : oldIndexes.get()) {
                 ddl.add(String.format(RENAME_INDEX, Identifiers.qualified(n.schema(), idx.name()), Identifiers.quote(idx.oldName())));
             }
             ddl.add(String.format(RENAME_TABLE, n.qPartition(), Identifiers.quote(n.old())));
             ddl.add(String.format(RENAME_TABLE, n.qRw(), Identifiers.quote(n.partition())));
-            for (PartitionCatalog.Index idx : oldIndexes) {
+            for (PartitionCatalog.Index idx : oldIndexes.get()) {
                 ddl.add(String.format(RENAME_INDEX, Identifiers.qualified(n.schema(), idx.rwName()), Identifiers.quote(idx.name())));
             }
-            ddl.add(String.format(ATTACH, n.qParent(), n.qPartition(), bound));
+            ddl.add(String.format(ATTACH, n.qParent(), n.qPartition(), bound.get()));
             ddl.addAll(oldKeys); // P__old keeps no key that could refuse the application's deletes
             ddl.add(String.format(DROP_BOUND_CHECK, n.qPartition(), Identifiers.quote(PartitionNames.BOUND_CHECK)));
-            carryOver(ddl, n, triggers, grants, facts, comment, newOwner);
-            ddl.addAll(carried.statements(n));
+            carryOver(ddl, n, triggers.get(), grants.get(), facts.get());
+            ddl.addAll(carried.get().statements(n));
             sql.executeAll(ddl);
-            if (!sql.dryRun()) {
-                state.set(w.jobKey(), w.name(), PartitionState.SWAPPED);
-            }
             FaultPoints.reach("swap:before-commit", w.name());
             return replayed;
         });
@@ -158,12 +173,12 @@ public final class Swap {
     }
 
     private void carryOver(List<String> ddl, PartitionNames n, List<PartitionCatalog.Trigger> triggers, List<PartitionCatalog.Grant> grants,
-            PartitionCatalog.Facts facts, String comment, boolean newOwner) {
+            PartitionCatalog.Facts facts) {
         // pg_get_triggerdef names the table as P: after the renames, that is the new P.
         for (PartitionCatalog.Trigger t : triggers) {
             ddl.add(t.definition());
         }
-        if (newOwner) {
+        if (facts.otherOwner()) {
             ddl.add(String.format(OWNER, n.qPartition(), Identifiers.quote(facts.owner())));
         }
         for (PartitionCatalog.Grant g : grants) {
@@ -173,8 +188,8 @@ public final class Swap {
             ddl.add(String.format(GRANT, g.privilege(), n.qPartition(),
                     g.grantee() == null ? "PUBLIC" : Identifiers.quote(g.grantee()), g.grantable() ? " WITH GRANT OPTION" : ""));
         }
-        if (comment != null) {
-            ddl.add(String.format(COMMENT, n.qPartition(), comment));
+        if (facts.comment() != null) {
+            ddl.add(String.format(COMMENT, n.qPartition(), facts.comment()));
         }
         switch (facts.replicaIdentity()) {
             case 'f' -> ddl.add(String.format(REPLICA_IDENTITY, n.qPartition(), "FULL"));
