@@ -2,11 +2,13 @@ package io.pgrewrite.copy;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.Supplier;
 
 import io.pgrewrite.job.FaultPoints;
 import io.pgrewrite.pg.FunctionBodies;
 import io.pgrewrite.pg.Identifiers;
 import io.pgrewrite.pg.LockRetry;
+import io.pgrewrite.pg.RoundTrip;
 import io.pgrewrite.pg.SqlRunner;
 import io.pgrewrite.plan.PartitionNames;
 import io.pgrewrite.plan.Table;
@@ -113,17 +115,22 @@ public final class Capture {
         for (String k : table.keyColumns()) {
             keyDefs.add(Identifiers.quote(k) + " " + table.column(k).orElseThrow().type());
         }
-        // a restart with keys already on the copy keeps the deleting function
-        boolean deleting = !sql.dryRun() && Boolean.TRUE.equals(sql.queryOne(COPY_HAS_KEYS, Boolean.class, n.qRw()));
-        // One transaction: the trigger must never exist without its log and function.
+        // Both in one round trip: a restart with keys already on the copy keeps the deleting function; a restart
+        // after capture committed finds the trigger (only this job's process touches it: the job's lock).
+        RoundTrip reads = new RoundTrip(sql.jdbc());
+        Supplier<Boolean> copyHasKeys = reads.one(COPY_HAS_KEYS, Boolean.class, n.qRw());
+        Supplier<Boolean> triggerExists = reads.one(TRIGGER_EXISTS, Boolean.class, n.qPartition(), PartitionNames.CAPTURE_TRIGGER);
+        reads.run();
+        boolean deleting = !sql.dryRun() && Boolean.TRUE.equals(copyHasKeys.get());
+        boolean create = sql.dryRun() || !Boolean.TRUE.equals(triggerExists.get());
+        // One transaction: the trigger must never exist without its log and function. Two round trips in it.
         lockRetry.run("capture on " + n.partition(), List.of(n.qPartition()), t -> {
-            sql.execute(String.format(CREATE_LOG, n.qLog(), String.join(", ", keyDefs)));
-            sql.execute(function(n, table, deleting));
+            sql.executeAll(List.of(String.format(CREATE_LOG, n.qLog(), String.join(", ", keyDefs)), function(n, table, deleting)));
             FaultPoints.reach("capture:log-created", n.partition());
-            if (sql.dryRun() || !installed(n)) {
-                sql.execute(String.format(CREATE_TRIGGER, Identifiers.quote(PartitionNames.CAPTURE_TRIGGER),
-                        n.qPartition(), n.qCaptureFunction()));
-                sql.execute(String.format(ENABLE_ALWAYS, n.qPartition(), Identifiers.quote(PartitionNames.CAPTURE_TRIGGER)));
+            if (create) {
+                sql.executeAll(List.of(String.format(CREATE_TRIGGER, Identifiers.quote(PartitionNames.CAPTURE_TRIGGER),
+                        n.qPartition(), n.qCaptureFunction()),
+                        String.format(ENABLE_ALWAYS, n.qPartition(), Identifiers.quote(PartitionNames.CAPTURE_TRIGGER))));
             }
             FaultPoints.reach("capture:before-commit", n.partition());
             return null;
@@ -161,12 +168,23 @@ public final class Capture {
     /** Removes the trigger (if P still carries it), the log and the function. */
     public void remove(PartitionNames n, String qualifiedTable) {
         lockRetry.run("remove capture from " + n.partition(), List.of(qualifiedTable), t -> {
+            List<String> drops = new ArrayList<>();
             if (sql.dryRun() || Boolean.TRUE.equals(sql.queryOne("SELECT to_regclass(?) IS NOT NULL", Boolean.class, qualifiedTable))) {
-                sql.execute(String.format(DROP_TRIGGER, Identifiers.quote(PartitionNames.CAPTURE_TRIGGER), qualifiedTable));
+                drops.add(String.format(DROP_TRIGGER, Identifiers.quote(PartitionNames.CAPTURE_TRIGGER), qualifiedTable));
             }
-            sql.execute(String.format(DROP_LOG, n.qLog()));
-            sql.execute(String.format(DROP_FUNCTION, n.qCaptureFunction()));
+            drops.add(String.format(DROP_LOG, n.qLog()));
+            drops.add(String.format(DROP_FUNCTION, n.qCaptureFunction()));
+            sql.executeAll(drops); // one round trip
             return null;
         });
+    }
+
+    /**
+     * The statements that drop the log and the function, for a transaction that drops the table carrying the
+     * trigger first (retire drops {@code P__old} with them): ACCESS EXCLUSIVE on the log, which nobody uses once
+     * that trigger is gone.
+     */
+    public List<String> logAndFunctionDrops(PartitionNames n) {
+        return List.of(String.format(DROP_LOG, n.qLog()), String.format(DROP_FUNCTION, n.qCaptureFunction()));
     }
 }
