@@ -1,5 +1,6 @@
 package io.pgrewrite.swap;
 
+import java.util.ArrayList;
 import java.util.List;
 
 import io.pgrewrite.copy.Capture;
@@ -16,7 +17,9 @@ import io.pgrewrite.plan.PartitionWork;
 public final class Retire {
 
     /** ACCESS EXCLUSIVE on P__old, which nobody can reach through the parent any more; a query that
-     * started before the swap may still hold it, so lock_timeout and retries apply. */
+     * started before the swap may still hold it, so lock_timeout and retries apply. The log and the function
+     * dropped after it in the same transaction are used by nobody since the swap (only P__old's trigger wrote
+     * the log): they add two catalog drops, no wait, to the time P__old stays locked. */
     static final String DROP_OLD = "DROP TABLE IF EXISTS %s";
 
     private final SqlRunner sql;
@@ -29,14 +32,25 @@ public final class Retire {
         this.capture = capture;
     }
 
+    /**
+     * With {@code retire: drop}, one transaction drops {@code P__old} (its capture trigger goes with it), the change
+     * log and the capture function, in one round trip. A transaction that drops a table flushes WAL at its commit
+     * whatever synchronous_commit says (PostgreSQL must not lose the unlink): as two transactions, retire paid that
+     * flush twice. A crash leaves all three or none (a restart drops them then; each drop is IF EXISTS).
+     */
     public void retire(PartitionWork w, boolean keepOld) {
         PartitionNames n = w.names();
         if (keepOld) {
             capture.remove(n, n.qOld());
         } else {
-            lockRetry.run("drop " + n.old(), List.of(n.qOld()), t -> sql.execute(String.format(DROP_OLD, n.qOld())));
-            FaultPoints.reach("retire:dropped-old", n.partition());
-            capture.remove(n, n.qOld());
+            List<String> drops = new ArrayList<>();
+            drops.add(String.format(DROP_OLD, n.qOld()));
+            drops.addAll(capture.logAndFunctionDrops(n)); // the capture trigger went with P__old
+            lockRetry.run("drop " + n.old() + " and its change log", List.of(n.qOld(), n.qLog()), t -> {
+                sql.executeAll(drops);
+                FaultPoints.reach("retire:dropped-old", n.partition()); // dropped, not yet committed
+                return null;
+            });
         }
     }
 }
