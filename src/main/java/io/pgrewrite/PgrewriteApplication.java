@@ -12,8 +12,13 @@ import org.springframework.boot.autoconfigure.SpringBootApplication;
 public class PgrewriteApplication {
 
     public static void main(String[] args) {
+        // From the jar's classes unpacked once: status and plan in this JVM, the commands that start Spring in a
+        // JVM with the class data sharing archive (which sets its own compiler mode, below).
+        Integer unpacked = UnpackedJar.run(args);
+        if (unpacked != null) {
+            System.exit(unpacked);
+        }
         io.pgrewrite.cli.CompilerMode.forCommand(args); // run, restart, worker, scheduler, demo: C1 only
-        Integer unpacked = UnpackedJar.run(args); // status and plan: from the jar's classes unpacked once
-        System.exit(unpacked != null ? unpacked : Cli.execute(args));
+        System.exit(Cli.execute(args));
     }
 }

@@ -92,6 +92,7 @@ public final class UnpackedJar {
         if (version != null) {
             System.setProperty(VERSION_PROPERTY, version);
         }
+        CompilerMode.forCommand(args); // a command that starts Spring, here when no JVM with the archive could
         Thread.currentThread().setContextClassLoader(loader);
         try {
             return (Integer) Class.forName(Cli.class.getName(), true, loader).getMethod("execute", String[].class)
