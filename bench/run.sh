@@ -488,7 +488,8 @@ profile() {  # profile ID DAYS DB T0 WALL: one line in steps.tsv
                                 SELECT p.key, sum(((p.value->>1)::float8 - (p.value->>0)::float8) / 1000)
                                   FROM pgrewrite.partition_state s CROSS JOIN LATERAL jsonb_each(s.phases) p
                                  WHERE p.value->>1 IS NOT NULL GROUP BY p.key) t ON t.step_name = n.step")
-    wait=$(q "$3" "SELECT round(coalesce(sum(lock_wait_ms), 0)::numeric / 1000, 2) FROM pgrewrite.partition_state")
+    wait=$(q "$3" "SELECT round(coalesce(sum(lock_wait_ms), 0)::numeric / 1000, 2) || E'\t'
+                          || coalesce(round(sum(analyze_ms)::numeric / 1000, 2)::text, '-') FROM pgrewrite.partition_state")
     per=$(q "$3" "WITH w AS (SELECT substr(step_name, 9) AS partition, sum(extract(epoch FROM end_time - start_time)) * 1000 AS ms
                                FROM pgrewrite.batch_step_execution WHERE step_name LIKE 'rewrite:%' GROUP BY 1),
                        ph AS (SELECT s.partition_name AS partition,
@@ -550,7 +551,8 @@ write_report() {
             echo "plan). plan, expand, contract, report: the job's steps (\`pgrewrite.batch_step_execution\`); capture ... retire:"
             echo "each partition phase summed over the partitions (\`pgrewrite.partition_state.phases\`); with 2 workers the sums"
             echo "exceed the wall time. *statistics*: with \`statistics: after-swap\` (the default) the swapped-in partition is"
-            echo "analyzed in the background; this is the worker's wait for its previous partition's ANALYZE before it goes on."
+            echo "analyzed in the background; this is the worker's wait for its previous partition's ANALYZE before it goes on;"
+            echo "*background analyze*: those ANALYZEs' own time, summed (\`partition_state.analyze_ms\`), beside the next partitions' phases."
             echo "*lock wait*: the swaps' waits for their locks, summed. *partition ms*: the mean time of"
             echo "a partition's worker step \`rewrite:P\`; *outside phases ms*: of that, the mean time outside its phases (worker"
             echo "slot and partition lock, catalog reads, bookkeeping), the fixed cost a partition pays on top of its phases."
@@ -621,7 +623,7 @@ for srv in $SERVERS; do
         printf 'server\tdays\trows_per_day\ttable_mb\toperation\tid\tapproach\tchart_name\twall_s\tpeak_extra_mb\tpeak_db_mb\tpeak_wal_mb\twal_mb\tfinal_mb\tapp_errors\twrite_gap_ms\tinsert_p50_ms\tinsert_p99_ms\tinsert_max_ms\tday_read_p99_ms\tday_read_max_ms\tcount_max_ms\tlock_hold_max_ms\tlock_hold_p99_ms\tsamples\tcheck\n' \
             >"$RESULTS/results.tsv"
         { printf 'server\tdays\trows_per_day\tid\twall_s\tstart_s\t'; printf '%s_s\t' $STEPS
-          printf 'swap_lock_wait_s\tpartitions\tpartition_ms\toutside_phases_ms\n'; } >"$RESULTS/steps.tsv"
+          printf 'swap_lock_wait_s\tbackground_analyze_s\tpartitions\tpartition_ms\toutside_phases_ms\n'; } >"$RESULTS/steps.tsv"
     fi
     server_info >>"$WORK/servers.md"
     if [ "$SHAPE" != small ]; then run_shape "$DAYS_LIST" "$ROWS" "${ONLY:-$ALL_IDS}"; fi
