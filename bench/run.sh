@@ -612,6 +612,7 @@ run_shape() {  # run_shape DAYS_LIST ROWS IDS
     done
 }
 first=1
+BIG_ROWS=$ROWS  # run_shape sets ROWS for the shape it runs: the big shape's rows for every server
 for srv in $SERVERS; do
     select_server "$srv"
     start_cluster
@@ -626,7 +627,7 @@ for srv in $SERVERS; do
           printf 'swap_lock_wait_s\tbackground_analyze_s\tpartitions\tpartition_ms\toutside_phases_ms\n'; } >"$RESULTS/steps.tsv"
     fi
     server_info >>"$WORK/servers.md"
-    if [ "$SHAPE" != small ]; then run_shape "$DAYS_LIST" "$ROWS" "${ONLY:-$ALL_IDS}"; fi
+    if [ "$SHAPE" != small ]; then run_shape "$DAYS_LIST" "$BIG_ROWS" "${ONLY:-$ALL_IDS}"; fi
     if [ "$SHAPE" != big ]; then run_shape "$SMALL_DAYS" "$SMALL_ROWS" "${ONLY:-$SMALL_IDS}"; fi
     stop_cluster
 done
