@@ -52,6 +52,13 @@ public final class CatchUp {
         return sql.jdbc().queryForObject(replay, (rs, i) -> new Batch(rs.getLong(1), rs.getLong(2), rs.getLong(3)), limit);
     }
 
+    /** One batch in its own transaction, whose row counts reach the shared statistics as it commits ({@link io.pgrewrite.pg.StatsFlush}). */
+    private Batch replayCounted(PartitionWork w) {
+        Batch b = replay(w, 10_000);
+        io.pgrewrite.pg.StatsFlush.request(sql.jdbc());
+        return b;
+    }
+
     /** Replays everything: for the swap, which holds P against writes while it does this. */
     public long replayAll(PartitionWork w, int batch) {
         long total = 0;
@@ -73,7 +80,7 @@ public final class CatchUp {
         TransactionTemplate own = io.pgrewrite.pg.Transactions.requiresNew(tx);
         long replayed = 0;
         for (int i = 0; i < maxBatches && pending(w) >= small; i++) {
-            replayed += own.execute(s -> replay(w, 10_000)).taken();
+            replayed += own.execute(s -> replayCounted(w)).taken();
         }
         return replayed;
     }
@@ -93,7 +100,7 @@ public final class CatchUp {
         TransactionTemplate own = io.pgrewrite.pg.Transactions.requiresNew(tx);
         long replayed = 0;
         while (Boolean.TRUE.equals(sql.queryOne(String.format(WAITING_UP_TO, w.names().qLog()), Boolean.class, last))) {
-            replayed += own.execute(s -> replay(w, 10_000)).taken();
+            replayed += own.execute(s -> replayCounted(w)).taken();
         }
         return replayed;
     }

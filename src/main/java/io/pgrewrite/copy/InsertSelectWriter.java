@@ -56,6 +56,10 @@ public final class InsertSelectWriter implements ItemWriter<BlockRange> {
             position.advance(w.jobKey(), w.name(), rows, range.next());
             listener.copied(w, rows);
         }
+        // The chunk's insert counts reach the shared statistics at its commit, not after the VACUUM and ANALYZE.
+        if (!sql.dryRun()) {
+            io.pgrewrite.pg.StatsFlush.request(sql.jdbc());
+        }
     }
 
     /** The chunk's statement (also what {@code plan --dry-run} prints). */
