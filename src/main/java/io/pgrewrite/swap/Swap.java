@@ -82,7 +82,9 @@ public final class Swap {
         // of them in one round trip, with the partition's state: one query per kind of object, each read every
         // time (nothing is skipped because the table had none of it when the job began).
         RoundTrip reads = new RoundTrip(sql.jdbc());
-        Supplier<List<String>> swapped = reads.list(PartitionState.STATE, (rs, i) -> rs.getString(1), w.jobKey(), w.name());
+        // Not under --dry-run: plan may run before pgrewrite's schema exists, and creates nothing.
+        Supplier<List<String>> swapped = sql.dryRun() ? List::of
+                : reads.list(PartitionState.STATE, (rs, i) -> rs.getString(1), w.jobKey(), w.name());
         Supplier<List<PartitionCatalog.Index>> oldIndexes = PartitionCatalog.indexes(reads, n.qPartition());
         Supplier<List<PartitionCatalog.Trigger>> triggers = PartitionCatalog.localTriggers(reads, n.qPartition(), PartitionNames.CAPTURE_TRIGGER);
         Supplier<List<PartitionCatalog.Grant>> grants = PartitionCatalog.grants(reads, n.qPartition());
