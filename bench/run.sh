@@ -5,9 +5,9 @@
 #   bench/run.sh [--shape big|small|both] [--days N[,N...]] [--rows-per-day N] [--quick] [--only IDS] [--server 15|18|both] [--reuse-data] [--results DIR]
 #
 # Every approach starts from an identical copy (CREATE DATABASE ... TEMPLATE) of one generated table,
-# on a private PostgreSQL 15 cluster under bench/.work ($BENCH_WORK; port $BENCH_PORT, default 55432), with
+# on a private PostgreSQL 15 cluster under bench/.work ($BENCH_WORK; port $BENCH_PORT, default 25432), with
 # `pgrewrite demo traffic` running against the copy for the approach's whole duration. With --server 18
-# (or both) the same runs go to a private PostgreSQL 18 cluster (port $BENCH_PORT_18, default 55518) from the
+# (or both) the same runs go to a private PostgreSQL 18 cluster (port $BENCH_PORT_18, default 25518) from the
 # embedded binaries the tests use, extracted once under the work directory.
 set -euo pipefail
 
@@ -20,7 +20,7 @@ PGBIN=/usr/lib/postgresql/15/bin
 SERVER_BIN=$PGBIN  # initdb, pg_ctl, postgres of the server being measured (select_server)
 SERVERS=15
 SERVER=15
-PORT=${BENCH_PORT:-55432}  # when not set: the first free port from 55432 up
+PORT=${BENCH_PORT:-25432}  # when not set: the first free port from 25432 up (below Linux's ephemeral ports, 32768-60999: a client socket in TIME_WAIT on a port there, left by the test suite's connections, makes the bind fail)
 JAR=$ROOT/target/pgrewrite.jar
 ALL_IDS="A B C D1 D2 VF RP K1 K2"
 
@@ -169,10 +169,10 @@ pg18_binaries() {  # sets SERVER_BIN; the unpacked tree must be readable and run
 select_server() {  # select_server 15|18: the cluster that start_cluster, q, measure ... use from now on
     SERVER=$1 STARTED_CLUSTER=0 TEMP_CLUSTER=0 SHARED_BUFFERS=512MB
     if [ "$SERVER" = 15 ]; then
-        SERVER_BIN=$PGBIN PGDATA=$WORK/pgdata PGLOG=$WORK/postgres.log PORT_SET=${BENCH_PORT:-} PORT=${BENCH_PORT:-55432}
+        SERVER_BIN=$PGBIN PGDATA=$WORK/pgdata PGLOG=$WORK/postgres.log PORT_SET=${BENCH_PORT:-} PORT=${BENCH_PORT:-25432}
     else
         pg18_binaries
-        PGDATA=$WORK/pgdata18 PGLOG=$WORK/postgres18.log PORT_SET=${BENCH_PORT_18:-} PORT=${BENCH_PORT_18:-55518}
+        PGDATA=$WORK/pgdata18 PGLOG=$WORK/postgres18.log PORT_SET=${BENCH_PORT_18:-} PORT=${BENCH_PORT_18:-25518}
     fi
 }
 init_cluster() {
