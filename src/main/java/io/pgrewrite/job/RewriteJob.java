@@ -77,7 +77,8 @@ public final class RewriteJob {
         ProgressLog progress = new ProgressLog();
         Steering steering = new Steering(engine.sql().jdbc(), engine.definition());
         StopRequest stop = new StopRequest(steering, engine.definition().jobKey());
-        return new PartitionJobStep(NAME, repository, engine.definition().jobKey(), partition -> new PartitionJob(
+        return new PartitionJobStep(NAME, repository, new org.springframework.transaction.support.TransactionTemplate(tm),
+                engine.definition().jobKey(), partition -> new PartitionJob(
                 engine, partition, "`pgrewrite restart` (or `pgrewrite run` of the same file)", progress, stop),
                 engine.dataSource(), () -> steering.definition().workers(), stop);
     }
