@@ -43,14 +43,15 @@ file == 2 {
         add("verify", run(id), sprintf("%.0f %% (verify %.1f s, copy %.1f s)", 100 * v("verify_s") / v("copy_s"), v("verify_s"), v("copy_s")),
             v("verify_s") / v("copy_s"), 0.2)
     if (id ~ /1$/) {  # 1 worker: with 2, the worker steps share the two cores with each other
-        between = num(v("between_steps_ms")) ? v("between_steps_ms") : 0
+        # not measured (no partitioned step "rewrite"): counted as 0, shown as "-"
+        between = num(v("between_steps_ms")) ? v("between_steps_ms") : 0; betweenShown = num(v("between_steps_ms")) ? between : "-"
         if (num(v("empty_partition_ms")))
             add("empty", run(id), sprintf("%.0f ms (worker step %s, max %s, + %s between steps; %s empty partitions)",
-                v("empty_partition_ms") + between, v("empty_partition_ms"), v("empty_partition_max_ms"), between, v("empty_partitions")),
+                v("empty_partition_ms") + between, v("empty_partition_ms"), v("empty_partition_max_ms"), betweenShown, v("empty_partitions")),
                 v("empty_partition_ms") + between, 50)
         if (shape() == "small" && num(v("beyond_copy_ms")))
             add("small", run(id), sprintf("%.0f ms (worker step %s minus its copy phase, max %s, + %s between steps)",
-                v("beyond_copy_ms") + between, v("partition_ms"), v("beyond_copy_max_ms"), between),
+                v("beyond_copy_ms") + between, v("partition_ms"), v("beyond_copy_max_ms"), betweenShown),
                 v("beyond_copy_ms") + between, 100)
     }
     next
