@@ -489,6 +489,9 @@ measure() {  # measure ID DAYS: one approach on a fresh copy, one line in result
         wait_max=$(q "$db" "SELECT coalesce(round(max(lock_wait_ms)::numeric, 1)::text, '-') FROM pgrewrite.partition_state")
     fi
     if [[ $id == D* || $id == K* ]] && [ $rc = 0 ]; then profile "$id" "$days" "$db" "$t0" "$wall"; fi
+    # The read-only commands' answer time, on D1's finished copy (its job's executions are there to list).
+    COMMAND_COLS=(- - - - - - -)
+    if [ "$id" = D1 ] && [ $rc = 0 ]; then time_commands "$days" "$db" "$dir"; fi
     local t="$dir/traffic.json"
     if [ ! -s "$t" ]; then
         echo '{"errors": -1, "longest_write_gap_ms": -1, "kinds": {}}' >"$t"
@@ -500,22 +503,22 @@ measure() {  # measure ID DAYS: one approach on a fresh copy, one line in result
                     (.kinds.insert.p50_ms // "-"), (.kinds.insert.p99_ms // "-"), (.kinds.insert.max_ms // "-"),
                     (.kinds.count_day.p99_ms // "-"), (.kinds.count_day.max_ms // "-"), (.kinds.count_table.max_ms // "-")]
                    | map(tostring) | join("\t")' "$t")"
-        "$hold" "$samples" "$check" "$wait_max" "$TPL_PART_MB")
+        "$hold" "$samples" "$check" "$wait_max" "$TPL_PART_MB" "${COMMAND_COLS[@]}")
     (IFS=$'\t'; echo "${row[*]}") >>"$RESULTS/results.tsv"
     log "  wall ${wall} s, peak extra ${peak} MB, WAL ${wal_mb} MB, longest write gap $(jq -r .longest_write_gap_ms "$t") ms, errors $(jq -r .errors "$t"), check: $check"
-    # The read-only commands' answer time, on D1's finished copy (its job's executions are there to list).
-    if [ "$id" = D1 ] && [ $rc = 0 ]; then time_commands "$days" "$db" "$dir"; fi
     q postgres "DROP DATABASE $db WITH (FORCE)"
 }
 
 # Wall time of `pgrewrite status`, `status ID` and `plan JOB` as an operator runs them (java -jar, JVM and
 # whatever the command starts included), the application stopped: one warm-up run (page cache, the
-# class-data-sharing archive), then COMMAND_RUNS timed runs each; their median and max into commands.tsv.
+# class-data-sharing archive), then COMMAND_RUNS timed runs each; their median and max into commands.tsv, and
+# into COMMAND_COLS for D1's line in results.tsv (status, status ID, plan: median and max each; the runs).
 # plan plans the compact job: every partition planned (the type change's own job, on its finished copy,
 # stops at its first check with exit 5, "already integer").
 time_commands() {  # time_commands DAYS DB DIR
     local db=$2 dir=$3 id label i t0 t1 rc times
     local conn=(--url "$(url "$db")" --username postgres)
+    COMMAND_COLS=()
     id=$(q "$db" "SELECT max(e.job_execution_id) FROM pgrewrite.batch_job_execution e
                   JOIN pgrewrite.batch_job_instance i USING (job_instance_id) WHERE i.job_name = 'rewrite'")
     for label in status "status ID" plan; do
@@ -536,6 +539,7 @@ time_commands() {  # time_commands DAYS DB DIR
         if [ $rc != 0 ]; then
             log "  pgrewrite ${cmd[*]} failed (exit $rc):"; tail -5 "$dir/command.out" | sed 's/^/    /'
             printf '%s\t%s\t%s\t%s\t%s\t-\t-\tFAILED (exit %s)\n' "$SERVER" "$1" "$ROWS" "$label" "${#times[@]}" "$rc" >>"$RESULTS/commands.tsv"
+            COMMAND_COLS+=("failed" "-")
             continue
         fi
         printf '%s\n' "${times[@]}" | sort -n | awk -v srv="$SERVER" -v days="$1" -v rows="$ROWS" -v label="$label" '
@@ -543,7 +547,9 @@ time_commands() {  # time_commands DAYS DB DIR
             END { m = NR % 2 ? t[(NR + 1) / 2] : (t[NR / 2] + t[NR / 2 + 1]) / 2
                   printf "%s\t%s\t%s\t%s\t%d\t%.2f\t%.2f\tok\n", srv, days, rows, label, NR, m, t[NR] }' >>"$RESULTS/commands.tsv"
         log "  pgrewrite $label: $(tail -n 1 "$RESULTS/commands.tsv" | awk -F'\t' '{ printf "median %s s, max %s s of %s runs", $6, $7, $5 }')"
+        COMMAND_COLS+=($(tail -n 1 "$RESULTS/commands.tsv" | cut -f6,7))
     done
+    COMMAND_COLS+=("$COMMAND_RUNS")
 }
 
 # Where a pgrewrite run's time went: the start (JVM, Spring, plan) until the job began; the job's steps
@@ -760,7 +766,7 @@ for srv in $SERVERS; do
         build
         write_jobs
         mkdir -p "$RESULTS"
-        printf 'server\tdays\trows_per_day\ttable_mb\toperation\tid\tapproach\tchart_name\twall_s\tpeak_extra_mb\tpeak_db_mb\tpeak_wal_mb\twal_mb\tfinal_mb\tapp_errors\twrite_gap_ms\tinsert_p50_ms\tinsert_p99_ms\tinsert_max_ms\tday_read_p99_ms\tday_read_max_ms\tcount_max_ms\tlock_hold_max_ms\tlock_hold_p99_ms\tsamples\tcheck\tlock_wait_max_ms\tpartition_mb\n' \
+        printf 'server\tdays\trows_per_day\ttable_mb\toperation\tid\tapproach\tchart_name\twall_s\tpeak_extra_mb\tpeak_db_mb\tpeak_wal_mb\twal_mb\tfinal_mb\tapp_errors\twrite_gap_ms\tinsert_p50_ms\tinsert_p99_ms\tinsert_max_ms\tday_read_p99_ms\tday_read_max_ms\tcount_max_ms\tlock_hold_max_ms\tlock_hold_p99_ms\tsamples\tcheck\tlock_wait_max_ms\tpartition_mb\tstatus_median_s\tstatus_max_s\tstatus_id_median_s\tstatus_id_max_s\tplan_median_s\tplan_max_s\tcommand_runs\n' \
             >"$RESULTS/results.tsv"
         printf 'server\tdays\trows_per_day\tcommand\truns\tmedian_s\tmax_s\tcheck\n' >"$RESULTS/commands.tsv"
         { printf 'server\tdays\trows_per_day\tid\twall_s\tstart_s\t'; printf '%s_s\t' $STEPS
