@@ -51,9 +51,10 @@ public final class LockRetry {
      * Bound, so the timeouts are values and not SQL text; {@code true} makes all of them LOCAL to the
      * transaction. statement_timeout only where the transaction locks a partitioned table (the whole table
      * for the application), so every statement under it must be short; elsewhere (an index build on P__rw)
-     * a statement takes as long as it takes. Which of the relations are partitioned is read here, in the same
-     * statement (catalog only, no locks): it was a query of its own before every lock operation of every
-     * partition. synchronous_commit off: the locks go the moment the commit record is written, not after
+     * a statement takes as long as it takes. Which of the relations are partitioned (have a pg_partitioned_table
+     * row) is read here, in the same statement (catalog only, no locks): it was a query of its own before every
+     * lock operation of every partition. Written so that the server keeps one generic plan for it (a join
+     * with unnest of the bound list was planned afresh on every execution). synchronous_commit off: the locks go the moment the commit record is written, not after
      * its fsync. A database crash can lose only the tail of our commits, never out of order (WAL is flushed
      * in sequence, so any later commit of the application's makes ours durable too), and every step is
      * idempotent: a lost commit is done again by restart. idle_in_transaction_session_timeout: if this JVM
@@ -63,9 +64,9 @@ public final class LockRetry {
      */
     static final String SET_LIMITS = """
             SELECT pg_backend_pid(), set_config('lock_timeout', ?, true),
-                   set_config('statement_timeout', CASE WHEN EXISTS (SELECT 1 FROM unnest(?::text[]) AS r(name)
-                                                                       JOIN pg_class c ON c.oid = to_regclass(r.name)
-                                                                      WHERE c.relkind = 'p') THEN ? ELSE '0' END, true),
+                   set_config('statement_timeout', CASE WHEN EXISTS (SELECT 1 FROM pg_partitioned_table p
+                                                                      WHERE p.partrelid = ANY (ARRAY(SELECT to_regclass(unnest(?::text[])))))
+                                                         THEN ? ELSE '0' END, true),
                    set_config('idle_in_transaction_session_timeout', ?, true), set_config('synchronous_commit', 'off', true)
             """;
 

@@ -37,8 +37,9 @@ public final class Planner {
     /**
      * What uses the column and is not carried onto the new column (ColumnObjects carries the parent's
      * indexes, unique and primary keys, valid CHECKs and a serial's sequence; an identity's sequence is
-     * internal, deptype 'i'; expand.ForeignKeys the table's own foreign keys): views, rules, policies,
-     * statistics objects, triggers with a column list, NOT VALID CHECKs. Not its default, not a NOT NULL.
+     * internal, deptype 'i'; expand.ForeignKeys the table's own foreign keys; expand.ColumnFacts its extended
+     * statistics): views, rules, policies, triggers with a column list, NOT VALID CHECKs. Not its default,
+     * not a NOT NULL.
      * Catalog only.
      */
     static final String COLUMN_DEPENDENTS = """
@@ -47,6 +48,7 @@ public final class Planner {
               JOIN pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid
              WHERE d.refclassid = 'pg_class'::regclass AND d.refobjid = ? AND a.attname = ?
                AND d.deptype IN ('n', 'a') AND d.classid <> 'pg_attrdef'::regclass
+               AND d.classid <> 'pg_statistic_ext'::regclass -- contract rebuilds them on the new column (expand.ColumnFacts)
                AND NOT (d.classid = 'pg_constraint'::regclass
                         AND EXISTS (SELECT 1 FROM pg_constraint c WHERE c.oid = d.objid
                                      AND (c.contype IN ('n', 'p', 'u') OR c.contype = 'c' AND c.convalidated)))
@@ -338,10 +340,10 @@ public final class Planner {
             if (op == Operation.ALTER_COLUMN_TYPE && table.column(col).isPresent()) {
                 List<String> users = jdbc.queryForList(COLUMN_DEPENDENTS, String.class, table.oid(), col);
                 checks.add(new Plan.Check("nothing else uses column " + col, users.isEmpty(), users.isEmpty()
-                        ? "ok (its indexes, keys, CHECKs and sequence are rebuilt on the new column)"
+                        ? "ok (its indexes, keys, CHECKs, sequence and extended statistics are rebuilt on the new column)"
                         : users + " use " + col + ". pgrewrite rebuilds the column's indexes, unique and primary keys,"
-                                + " valid CHECKs and its sequence on the new column, not these: a view, rule, policy, trigger"
-                                + " column list or statistics object names the column and would have to be dropped and"
+                                + " valid CHECKs, its sequence and extended statistics on the new column, not these: a view, rule,"
+                                + " policy or trigger column list names the column and would have to be dropped and"
                                 + " recreated in contract's transaction (they hold no data, but pgrewrite does not rewrite"
                                 + " their definitions); a NOT VALID CHECK must be"
                                 + " validated (ALTER TABLE … VALIDATE CONSTRAINT, online) or dropped first."

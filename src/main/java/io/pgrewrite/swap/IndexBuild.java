@@ -15,6 +15,7 @@ import io.pgrewrite.copy.CopyTarget;
 import io.pgrewrite.definition.Statistics;
 import io.pgrewrite.pg.Identifiers;
 import io.pgrewrite.pg.LockRetry;
+import io.pgrewrite.pg.OneCorePerWorker;
 import io.pgrewrite.pg.SqlRunner;
 import io.pgrewrite.plan.PartitionNames;
 import io.pgrewrite.plan.PartitionWork;
@@ -49,15 +50,15 @@ public final class IndexBuild {
               JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey::int2[])
              WHERE i.indrelid = to_regclass(?)
             """;
-    /** Outside any transaction block, as VACUUM requires. */
-    static final String VACUUM = "VACUUM (ANALYZE) %s (%s)";
+    /** Outside any transaction block, as VACUUM requires; PARALLEL 0: {@link OneCorePerWorker}. */
+    static final String VACUUM = "VACUUM (ANALYZE, PARALLEL 0) %s (%s)";
     /** Every column: the only ANALYZE that resets the change counter, so autovacuum need not analyze P again. */
-    static final String VACUUM_ALL = "VACUUM (ANALYZE) %s";
+    static final String VACUUM_ALL = "VACUUM (ANALYZE, PARALLEL 0) %s";
     /**
      * No column left to sample (PostgreSQL 18, every column's statistics copied from P), or {@code statistics:
      * after-swap}: the sampling runs after the swap, on the swapped-in partition ({@link PendingStatistics}).
      */
-    static final String VACUUM_ONLY = "VACUUM %s";
+    static final String VACUUM_ONLY = "VACUUM (PARALLEL 0) %s";
 
     private final SqlRunner sql;
     private final LockRetry lockRetry;
@@ -112,7 +113,7 @@ public final class IndexBuild {
         // One round trip for all of it (nobody uses P__rw yet, so nothing waits on the transaction's locks): the
         // statements are made first, from catalog reads inside the transaction, then sent together.
         lockRetry.run("index " + n.rw(), List.of(n.qRw()), t -> {
-            List<String> ddl = new ArrayList<>();
+            List<String> ddl = new ArrayList<>(List.of(OneCorePerWorker.BUILDS));
             for (PartitionCatalog.Index idx : catalog.indexes(n.qPartition())) {
                 if ("x".equals(idx.contype())) {
                     throw new IllegalStateException(w.name() + ": exclusion constraint " + idx.conname() + " is not supported yet");

@@ -226,10 +226,18 @@ class LockRetryTest {
         TransactionTemplate countedTx = new TransactionTemplate(new DataSourceTransactionManager(log.dataSource()));
         LockRetry retry = new LockRetry(countedTx, SqlRunner.live(counted), Duration.ofMillis(200), 3);
         for (String table : List.of("t", "parted")) {
-            log.clear();
-            retry.run("lock " + table, List.of(table), t -> counted.update("LOCK TABLE " + table + " IN ACCESS EXCLUSIVE MODE"));
-            assertThat(log.statements()).as("lock %s", table).containsExactly(StatementLog.fold(LockRetry.AUTOVACUUM_AT_WORK),
-                    StatementLog.fold(LockRetry.SET_LIMITS), "LOCK TABLE " + table + " IN ACCESS EXCLUSIVE MODE");
+            List<String> expected = List.of(StatementLog.fold(LockRetry.AUTOVACUUM_AT_WORK), StatementLog.fold(LockRetry.SET_LIMITS),
+                    "LOCK TABLE " + table + " IN ACCESS EXCLUSIVE MODE");
+            // The server's own autovacuum may be at work on a catalog of this fresh database just then, and is
+            // then looked for on our table: asked again a moment later, it is gone.
+            List<String> asked = List.of();
+            for (int i = 0; i < 20 && !asked.equals(expected); i++) {
+                sleep(i == 0 ? 0 : 250);
+                log.clear();
+                retry.run("lock " + table, List.of(table), t -> counted.update("LOCK TABLE " + table + " IN ACCESS EXCLUSIVE MODE"));
+                asked = log.statements();
+            }
+            assertThat(asked).as("lock %s", table).containsExactlyElementsOf(expected);
         }
     }
 
