@@ -7,6 +7,7 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 
 import io.pgrewrite.pg.Identifiers;
+import io.pgrewrite.pg.OneCorePerWorker;
 import io.pgrewrite.pg.SqlRunner;
 import io.pgrewrite.pg.Transactions;
 import io.pgrewrite.plan.PartitionWork;
@@ -146,6 +147,7 @@ public final class Verify {
         }
         io.pgrewrite.job.FaultPoints.reach("verify:before-snapshot", w.name()); // copied, indexed, caught up
         return snapshot.execute(s -> {
+            sql.jdbc().execute(OneCorePerWorker.SCANS);
             // Asked in the snapshot both sums are read in: a key logged after it began is in neither.
             boolean logged = Boolean.TRUE.equals(sql.jdbc().queryForObject(String.format(LOGGED, w.names().qLog()), Boolean.class));
             String sourceSql = src;
