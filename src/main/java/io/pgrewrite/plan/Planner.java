@@ -64,6 +64,19 @@ public final class Planner {
      * column: contract's DROP COLUMN would drop them, and ColumnObjects rebuilds only the parent's. Foreign
      * keys are PARTITION_KEYS_ON_COLUMN's. Catalog only.
      */
+    /**
+     * Publications whose column list names the column for one of the table's partitions (PostgreSQL 15+):
+     * contract's DROP COLUMN fails on them (the list depends on the column), after the whole rewrite, where
+     * the blocking ALTER keeps them. The parent's own membership is COLUMN_DEPENDENTS'. Catalog only.
+     */
+    static final String PUBLISHED_ON_PARTITIONS = """
+            SELECT DISTINCT 'publication ' || p.pubname || ' (' || r.prrelid::regclass::text || ')'
+              FROM pg_publication_rel r JOIN pg_publication p ON p.oid = r.prpubid
+              JOIN pg_attribute a ON a.attrelid = r.prrelid AND a.attnum = ANY (r.prattrs)
+             WHERE a.attname = ? AND r.prrelid IN (SELECT relid FROM pg_partition_tree(?::regclass) WHERE relid <> ?::regclass)
+             ORDER BY 1
+            """;
+
     static final String PARTITION_OBJECTS_ON_COLUMN = """
             SELECT DISTINCT pg_describe_object(d.classid, d.objid, 0)
               FROM pg_depend d
@@ -353,6 +366,14 @@ public final class Planner {
                         : local + " belong to single partitions, not to " + table.name() + ": contract's DROP COLUMN would drop"
                                 + " them and pgrewrite rebuilds only the table's own. Declare them on " + table.name()
                                 + " (CREATE INDEX … ON ONLY, then ATTACH each partition's), or drop them first."));
+                if (jdbc.queryForObject("SELECT current_setting('server_version_num')::int", Integer.class) >= 150000) {
+                    List<String> published = jdbc.queryForList(PUBLISHED_ON_PARTITIONS, String.class, col, table.oid(), table.oid());
+                    checks.add(new Plan.Check("no publication column list names column " + col + " on a partition", published.isEmpty(),
+                            published.isEmpty() ? "none" : published + " publish " + col + " in a column list: contract's DROP COLUMN"
+                                    + " of the old column would fail on them at the end of the job. Take " + col + " out of those"
+                                    + " lists first (ALTER PUBLICATION … SET TABLE … (columns)) and put it back after the job, or"
+                                    + " use a plain ALTER TABLE."));
+                }
             }
             if (op == Operation.ALTER_COLUMN_TYPE && typeOk && table.column(col).isPresent()) {
                 String target = jdbc.queryForObject(NORMALIZE_TYPE, String.class, def.type());
