@@ -5,7 +5,9 @@
 # table size when more than one size ran.
 # Fields are found by the names in the header line (server, days, rows_per_day, table_mb, operation,
 # id, approach, wall_s, peak_extra_mb, peak_db_mb, peak_wal_mb, wal_mb, final_mb, app_errors,
-# write_gap_ms, insert_p50/p99/max_ms, day_read_p99/max_ms, count_max_ms, lock_hold_max/p99_ms, check);
+# write_gap_ms, insert_p50/p99/max_ms, day_read_p99/max_ms, count_max_ms, lock_hold_max/p99_ms, check,
+# lock_wait_max_ms); the application's stall is insert_max_ms: the longest one insert waited, counted from
+# when it was due;
 # a file from before the server column was added counts as PostgreSQL 15, the only server it could run.
 NR == 1 { for (i = 1; i <= NF; i++) col[$i] = i; next }
 {
@@ -28,7 +30,7 @@ function s(ms) { return (ms == "-" || ms == "" || ms < 0) ? "-" : sprintf("%.2f"
 function ms(x) { return (x == "-" || x == "") ? "-" : sprintf("%.0f", x) }
 function table(d, operation,    j, k, r, hdr, sv) {
     hdr = "| approach | PostgreSQL | wall s | × A |" (operation == "compact" ? " × pg_repack |" : "") \
-          " peak extra MB (db / pg_wal) | peak % of table | WAL MB | final MB | app errors | longest write gap s | insert p50 / p99 / max ms | day read p99 / max ms | count(*) max s | swap lock hold max / p99 ms | check |"
+          " peak extra MB (db / pg_wal) | peak % of table | WAL MB | final MB | app errors | **app stall s** (longest insert wait) | swap lock wait max ms | swap lock hold max / p99 ms | longest write gap s | insert p50 / p99 ms | day read p99 / max ms | count(*) max s | check |"
     print hdr
     gsub(/[^|]+/, "---", hdr); print hdr
     for (j = 1; j <= ni; j++) {
@@ -39,12 +41,12 @@ function table(d, operation,    j, k, r, hdr, sv) {
             r = row[d, sv, ids[j]]
             printf "| %s | %s | %.1f | %s |", v(r, "approach"), sv, v(r, "wall_s"), ratio(v(r, "wall_s"), wallA[d, sv])
             if (operation == "compact") printf " %s |", ratio(v(r, "wall_s"), wallRP[d, sv])
-            printf " %s (%s / %s) | %.0f %% | %s | %s | %s | %s | %s / %s / %s | %s / %s | %s | %s / %s | %s |\n",
+            printf " %s (%s / %s) | %.0f %% | %s | %s | %s | %s | %s | %s / %s | %s | %s / %s | %s / %s | %s | %s |\n",
                 v(r, "peak_extra_mb"), v(r, "peak_db_mb"), v(r, "peak_wal_mb"), 100 * v(r, "peak_extra_mb") / v(r, "table_mb"),
-                v(r, "wal_mb"), v(r, "final_mb"), v(r, "app_errors"), s(v(r, "write_gap_ms")),
-                ms(v(r, "insert_p50_ms")), ms(v(r, "insert_p99_ms")), ms(v(r, "insert_max_ms")),
-                ms(v(r, "day_read_p99_ms")), ms(v(r, "day_read_max_ms")), s(v(r, "count_max_ms")),
-                v(r, "lock_hold_max_ms"), v(r, "lock_hold_p99_ms"), v(r, "check")
+                v(r, "wal_mb"), v(r, "final_mb"), v(r, "app_errors"), s(v(r, "insert_max_ms")),
+                (v(r, "lock_wait_max_ms") == "" ? "-" : v(r, "lock_wait_max_ms")), v(r, "lock_hold_max_ms"), v(r, "lock_hold_p99_ms"),
+                s(v(r, "write_gap_ms")), ms(v(r, "insert_p50_ms")), ms(v(r, "insert_p99_ms")),
+                ms(v(r, "day_read_p99_ms")), ms(v(r, "day_read_max_ms")), s(v(r, "count_max_ms")), v(r, "check")
         }
     }
 }

@@ -35,6 +35,7 @@ SMALL_ROWS=1000
 SMALL_IDS="A D1 D2 VF K1 K2"
 REUSE=0
 SETTLE=2          # seconds of traffic before and after each approach
+COMMAND_RUNS=5    # timed runs of status, status ID and plan (after one warm-up), on D1's finished copy
 TRAFFIC_OPTS=(--insert-rate 10 --readers 1 --read-rate 1 --count-every 15)
 
 usage() {
@@ -82,6 +83,7 @@ if [ $QUICK = 1 ]; then
     [ $rows_given = 1 ] || ROWS=2000
     SMALL_DAYS=20 SMALL_ROWS=100
     SETTLE=0.5
+    COMMAND_RUNS=2
 fi
 if [ "$SHAPE" = small ]; then
     [ $days_given = 1 ] && SMALL_DAYS=$DAYS_LIST
@@ -289,18 +291,51 @@ template() {  # template DAYS: generate (or reuse) the table every approach star
         pgrewrite demo --days "$days" --rows-per-day "$ROWS" --url "$(url $tpl)" --username postgres \
             >"$WORK/demo-pg$SERVER-$tpl.log" 2>&1 || { cat "$WORK/demo-pg$SERVER-$tpl.log"; die "pgrewrite demo failed"; }
         # Old days of a real table are frozen by now; without this the first reader of each copy
-        # would pay for setting hint bits, inside whichever approach ran first.
-        psql_ -d $tpl -c "VACUUM (FREEZE) public.passage" -c "COMMENT ON DATABASE $tpl IS 'ready'"
+        # would pay for setting hint bits, inside whichever approach ran first. And analyzed: whether a
+        # partition has statistics decides what pgrewrite's ANALYZE work is, so it must not depend on
+        # how far autovacuum got before the copy was taken. (A copy keeps its template's pg_statistic and
+        # starts with no activity counts, so autovacuum does not analyze it again unprompted.)
+        psql_ -d $tpl -c "VACUUM (FREEZE, ANALYZE) public.passage" -c "COMMENT ON DATABASE $tpl IS 'ready'"
     fi
+    # A template from an older run may be frozen only: analyze it now, then insist.
+    statistics_complete $tpl || { log "$tpl: statistics incomplete, analyzing"; psql_ -d $tpl -c "ANALYZE public.passage"; }
+    statistics_complete $tpl print || die "$tpl: partitions without statistics after ANALYZE (see above)"
     # What every approach must leave as it was: the generated rows and their values of the column.
     TPL_ROWS=$(q $tpl "SELECT count(*) FROM public.passage")
     TPL_SUM=$(q $tpl "$TEMPLATE_ROWS")
     TPL_BYTES=$(q $tpl "$TABLE_SIZE")
+    # The largest partition with its indexes, MB: the unit of the "peak extra disk ≤ 2 partitions" target.
+    TPL_PART_MB=$(q $tpl "SELECT round(coalesce(max(pg_total_relation_size(relid)), 0) / 1048576.0, 1)
+                          FROM pg_partition_tree('public.passage') WHERE isleaf")
     log "$tpl: $TPL_ROWS rows (rows/sum/count of massa_ledig_voertuig: $TPL_SUM), $((TPL_BYTES / 1048576)) MB with indexes"
     # A copy of the table, plus A's second copy of it, plus WAL (max_wal_size) and some room.
     local need=$((2 * TPL_BYTES / 1048576 + 3072)) free
     free=$(df -Pm "$PGDATA" | awk 'NR == 2 { print $4 }')
     [ "$free" -ge "$need" ] || die "$days days need about $need MB free next to $PGDATA, there are $free MB"
+}
+
+# Every partition with rows has statistics for every column, every empty one is known empty (reltuples 0,
+# not -1: analyzed), and the parent has its tree-wide statistics for every column. With "print": say so,
+# or name the partitions that lack them. Returns 1 when something is missing.
+STATISTICS_CHECK="WITH leaf AS (
+      SELECT c.oid, c.relname, c.reltuples, t.isleaf,
+             (SELECT count(*) FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped) AS columns,
+             (SELECT count(*) FROM pg_statistic s WHERE s.starelid = c.oid AND s.stainherit = NOT t.isleaf) AS with_stats
+        FROM pg_partition_tree('public.passage') t JOIN pg_class c ON c.oid = t.relid)
+    SELECT count(*) FILTER (WHERE isleaf AND reltuples > 0) || E'\\t'
+        || count(*) FILTER (WHERE isleaf AND reltuples > 0 AND with_stats = columns) || E'\\t'
+        || count(*) FILTER (WHERE isleaf AND reltuples = 0) || E'\\t'
+        || bool_and(with_stats = columns) FILTER (WHERE NOT isleaf) || E'\\t'
+        || coalesce(string_agg(relname || ' (' || with_stats || ' of ' || columns || ' columns, reltuples ' || reltuples || ')', ', ')
+                      FILTER (WHERE (isleaf AND (reltuples < 0 OR (reltuples > 0 AND with_stats < columns))) OR (NOT isleaf AND with_stats < columns)), '')
+      FROM leaf"
+statistics_complete() {  # statistics_complete DB [print]
+    local rows full empty parent missing
+    IFS=$'\t' read -r rows full empty parent missing < <(q "$1" "$STATISTICS_CHECK")
+    if [ -n "${2:-}" ]; then
+        log "$1: statistics for every column in $full of $rows partitions with rows; $empty empty partitions analyzed (no rows, no column statistics); parent's tree-wide statistics: $([ "$parent" = true ] && echo complete || echo incomplete)${missing:+; missing: $missing}"
+    fi
+    [ "$full" = "$rows" ] && [ "$parent" = true ] && [ -z "$missing" ]
 }
 
 drop_template() {
@@ -433,7 +468,7 @@ measure() {  # measure ID DAYS: one approach on a fresh copy, one line in result
 
     # Is the result right? The column has its new type, the generated rows and their values are all
     # there, and so is every row the application was told it wrote, with its value.
-    local type check=ok inserted rows app_rows hold="-	-"
+    local type check=ok inserted rows app_rows hold="-	-" wait_max=-
     type=$(q "$db" "SELECT format_type(atttypid, atttypmod) FROM pg_attribute
                     WHERE attrelid = 'public.passage'::regclass AND attname = 'massa_ledig_voertuig' AND NOT attisdropped")
     inserted=$(jq -r .rows_inserted "$dir/traffic.json" 2>/dev/null || echo 0)
@@ -449,8 +484,14 @@ measure() {  # measure ID DAYS: one approach on a fresh copy, one line in result
         hold=$(q "$db" "SELECT coalesce(round(max(lock_hold_ms)::numeric, 1)::text, '-'),
                                coalesce(round(percentile_cont(0.99) WITHIN GROUP (ORDER BY lock_hold_ms)::numeric, 1)::text, '-')
                         FROM pgrewrite.partition_state")
+        # The longest a swap waited for its locks in its successful attempt (at most swap.lock-timeout):
+        # the application's inserts queue behind that wait, then behind the hold.
+        wait_max=$(q "$db" "SELECT coalesce(round(max(lock_wait_ms)::numeric, 1)::text, '-') FROM pgrewrite.partition_state")
     fi
     if [[ $id == D* || $id == K* ]] && [ $rc = 0 ]; then profile "$id" "$days" "$db" "$t0" "$wall"; fi
+    # The read-only commands' answer time, on D1's finished copy (its job's executions are there to list).
+    COMMAND_COLS=(- - - - - - -)
+    if [ "$id" = D1 ] && [ $rc = 0 ]; then time_commands "$days" "$db" "$dir"; fi
     local t="$dir/traffic.json"
     if [ ! -s "$t" ]; then
         echo '{"errors": -1, "longest_write_gap_ms": -1, "kinds": {}}' >"$t"
@@ -462,10 +503,53 @@ measure() {  # measure ID DAYS: one approach on a fresh copy, one line in result
                     (.kinds.insert.p50_ms // "-"), (.kinds.insert.p99_ms // "-"), (.kinds.insert.max_ms // "-"),
                     (.kinds.count_day.p99_ms // "-"), (.kinds.count_day.max_ms // "-"), (.kinds.count_table.max_ms // "-")]
                    | map(tostring) | join("\t")' "$t")"
-        "$hold" "$samples" "$check")
+        "$hold" "$samples" "$check" "$wait_max" "$TPL_PART_MB" "${COMMAND_COLS[@]}")
     (IFS=$'\t'; echo "${row[*]}") >>"$RESULTS/results.tsv"
     log "  wall ${wall} s, peak extra ${peak} MB, WAL ${wal_mb} MB, longest write gap $(jq -r .longest_write_gap_ms "$t") ms, errors $(jq -r .errors "$t"), check: $check"
     q postgres "DROP DATABASE $db WITH (FORCE)"
+}
+
+# Wall time of `pgrewrite status`, `status ID` and `plan JOB` as an operator runs them (java -jar, JVM and
+# whatever the command starts included), the application stopped: one warm-up run (page cache, the
+# class-data-sharing archive), then COMMAND_RUNS timed runs each; their median and max into commands.tsv, and
+# into COMMAND_COLS for D1's line in results.tsv (status, status ID, plan: median and max each; the runs).
+# plan plans the compact job: every partition planned (the type change's own job, on its finished copy,
+# stops at its first check with exit 5, "already integer").
+time_commands() {  # time_commands DAYS DB DIR
+    local db=$2 dir=$3 id label i t0 t1 rc times
+    local conn=(--url "$(url "$db")" --username postgres)
+    COMMAND_COLS=()
+    id=$(q "$db" "SELECT max(e.job_execution_id) FROM pgrewrite.batch_job_execution e
+                  JOIN pgrewrite.batch_job_instance i USING (job_instance_id) WHERE i.job_name = 'rewrite'")
+    for label in status "status ID" plan; do
+        local cmd
+        case $label in
+            status) cmd=(status) ;;
+            "status ID") cmd=(status "$id") ;;
+            plan) cmd=(plan "$WORK/jobs/compact-w1.yaml") ;;
+        esac
+        times=() rc=0
+        for i in $(seq 0 "$COMMAND_RUNS"); do
+            t0=$(now)
+            java -jar "$JAR" "${cmd[@]}" "${conn[@]}" >"$dir/command.out" 2>&1 || rc=$?
+            t1=$(now)
+            [ $rc = 0 ] || break
+            [ "$i" = 0 ] || times+=("$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')")
+        done
+        if [ $rc != 0 ]; then
+            log "  pgrewrite ${cmd[*]} failed (exit $rc):"; tail -5 "$dir/command.out" | sed 's/^/    /'
+            printf '%s\t%s\t%s\t%s\t%s\t-\t-\tFAILED (exit %s)\n' "$SERVER" "$1" "$ROWS" "$label" "${#times[@]}" "$rc" >>"$RESULTS/commands.tsv"
+            COMMAND_COLS+=("failed" "-")
+            continue
+        fi
+        printf '%s\n' "${times[@]}" | sort -n | awk -v srv="$SERVER" -v days="$1" -v rows="$ROWS" -v label="$label" '
+            { t[NR] = $1 }
+            END { m = NR % 2 ? t[(NR + 1) / 2] : (t[NR / 2] + t[NR / 2 + 1]) / 2
+                  printf "%s\t%s\t%s\t%s\t%d\t%.2f\t%.2f\tok\n", srv, days, rows, label, NR, m, t[NR] }' >>"$RESULTS/commands.tsv"
+        log "  pgrewrite $label: $(tail -n 1 "$RESULTS/commands.tsv" | awk -F'\t' '{ printf "median %s s, max %s s of %s runs", $6, $7, $5 }')"
+        COMMAND_COLS+=($(tail -n 1 "$RESULTS/commands.tsv" | cut -f6,7))
+    done
+    COMMAND_COLS+=("$COMMAND_RUNS")
 }
 
 # Where a pgrewrite run's time went: the start (JVM, Spring, plan) until the job began; the job's steps
@@ -493,11 +577,24 @@ profile() {  # profile ID DAYS DB T0 WALL: one line in steps.tsv
     per=$(q "$3" "WITH w AS (SELECT substr(step_name, 9) AS partition, sum(extract(epoch FROM end_time - start_time)) * 1000 AS ms
                                FROM pgrewrite.batch_step_execution WHERE step_name LIKE 'rewrite:%' GROUP BY 1),
                        ph AS (SELECT s.partition_name AS partition,
-                                     sum((p.value->>1)::float8 - (p.value->>0)::float8) AS ms
+                                     sum((p.value->>1)::float8 - (p.value->>0)::float8) AS ms,
+                                     sum((p.value->>1)::float8 - (p.value->>0)::float8) FILTER (WHERE p.key = 'copy') AS copy_ms
                                 FROM pgrewrite.partition_state s CROSS JOIN LATERAL jsonb_each(s.phases) p
-                               WHERE p.value->>1 IS NOT NULL GROUP BY 1)
-                  SELECT count(*) || E'\t' || round(avg(w.ms)) || E'\t' || round(avg(w.ms - coalesce(ph.ms, 0)))
-                    FROM w LEFT JOIN ph USING (partition)")
+                               WHERE p.value->>1 IS NOT NULL GROUP BY 1),
+                       e AS (SELECT w.*, ph.ms AS phases_ms, ph.copy_ms, coalesce(s.state = 'empty', false) AS empty
+                               FROM w LEFT JOIN ph USING (partition)
+                               LEFT JOIN pgrewrite.partition_state s ON s.partition_name = w.partition)
+                  SELECT concat_ws(E'\t', count(*) FILTER (WHERE NOT empty),
+                                   coalesce(round(avg(ms) FILTER (WHERE NOT empty))::text, '-'),
+                                   coalesce(round(avg(ms - coalesce(phases_ms, 0)) FILTER (WHERE NOT empty))::text, '-'),
+                                   coalesce(round(avg(ms - coalesce(copy_ms, 0)) FILTER (WHERE NOT empty))::text, '-'),
+                                   coalesce(round(max(ms - coalesce(copy_ms, 0)) FILTER (WHERE NOT empty))::text, '-'),
+                                   count(*) FILTER (WHERE empty),
+                                   coalesce(round(avg(ms) FILTER (WHERE empty))::text, '-'),
+                                   coalesce(round(max(ms) FILTER (WHERE empty))::text, '-'),
+                                   coalesce(round(((SELECT sum(extract(epoch FROM end_time - start_time)) * 1000 FROM pgrewrite.batch_step_execution
+                                                     WHERE step_name = 'rewrite') * ${1: -1} - sum(ms)) / count(*))::text, '-'))
+                    FROM e")
     printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$SERVER" "$2" "$ROWS" "$1" "$5" "$startup" "$values" "$wait" "$per" >>"$RESULTS/steps.tsv"
 }
 
@@ -522,27 +619,67 @@ server_info() {  # while the server runs: its version and settings, for results.
                            'checkpoint_timeout', 'max_locks_per_transaction', 'data_checksums')")"
 }
 
+# tsv_table FILE COLUMNS...: a Markdown table of these columns of a tab-separated file with a header line
+# (underscores as spaces, a trailing _s dropped), its rows sorted by size, approach and server.
+tsv_table() {
+    local file=$1; shift
+    awk -F'\t' -v want="$*" '
+        NR == 1 { n = split(want, w, " "); for (i = 1; i <= NF; i++) c[$i] = i
+                  printf "|"; for (i = 1; i <= n; i++) { h = w[i]; sub(/_s$/, "", h); gsub(/_/, " ", h); printf " %s |", h }
+                  print ""; printf "|"; for (i = 1; i <= n; i++) printf "---|"; print ""; next }
+        { printf "|"; for (i = 1; i <= n; i++) printf " %s |", (w[i] in c) ? $(c[w[i]]) : "-"; print "" }' \
+        < <(head -n 1 "$file"; tail -n +2 "$file" | sort -s -t $'\t' -k2,2n -k3,3n -k4,4 -k1,1n)
+}
+
 write_report() {
-    local md=$RESULTS/results.md
+    local md=$RESULTS/results.md small=
+    [ "$SHAPE" = big ] || small="$SMALL_DAYS x $SMALL_ROWS"
     {
         echo "# Benchmark results"
         echo
         echo "\`bench/run.sh $ARGS\`, $(date -u '+%Y-%m-%d %H:%M UTC'), pgrewrite $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')."
         echo
+        echo "## Targets"
+        echo
+        echo "Issue 13's targets against this run's figures (computed by [targets.awk](../targets.awk) from results.tsv, steps.tsv"
+        echo "and commands.tsv; big shape: $(tail -n +2 "$RESULTS/results.tsv" | awk -F'\t' -v s="$small" '($2 " x " $3) != s && !seen[$2 " x " $3]++ { r = r (r ? ", " : "") $2 " days × " $3 " rows a day" } END { print (r ? r : "not run") }');"
+        echo "small shape: $([ -n "$small" ] && echo "$SMALL_DAYS days × $SMALL_ROWS rows a day" || echo "not run")). A target is met when every run it applies to meets it; where it applies to more"
+        echo "than 4 runs, the worst is shown. The breakdowns below say where the time goes."
+        echo
+        awk -F'\t' -v small="$small" -f "$HERE/targets.awk" "$RESULTS/results.tsv" "$RESULTS/steps.tsv" "$RESULTS/commands.tsv"
+        echo
+        echo "## The run"
+        echo
         machine
         echo "- Table: the demo passage table (\`pgrewrite demo\`, 49 columns, 3 indexes per partition), one partition a day plus 5 empty future days; the rows a day of each size are in its heading."
+        echo "  Each size is generated once into a template database, then \`VACUUM (FREEZE, ANALYZE)\`: every partition with rows"
+        echo "  has statistics for every column (checked before the approaches start), as old days of a real table do."
         echo "- Application during every approach: \`pgrewrite demo traffic ${TRAFFIC_OPTS[*]}\`, started ${SETTLE} s before and stopped ${SETTLE} s after."
+        echo "- pgrewrite's jobs: \`swap: {lock-timeout: 200ms}\`, \`workers: 1\` (D1, K1) or \`2\` (D2, K2)."
         echo
         echo "Columns: *PostgreSQL* the server's major version; *wall* from the start of the approach to its end (pgrewrite"
         echo "includes its JVM start); *× A* the ratio to the blocking ALTER on the same data and server; *peak extra* the"
         echo "highest \`pg_database_size\` + \`pg_wal\` seen (sampled every 200 ms) above the level at the start, in MB and"
         echo "as % of the table with its indexes; *WAL* the WAL written"
         echo "(\`pg_current_wal_lsn\` difference, the application's included); *final* the table with indexes afterwards;"
-        echo "*write gap* the longest time between two successful inserts (at 10/s the normal gap is 100 ms); insert"
-        echo "latencies count from when the insert was due, so a wait behind a lock counts for every insert it held up;"
-        echo "*lock hold* pgrewrite's swap transactions (\`pgrewrite.partition_state.lock_hold_ms\`); *check*: the column has its"
-        echo "new type and every row is there (template rows + rows the application inserted)."
+        echo "**app stall**: the longest time one application insert waited, counted from when it was due (the insert"
+        echo "latency's max; the inserts due meanwhile wait too, and each counts from its own due time); *swap lock wait max*:"
+        echo "the longest a swap waited for its locks in its successful attempt (\`partition_state.lock_wait_ms\`, at most"
+        echo "swap.lock-timeout, 200 ms here) and *lock hold* how long the swap transactions held them (\`lock_hold_ms\`): inserts"
+        echo "queue behind a waiting swap, so the stall is about lock wait + hold; *write gap* the longest time between two"
+        echo "successful inserts (at 10/s the normal gap is 100 ms, so the gap is about the stall + 100 ms); *check*: the"
+        echo "column has its new type and every row is there (template rows + rows the application inserted)."
         awk -F'\t' -f "$HERE/report.awk" "$RESULTS/results.tsv"
+        if [ "$(wc -l <"$RESULTS/commands.tsv")" -gt 1 ]; then
+            echo
+            echo "## status and plan"
+            echo
+            echo "Wall seconds of \`java -jar pgrewrite.jar status\` (the list), \`status ID\` (D1's execution) and \`plan\` of the"
+            echo "compact job (every partition planned), JVM start included, on D1's finished copy with the application stopped:"
+            echo "one warm-up run, then *runs* timed runs of each, their median and max."
+            echo
+            tsv_table "$RESULTS/commands.tsv" server days rows_per_day command runs median_s max_s check
+        fi
         if [ "$(wc -l <"$RESULTS/steps.tsv")" -gt 1 ]; then
             echo
             echo "## Where pgrewrite's time goes"
@@ -553,15 +690,23 @@ write_report() {
             echo "exceed the wall time. *statistics*: with \`statistics: after-swap\` (the default) the swapped-in partition is"
             echo "analyzed in the background; this is the worker's wait for its previous partition's ANALYZE before it goes on;"
             echo "*background analyze*: those ANALYZEs' own time, summed (\`partition_state.analyze_ms\`), beside the next partitions' phases."
-            echo "*lock wait*: the swaps' waits for their locks, summed. *partition ms*: the mean time of"
-            echo "a partition's worker step \`rewrite:P\`; *outside phases ms*: of that, the mean time outside its phases (worker"
-            echo "slot and partition lock, catalog reads, bookkeeping), the fixed cost a partition pays on top of its phases."
+            echo "*swap lock wait*: the swaps' waits for their locks, summed."
             echo "One row per server, size and approach; an approach's rows on 15 and 18 next to each other."
             echo
-            awk -F'\t' 'NR == 1 { printf "|"; for (i = 1; i <= NF; i++) { h = $i; sub(/_s$/, "", h); gsub(/_/, " ", h); printf " %s |", h }
-                                   print ""; printf "|"; for (i = 1; i <= NF; i++) printf "---|"; print ""; next }
-                         { printf "|"; for (i = 1; i <= NF; i++) printf " %s |", $i; print "" }' \
-                < <(head -n 1 "$RESULTS/steps.tsv"; tail -n +2 "$RESULTS/steps.tsv" | sort -s -t $'\t' -k2,2n -k3,3n -k4,4 -k1,1n)
+            tsv_table "$RESULTS/steps.tsv" server days rows_per_day id wall_s start_s $(printf '%s_s ' $STEPS) swap_lock_wait_s background_analyze_s
+            echo
+            echo "### Per partition"
+            echo
+            echo "Milliseconds, from each partition's worker step \`rewrite:P\` (\`batch_step_execution\`) and its phases. Partitions"
+            echo "with rows: *partitions* how many, *partition ms* their worker step's mean, *outside phases ms* the mean time of"
+            echo "that outside its phases (worker slot and partition lock, catalog reads, bookkeeping), *beyond copy ms* / *max*"
+            echo "the mean and max of the worker step minus its copy phase (what a partition costs beyond copying its rows)."
+            echo "Empty partitions (recorded \`empty\`, not copied: the 5 future days): how many, their worker step's mean and max."
+            echo "*between steps ms*: per partition (all of them), the worker slots' time inside the partitioned step \`rewrite\` but"
+            echo "outside any worker step (creating and finishing the step executions): (\`rewrite\` × workers − the worker steps) / partitions."
+            echo
+            tsv_table "$RESULTS/steps.tsv" server days rows_per_day id partitions partition_ms outside_phases_ms beyond_copy_ms beyond_copy_max_ms \
+                empty_partitions empty_partition_ms empty_partition_max_ms between_steps_ms
         fi
     } >"$md"
     log "wrote $md"
@@ -621,10 +766,11 @@ for srv in $SERVERS; do
         build
         write_jobs
         mkdir -p "$RESULTS"
-        printf 'server\tdays\trows_per_day\ttable_mb\toperation\tid\tapproach\tchart_name\twall_s\tpeak_extra_mb\tpeak_db_mb\tpeak_wal_mb\twal_mb\tfinal_mb\tapp_errors\twrite_gap_ms\tinsert_p50_ms\tinsert_p99_ms\tinsert_max_ms\tday_read_p99_ms\tday_read_max_ms\tcount_max_ms\tlock_hold_max_ms\tlock_hold_p99_ms\tsamples\tcheck\n' \
+        printf 'server\tdays\trows_per_day\ttable_mb\toperation\tid\tapproach\tchart_name\twall_s\tpeak_extra_mb\tpeak_db_mb\tpeak_wal_mb\twal_mb\tfinal_mb\tapp_errors\twrite_gap_ms\tinsert_p50_ms\tinsert_p99_ms\tinsert_max_ms\tday_read_p99_ms\tday_read_max_ms\tcount_max_ms\tlock_hold_max_ms\tlock_hold_p99_ms\tsamples\tcheck\tlock_wait_max_ms\tpartition_mb\tstatus_median_s\tstatus_max_s\tstatus_id_median_s\tstatus_id_max_s\tplan_median_s\tplan_max_s\tcommand_runs\n' \
             >"$RESULTS/results.tsv"
+        printf 'server\tdays\trows_per_day\tcommand\truns\tmedian_s\tmax_s\tcheck\n' >"$RESULTS/commands.tsv"
         { printf 'server\tdays\trows_per_day\tid\twall_s\tstart_s\t'; printf '%s_s\t' $STEPS
-          printf 'swap_lock_wait_s\tbackground_analyze_s\tpartitions\tpartition_ms\toutside_phases_ms\n'; } >"$RESULTS/steps.tsv"
+          printf 'swap_lock_wait_s\tbackground_analyze_s\tpartitions\tpartition_ms\toutside_phases_ms\tbeyond_copy_ms\tbeyond_copy_max_ms\tempty_partitions\tempty_partition_ms\tempty_partition_max_ms\tbetween_steps_ms\n'; } >"$RESULTS/steps.tsv"
     fi
     server_info >>"$WORK/servers.md"
     if [ "$SHAPE" != small ]; then run_shape "$DAYS_LIST" "$BIG_ROWS" "${ONLY:-$ALL_IDS}"; fi

@@ -44,6 +44,7 @@ final class ControlCommands {
             try {
                 State s = apply(new JobControls(ctx.getBean(DataSource.class)));
                 String now = s.describe();
+                io.pgrewrite.pg.Durability.flush(ctx.getBean(DataSource.class));
                 out.printf("Execution %d (%s): %s.%s%n", executionId, s.jobKey(), done(),
                         now == null ? "" : " Now: " + now + ".");
                 return ExitCodes.OK;

@@ -43,7 +43,21 @@ abstract class DbCommand implements Callable<Integer> {
     /** Starts what the command needs and runs it: the Spring context (JobRepository, migrations), unless overridden. */
     int open(PrintStream out) throws Exception {
         try (ConfigurableApplicationContext ctx = AppContext.open(connection, poolSize(), properties())) {
-            return run(ctx, out);
+            return durable(ctx, run(ctx, out));
+        }
+    }
+
+    /**
+     * pgrewrite commits asynchronously ({@link io.pgrewrite.pg.Durability}): the exit code says what the database
+     * holds only once that is on disk. A "done" that cannot be proved durable exits as an error.
+     */
+    int durable(ConfigurableApplicationContext ctx, int code) {
+        try {
+            io.pgrewrite.pg.Durability.flush(ctx.getBean(javax.sql.DataSource.class));
+            return code;
+        } catch (RuntimeException e) {
+            err.println(e.getMessage());
+            return code == ExitCodes.OK ? ExitCodes.ERROR : code;
         }
     }
 

@@ -85,6 +85,7 @@ public final class ExecutionActions {
             // Marks the execution STOPPING in the JobRepository; the process running it polls that mark.
             ctx.getBean(JobOperator.class).stop(e);
         }
+        io.pgrewrite.pg.Durability.flush(ds); // the STOPPING mark is on disk before we say so
         out.printf("Stop requested for execution %d (%s): no new partition starts; partitions copying stop at their next"
                 + " chunk boundary.%n", executionId, ExecutionCommand.jobKey(e));
         if (hint) {
@@ -133,6 +134,7 @@ public final class ExecutionActions {
             io.pgrewrite.job.DiskBudget.releaseAll(ds, ExecutionCommand.jobKey(e)); // its disk reservations too
         }
         if (!cleanup) {
+            io.pgrewrite.pg.Durability.flush(ds); // abandoned on disk before we say so
             out.printf("Execution %d abandoned: `restart` and the scheduler leave it alone. Working copies (*__rw), capture"
                     + " triggers and a shadow column of partitions in flight stay; `pgrewrite abandon %d --cleanup` removes"
                     + " them, and then `run` of the same definition starts afresh.%n", executionId, executionId);
@@ -151,6 +153,7 @@ public final class ExecutionActions {
         e.getExecutionContext().putString(KEPT_OLD, String.join("\n", r.keptTables())); // for a later --drop-old
         repository.updateExecutionContext(e);
 
+        io.pgrewrite.pg.Durability.flush(ds); // the cleanup and its record on disk before we say so
         out.printf("Execution %d abandoned and cleaned up:%n", executionId);
         for (String d : r.done()) {
             out.println("  " + d);
@@ -182,6 +185,7 @@ public final class ExecutionActions {
         }
         e.getExecutionContext().putString(KEPT_OLD, "");
         ctx.getBean(JobRepository.class).updateExecutionContext(e);
+        io.pgrewrite.pg.Durability.flush(ds);
         out.printf("Execution %d was cleaned up before; %s%n", e.getId(), dropped.isEmpty()
                 ? "the old partitions it kept are gone already: nothing dropped"
                 : "dropped the kept old partitions " + String.join(", ", dropped.stream()

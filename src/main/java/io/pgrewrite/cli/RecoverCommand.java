@@ -33,6 +33,7 @@ final class RecoverCommand extends ExecutionCommand {
         // Nobody holds the job's lock, so nobody can be running it: Spring Batch's recover marks the
         // execution and its running steps FAILED. The partitions' own jobs are recovered by the restart.
         JobExecution r = ctx.getBean(JobOperator.class).recover(e);
+        io.pgrewrite.pg.Durability.flush(ctx.getBean(DataSource.class));
         out.printf("Execution %d recovered: %s. `pgrewrite restart %d` continues it.%n", executionId, r.getStatus(), executionId);
         return ExitCodes.OK;
     }

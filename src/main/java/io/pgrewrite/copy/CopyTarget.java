@@ -165,8 +165,15 @@ public final class CopyTarget {
 
     /** Columns and the parent's CHECKs: a difference there means copy again. Null when they match. */
     static String shapeDrift(JdbcTemplate jdbc, PartitionNames n) {
-        Set<String> want = new TreeSet<>(jdbc.queryForList(COLUMNS, String.class, n.qParent()));
-        Set<String> have = new TreeSet<>(jdbc.queryForList(COLUMNS, String.class, n.qRw()));
+        // Both tables' columns and CHECKs in one round trip (asked before index and before the swap).
+        io.pgrewrite.pg.RoundTrip reads = new io.pgrewrite.pg.RoundTrip(jdbc);
+        java.util.function.Supplier<List<String>> parentColumns = reads.list(COLUMNS, (rs, i) -> rs.getString(1), n.qParent());
+        java.util.function.Supplier<List<String>> rwColumns = reads.list(COLUMNS, (rs, i) -> rs.getString(1), n.qRw());
+        java.util.function.Supplier<List<String>> parentChecks = reads.list(CHECKS, (rs, i) -> rs.getString(1) + ": " + rs.getString(2), n.qParent());
+        java.util.function.Supplier<List<String>> rwChecks = reads.list(CHECKS, (rs, i) -> rs.getString(1) + ": " + rs.getString(2), n.qRw());
+        reads.run();
+        Set<String> want = new TreeSet<>(parentColumns.get());
+        Set<String> have = new TreeSet<>(rwColumns.get());
         if (!want.equals(have)) {
             Set<String> added = new TreeSet<>(want);
             added.removeAll(have);
@@ -175,8 +182,8 @@ public final class CopyTarget {
             return "the columns of " + n.parent() + " changed since " + n.rw() + " was created (now " + added
                     + (extra.isEmpty() ? "" : ", no longer " + extra) + ")";
         }
-        Set<String> checks = new TreeSet<>(jdbc.query(CHECKS, (rs, i) -> rs.getString(1) + ": " + rs.getString(2), n.qParent()));
-        checks.removeAll(jdbc.query(CHECKS, (rs, i) -> rs.getString(1) + ": " + rs.getString(2), n.qRw()));
+        Set<String> checks = new TreeSet<>(parentChecks.get());
+        checks.removeAll(rwChecks.get());
         return checks.isEmpty() ? null : "CHECK constraints of " + n.parent() + " missing on " + n.rw() + ": " + checks;
     }
 

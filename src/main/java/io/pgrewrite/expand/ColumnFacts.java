@@ -39,6 +39,31 @@ final class ColumnFacts {
              ORDER BY 1, 2, 3, 5
             """;
 
+    /**
+     * Extended statistics, on the parent or a partition, that use the column (in their column list or an
+     * expression; PostgreSQL records both in pg_depend): DROP COLUMN drops such an object (or, when three
+     * columns or more remain, keeps it without the column), where a blocking ALTER rebuilds it on the retyped
+     * column from its definition: name, kinds and comment kept, statistics target back to the default
+     * (seen on PostgreSQL 14, 15, 17 and 18). Catalog only. The definition
+     * is the server's own text, every name quoted; once the converted column is renamed into place it names
+     * that column.
+     */
+    static final String EXTENDED_STATISTICS = """
+            SELECT quote_ident(n.nspname) || '.' || quote_ident(s.stxname) AS name, pg_get_statisticsobjdef(s.oid) AS def,
+                   quote_literal(obj_description(s.oid, 'pg_statistic_ext')) AS comment
+              FROM pg_statistic_ext s JOIN pg_namespace n ON n.oid = s.stxnamespace
+             WHERE s.oid IN (SELECT d.objid FROM pg_depend d
+                               JOIN pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid
+                              WHERE d.classid = 'pg_statistic_ext'::regclass AND d.refclassid = 'pg_class'::regclass
+                                AND a.attname = ? AND NOT a.attisdropped
+                                AND d.refobjid IN (SELECT ?::oid UNION ALL SELECT inhrelid FROM pg_inherits WHERE inhparent = ?::oid))
+             ORDER BY 1
+            """;
+
+    /** Inside contract's transaction (ACCESS EXCLUSIVE on the table held): catalog only. */
+    static final String DROP_STATISTICS = "DROP STATISTICS IF EXISTS %s";
+    static final String STATISTICS_COMMENT = "COMMENT ON STATISTICS %s IS %s";
+
     static final String COMMENT = "COMMENT ON COLUMN %s.%s IS %s";
     static final String GRANT = "GRANT %s (%s) ON TABLE %s TO %s%s";
     /** On the parent without ONLY it recurses to every partition: one statement for the usual case. */
@@ -50,7 +75,32 @@ final class ColumnFacts {
     private record Fact(String qualified, boolean parent, String comment, List<String> options, Integer target) {
     }
 
+    /** Extended statistics to rebuild: {@code drops} before the old column is dropped, {@code creates} after the rename. */
+    record Rebuild(List<String> drops, List<String> creates) {
+    }
+
     private ColumnFacts() {
+    }
+
+    /**
+     * The extended statistics that use {@code column} now, dropped before the old column goes (so none is
+     * left behind narrowed to the other columns) and created again from their definition once the converted
+     * column has its name, owned by pgrewrite's role (the table's owner): as the blocking ALTER rebuilds them.
+     * Their sampled data is gone both ways until the next ANALYZE.
+     */
+    static Rebuild extendedStatistics(JdbcTemplate jdbc, Table table, String column) {
+        long oid = table.oid();
+        List<String> drops = new ArrayList<>();
+        List<String> creates = new ArrayList<>();
+        jdbc.query(EXTENDED_STATISTICS, (org.springframework.jdbc.core.RowCallbackHandler) rs -> {
+            String name = rs.getString(1);
+            drops.add(String.format(DROP_STATISTICS, name));
+            creates.add(rs.getString(2));
+            if (rs.getString(3) != null) {
+                creates.add(String.format(STATISTICS_COMMENT, name, rs.getString(3)));
+            }
+        }, column, oid, oid);
+        return new Rebuild(drops, creates);
     }
 
     /**

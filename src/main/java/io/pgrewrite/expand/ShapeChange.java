@@ -236,10 +236,13 @@ public final class ShapeChange {
             FaultPoints.reach("contract:locked", table.name());
             if (retype) {
                 List<String> kept = ColumnFacts.carry(sql.jdbc(), table, def.column(), def.column()); // comment, grants, statistics target, options
+                ColumnFacts.Rebuild statistics = ColumnFacts.extendedStatistics(sql.jdbc(), table, def.column());
                 long[] position = objects.beforeDrop(table);
+                sql.executeAll(statistics.drops());
                 sql.execute(String.format(DROP_COLUMN, table.qualified(), Identifiers.quote(def.column())));
                 sql.execute(String.format(RENAME_COLUMN, table.qualified(), Identifiers.quote(shadow), Identifiers.quote(def.column())));
                 sql.executeAll(kept);
+                sql.executeAll(statistics.creates()); // extended statistics on the column, rebuilt on the new one
                 foreignKeys.rebuild(); // the parent's keys again, attaching the partitions' valid ones: no scan
                 if (notNull) {
                     sql.execute(String.format(SET_NOT_NULL, table.qualified(), Identifiers.quote(def.column())));

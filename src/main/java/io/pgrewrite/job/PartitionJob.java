@@ -168,8 +168,7 @@ final class PartitionJob {
         } catch (JobInterruptedException e) {
             throw new IllegalStateException(e.getMessage(), e); // its cause makes Spring Batch end the step STOPPED
         }
-        engine.state().set(w.jobKey(), w.name(), PartitionState.CAPTURING);
-        engine.state().figure(w.jobKey(), w.name(), "bytes_before", w.partition().totalBytes());
+        engine.state().set(w.jobKey(), w.name(), PartitionState.CAPTURING, "bytes_before", w.partition().totalBytes());
         engine.capture().install(w.names(), w.table());
         FaultPoints.reach("capture:committed", w.name()); // trigger and log committed, nothing after it recorded
     }
@@ -220,14 +219,15 @@ final class PartitionJob {
 
     private void verify(PartitionWork w) {
         Verify.Result r = engine.verify().verify(w);
-        engine.state().figure(w.jobKey(), w.name(), "verify_result", r.describe());
-        if (!r.ok()) {
-            rollback(w);
-            throw new IllegalStateException(w.name() + ": verification failed, " + r.describe()
-                    + ". The partition is left attached and untouched and its copy was dropped; run " + restartHint
-                    + " to copy it again, and report this if it happens twice.");
+        if (r.ok()) {
+            engine.state().set(w.jobKey(), w.name(), PartitionState.VERIFIED, "verify_result", r.describe());
+            return;
         }
-        engine.state().set(w.jobKey(), w.name(), PartitionState.VERIFIED);
+        engine.state().figure(w.jobKey(), w.name(), "verify_result", r.describe());
+        rollback(w);
+        throw new IllegalStateException(w.name() + ": verification failed, " + r.describe()
+                + ". The partition is left attached and untouched and its copy was dropped; run " + restartHint
+                + " to copy it again, and report this if it happens twice.");
     }
 
     /**

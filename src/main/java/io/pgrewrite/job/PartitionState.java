@@ -29,6 +29,12 @@ public final class PartitionState {
             ON CONFLICT (job_key, partition_name) DO UPDATE SET state = EXCLUDED.state, updated_at = now()
             """;
 
+    /** A state and one figure in one statement (one round trip and one commit instead of two). */
+    static final String UPSERT_STATE_AND_FIGURE = """
+            INSERT INTO pgrewrite.partition_state (job_key, partition_name, state, %1$s) VALUES (?, ?, ?, ?)
+            ON CONFLICT (job_key, partition_name) DO UPDATE SET state = EXCLUDED.state, %1$s = EXCLUDED.%1$s, updated_at = now()
+            """;
+
     static final String SET_FIGURES = """
             UPDATE pgrewrite.partition_state SET %s = ?, updated_at = now() WHERE job_key = ? AND partition_name = ?
             """;
@@ -103,6 +109,14 @@ public final class PartitionState {
 
     public void set(String jobKey, String partition, String state) {
         jdbc.update(UPSERT_STATE, jobKey, partition, state);
+    }
+
+    /** {@link #set} and {@link #figure} in one statement. */
+    public void set(String jobKey, String partition, String state, String column, Object value) {
+        if (!FIGURES.contains(column)) {
+            throw new IllegalArgumentException("not a partition_state figure: " + column);
+        }
+        jdbc.update(String.format(UPSERT_STATE_AND_FIGURE, column), jobKey, partition, state, value);
     }
 
     /** Sets one of the report's figures; the column name is checked against a fixed list, never taken from input. */

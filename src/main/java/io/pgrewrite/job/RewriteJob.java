@@ -120,6 +120,7 @@ public final class RewriteJob {
                     engine.shapeChange().contract(engine.definition(), table());
                 }))
                 .next(new StepBuilder("report", repository).tasklet((c, ctx) -> {
+                    io.pgrewrite.pg.Durability.flush(engine.dataSource()); // contract and every swap durable before "done"
                     new Report(engine.sql().jdbc()).print(out, engine.definition().jobKey(),
                             ctx.getStepContext().getStepExecution().getJobExecution().getId());
                     // Lock attempts of this process since the run began (a scheduler's jobs each count their own; a

@@ -49,7 +49,12 @@ public final class LockRetry {
 
     /**
      * Bound, so the timeouts are values and not SQL text; {@code true} makes all of them LOCAL to the
-     * transaction. synchronous_commit off: the locks go the moment the commit record is written, not after
+     * transaction. statement_timeout only where the transaction locks a partitioned table (the whole table
+     * for the application), so every statement under it must be short; elsewhere (an index build on P__rw)
+     * a statement takes as long as it takes. Which of the relations are partitioned (have a pg_partitioned_table
+     * row) is read here, in the same statement (catalog only, no locks): it was a query of its own before every
+     * lock operation of every partition. Written so that the server keeps one generic plan for it (a join
+     * with unnest of the bound list was planned afresh on every execution). synchronous_commit off: the locks go the moment the commit record is written, not after
      * its fsync. A database crash can lose only the tail of our commits, never out of order (WAL is flushed
      * in sequence, so any later commit of the application's makes ours durable too), and every step is
      * idempotent: a lost commit is done again by restart. idle_in_transaction_session_timeout: if this JVM
@@ -58,14 +63,11 @@ public final class LockRetry {
      * Returns our backend's pid, for the blocker sampling.
      */
     static final String SET_LIMITS = """
-            SELECT pg_backend_pid(), set_config('lock_timeout', ?, true), set_config('statement_timeout', ?, true),
+            SELECT pg_backend_pid(), set_config('lock_timeout', ?, true),
+                   set_config('statement_timeout', CASE WHEN EXISTS (SELECT 1 FROM pg_partitioned_table p
+                                                                      WHERE p.partrelid = ANY (ARRAY(SELECT to_regclass(unnest(?::text[])))))
+                                                         THEN ? ELSE '0' END, true),
                    set_config('idle_in_transaction_session_timeout', ?, true), set_config('synchronous_commit', 'off', true)
-            """;
-
-    /** Does the transaction lock a partitioned table (so every statement under it must be short)? No locks. */
-    static final String LOCKS_PARTITIONED = """
-            SELECT coalesce(bool_or(c.relkind = 'p'), false)
-              FROM unnest(?::text[]) AS r(name) JOIN pg_class c ON c.oid = to_regclass(r.name)
             """;
 
     /** deadlock_timeout in ms: how long a lock waiter waits before PostgreSQL cancels a blocking autovacuum. */
@@ -104,6 +106,20 @@ public final class LockRetry {
                                   UNION ALL -- pg_partition_tree has no rows for a plain table
                                   SELECT t.relid FROM unnest(?::text[]) AS r(name), pg_partition_tree(to_regclass(r.name)) AS t)
                AND a.pid <> pg_backend_pid()
+            """;
+
+    /**
+     * Does any autovacuum worker (or, unseen without pg_read_all_stats, any role-less process) hold a relation
+     * lock in this database at all? Asked before {@link #AUTOVACUUM_ON} on every attempt, which it can only
+     * answer "none" for. It has no parameters, so the server plans it once per connection: AUTOVACUUM_ON's
+     * bound relation list (and pg_partition_tree) made it plan that one afresh every time, 0.5-0.7 ms on
+     * every lock operation of every partition, almost always to find nothing. Shared memory only, no locks.
+     */
+    static final String AUTOVACUUM_AT_WORK = """
+            SELECT EXISTS (SELECT 1 FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+                            WHERE l.locktype = 'relation' AND l.granted
+                              AND l.database = (SELECT d.oid FROM pg_database d WHERE d.datname = current_database())
+                              AND coalesce(a.backend_type = 'autovacuum worker', a.usesysid IS NULL))
             """;
 
     /**
@@ -311,8 +327,7 @@ public final class LockRetry {
             sql.print("COMMIT");
             return new Outcome<>(value, 1, 0, 0);
         }
-        String statementLimit = Boolean.TRUE.equals(sql.queryOne(LOCKS_PARTITIONED, Boolean.class,
-                (Object) relations.toArray(String[]::new))) ? statementLimit().toMillis() + "ms" : "0";
+        String[] names = relations.toArray(String[]::new);
         int attempts = 0;
         int conflicts = 0;
         int autovacuumStops = 0;
@@ -335,7 +350,7 @@ public final class LockRetry {
                 try {
                     value = tx.execute(status -> {
                         int pid = sql.jdbc().queryForObject(SET_LIMITS, (rs, i) -> rs.getInt(1), timeout + "ms",
-                                statementLimit, idleLimit().toMillis() + "ms");
+                                names, statementLimit().toMillis() + "ms", idleLimit().toMillis() + "ms");
                         sampling.set(blockers.watch(pid));
                         return body.apply(timing);
                     });
@@ -489,6 +504,9 @@ public final class LockRetry {
             int n = 0;
             boolean denied = false;
             try {
+                if (!Boolean.TRUE.equals(sql.queryOne(AUTOVACUUM_AT_WORK, Boolean.class))) {
+                    return 0; // none anywhere in the database, so none on ours
+                }
                 for (var r : sql.queryRows(AUTOVACUUM_ON, relations.toArray(String[]::new), relations.toArray(String[]::new), scope == Scope.TREES)) {
                     if (!Boolean.TRUE.equals(r.get("cancellable"))) {
                         denied = true; // we cannot see its query (it may prevent wraparound): leave it
@@ -522,7 +540,7 @@ public final class LockRetry {
             for (String rel : held) {
                 try {
                     tx.executeWithoutResult(status -> {
-                        sql.jdbc().queryForList(SET_LIMITS, millis + "ms", "0", idleLimit().toMillis() + "ms");
+                        sql.jdbc().queryForList(SET_LIMITS, millis + "ms", new String[0], "0", idleLimit().toMillis() + "ms");
                         sql.execute(String.format(WAIT_FOR_AUTOVACUUM, rel));
                     });
                 } catch (DataAccessException e) {

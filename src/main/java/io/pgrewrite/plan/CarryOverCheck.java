@@ -90,7 +90,8 @@ final class CarryOverCheck {
                 + " storage parameters, replica identity" + (carried.isEmpty() ? "" : "; " + String.join(", ", carried))));
         if (def.operation() == Operation.ALTER_COLUMN_TYPE) {
             checks.add(new Plan.Check("carried over by contract", true, "the comment, column grants, statistics target and"
-                    + " options of " + def.column() + " on " + table.name() + " and every partition"));
+                    + " options of " + def.column() + " on " + table.name() + " and every partition, and the extended statistics that use it"
+                    + " (rebuilt on the new column, as the blocking ALTER does)"));
         }
         List<String> lost = jdbc.queryForList(LOST_COMMENTS, String.class, (Object) oids);
         if (!lost.isEmpty()) {

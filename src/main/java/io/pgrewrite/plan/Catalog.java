@@ -8,9 +8,11 @@ import java.util.Arrays;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Optional;
+import java.util.function.Supplier;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
+import io.pgrewrite.pg.RoundTrip;
 import org.springframework.jdbc.core.JdbcTemplate;
 
 /**
@@ -127,31 +129,47 @@ public final class Catalog {
         Object[] r = rows.get(0);
         long oid = (Long) r[0];
         String strategy = (String) r[3];
-        List<String> partitionKey = jdbc.queryForList(PARTITION_KEY, String.class, oid);
-        List<Table.Column> columns = columns(oid);
-        List<Key> keys = jdbc.query(UNIQUE_KEYS, (rs, i) -> new Key(rs.getString("index_name"),
+        // The rest in one round trip: a partition's work reads the table four times (capture, index, swap,
+        // retire), and ten round trips each were 40 a partition.
+        RoundTrip reads = new RoundTrip(jdbc);
+        Supplier<List<String>> partitionKey = reads.list(PARTITION_KEY, (rs, i) -> rs.getString(1), oid);
+        Supplier<List<Table.Column>> columns = reads.list(COLUMNS, Catalog::column, oid);
+        Supplier<List<Key>> keys = reads.list(UNIQUE_KEYS, (rs, i) -> new Key(rs.getString("index_name"),
                 rs.getBoolean("indisprimary"), strings(rs.getArray("cols")), rs.getBoolean("all_not_null")), oid);
-        Key key = keys.stream().filter(Key::allNotNull).findFirst().orElse(null);
+        Supplier<List<Partition>> partitions = onlyPartition == null ? reads.list(PARTITIONS, Catalog::partition, oid)
+                : reads.list(ONE_PARTITION, Catalog::partition, oid, onlyPartition);
+        Supplier<List<String>> triggers = reads.list(TRIGGERS, (rs, i) -> rs.getString(1), oid);
+        Supplier<List<String>> publications = reads.list(PUBLICATIONS, (rs, i) -> rs.getString(1), oid);
+        Supplier<List<String>> indexes = reads.list(INDEXES, (rs, i) -> rs.getString(1), oid);
+        Supplier<List<String>> constraints = reads.list(CONSTRAINTS, (rs, i) -> rs.getString(1), oid);
+        Supplier<String> grants = reads.one(GRANTS, String.class, oid);
+        reads.run();
+        Key key = keys.get().stream().filter(Key::allNotNull).findFirst().orElse(null);
         return Optional.of(new Table(oid, schema, name, (String) r[2], ((String) r[1]).charAt(0),
-                strategy.isEmpty() ? '\0' : strategy.charAt(0), partitionKey,
-                ((String) r[4]).isEmpty() ? null : (String) r[4], columns,
+                strategy.isEmpty() ? '\0' : strategy.charAt(0), partitionKey.get(),
+                ((String) r[4]).isEmpty() ? null : (String) r[4], columns.get(),
                 key == null ? List.of() : key.columns(), key == null ? null : key.indexName(),
-                onlyPartition == null ? partitions(oid) : jdbc.query(ONE_PARTITION, Catalog::partition, oid, onlyPartition),
-                (String) r[5], jdbc.queryForList(TRIGGERS, String.class, oid),
-                jdbc.queryForList(PUBLICATIONS, String.class, oid), new Table.Details(
-                        jdbc.queryForList(INDEXES, String.class, oid), jdbc.queryForList(CONSTRAINTS, String.class, oid),
-                        jdbc.queryForObject(GRANTS, String.class, oid))));
+                onlyPartition == null ? sorted(partitions.get()) : partitions.get(),
+                (String) r[5], triggers.get(), publications.get(),
+                new Table.Details(indexes.get(), constraints.get(), grants.get())));
     }
 
     public List<Table.Column> columns(long relid) {
-        return jdbc.query(COLUMNS, (rs, i) -> new Table.Column(rs.getString("attname"), rs.getInt("attnum"),
-                rs.getString("type"), rs.getBoolean("attnotnull"), rs.getString("default_expr"),
-                rs.getBoolean("generated")), relid);
+        return jdbc.query(COLUMNS, Catalog::column, relid);
+    }
+
+    private static Table.Column column(ResultSet rs, int i) throws SQLException {
+        return new Table.Column(rs.getString("attname"), rs.getInt("attnum"), rs.getString("type"),
+                rs.getBoolean("attnotnull"), rs.getString("default_expr"), rs.getBoolean("generated"));
     }
 
     /** Partitions in the order pgrewrite rewrites them: by lower bound, oldest first. */
     public List<Partition> partitions(long parentOid) {
-        List<Partition> list = new ArrayList<>(jdbc.query(PARTITIONS, Catalog::partition, parentOid));
+        return sorted(jdbc.query(PARTITIONS, Catalog::partition, parentOid));
+    }
+
+    private static List<Partition> sorted(List<Partition> partitions) {
+        List<Partition> list = new ArrayList<>(partitions);
         list.sort(Comparator.comparing(Partition::lowerBound, Catalog::compareBounds));
         return list;
     }

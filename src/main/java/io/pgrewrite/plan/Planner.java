@@ -37,8 +37,9 @@ public final class Planner {
     /**
      * What uses the column and is not carried onto the new column (ColumnObjects carries the parent's
      * indexes, unique and primary keys, valid CHECKs and a serial's sequence; an identity's sequence is
-     * internal, deptype 'i'; expand.ForeignKeys the table's own foreign keys): views, rules, policies,
-     * statistics objects, triggers with a column list, NOT VALID CHECKs. Not its default, not a NOT NULL.
+     * internal, deptype 'i'; expand.ForeignKeys the table's own foreign keys; expand.ColumnFacts its extended
+     * statistics): views, rules, policies, triggers with a column list, NOT VALID CHECKs. Not its default,
+     * not a NOT NULL.
      * Catalog only.
      */
     static final String COLUMN_DEPENDENTS = """
@@ -47,6 +48,7 @@ public final class Planner {
               JOIN pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid
              WHERE d.refclassid = 'pg_class'::regclass AND d.refobjid = ? AND a.attname = ?
                AND d.deptype IN ('n', 'a') AND d.classid <> 'pg_attrdef'::regclass
+               AND d.classid <> 'pg_statistic_ext'::regclass -- contract rebuilds them on the new column (expand.ColumnFacts)
                AND NOT (d.classid = 'pg_constraint'::regclass
                         AND EXISTS (SELECT 1 FROM pg_constraint c WHERE c.oid = d.objid
                                      AND (c.contype IN ('n', 'p', 'u') OR c.contype = 'c' AND c.convalidated)))
@@ -62,6 +64,19 @@ public final class Planner {
      * column: contract's DROP COLUMN would drop them, and ColumnObjects rebuilds only the parent's. Foreign
      * keys are PARTITION_KEYS_ON_COLUMN's. Catalog only.
      */
+    /**
+     * Publications whose column list names the column for one of the table's partitions (PostgreSQL 15+):
+     * contract's DROP COLUMN fails on them (the list depends on the column), after the whole rewrite, where
+     * the blocking ALTER keeps them. The parent's own membership is COLUMN_DEPENDENTS'. Catalog only.
+     */
+    static final String PUBLISHED_ON_PARTITIONS = """
+            SELECT DISTINCT 'publication ' || p.pubname || ' (' || r.prrelid::regclass::text || ')'
+              FROM pg_publication_rel r JOIN pg_publication p ON p.oid = r.prpubid
+              JOIN pg_attribute a ON a.attrelid = r.prrelid AND a.attnum = ANY (r.prattrs)
+             WHERE a.attname = ? AND r.prrelid IN (SELECT relid FROM pg_partition_tree(?::regclass) WHERE relid <> ?::regclass)
+             ORDER BY 1
+            """;
+
     static final String PARTITION_OBJECTS_ON_COLUMN = """
             SELECT DISTINCT pg_describe_object(d.classid, d.objid, 0)
               FROM pg_depend d
@@ -338,10 +353,10 @@ public final class Planner {
             if (op == Operation.ALTER_COLUMN_TYPE && table.column(col).isPresent()) {
                 List<String> users = jdbc.queryForList(COLUMN_DEPENDENTS, String.class, table.oid(), col);
                 checks.add(new Plan.Check("nothing else uses column " + col, users.isEmpty(), users.isEmpty()
-                        ? "ok (its indexes, keys, CHECKs and sequence are rebuilt on the new column)"
+                        ? "ok (its indexes, keys, CHECKs, sequence and extended statistics are rebuilt on the new column)"
                         : users + " use " + col + ". pgrewrite rebuilds the column's indexes, unique and primary keys,"
-                                + " valid CHECKs and its sequence on the new column, not these: a view, rule, policy, trigger"
-                                + " column list or statistics object names the column and would have to be dropped and"
+                                + " valid CHECKs, its sequence and extended statistics on the new column, not these: a view, rule,"
+                                + " policy or trigger column list names the column and would have to be dropped and"
                                 + " recreated in contract's transaction (they hold no data, but pgrewrite does not rewrite"
                                 + " their definitions); a NOT VALID CHECK must be"
                                 + " validated (ALTER TABLE … VALIDATE CONSTRAINT, online) or dropped first."
@@ -351,6 +366,14 @@ public final class Planner {
                         : local + " belong to single partitions, not to " + table.name() + ": contract's DROP COLUMN would drop"
                                 + " them and pgrewrite rebuilds only the table's own. Declare them on " + table.name()
                                 + " (CREATE INDEX … ON ONLY, then ATTACH each partition's), or drop them first."));
+                if (jdbc.queryForObject("SELECT current_setting('server_version_num')::int", Integer.class) >= 150000) {
+                    List<String> published = jdbc.queryForList(PUBLISHED_ON_PARTITIONS, String.class, col, table.oid(), table.oid());
+                    checks.add(new Plan.Check("no publication column list names column " + col + " on a partition", published.isEmpty(),
+                            published.isEmpty() ? "none" : published + " publish " + col + " in a column list: contract's DROP COLUMN"
+                                    + " of the old column would fail on them at the end of the job. Take " + col + " out of those"
+                                    + " lists first (ALTER PUBLICATION … SET TABLE … (columns)) and put it back after the job, or"
+                                    + " use a plain ALTER TABLE."));
+                }
             }
             if (op == Operation.ALTER_COLUMN_TYPE && typeOk && table.column(col).isPresent()) {
                 String target = jdbc.queryForObject(NORMALIZE_TYPE, String.class, def.type());

@@ -15,6 +15,7 @@ import io.pgrewrite.copy.CopyTarget;
 import io.pgrewrite.definition.Statistics;
 import io.pgrewrite.pg.Identifiers;
 import io.pgrewrite.pg.LockRetry;
+import io.pgrewrite.pg.OneCorePerWorker;
 import io.pgrewrite.pg.SqlRunner;
 import io.pgrewrite.plan.PartitionNames;
 import io.pgrewrite.plan.PartitionWork;
@@ -49,15 +50,15 @@ public final class IndexBuild {
               JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey::int2[])
              WHERE i.indrelid = to_regclass(?)
             """;
-    /** Outside any transaction block, as VACUUM requires. */
-    static final String VACUUM = "VACUUM (ANALYZE) %s (%s)";
+    /** Outside any transaction block, as VACUUM requires; PARALLEL 0: {@link OneCorePerWorker}. */
+    static final String VACUUM = "VACUUM (ANALYZE, PARALLEL 0) %s (%s)";
     /** Every column: the only ANALYZE that resets the change counter, so autovacuum need not analyze P again. */
-    static final String VACUUM_ALL = "VACUUM (ANALYZE) %s";
+    static final String VACUUM_ALL = "VACUUM (ANALYZE, PARALLEL 0) %s";
     /**
      * No column left to sample (PostgreSQL 18, every column's statistics copied from P), or {@code statistics:
      * after-swap}: the sampling runs after the swap, on the swapped-in partition ({@link PendingStatistics}).
      */
-    static final String VACUUM_ONLY = "VACUUM %s";
+    static final String VACUUM_ONLY = "VACUUM (PARALLEL 0) %s";
 
     private final SqlRunner sql;
     private final LockRetry lockRetry;
@@ -109,7 +110,10 @@ public final class IndexBuild {
         // Runs in autocommit (no step transaction): pg_get_partition_constraintdef keeps an ACCESS SHARE
         // lock on the parent until the transaction ends, and a swap elsewhere needs the parent exclusively.
         String bound = sql.queryOne(BOUND_EXPRESSION, String.class, n.qPartition());
+        // One round trip for all of it (nobody uses P__rw yet, so nothing waits on the transaction's locks): the
+        // statements are made first, from catalog reads inside the transaction, then sent together.
         lockRetry.run("index " + n.rw(), List.of(n.qRw()), t -> {
+            List<String> ddl = new ArrayList<>(List.of(OneCorePerWorker.BUILDS));
             for (PartitionCatalog.Index idx : catalog.indexes(n.qPartition())) {
                 if ("x".equals(idx.contype())) {
                     throw new IllegalStateException(w.name() + ": exclusion constraint " + idx.conname() + " is not supported yet");
@@ -117,27 +121,28 @@ public final class IndexBuild {
                 if (have.contains(idx.rwName())) {
                     continue;
                 }
-                sql.execute(String.format(CREATE_INDEX, idx.unique() ? "UNIQUE " : "", Identifiers.quote(idx.rwName()),
+                ddl.add(String.format(CREATE_INDEX, idx.unique() ? "UNIQUE " : "", Identifiers.quote(idx.rwName()),
                         n.qRw(), idx.definitionTail()));
                 if (!idx.contype().isEmpty()) {
-                    sql.execute(String.format(ADD_KEY_CONSTRAINT, n.qRw(), Identifiers.quote(idx.rwName()),
+                    ddl.add(String.format(ADD_KEY_CONSTRAINT, n.qRw(), Identifiers.quote(idx.rwName()),
                             "p".equals(idx.contype()) ? "PRIMARY KEY" : "UNIQUE", Identifiers.quote(idx.rwName()), idx.deferrable()));
                 }
             }
             for (PartitionCatalog.Check c : catalog.localChecks(n.qPartition(), PartitionNames.BOUND_CHECK)) {
                 if (!have.contains(c.name())) {
-                    sql.execute(String.format(ADD_CHECK, n.qRw(), Identifiers.quote(c.name()), c.definition()));
+                    ddl.add(String.format(ADD_CHECK, n.qRw(), Identifiers.quote(c.name()), c.definition()));
                 }
             }
             // The parent's NOT VALID CHECKs, added NOT VALID now that the rows are in: no scan, and the legacy
             // rows that violate them stay as they are on P (see CopyTarget.missingNotValidChecks).
-            notValid.forEach((name, definition) -> sql.execute(String.format(ADD_CHECK, n.qRw(), Identifiers.quote(name), definition)));
+            notValid.forEach((name, definition) -> ddl.add(String.format(ADD_CHECK, n.qRw(), Identifiers.quote(name), definition)));
             // alter-column-type: the indexes, keys and CHECKs of the retyped column, on its shadow (kept until contract).
-            io.pgrewrite.expand.ColumnObjects.forCopy(sql, w, have).forEach(sql::execute);
-            io.pgrewrite.job.FaultPoints.reach("index", w.name()); // indexes built, transaction not committed
-            if (bound != null && !have.contains(PartitionNames.BOUND_CHECK)) {
-                sql.execute(String.format(ADD_CHECK, n.qRw(), Identifiers.quote(PartitionNames.BOUND_CHECK), "CHECK (" + bound + ")"));
+            ddl.addAll(io.pgrewrite.expand.ColumnObjects.forCopy(sql, w, have));
+            if (bound != null && !have.contains(PartitionNames.BOUND_CHECK)) { // last, as a restart's sign that all is built
+                ddl.add(String.format(ADD_CHECK, n.qRw(), Identifiers.quote(PartitionNames.BOUND_CHECK), "CHECK (" + bound + ")"));
             }
+            sql.executeAll(ddl);
+            io.pgrewrite.job.FaultPoints.reach("index", w.name()); // indexes built, transaction not committed
             return null;
         });
         vacuum(w);

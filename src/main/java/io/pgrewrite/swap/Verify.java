@@ -1,9 +1,13 @@
 package io.pgrewrite.swap;
 
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 
 import io.pgrewrite.pg.Identifiers;
+import io.pgrewrite.pg.OneCorePerWorker;
 import io.pgrewrite.pg.SqlRunner;
 import io.pgrewrite.pg.Transactions;
 import io.pgrewrite.plan.PartitionWork;
@@ -73,6 +77,18 @@ public final class Verify {
     private final TransactionTemplate snapshot;
     private final TransactionTemplate probe;
 
+    /**
+     * What verify learns from the definition and the parent's columns, not from a partition: each column's hash
+     * function, and whether each computed expression is immutable. Learnt once per run and shape of the parent
+     * (its name and its columns' names and types, as the partition's work read them), not once a partition:
+     * the probe was a temporary table of the parent's columns for every partition (1-2 ms, and pg_class and
+     * pg_attribute rows to vacuum), the hash functions a catalog join. A function of the expression redefined
+     * VOLATILE during the run keeps its column compared: then its values differ and verification fails, it
+     * never passes wrongly.
+     */
+    private final Map<String, Map<String, String>> hashFunctionsByShape = new ConcurrentHashMap<>();
+    private final Map<String, Boolean> immutableByShape = new ConcurrentHashMap<>();
+
     public Verify(SqlRunner sql, TransactionTemplate tx) {
         this.sql = sql;
         this.snapshot = Transactions.requiresNew(tx);
@@ -96,17 +112,21 @@ public final class Verify {
     }
 
     public Result verify(PartitionWork w) {
-        java.util.Map<String, String> hashFunctions = new java.util.HashMap<>();
-        sql.jdbc().query(HASH_FUNCTIONS, rs -> {
-            hashFunctions.put(rs.getString(1), rs.getString(2));
-        }, w.names().qParent());
+        String shape = shape(w);
+        Map<String, String> hashFunctions = hashFunctionsByShape.computeIfAbsent(shape, k -> {
+            Map<String, String> m = new HashMap<>();
+            sql.jdbc().query(HASH_FUNCTIONS, rs -> {
+                m.put(rs.getString(1), rs.getString(2));
+            }, w.names().qParent());
+            return m;
+        });
         List<String> source = new ArrayList<>();
         List<String> target = new ArrayList<>();
         List<String> excluded = new ArrayList<>();
         int seed = 0;
         for (String col : w.projection().columns()) {
             String expr = w.projection().computed().get(col);
-            if (expr != null && !immutable(w, expr)) {
+            if (expr != null && !immutableByShape.computeIfAbsent(shape + "\n" + expr, k -> immutable(w, expr))) {
                 excluded.add(col);
                 continue;
             }
@@ -127,6 +147,7 @@ public final class Verify {
         }
         io.pgrewrite.job.FaultPoints.reach("verify:before-snapshot", w.name()); // copied, indexed, caught up
         return snapshot.execute(s -> {
+            sql.jdbc().execute(OneCorePerWorker.SCANS);
             // Asked in the snapshot both sums are read in: a key logged after it began is in neither.
             boolean logged = Boolean.TRUE.equals(sql.jdbc().queryForObject(String.format(LOGGED, w.names().qLog()), Boolean.class));
             String sourceSql = src;
@@ -141,6 +162,15 @@ public final class Verify {
             Object[] b = sql.jdbc().queryForObject(targetSql, (rs, i) -> new Object[] {rs.getLong(1), rs.getString(2)});
             return new Result((Long) a[0], (Long) b[0], (String) a[1], (String) b[1], excluded);
         });
+    }
+
+    /** The parent and its columns by name and type: what the hash functions and the probe depend on. */
+    static String shape(PartitionWork w) {
+        StringBuilder b = new StringBuilder(w.names().qParent());
+        for (var c : w.table().columns()) {
+            b.append('\n').append(c.name()).append(' ').append(c.type());
+        }
+        return b.toString();
     }
 
     /** One column's 64-bit hash; NULL hashes to a constant of its own (the seed's complement). */

@@ -10,6 +10,7 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicInteger;
 
+import io.pgrewrite.testsupport.StatementLog;
 import io.pgrewrite.testsupport.TestDatabase;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -217,11 +218,36 @@ class LockRetryTest {
     }
 
     @Test
+    void aLockOperationThatNobodyIsInTheWayOfAsksTheDatabaseTwoThingsBesidesItsWork() {
+        // Every partition's capture, copy, index, swap and retire is such an operation: once it planned a
+        // query over pg_locks and the partition tree and asked whether a relation was partitioned, for nothing.
+        StatementLog log = new StatementLog(db.dataSource());
+        JdbcTemplate counted = new JdbcTemplate(log.dataSource());
+        TransactionTemplate countedTx = new TransactionTemplate(new DataSourceTransactionManager(log.dataSource()));
+        LockRetry retry = new LockRetry(countedTx, SqlRunner.live(counted), Duration.ofMillis(200), 3);
+        for (String table : List.of("t", "parted")) {
+            List<String> expected = List.of(StatementLog.fold(LockRetry.AUTOVACUUM_AT_WORK), StatementLog.fold(LockRetry.SET_LIMITS),
+                    "LOCK TABLE " + table + " IN ACCESS EXCLUSIVE MODE");
+            // The server's own autovacuum may be at work on a catalog of this fresh database just then, and is
+            // then looked for on our table: asked again a moment later, it is gone.
+            List<String> asked = List.of();
+            for (int i = 0; i < 20 && !asked.equals(expected); i++) {
+                sleep(i == 0 ? 0 : 250);
+                log.clear();
+                retry.run("lock " + table, List.of(table), t -> counted.update("LOCK TABLE " + table + " IN ACCESS EXCLUSIVE MODE"));
+                asked = log.statements();
+            }
+            assertThat(asked).as("lock %s", table).containsExactlyElementsOf(expected);
+        }
+    }
+
+    @Test
     void theDetectionQueriesRunAsTheOwnerRole() throws Exception {
         // Their errors are only logged (a failed look must not fail the DDL): prove here that they run.
         try (Holder h = new Holder()) {
             String[] tree = {"parted", "t"};
             String[] plain = {"t", "no_such_table"};
+            assertThat(jdbc.queryForObject(LockRetry.AUTOVACUUM_AT_WORK, Boolean.class)).isFalse();
             assertThat(jdbc.queryForList(LockRetry.AUTOVACUUM_ON, tree, tree, true)).isEmpty();
             assertThat(jdbc.queryForList(LockRetry.AUTOVACUUM_ON, plain, plain, false)).isEmpty();
             assertThat(jdbc.queryForList(LockRetry.LOCK_HOLDERS, plain, plain))

@@ -42,6 +42,13 @@ class PlanPreconditionsTest {
         }
     }
 
+    /** Publication column lists came with PostgreSQL 15. */
+    private static boolean c15() throws Exception {
+        try (Connection c = db.connect()) {
+            return c.getMetaData().getDatabaseMajorVersion() >= 15;
+        }
+    }
+
     private Path job(String yaml) throws Exception {
         Path f = Files.createTempFile(dir, "job", ".yaml");
         Files.writeString(f, "name: t\n" + yaml);
@@ -151,6 +158,24 @@ class PlanPreconditionsTest {
         CliRun local = plan("table: indexed\noperation: alter-column-type\ncolumn: massa\ntype: integer\n");
         assertThat(local.exitCode()).as(local.toString()).isEqualTo(ExitCodes.PRECONDITION);
         assertThat(local.err()).contains("index indexed_1_massa_only", "belong to single partitions").doesNotContain("indexed_massa");
+        if (c15()) {
+            try (Connection c = db.connect(); Statement st = c.createStatement()) {
+                st.execute("DROP INDEX indexed_1_massa_only");
+                st.execute("CREATE PUBLICATION indexed_day FOR TABLE indexed_1 (id, at, massa)");
+            }
+            CliRun published = plan("table: indexed\noperation: alter-column-type\ncolumn: massa\ntype: integer\n");
+            assertThat(published.exitCode()).as(published.toString()).isEqualTo(ExitCodes.PRECONDITION);
+            assertThat(published.err()).contains("publication indexed_day (indexed_1)", "publish massa in a column list",
+                    "ALTER PUBLICATION");
+            try (Connection c = db.connect(); Statement st = c.createStatement()) {
+                st.execute("ALTER PUBLICATION indexed_day SET TABLE indexed_1 (id, at)");
+            }
+            CliRun unpublished = plan("table: indexed\noperation: alter-column-type\ncolumn: massa\ntype: integer\n");
+            assertThat(unpublished.exitCode()).as(unpublished.toString()).isEqualTo(ExitCodes.OK);
+            try (Connection c = db.connect(); Statement st = c.createStatement()) {
+                st.execute("DROP PUBLICATION indexed_day");
+            }
+        }
         CliRun partitionKey = plan("table: indexed\noperation: alter-column-type\ncolumn: at\ntype: timestamptz\n");
         assertThat(partitionKey.exitCode()).isEqualTo(ExitCodes.PRECONDITION);
         assertThat(partitionKey.err()).contains("part of the partition key", "every partition's bound is on the partition key");

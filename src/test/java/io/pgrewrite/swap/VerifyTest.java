@@ -13,6 +13,7 @@ import io.pgrewrite.pg.SqlRunner;
 import io.pgrewrite.plan.Catalog;
 import io.pgrewrite.plan.PartitionWork;
 import io.pgrewrite.testsupport.CliRun;
+import io.pgrewrite.testsupport.StatementLog;
 import io.pgrewrite.testsupport.Tables;
 import io.pgrewrite.testsupport.TestDatabase;
 import org.junit.jupiter.api.Test;
@@ -61,5 +62,45 @@ class VerifyTest {
         jdbc.update("INSERT INTO ev_20240301__rw SELECT id, at, massa, label, extra, massa::integer FROM ev_20240301 WHERE id = 8");
         jdbc.update("INSERT INTO ev_20240301__rw SELECT id, at, massa, label, extra, massa::integer FROM ev_20240301 WHERE id = 9");
         assertThat(verify.verify(w).describe()).contains("in the copy (1)");
+    }
+
+    @Test
+    void aBackfillsExpressionsAreProvedImmutableOnceARunNotOnceAPartition() throws Exception {
+        // 365 small partitions once paid a temporary table of the parent's columns each, to learn what the
+        // first one had learnt: which expression is immutable (compared) and which is not (left out).
+        TestDatabase.Database db = TestDatabase.newDatabase("verify_once");
+        try (Connection c = db.connect()) {
+            Tables.daily(c, "public", "ev", LocalDate.of(2024, 3, 1), 2, 200);
+        }
+        CliRun.makeSchema(db);
+        StatementLog log = new StatementLog(db.dataSource());
+        JdbcTemplate jdbc = new JdbcTemplate(log.dataSource());
+        TransactionTemplate tx = new TransactionTemplate(new DataSourceTransactionManager(log.dataSource()));
+        SqlRunner sql = SqlRunner.live(jdbc);
+        var def = JobDefinitions.parse("name: v\ntable: ev\noperation: backfill\nset:\n  label: \"label || '!'\"\n"
+                + "  extra: \"jsonb_build_object('r', random())\"\n", null);
+        Verify verify = new Verify(sql, tx);
+        log.clear();
+        for (String day : java.util.List.of("ev_20240301", "ev_20240302")) {
+            PartitionWork w = PartitionWork.load(new Catalog(jdbc), def, day);
+            new Capture(sql, new LockRetry(tx, sql, java.time.Duration.ofMillis(200), 3)).install(w.names(), w.table());
+            jdbc.execute("CREATE TABLE " + day + "__rw AS SELECT id, at, massa, label || '!' AS label, extra FROM " + day);
+            Verify.Result r = verify.verify(w);
+            assertThat(r.ok()).as(r.describe()).isTrue();
+            assertThat(r.excluded()).as("random() is not immutable: left out").containsExactly("extra");
+        }
+        assertThat(log.countStartingWith("CREATE TEMP TABLE pgrewrite_probe")).as("one probe per expression, for both partitions")
+                .isEqualTo(2);
+        assertThat(log.count(Verify.HASH_FUNCTIONS)).as("hash functions looked up once").isEqualTo(1);
+
+        // The parent's columns change (a deploy widens one): what was learnt about the old shape is not reused.
+        jdbc.execute("ALTER TABLE ev ALTER COLUMN massa TYPE integer");
+        log.clear();
+        PartitionWork w = PartitionWork.load(new Catalog(jdbc), def, "ev_20240301");
+        jdbc.execute("DROP TABLE ev_20240301__rw");
+        jdbc.execute("CREATE TABLE ev_20240301__rw AS SELECT id, at, massa, label || '!' AS label, extra FROM ev_20240301");
+        assertThat(verify.verify(w).ok()).isTrue();
+        assertThat(log.countStartingWith("CREATE TEMP TABLE pgrewrite_probe")).isEqualTo(2);
+        assertThat(log.count(Verify.HASH_FUNCTIONS)).isEqualTo(1);
     }
 }

@@ -81,7 +81,12 @@ public final class CatalogSnapshot {
                 + " FROM pg_trigger WHERE NOT tgisinternal AND tgrelid IN " + rels);
         query(c, lines, "SELECT 'publication ' || p.pubname || ' ' || r.prrelid::regclass"
                 + " FROM pg_publication_rel r JOIN pg_publication p ON p.oid = r.prpubid WHERE r.prrelid IN " + rels);
-        query(c, lines, "SELECT 'statistics-object ' || stxrelid::regclass || ' ' || pg_get_statisticsobjdef(oid)"
+        // Name, kinds, columns as a set (the definition lists them in column order, which a retyped column changes),
+        // expressions, statistics target, comment.
+        query(c, lines, "SELECT 'statistics-object ' || stxrelid::regclass || ' ' || stxnamespace::regnamespace || '.' || stxname"
+                + " || ' ' || stxkind::text || ' ' || coalesce((SELECT string_agg(attname, ',' ORDER BY attname) FROM pg_attribute"
+                + " WHERE attrelid = stxrelid AND attnum = ANY (stxkeys)), '-') || ' ' || coalesce(pg_get_expr(stxexprs, stxrelid), '-')"
+                + " || ' target ' || coalesce(stxstattarget::int, -1) || ' comment ' || coalesce(obj_description(oid, 'pg_statistic_ext'), '-')"
                 + " FROM pg_statistic_ext WHERE stxrelid IN " + rels);
         query(c, lines, "SELECT 'sequence of ' || a.attname || ' ' || format_type(s.seqtypid, NULL) || ' min ' || s.seqmin"
                 + " || ' max ' || s.seqmax || ' increment ' || s.seqincrement || ' last ' || coalesce(ps.last_value::text, '-')"
