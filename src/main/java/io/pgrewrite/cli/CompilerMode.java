@@ -24,6 +24,9 @@ public final class CompilerMode {
 
     static final Set<String> COMMANDS = Set.of("run", "restart", "worker", "scheduler", "demo");
 
+    /** What the archive's JVM is started with (see {@link ArchivedJvm#defaults}): C1 only, no directive needed. */
+    static final String TIER_1_ONLY = "-XX:TieredStopAtLevel=1";
+
     /** Every method: never C2, so tier 1 instead. */
     static final String NO_C2 = "[{match: \"*.*\", c2: {Exclude: true}}]";
 
@@ -32,7 +35,8 @@ public final class CompilerMode {
 
     /** C1 only for the commands that run long; others (status, plan, the controls) start and end too soon to care. */
     public static void forCommand(String[] args) {
-        if (args.length == 0 || !COMMANDS.contains(args[0]) || Boolean.getBoolean("pgrewrite.c2")) {
+        if (args.length == 0 || !COMMANDS.contains(args[0]) || Boolean.getBoolean("pgrewrite.c2")
+                || ManagementFactory.getRuntimeMXBean().getInputArguments().contains(TIER_1_ONLY)) {
             return;
         }
         Thread t = new Thread(CompilerMode::c1Only, "pgrewrite-jit");

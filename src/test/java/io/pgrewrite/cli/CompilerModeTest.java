@@ -36,6 +36,41 @@ class CompilerModeTest {
         }
     }
 
+    /** The garbage collectors of this JVM, then hot code: as the archive's JVM runs a command. */
+    public static final class Collectors {
+        public static void main(String[] args) {
+            System.out.println("collectors " + java.lang.management.ManagementFactory.getGarbageCollectorMXBeans().stream()
+                    .map(java.lang.management.GarbageCollectorMXBean::getName).toList());
+            Hot.main(args);
+        }
+    }
+
+    /**
+     * The JVM that runs a command with the class data sharing archive is started with C1 only from the start (no
+     * profiled tier-3 code compiled first and again later) and the serial collector, unless the operator chose.
+     */
+    @Test
+    void theArchivesJvmRunsC1OnlyWithTheSerialCollector() throws Exception {
+        List<String> defaults = ArchivedJvm.defaults(List.of("-Xmx512m"));
+        assertThat(defaults).containsExactly("-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC");
+        assertThat(ArchivedJvm.defaults(List.of("-XX:+UseG1GC", "-Dpgrewrite.c2=true"))).isEmpty();
+        assertThat(ArchivedJvm.defaults(List.of("-XX:TieredStopAtLevel=4"))).containsExactly("-XX:+UseSerialGC");
+
+        List<String> cmd = new java.util.ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-XX:+PrintCompilation"));
+        cmd.addAll(defaults);
+        cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), Collectors.class.getName()));
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
+        assertThat(out).contains("collectors [Copy, MarkSweepCompact]");
+        List<String> spin = out.lines().filter(l -> l.contains("CompilerModeTest$Hot::spin")).toList();
+        // PrintCompilation: "<ms> <id> [flags] <tier> <method>"; tier 3 is C1 with profiling, 4 is C2
+        assertThat(spin).as(out.lines().filter(l -> l.contains("Hot::")).toList().toString())
+                .anyMatch(l -> l.matches("^\\s*\\d+\\s+\\d+ .*\\s1\\s+io\\.pgrewrite\\.cli\\.CompilerModeTest\\$Hot::spin.*"))
+                .noneMatch(l -> l.matches("^\\s*\\d+\\s+\\d+ .*\\s[34]\\s+io\\.pgrewrite\\.cli\\.CompilerModeTest\\$Hot::spin.*"));
+    }
+
     @Test
     void hotCodeIsCompiledByC1Only() throws Exception {
         Process p = new ProcessBuilder(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
