@@ -64,7 +64,8 @@ public final class Durability {
     static final String WAL_END = "SELECT pg_current_wal_insert_lsn()::text";
 
     /**
-     * A WAL record in a transaction of its own, committed synchronously: its commit waits for the WAL to be
+     * A WAL record in a transaction of its own, committed with synchronous_commit = local (the local flush; 'on' would
+     * also wait for a synchronous standby, without a bound, if one is configured and down): its commit waits for the WAL to be
      * flushed up to its record, so up to every commit before it (a transaction that writes no WAL, or only gets
      * an xid, commits without a flush whatever synchronous_commit says). Any role may call it, on wal_level
      * replica too; transactional, so logical decoding sees it only as a message with prefix pgrewrite, which
@@ -94,7 +95,7 @@ public final class Durability {
             try {
                 c.setAutoCommit(false);
                 try (Statement st = c.createStatement()) {
-                    st.execute("SET LOCAL synchronous_commit = on");
+                    st.execute("SET LOCAL synchronous_commit = local"); // this server's disk: never waits for a synchronous standby
                     st.execute(FLUSH);
                 }
                 c.commit();

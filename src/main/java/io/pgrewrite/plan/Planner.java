@@ -69,6 +69,22 @@ public final class Planner {
      * contract's DROP COLUMN fails on them (the list depends on the column), after the whole rewrite, where
      * the blocking ALTER keeps them. The parent's own membership is COLUMN_DEPENDENTS'. Catalog only.
      */
+    /**
+     * Extended statistics that use the column (on the table or any partition) which contract could not drop and
+     * create again as pgrewrite's role: DROP STATISTICS needs their owner's rights, CREATE STATISTICS the
+     * schema's CREATE. Catalog only.
+     */
+    static final String STATISTICS_NOT_OURS = """
+            SELECT DISTINCT quote_ident(n.nspname) || '.' || quote_ident(s.stxname) || ' (owner ' || pg_get_userbyid(s.stxowner) || ')'
+              FROM pg_statistic_ext s JOIN pg_namespace n ON n.oid = s.stxnamespace
+             WHERE s.oid IN (SELECT d.objid FROM pg_depend d
+                               JOIN pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid
+                              WHERE d.classid = 'pg_statistic_ext'::regclass AND d.refclassid = 'pg_class'::regclass
+                                AND a.attname = ? AND d.refobjid IN (SELECT relid FROM pg_partition_tree(?::regclass)))
+               AND NOT (pg_has_role(s.stxowner, 'USAGE') AND has_schema_privilege(s.stxnamespace, 'CREATE'))
+             ORDER BY 1
+            """;
+
     static final String PUBLISHED_ON_PARTITIONS = """
             SELECT DISTINCT 'publication ' || p.pubname || ' (' || r.prrelid::regclass::text || ')'
               FROM pg_publication_rel r JOIN pg_publication p ON p.oid = r.prpubid
@@ -366,6 +382,11 @@ public final class Planner {
                         : local + " belong to single partitions, not to " + table.name() + ": contract's DROP COLUMN would drop"
                                 + " them and pgrewrite rebuilds only the table's own. Declare them on " + table.name()
                                 + " (CREATE INDEX … ON ONLY, then ATTACH each partition's), or drop them first."));
+                List<String> notOurs = jdbc.queryForList(STATISTICS_NOT_OURS, String.class, col, table.oid());
+                checks.add(new Plan.Check("extended statistics on column " + col + " rebuildable", notOurs.isEmpty(), notOurs.isEmpty()
+                        ? "ok" : "statistics objects " + notOurs + " use " + col + ": contract drops and creates them again on the"
+                                + " new column, which needs their owner's rights and CREATE on their schema. Make pgrewrite's role"
+                                + " their owner (ALTER STATISTICS … OWNER TO …) or grant CREATE on the schema, or drop them first."));
                 if (jdbc.queryForObject("SELECT current_setting('server_version_num')::int", Integer.class) >= 150000) {
                     List<String> published = jdbc.queryForList(PUBLISHED_ON_PARTITIONS, String.class, col, table.oid(), table.oid());
                     checks.add(new Plan.Check("no publication column list names column " + col + " on a partition", published.isEmpty(),

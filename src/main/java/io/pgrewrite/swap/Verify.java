@@ -126,7 +126,7 @@ public final class Verify {
         int seed = 0;
         for (String col : w.projection().columns()) {
             String expr = w.projection().computed().get(col);
-            if (expr != null && !immutableByShape.computeIfAbsent(shape + "\n" + expr, k -> immutable(w, expr))) {
+            if (expr != null && !immutable(w, shape + "\n" + expr, expr)) {
                 excluded.add(col);
                 continue;
             }
@@ -180,7 +180,17 @@ public final class Verify {
         return "coalesce(" + h + ", " + (-seed) + ")";
     }
 
-    private boolean immutable(PartitionWork w, String expr) {
+    /**
+     * Whether the server takes {@code expr} in an index (so it is immutable and its value can be compared). The
+     * answer is kept for the run and shape only when it is definite: the probe passed, or the server refused the
+     * expression itself (SQLSTATE class 42, or 0A000 feature not supported). Any other error (a lock or statement
+     * timeout, a lost connection) excludes the column for this partition only and asks again for the next one.
+     */
+    private boolean immutable(PartitionWork w, String key, String expr) {
+        Boolean known = immutableByShape.get(key);
+        if (known != null) {
+            return known;
+        }
         try {
             probe.execute(s -> {
                 s.setRollbackOnly();
@@ -188,8 +198,18 @@ public final class Verify {
                 sql.jdbc().execute(String.format(PROBE_INDEX, expr));
                 return null;
             });
+            immutableByShape.put(key, true);
             return true;
         } catch (RuntimeException e) {
+            String state = null;
+            for (Throwable t = e; t != null && state == null; t = t.getCause()) {
+                if (t instanceof java.sql.SQLException se) {
+                    state = se.getSQLState();
+                }
+            }
+            if (state != null && (state.startsWith("42") || state.equals("0A000"))) {
+                immutableByShape.put(key, false);
+            }
             return false;
         }
     }

@@ -158,9 +158,25 @@ class PlanPreconditionsTest {
         CliRun local = plan("table: indexed\noperation: alter-column-type\ncolumn: massa\ntype: integer\n");
         assertThat(local.exitCode()).as(local.toString()).isEqualTo(ExitCodes.PRECONDITION);
         assertThat(local.err()).contains("index indexed_1_massa_only", "belong to single partitions").doesNotContain("indexed_massa");
+        try (Connection c = db.connect(); Statement st = c.createStatement()) {
+            st.execute("DROP INDEX indexed_1_massa_only");
+        }
+        try (Connection su = db.connectAsSuperuser(); Statement st = su.createStatement()) {
+            st.execute("CREATE STATISTICS public.indexed_dba (ndistinct) ON id, massa FROM indexed"); // a DBA's, owned by the superuser
+        }
+        CliRun foreign = plan("table: indexed\noperation: alter-column-type\ncolumn: massa\ntype: integer\n");
+        assertThat(foreign.exitCode()).as(foreign.toString()).isEqualTo(ExitCodes.PRECONDITION);
+        assertThat(foreign.err()).contains("public.indexed_dba (owner ", "contract drops and creates them again", "OWNER TO");
+        try (Connection su = db.connectAsSuperuser(); Statement st = su.createStatement()) {
+            st.execute("ALTER STATISTICS public.indexed_dba OWNER TO " + TestDatabase.OWNER);
+        }
+        CliRun owned = plan("table: indexed\noperation: alter-column-type\ncolumn: massa\ntype: integer\n");
+        assertThat(owned.exitCode()).as(owned.toString()).isEqualTo(ExitCodes.OK);
+        try (Connection c = db.connect(); Statement st = c.createStatement()) {
+            st.execute("DROP STATISTICS public.indexed_dba");
+        }
         if (c15()) {
             try (Connection c = db.connect(); Statement st = c.createStatement()) {
-                st.execute("DROP INDEX indexed_1_massa_only");
                 st.execute("CREATE PUBLICATION indexed_day FOR TABLE indexed_1 (id, at, massa)");
             }
             CliRun published = plan("table: indexed\noperation: alter-column-type\ncolumn: massa\ntype: integer\n");
