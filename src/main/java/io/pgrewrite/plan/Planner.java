@@ -188,7 +188,7 @@ public final class Planner {
         List<Partition> selected = select(def, table, checks);
         shapeChecks(def, table, checks);
         leftoverCheck(selected, checks);
-        columnChecks(def, table, checks);
+        columnChecks(def, table, version, checks);
         expressionChecks(def, table, checks);
         throttleQueryCheck(def, checks);
         lockSlotCheck(def, table, checks);
@@ -338,7 +338,7 @@ public final class Planner {
         return selected;
     }
 
-    private void columnChecks(JobDefinition def, Table table, List<Plan.Check> checks) {
+    private void columnChecks(JobDefinition def, Table table, int version, List<Plan.Check> checks) {
         Operation op = def.operation();
         if (op == Operation.COMPACT) {
             return;
@@ -387,7 +387,7 @@ public final class Planner {
                         ? "ok" : "statistics objects " + notOurs + " use " + col + ": contract drops and creates them again on the"
                                 + " new column, which needs their owner's rights and CREATE on their schema. Make pgrewrite's role"
                                 + " their owner (ALTER STATISTICS … OWNER TO …) or grant CREATE on the schema, or drop them first."));
-                if (jdbc.queryForObject("SELECT current_setting('server_version_num')::int", Integer.class) >= 150000) {
+                if (version >= 150000) { // publication column lists came with PostgreSQL 15
                     List<String> published = jdbc.queryForList(PUBLISHED_ON_PARTITIONS, String.class, col, table.oid(), table.oid());
                     checks.add(new Plan.Check("no publication column list names column " + col + " on a partition", published.isEmpty(),
                             published.isEmpty() ? "none" : published + " publish " + col + " in a column list: contract's DROP COLUMN"

@@ -87,10 +87,11 @@ final class CarryOver {
              WHERE conrelid = to_regclass(?) AND contype = 'c' AND conname <> ? AND obj_description(oid, 'pg_constraint') IS NOT NULL
             """;
 
-    /** Extended statistics on P; their names are unique per schema, so the old object is renamed out of the way. */
+    /** Extended statistics on P (with their comments, as literals); their names are unique per schema, so the old object is renamed out of the way. */
     static final String STATISTICS = """
             SELECT s.oid, n.nspname, s.stxname, pg_get_statisticsobjdef(s.oid) AS def,
-                   CASE WHEN s.stxstattarget::int >= 0 THEN s.stxstattarget::int END AS stattarget
+                   CASE WHEN s.stxstattarget::int >= 0 THEN s.stxstattarget::int END AS stattarget,
+                   quote_literal(obj_description(s.oid, 'pg_statistic_ext')) AS comment
               FROM pg_statistic_ext s JOIN pg_namespace n ON n.oid = s.stxnamespace
              WHERE s.stxrelid = to_regclass(?) ORDER BY s.stxname
             """;
@@ -109,6 +110,7 @@ final class CarryOver {
     static final String CONSTRAINT_COMMENT = "COMMENT ON CONSTRAINT %s ON %s IS %s";
     static final String RENAME_STATISTICS = "ALTER STATISTICS %s RENAME TO %s";
     static final String STATISTICS_TARGET = "ALTER STATISTICS %s SET STATISTICS %d";
+    static final String STATISTICS_COMMENT = "COMMENT ON STATISTICS %s IS %s";
 
     private static final java.util.Set<String> COLUMN_PRIVILEGES = java.util.Set.of("SELECT", "INSERT", "UPDATE", "REFERENCES");
 
@@ -130,7 +132,7 @@ final class CarryOver {
     record Named(String name, String comment) {
     }
 
-    record Statistics(long oid, String schema, String name, String definition, Integer target) {
+    record Statistics(long oid, String schema, String name, String definition, Integer target, String comment) {
     }
 
     /** Everything read from P before the lock. */
@@ -218,6 +220,9 @@ final class CarryOver {
                 if (s.target() != null) {
                     ddl.add(String.format(STATISTICS_TARGET, Identifiers.qualified(s.schema(), s.name()), s.target()));
                 }
+                if (s.comment() != null) {
+                    ddl.add(String.format(STATISTICS_COMMENT, Identifiers.qualified(s.schema(), s.name()), s.comment()));
+                }
             }
             return ddl;
         }
@@ -255,7 +260,7 @@ final class CarryOver {
         Supplier<List<Named>> checks = reads.list(CHECK_COMMENTS, (rs, i) -> new Named(rs.getString(1), rs.getString(2)), partition,
                 PartitionNames.BOUND_CHECK);
         Supplier<List<Statistics>> stats = reads.list(STATISTICS, (rs, i) -> new Statistics(rs.getLong(1), rs.getString(2),
-                rs.getString(3), rs.getString(4), (Integer) rs.getObject(5)), partition);
+                rs.getString(3), rs.getString(4), (Integer) rs.getObject(5), rs.getString(6)), partition);
         return () -> new Facts(triggers.get(), pubs.get(), rls.get().get(0)[0], rls.get().get(0)[1], policies.get(), columns.get(),
                 grants.get(), indexes.get(), checks.get(), stats.get());
     }

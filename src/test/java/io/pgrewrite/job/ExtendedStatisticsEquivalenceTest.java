@@ -27,7 +27,7 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * A DBA's table with extended statistics that use the column being retyped: one on the parent (with a
  * target and a comment), one of three columns on a partition (dropping the old column would leave it
- * narrowed to two), one on an expression of the column, and one that does not use it. While the
+ * narrowed to two), one on an expression of the column, one with an odd name, and one that does not use it. While the
  * application writes, {@code alter-column-type} ends with the same statistics objects as the blocking
  * ALTER, which rebuilds them on the retyped column: same names, kinds, columns, expressions and
  * comments, and the statistics target back to the default as the ALTER leaves it.
@@ -58,6 +58,9 @@ class ExtendedStatisticsEquivalenceTest {
             st.execute("CREATE STATISTICS ev_20240301_three (mcv) ON id, massa, label FROM ev_20240301");
             st.execute("CREATE STATISTICS ev_20240302_double ON (massa * 2) FROM ev_20240302");
             st.execute("CREATE STATISTICS ev_20240303_other ON id, label FROM ev_20240303");
+            // an odd name: quotes, a space and a semicolon must stay one quoted name in contract's DDL
+            st.execute("CREATE STATISTICS \"Odd \"\"stx\"\"; DROP TABLE ev\" ON id, massa FROM ev_20240303");
+            st.execute("COMMENT ON STATISTICS \"Odd \"\"stx\"\"; DROP TABLE ev\" IS 'it''s odd'");
         }
         TestDatabase.Database ref = TestDatabase.cloneDatabase(db, "extstatsref");
         Path job = dir.resolve("massa.yaml");
@@ -99,10 +102,11 @@ class ExtendedStatisticsEquivalenceTest {
         }
         try (Connection ours = db.connect(); Connection theirs = ref.connect(); Statement st = ours.createStatement()) {
             List<String> objects = lines(ours, OBJECTS);
-            assertThat(objects).hasSize(4).containsExactlyElementsOf(lines(theirs, OBJECTS));
+            assertThat(objects).hasSize(5).containsExactlyElementsOf(lines(theirs, OBJECTS));
             assertThat(String.join("\n", objects)).contains("ev_massa_label ev {d,f} label,massa", "ev_20240301_three ev_20240301 {m} id,label,massa",
                     "ev_20240302_double ev_20240302 {e} - (massa * 2)", "ev_20240303_other ev_20240303 {d,f,m} id,label",
-                    "ev_massa_label ev {d,f} label,massa - target -1 comment mass by label");
+                    "ev_massa_label ev {d,f} label,massa - target -1 comment mass by label",
+                    "Odd \"stx\"; DROP TABLE ev ev_20240303 {d,f,m} id,massa - target -1 comment it's odd");
             assertThat(CatalogSnapshot.full(ours, "ev")).containsExactlyElementsOf(CatalogSnapshot.full(theirs, "ev"));
             assertThat(one(st, "SELECT count(*) FROM ev")).isEqualTo(3 * 500 + written.get());
             assertThat(one(st, "SELECT count(*) FROM pg_attribute WHERE attrelid = 'ev'::regclass AND attname = 'massa'"
