@@ -254,8 +254,11 @@ final class PartitionJob {
 
     private void swap(PartitionWork w) {
         awaitSwap(w);
-        engine.copyTarget().requireShape(w); // drift since the copy: a column or CHECK means copy again,
-        engine.indexBuild().addMissing(w);   // an index added to the parent is built now, not under the lock
+        // Drift since the copy: a column or CHECK means copy again, an index added to the parent (or a NOT VALID
+        // CHECK) is built now, not under the lock. One catalog round trip for both questions.
+        if (engine.copyTarget().requireShape(w)) {
+            engine.indexBuild().build(w);
+        }
         LockRetry.Outcome<Long> o = engine.swap().swap(w);
         FaultPoints.reach("after-swap", w.name()); // the swap committed, nothing after it recorded
         if (o != null) {
