@@ -229,6 +229,22 @@ public final class CopyTarget {
         return m;
     }
 
+    /** {@link #missingNotValidChecks}, registered to go in one round trip with other reads. */
+    public static java.util.function.Supplier<Map<String, String>> missingNotValidChecks(io.pgrewrite.pg.RoundTrip reads, PartitionNames n) {
+        java.util.function.Supplier<List<String[]>> rows = reads.list(MISSING_NOT_VALID_CHECKS,
+                (rs, i) -> new String[] {rs.getString(1), rs.getString(2)}, n.qParent(), n.qRw());
+        return () -> {
+            Map<String, String> m = new java.util.LinkedHashMap<>();
+            rows.get().forEach(r -> m.put(r[0], r[1]));
+            return m;
+        };
+    }
+
+    /** {@link #missingIndexes}, registered to go in one round trip with other reads. */
+    public static java.util.function.Supplier<List<String>> missingIndexes(io.pgrewrite.pg.RoundTrip reads, PartitionNames n) {
+        return reads.list(MISSING_INDEXES, (rs, i) -> rs.getString(1), n.qPartition(), n.qRw());
+    }
+
     /** Index copies P__rw still lacks (IndexBuild adds them). */
     public static List<String> missingIndexes(JdbcTemplate jdbc, PartitionNames n) {
         return jdbc.queryForList(MISSING_INDEXES, String.class, n.qPartition(), n.qRw());
