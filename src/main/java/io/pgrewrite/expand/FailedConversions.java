@@ -59,7 +59,9 @@ final class FailedConversions {
     static final String ERRORS = "SELECT table_name, row_key, message FROM pgrewrite.sync_error WHERE job_key = ? ORDER BY id LIMIT 5";
     static final String COUNT_ERRORS = "SELECT count(*) FROM pgrewrite.sync_error WHERE job_key = ?";
     static final String COUNT_FAILED = "SELECT count(*) FROM pgrewrite.sync_failed WHERE job_key = ?";
-    static final String FORGET = "DELETE FROM pgrewrite.sync_failed WHERE job_key = ?";
+    /** One round trip under contract's lock. */
+    static final String COUNT_BOTH = "SELECT (SELECT count(*) FROM pgrewrite.sync_failed WHERE job_key = ?)"
+            + " + (SELECT count(*) FROM pgrewrite.sync_error WHERE job_key = ?)";
 
     private static final Logger log = LoggerFactory.getLogger(FailedConversions.class);
 
@@ -175,7 +177,7 @@ final class FailedConversions {
         if (sql.dryRun()) {
             return;
         }
-        long failed = sql.queryOne(COUNT_FAILED, Long.class, def.jobKey()) + sql.queryOne(COUNT_ERRORS, Long.class, def.jobKey());
+        long failed = sql.queryOne(COUNT_BOTH, Long.class, def.jobKey(), def.jobKey());
         if (failed > 0) {
             throw new IllegalStateException(table.name() + ": a row whose " + def.column() + " does not become " + def.type()
                     + " was written while contract prepared (pgrewrite.sync_error). Nothing was contracted; fix it, then"
