@@ -158,11 +158,13 @@ class CrashWindowsTest {
      * The column has an index and a CHECK, which contract prepares (outside the parent's lock) only on a
      * partition the job did not rewrite: here ev_20240304, created by the daily job while the first run lay
      * dead inside contract. The restart is killed where that preparation commits each piece (the shadow
-     * index built, the shadow CHECK added NOT VALID, a NOT NULL check added NOT VALID), with the application
-     * writing while it is paused there; the next restart ends with the table the blocking ALTER gives.
+     * index built, the shadow CHECK added NOT VALID), with the application writing while it is paused there
+     * (the NOT NULL checks are on every partition by then); the next restart ends with the table the blocking
+     * ALTER gives. (contract:not-null-added has its own story above and in
+     * UnconvertibleWriteWhileContractPreparesTest.)
      */
     @ParameterizedTest(name = "killed at {0}")
-    @ValueSource(strings = {"contract:shadow-index", "contract:shadow-check-added", "contract:not-null-added"})
+    @ValueSource(strings = {"contract:shadow-index", "contract:shadow-check-added"})
     void killedWhileContractPreparesANewPartition(String point) throws Exception {
         TestDatabase.Database db = killedWhilePreparing(point, "crash_prep_" + point.replaceAll("[^a-z]", "_"));
         CliRun restart = CliRun.run(db, "restart", String.valueOf(lastExecution(db)));
