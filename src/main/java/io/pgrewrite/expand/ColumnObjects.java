@@ -300,10 +300,11 @@ public final class ColumnObjects {
     }
 
     /**
-     * Under contract's lock, after the drop, the rename and SET NOT NULL: the keys, indexes and CHECKs back
-     * on the column under their names, the sequence behind it. Catalog work only.
+     * Under contract's lock, after the drop, the rename and SET NOT NULL: the statements that put the keys,
+     * indexes and CHECKs back on the column under their names, the sequence behind it. Catalog work only;
+     * contract sends them with its other statements in one round trip.
      */
-    public void afterRename(Table table, Map<String, String> childNames, long[] position) {
+    public List<String> afterRename(Table table, Map<String, String> childNames) {
         String parent = table.qualified();
         List<String> ddl = new ArrayList<>();
         for (Check c : checks) {
@@ -342,7 +343,14 @@ public final class ColumnObjects {
             ddl.add(String.format(ADD_IDENTITY, parent, Identifiers.quote(column), sequence.identityKind() == 'a' ? "ALWAYS" : "BY DEFAULT",
                     sequence.name(), identityOptions()));
         }
-        sql.executeAll(ddl);
+        return ddl;
+    }
+
+    /**
+     * Under contract's lock, after {@link #afterRename}'s statements ran: an identity's sequence continues from
+     * where the old one stood ({@code position} from {@link #beforeDrop}).
+     */
+    public void restoreSequence(long[] position) {
         if (sequence != null && sequence.identity()) {
             if (sql.dryRun()) {
                 sql.print(SETVAL, sequence.name(), "<last_value>", "<is_called>");

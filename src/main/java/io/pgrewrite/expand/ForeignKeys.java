@@ -128,14 +128,19 @@ public final class ForeignKeys {
     /** What contract rebuilds under its lock. */
     public record Prepared(SqlRunner sql, Table table, List<Key> keys) {
 
-        /** After the old column is dropped and the shadow renamed, in contract's transaction. */
-        public void rebuild() {
+        /**
+         * What to run after the old column is dropped and the shadow renamed, in contract's transaction (sent with
+         * contract's other catalog statements in one round trip).
+         */
+        public List<String> rebuild() {
+            List<String> ddl = new java.util.ArrayList<>();
             for (Key k : keys) {
-                sql.execute(String.format(ADD_TO_PARENT, table.qualified(), Identifiers.quote(k.name()), k.definition()));
+                ddl.add(String.format(ADD_TO_PARENT, table.qualified(), Identifiers.quote(k.name()), k.definition()));
                 for (Partition p : table.partitions()) {
-                    sql.execute(String.format(RENAME, p.qualified(), Identifiers.quote(partitionKeyName(k)), Identifiers.quote(k.name())));
+                    ddl.add(String.format(RENAME, p.qualified(), Identifiers.quote(partitionKeyName(k)), Identifiers.quote(k.name())));
                 }
             }
+            return ddl;
         }
     }
 

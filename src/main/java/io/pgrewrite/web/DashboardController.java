@@ -50,7 +50,7 @@ public class DashboardController {
         m.put("user", user == null ? null : user.getName());
         m.put("actionsEnabled", credentials);
         m.put("message", credentials ? user == null ? "Sign in to act on a job." : null : WebSecurity.NO_CREDENTIALS);
-        m.put("local", WebSecurity.loopback(request));
+        m.put("local", WebSecurity.local(request));
         m.put("actions", Controls.supported());
         m.put("cleanup", Controls.cleanup());
         // The token itself is in cookie XSRF-TOKEN (set by reading it here); a POST echoes it in this header.

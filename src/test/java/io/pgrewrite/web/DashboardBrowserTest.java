@@ -37,7 +37,8 @@ import org.openqa.selenium.support.ui.WebDriverWait;
 /**
  * An operator watches a 30-partition job in a browser while it runs (headless Chromium): the grid fills with one
  * cell per partition, a partition turns done; a button pressed without signing in is refused and changes nothing;
- * signed in, Pause pauses the job (the database says so) and Stop stops it (the run ends STOPPED, exit 7).
+ * signed in, Pause pauses the job (the database says so), Postpone swaps postpones them (likewise), and Stop stops it
+ * (the run ends STOPPED, exit 7). Restart and Abandon: {@link RestartAndAbandonFromTheDashboardTest}.
  * The screenshot of the running job is what the README shows (target/dashboard.png; copied to docs/ with
  * -Ddashboard.screenshot=docs/dashboard.png).
  */
@@ -116,6 +117,7 @@ class DashboardBrowserTest {
             wait.until(d -> d.findElement(By.id("who")).getText().equals("signed in as operator"));
 
             pauseAndResume(chrome, wait, db, executionId);
+            postponeAndAllowSwaps(chrome, wait, db, executionId);
 
             wait.until(ExpectedConditions.elementToBeClickable(By.cssSelector("#actions button[data-action=stop]")));
             press(chrome, wait, "stop");
@@ -139,6 +141,20 @@ class DashboardBrowserTest {
         wait.until(d -> d.findElement(By.id("result")).getText().contains("resumed"));
         assertThat(count(db, "SELECT count(*) FROM pgrewrite.job_control WHERE paused")).isZero();
         wait.until(d -> d.findElement(By.id("status")).getText().equals("STARTED"));
+    }
+
+    /** Postpone swaps: the database says so and the page shows it; Allow swaps: no longer. */
+    void postponeAndAllowSwaps(ChromeDriver chrome, WebDriverWait wait, TestDatabase.Database db, long executionId) throws Exception {
+        press(chrome, wait, "postpone-swap");
+        wait.until(d -> d.findElement(By.id("result")).getText().contains("Execution " + executionId + " (nightly-compact@public.ev): swaps postponed"));
+        assertThat(count(db, "SELECT count(*) FROM pgrewrite.job_control WHERE swap_postponed AND job_execution_id = " + executionId)).isEqualTo(1);
+        wait.until(d -> d.findElement(By.id("notes")).getText().contains("Swaps postponed"));
+        wait.until(d -> !d.findElement(By.cssSelector("#actions button[data-action='postpone-swap']")).isEnabled());
+
+        press(chrome, wait, "allow-swap");
+        wait.until(d -> d.findElement(By.id("result")).getText().contains("swaps allowed"));
+        assertThat(count(db, "SELECT count(*) FROM pgrewrite.job_control WHERE swap_postponed")).isZero();
+        wait.until(d -> !d.findElement(By.id("notes")).getText().contains("Swaps postponed"));
     }
 
     static void press(ChromeDriver chrome, WebDriverWait wait, String action) {
