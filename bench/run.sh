@@ -416,6 +416,9 @@ sampler_stop() {
 
 # ---------------------------------------------------------------- one measurement
 now() { date +%s.%N; }
+# The machine's CPU since boot, in seconds: busy (user, nice, system, irq, softirq, steal: every process and the
+# kernel's own writeback threads, which per-process accounts miss) and iowait (idle with I/O outstanding).
+cpu_now() { awk -v hz="$(getconf CLK_TCK)" '/^cpu / { printf "%.2f %.2f\n", ($2 + $3 + $4 + $7 + $8 + $9) / hz, $6 / hz; exit }' /proc/stat; }
 
 measure() {  # measure ID DAYS: one approach on a fresh copy, one line in results.tsv
     local id=$1 days=$2 db=bench_${1,,}
@@ -438,15 +441,20 @@ measure() {  # measure ID DAYS: one approach on a fresh copy, one line in result
         [ $waited -lt 600 ] || die "demo traffic did not start within 2 minutes"
     done
     sampler_start "$db" "$dir/disk.tsv"
+    local cpu_s0 cpu_s1 cpu0 cpu1 ts0 ts1
+    ts0=$(now); read -r cpu_s0 _ < <(cpu_now)
     sleep $SETTLE
+    ts1=$(now); read -r cpu_s1 _ < <(cpu_now)   # the application's traffic and the sampler alone: the baseline
 
     local base base_db lsn0 t0 t1 rc=0
     base=$(q "$db" "$DISK_NOW")
     base_db=$(q "$db" "SELECT pg_database_size(current_database())")
     lsn0=$(q "$db" "SELECT pg_current_wal_lsn()")
+    cpu0=$(cpu_now)
     t0=$(now)
     approach_"$id" "$db" >"$dir/approach.log" 2>&1 || rc=$?
     t1=$(now)
+    cpu1=$(cpu_now)
     local end_disk
     end_disk=$(q "$db" "$DISK_NOW")
     sleep $SETTLE
@@ -505,6 +513,14 @@ measure() {  # measure ID DAYS: one approach on a fresh copy, one line in result
                    | map(tostring) | join("\t")' "$t")"
         "$hold" "$samples" "$check" "$wait_max" "$TPL_PART_MB" "${COMMAND_COLS[@]}")
     (IFS=$'\t'; echo "${row[*]}") >>"$RESULTS/results.tsv"
+    # Machine CPU during the approach: busy CPU-s, that minus the baseline rate (traffic, sampler) over the wall
+    # time, the cores that makes on average, and iowait s.
+    awk -v srv="$SERVER" -v days="$days" -v rows="$ROWS" -v id="$id" -v wall="$wall" -v c0="$cpu0" -v c1="$cpu1" \
+        -v b0="$cpu_s0" -v b1="$cpu_s1" -v ts0="$ts0" -v ts1="$ts1" -v cores="$(nproc)" 'BEGIN {
+            split(c0, a, " "); split(c1, b, " "); busy = b[1] - a[1]; io = b[2] - a[2]
+            base = (ts1 > ts0) ? (b1 - b0) / (ts1 - ts0) : 0; own = busy - base * wall
+            printf "%s\t%s\t%s\t%s\t%s\t%.1f\t%.2f\t%.1f\t%.2f\t%.2f\t%.1f\n", srv, days, rows, id, wall, busy, busy / wall,
+                own, own / wall, base, io }' >>"$RESULTS/cpu.tsv"
     log "  wall ${wall} s, peak extra ${peak} MB, WAL ${wal_mb} MB, longest write gap $(jq -r .longest_write_gap_ms "$t") ms, errors $(jq -r .errors "$t"), check: $check"
     q postgres "DROP DATABASE $db WITH (FORCE)"
 }
@@ -680,6 +696,18 @@ write_report() {
             echo
             tsv_table "$RESULTS/commands.tsv" server days rows_per_day command runs median_s max_s check
         fi
+        if [ "$(wc -l <"$RESULTS/cpu.tsv")" -gt 1 ]; then
+            echo
+            echo "## The machine's CPU during each approach"
+            echo
+            echo "From /proc/stat (every process and the kernel's threads, $(nproc) cores): *busy cpu* CPU-seconds busy during the"
+            echo "approach's wall time and *busy cores* that over the wall time; *baseline cores* the rate measured in the ${SETTLE} s"
+            echo "before it, with only the application's traffic and the disk sampler running; *approach cpu* / *approach cores* busy"
+            echo "minus that baseline over the wall time: the approach's own CPU, its JVM and the server's processes included;"
+            echo "*iowait* CPU-seconds idle while I/O was outstanding. An approach whose cores stay well under $(nproc) is not CPU bound."
+            echo
+            tsv_table "$RESULTS/cpu.tsv" server days rows_per_day id wall_s busy_cpu_s busy_cores approach_cpu_s approach_cores baseline_cores iowait_s
+        fi
         if [ "$(wc -l <"$RESULTS/steps.tsv")" -gt 1 ]; then
             echo
             echo "## Where pgrewrite's time goes"
@@ -769,6 +797,7 @@ for srv in $SERVERS; do
         printf 'server\tdays\trows_per_day\ttable_mb\toperation\tid\tapproach\tchart_name\twall_s\tpeak_extra_mb\tpeak_db_mb\tpeak_wal_mb\twal_mb\tfinal_mb\tapp_errors\twrite_gap_ms\tinsert_p50_ms\tinsert_p99_ms\tinsert_max_ms\tday_read_p99_ms\tday_read_max_ms\tcount_max_ms\tlock_hold_max_ms\tlock_hold_p99_ms\tsamples\tcheck\tlock_wait_max_ms\tpartition_mb\tstatus_median_s\tstatus_max_s\tstatus_id_median_s\tstatus_id_max_s\tplan_median_s\tplan_max_s\tcommand_runs\n' \
             >"$RESULTS/results.tsv"
         printf 'server\tdays\trows_per_day\tcommand\truns\tmedian_s\tmax_s\tcheck\n' >"$RESULTS/commands.tsv"
+        printf 'server\tdays\trows_per_day\tid\twall_s\tbusy_cpu_s\tbusy_cores\tapproach_cpu_s\tapproach_cores\tbaseline_cores\tiowait_s\n' >"$RESULTS/cpu.tsv"
         { printf 'server\tdays\trows_per_day\tid\twall_s\tstart_s\t'; printf '%s_s\t' $STEPS
           printf 'swap_lock_wait_s\tbackground_analyze_s\tpartitions\tpartition_ms\toutside_phases_ms\tbeyond_copy_ms\tbeyond_copy_max_ms\tempty_partitions\tempty_partition_ms\tempty_partition_max_ms\tbetween_steps_ms\n'; } >"$RESULTS/steps.tsv"
     fi

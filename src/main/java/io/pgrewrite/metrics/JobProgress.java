@@ -214,7 +214,8 @@ public final class JobProgress {
             long rowsTotal = state.equals(DONE) ? rows : cat == null || cat[0] < 0 ? -1 : Math.max((long) cat[0], rows);
             double bytesPerRow = bytesPerRow(st, cat);
             double seconds = copySeconds.getOrDefault(name, 0.0);
-            double r = seconds > 0.5 ? rows / seconds : 0;
+            // a copy under way is given half a second before its rate means anything; a finished one's is exact
+            double r = seconds > (state.equals(DONE) ? 0 : 0.5) ? rows / seconds : 0;
             double br = r * bytesPerRow;
             if (running && state.equals(COPYING) && copyRunning.getOrDefault(name, false)) {
                 rate += r;

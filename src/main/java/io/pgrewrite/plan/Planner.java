@@ -191,6 +191,7 @@ public final class Planner {
         columnChecks(def, table, version, checks);
         expressionChecks(def, table, checks);
         throttleQueryCheck(def, checks);
+        ThrottlePrivileges.check(jdbc, def, checks);
         lockSlotCheck(def, table, checks);
         diskCheck(def, selected, checks);
         checks.addAll(CarryOverCheck.checks(jdbc, def, table, selected));

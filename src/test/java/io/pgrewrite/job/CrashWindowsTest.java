@@ -22,6 +22,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * The pgrewrite process is killed (kill -9) at every statement boundary of expand, capture, swap,
@@ -151,6 +152,117 @@ class CrashWindowsTest {
         CliRun restart = CliRun.run(db, "restart", String.valueOf(lastExecution(db)));
         assertThat(restart.exitCode()).as(restart.toString()).isEqualTo(ExitCodes.OK);
         assertSameAsReference(db);
+    }
+
+    /**
+     * The column has an index and a CHECK, which contract prepares (outside the parent's lock) only on a
+     * partition the job did not rewrite: here ev_20240304, created by the daily job while the first run lay
+     * dead inside contract. The restart is killed where that preparation commits each piece (the shadow
+     * index built, the shadow CHECK added NOT VALID), with the application writing while it is paused there
+     * (the NOT NULL checks are on every partition by then); the next restart ends with the table the blocking
+     * ALTER gives. (contract:not-null-added has its own story above and in
+     * UnconvertibleWriteWhileContractPreparesTest.)
+     */
+    @ParameterizedTest(name = "killed at {0}")
+    @ValueSource(strings = {"contract:shadow-index", "contract:shadow-check-added"})
+    void killedWhileContractPreparesANewPartition(String point) throws Exception {
+        TestDatabase.Database db = killedWhilePreparing(point, "crash_prep_" + point.replaceAll("[^a-z]", "_"));
+        CliRun restart = CliRun.run(db, "restart", String.valueOf(lastExecution(db)));
+        assertThat(restart.exitCode()).as(restart.toString()).isEqualTo(ExitCodes.OK);
+        try (Connection ours = db.connect(); Connection theirs = objects()[2].connect(); Statement st = ours.createStatement()) {
+            assertThat(CatalogSnapshot.rows(ours, "ev")).hasSize(DAYS * ROWS + 2 * APP_ROWS)
+                    .containsExactlyElementsOf(CatalogSnapshot.rows(theirs, "ev"));
+            assertThat(CatalogSnapshot.full(ours, "ev")).containsExactlyElementsOf(CatalogSnapshot.full(theirs, "ev"));
+            assertThat(leftovers(st)).isEmpty();
+        }
+    }
+
+    /** The same kill, then the operator gives the job up: {@code abandon --cleanup} leaves the table as it was. */
+    @Test
+    void abandonedWhileContractPreparesANewPartition() throws Exception {
+        TestDatabase.Database db = killedWhilePreparing("contract:shadow-check-added", "crash_prep_abandon");
+        String execution = String.valueOf(lastExecution(db));
+        CliRun cleanup = CliRun.run(db, "abandon", execution, "--cleanup");
+        assertThat(cleanup.exitCode()).as(cleanup.toString()).isEqualTo(ExitCodes.OK);
+        try (Connection ours = db.connect(); Connection before = objects()[1].connect(); Statement st = ours.createStatement()) {
+            assertThat(CatalogSnapshot.rows(ours, "ev")).hasSize(DAYS * ROWS + 2 * APP_ROWS)
+                    .containsExactlyElementsOf(CatalogSnapshot.rows(before, "ev"));
+            assertThat(CatalogSnapshot.of(ours, "ev")).containsExactlyElementsOf(CatalogSnapshot.of(before, "ev"));
+            assertThat(leftovers(st)).isEmpty();
+            assertThat(one(st, "SELECT count(*) FROM pg_attribute WHERE attrelid = 'ev'::regclass AND attname LIKE '%massa%'"
+                    + " AND NOT attisdropped")).isOne();
+        }
+    }
+
+    static final int APP_ROWS = 20;
+    static TestDatabase.Database[] objects;
+
+    /**
+     * [0] the table with an index and a CHECK on massa, granted to the application; [1] that table after the
+     * daily job's new partition and the application's writes below; [2] the same after the blocking ALTER.
+     */
+    static synchronized TestDatabase.Database[] objects() throws Exception {
+        if (objects == null) {
+            TestDatabase.Database t = TestDatabase.cloneDatabase(template, "crash_obj_template");
+            try (Connection c = t.connect(); Statement st = c.createStatement()) {
+                st.execute("CREATE INDEX ev_massa ON ev (massa)");
+                st.execute("ALTER TABLE ev ADD CONSTRAINT massa_positive CHECK (massa >= 0)");
+                Tables.grantApp(c, "public.ev");
+            }
+            TestDatabase.Database before = TestDatabase.cloneDatabase(t, "crash_obj_before");
+            try (Connection c = before.connect()) {
+                newPartition(c);
+                applicationWrites(c, 0);
+                applicationWrites(c, 1);
+            }
+            TestDatabase.Database after = TestDatabase.cloneDatabase(before, "crash_obj_after");
+            try (Connection c = after.connect(); Statement st = c.createStatement()) {
+                st.execute("ALTER TABLE ev ALTER COLUMN massa TYPE integer USING massa::integer");
+            }
+            objects = new TestDatabase.Database[] {t, before, after};
+        }
+        return objects;
+    }
+
+    /** Killed in contract; the new partition; the application writes; restarted and killed at {@code point}. */
+    static TestDatabase.Database killedWhilePreparing(String point, String name) throws Exception {
+        TestDatabase.Database db = TestDatabase.cloneDatabase(objects()[0], name);
+        Path job = Files.createTempFile("crash", ".yaml");
+        Files.writeString(job, JOB);
+        killAt(db, "contract:not-null-added", job);
+        try (Connection c = db.connect()) {
+            newPartition(c);
+        }
+        try (Connection app = db.connectAsApp()) {
+            applicationWrites(app, 0);
+        }
+        try (JvmProcess restart = JvmProcess.start("restart", List.of("-D" + FaultPoints.PROPERTY + "=" + point), db,
+                "restart", String.valueOf(lastExecution(db)))) {
+            restart.await(l -> l.startsWith("PGREWRITE-PAUSED " + point + " "), 180);
+            try (Connection app = db.connectAsApp()) {
+                applicationWrites(app, 1); // while contract prepares: the checks are there (NOT VALID or valid)
+            }
+            restart.kill();
+        }
+        return db;
+    }
+
+    static void newPartition(Connection c) throws Exception {
+        try (Statement st = c.createStatement()) {
+            st.execute("CREATE TABLE ev_20240304 PARTITION OF ev FOR VALUES FROM ('2024-03-04') TO ('2024-03-05')");
+        }
+    }
+
+    /** Rows into the new partition and an old one, and an update of an old row; {@code round} keeps the keys apart. */
+    static void applicationWrites(Connection c, int round) throws Exception {
+        try (Statement st = c.createStatement()) {
+            for (int i = 0; i < APP_ROWS / 2; i++) {
+                long n = 5_000_000L + round * 1000 + i;
+                st.executeUpdate("INSERT INTO ev (id, at, massa, label) VALUES (" + n + ", '2024-03-04 10:00:00', " + (i + round) + ", 'new day')");
+                st.executeUpdate("INSERT INTO ev (id, at, massa, label) VALUES (" + (n + 100) + ", '2024-03-02 10:00:00', " + i + ", 'old day')");
+            }
+            st.executeUpdate("UPDATE ev SET massa = massa + 1 WHERE id = " + (1_000_000L + 10 + round));
+        }
     }
 
     /** Runs the job in a JVM of its own until it reaches {@code point}, then kill -9; returns the PAUSED line. */
