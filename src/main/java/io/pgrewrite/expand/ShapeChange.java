@@ -12,6 +12,7 @@ import io.pgrewrite.pg.LockRetry;
 import io.pgrewrite.pg.SqlRunner;
 import io.pgrewrite.plan.Projection;
 import io.pgrewrite.plan.Table;
+import io.pgrewrite.plan.TriggerSafety;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -128,7 +129,7 @@ public final class ShapeChange {
      * the column it converts. '~' (0x7E) sorts after every ASCII letter, digit and other punctuation, so
      * only a name that starts with '~' or a non-ASCII character (UTF-8 bytes are above 0x7F) could sort after it.
      */
-    public static final String SYNC_TRIGGER_NAME = "~pgrewrite_sync";
+    public static final String SYNC_TRIGGER_NAME = TriggerSafety.SYNC_TRIGGER_NAME;
     /** The name versions before it used (it sorted before an application trigger named e.g. "set_updated"). */
     public static final String OLD_SYNC_TRIGGER_NAME = "pgrewrite_sync";
     private static final Logger log = LoggerFactory.getLogger(ShapeChange.class);
@@ -198,6 +199,7 @@ public final class ShapeChange {
                 sql.execute(String.format(ADD_COLUMN, table.qualified(), Identifiers.quote(target), def.type()));
             }
             FaultPoints.reach("expand:column-added", table.name());
+            refuseUnsafeTrigger(table); // plan checked; again under the lock, right before the function is created
             sql.execute(function);
             // A job expanded by an earlier version has its trigger under the old name: never both.
             sql.execute(String.format(DROP_TRIGGER, Identifiers.quote(OLD_SYNC_TRIGGER_NAME), table.qualified()));
@@ -211,6 +213,25 @@ public final class ShapeChange {
             return null;
         });
         FaultPoints.reach("expand:committed", table.name());
+    }
+
+    /**
+     * What plan refuses ({@link TriggerSafety}), checked again in expand's transaction under its lock on the table
+     * (no trigger can be created on it meanwhile): a role was granted CREATE, or a trigger added or renamed, since
+     * plan, or a restart runs expand again. Throws, so expand rolls back: nothing changes.
+     */
+    private void refuseUnsafeTrigger(Table table) {
+        if (sql.dryRun()) {
+            return;
+        }
+        String problem = TriggerSafety.searchPathProblem(sql.jdbc());
+        if (problem == null) {
+            problem = TriggerSafety.triggerOrderProblem(sql.jdbc(), table.qualified());
+        }
+        if (problem != null) {
+            throw new IllegalStateException(table.name() + ": " + problem + ", then `pgrewrite restart`. Nothing was expanded"
+                    + " (checked by expand, under its lock on the table).");
+        }
     }
 
     /**
