@@ -110,23 +110,34 @@ public final class CopyTarget {
             drop(n);
             capture.install(n, table);
         }
-        String drift = sql.dryRun() || !exists(n.qRw()) ? null : shapeDrift(sql.jdbc(), n);
+        boolean exists = !sql.dryRun() && exists(n.qRw());
+        String drift = exists ? shapeDrift(sql.jdbc(), n) : null;
         if (drift != null) {
             // The parent changed since the copy began (a deploy added a column, a CHECK): a copy of the
             // old shape could never be attached. The change log stays: it is about P, not about the copy.
             log.warn("{}: {}; it is dropped and copied again", n.rw(), drift);
             drop(n);
+            exists = false;
         }
-        if (sql.dryRun() || !exists(n.qRw())) {
-            List<Map<String, Object>> checks = sql.dryRun() ? List.of() : sql.queryRows(CHECKS, n.qParent());
-            List<String> tablespace = sql.jdbc().queryForList(TABLESPACE, String.class, n.qPartition());
+        if (!exists) {
+            // The parent's CHECKs and P's tablespace in one round trip (catalog only).
+            io.pgrewrite.pg.RoundTrip reads = new io.pgrewrite.pg.RoundTrip(sql.jdbc());
+            java.util.function.Supplier<List<String[]>> checkRows = sql.dryRun() ? List::of
+                    : reads.list(CHECKS, (rs, i) -> new String[] {rs.getString(1), rs.getString(2)}, n.qParent());
+            java.util.function.Supplier<List<String>> spaces = reads.list(TABLESPACE, (rs, i) -> rs.getString(1), n.qPartition());
+            reads.run();
+            List<String[]> checks = checkRows.get();
+            List<String> tablespace = spaces.get();
             // LIKE takes only AccessShareLock on the parent: no autovacuum to clear off the partitions (Scope.ONLY).
             lockRetry.run("create " + n.rw(), List.of(n.qParent()), LockRetry.Scope.ONLY, () -> { }, t -> {
-                sql.execute(String.format(CREATE_RW, n.qRw(), n.qParent(), with(p.reloptions(), storage),
+                // The table and its CHECKs in one round trip (DDL text without parameters).
+                List<String> ddl = new java.util.ArrayList<>();
+                ddl.add(String.format(CREATE_RW, n.qRw(), n.qParent(), with(p.reloptions(), storage),
                         tablespace.isEmpty() ? "" : " TABLESPACE " + Identifiers.quote(tablespace.get(0))));
-                for (Map<String, Object> c : checks) {
-                    sql.execute(String.format(ADD_CHECK, n.qRw(), Identifiers.quote((String) c.get("conname")), c.get("def")));
+                for (String[] c : checks) {
+                    ddl.add(String.format(ADD_CHECK, n.qRw(), Identifiers.quote(c[0]), c[1]));
                 }
+                sql.executeAll(ddl);
                 if (!sql.dryRun()) {
                     position.reset(jobKey, p.name());
                     // Capture is on (above): from here on every change must reach the log; the swap checks it did.
