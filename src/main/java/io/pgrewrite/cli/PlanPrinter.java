@@ -42,7 +42,7 @@ final class PlanPrinter {
     static void checks(PrintStream out, Plan plan) {
         out.println("Preconditions:");
         for (Plan.Check c : plan.checks()) {
-            out.printf("  [%s] %s: %s%n", c.ok() ? "ok" : "FAILED", c.name(), c.detail());
+            out.printf("  [%s] %s: %s%n", c.ok() ? "ok" : c.nothingToDo() ? "done already" : "FAILED", c.name(), c.detail());
         }
     }
 }

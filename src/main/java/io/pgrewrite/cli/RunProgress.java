@@ -212,7 +212,21 @@ final class RunProgress implements AutoCloseable {
 
     private synchronized void settle() {
         if (overall != null) {
+            lastLook();
             closeBars();
+        }
+    }
+
+    /** The bars as the job ended, not as of the last look up to half a second before (e.g. "8/13 done" at 100 %). */
+    private void lastLook() {
+        try {
+            Long id = progress.latest(jobKey);
+            JobProgress.Execution e = id == null || Objects.equals(id, before) ? null : progress.of(id);
+            if (e != null && !e.partitions().isEmpty()) {
+                draw(e, rates(e));
+            }
+        } catch (RuntimeException ex) {
+            log.debug("progress: {}", ex.getMessage());
         }
     }
 

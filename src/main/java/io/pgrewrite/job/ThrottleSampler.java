@@ -39,10 +39,16 @@ final class ThrottleSampler implements AutoCloseable {
     /** The name pgrewrite's sessions go by (AppContext sets it on the pool), to tell its locks and transactions from others'. */
     static final String APPLICATION = "pgrewrite%";
 
-    /** Each standby's replay lag; pg_stat_replication reads shared memory, no lock. No standby: no rows. */
+    /**
+     * Each standby's replay lag; pg_stat_replication reads shared memory, no lock. No standby: no rows. A
+     * role without pg_read_all_stats sees each standby's row with everything but the pid NULL (state too):
+     * {@code hidden}, which must not read as "no lag" (plan refuses such a role; this catches a grant revoked
+     * while the job runs). replay_lag is NULL once a standby has caught up and is idle: no lag.
+     */
     static final String REPLICATION = """
             SELECT application_name, coalesce(extract(epoch FROM replay_lag), 0)::float8 AS lag_s,
-                   coalesce(pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn), 0)::float8 AS lag_bytes
+                   coalesce(pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn), 0)::float8 AS lag_bytes,
+                   state IS NULL AS hidden
               FROM pg_stat_replication
             """;
 
@@ -192,6 +198,10 @@ final class ThrottleSampler implements AutoCloseable {
                 double lag = 0;
                 double bytes = 0;
                 for (Map<String, Object> r : jdbc.queryForList(REPLICATION)) {
+                    if (Boolean.TRUE.equals(r.get("hidden"))) {
+                        throw new IllegalStateException("pg_stat_replication hides the standbys' positions from this role:"
+                                + " GRANT pg_monitor (or pg_read_all_stats) to it");
+                    }
                     lag = Math.max(lag, ((Number) r.get("lag_s")).doubleValue());
                     bytes = Math.max(bytes, ((Number) r.get("lag_bytes")).doubleValue());
                 }

@@ -59,5 +59,7 @@ class PlanChangesNothingTest {
         CliRun plan = CliRun.run(db, "plan", job.toString());
         assertThat(plan.exitCode()).as(plan.toString()).isEqualTo(ExitCodes.NOTHING_TO_DO);
         assertThat(plan.err()).contains("massa is already of type integer: nothing to do");
+        // what is already done is not shown as a failure in the list of preconditions
+        assertThat(plan.out()).contains("[done already] column massa not already integer").doesNotContain("[FAILED]");
     }
 }

@@ -83,6 +83,16 @@ class StatusJsonTest {
         assertThat(first.get("started").asText()).isEqualTo(detail.get("started").asText());
     }
 
+    /** A copy that took less than half a second still has its rate once done (it read "-" / 0 in status). */
+    @Test
+    void aFinishedPartitionKeepsItsCopyRate() throws Exception {
+        JsonNode detail = JsonMapper.builder().build().readTree(CliRun.run(db, "status", "1", "--json").out());
+        assertThat(detail.get("partitions")).hasSize(2).allSatisfy(p -> {
+            assertThat(p.get("state").asText()).isEqualTo("done");
+            assertThat(p.get("rowsPerSecond").asDouble()).as(p.toString()).isPositive();
+        });
+    }
+
     @Test
     void partitionsAreNotExecutions() throws Exception {
         long top;

@@ -17,15 +17,17 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The operator pauses a job whose partitions run on a worker process on another "host" (a separate JVM
- * with nothing but the database in common): the worker's copy holds at its chunk boundary; resumed, the
- * job completes with every row there once.
+ * with nothing but the database in common): the worker's copy holds at its chunk boundary. She postpones
+ * the swaps, resumes it and drops the pause between chunks ({@code set copy.pause=0ms}): the worker copies
+ * the rest of the partition at once, verifies it and waits before its swap. She allows the swaps: the job
+ * completes with every row there once.
  */
 class SteerARemoteJobTest {
 
     static final int ROWS = 12000;
 
     @Test
-    void aRemoteWorkerObeysPauseAndResume() throws Exception {
+    void aRemoteWorkerObeysPauseResumePostponeSetAndAllow() throws Exception {
         TestDatabase.Database db = TestDatabase.newDatabase("steer_remote");
         try (Connection c = db.connect()) {
             Tables.daily(c, "public", "ev", LocalDate.of(2024, 3, 1), 2, ROWS);
@@ -45,10 +47,22 @@ class SteerARemoteJobTest {
 
                 CliRun resume = CliRun.run(db, "resume", String.valueOf(id), "--help");
                 assertThat(resume.out()).contains("Resume a paused execution");
+                CliRun postpone = CliRun.run(db, "postpone-swap", String.valueOf(id));
+                assertThat(postpone.exitCode()).as(postpone.toString()).isEqualTo(ExitCodes.OK);
                 resume = CliRun.run(db, "resume", String.valueOf(id));
                 assertThat(resume.exitCode()).as(resume.toString()).isEqualTo(ExitCodes.OK);
+                // the worker copies the rest of the first partition without the 1 s pause (20-odd chunks: > 20 s with it)
                 CliRun set = CliRun.run(db, "set", String.valueOf(id), "copy.pause=0ms");
                 assertThat(set.exitCode()).as(set.toString()).isEqualTo(ExitCodes.OK);
+                Watch.until("the worker copies on without pauses", 15, () -> Watch.number(db,
+                        "SELECT count(*) FROM pgrewrite.partition_state WHERE rows_copied = " + ROWS) >= 1);
+                // and then waits before the swap, as postponed
+                worker.await(l -> l.contains("copied and verified; the swap waits: swaps postponed"), 30);
+                Thread.sleep(1500);
+                assertThat(Watch.swapped(db)).isZero();
+
+                CliRun allow = CliRun.run(db, "allow-swap", String.valueOf(id));
+                assertThat(allow.exitCode()).as(allow.toString()).isEqualTo(ExitCodes.OK);
                 assertThat(manager.waitFor(180)).as(manager.output()).isZero();
             }
         }
