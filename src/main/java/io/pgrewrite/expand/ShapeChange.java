@@ -12,6 +12,7 @@ import io.pgrewrite.pg.LockRetry;
 import io.pgrewrite.pg.SqlRunner;
 import io.pgrewrite.plan.Projection;
 import io.pgrewrite.plan.Table;
+import io.pgrewrite.plan.TriggerSafety;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -30,9 +31,13 @@ public final class ShapeChange {
     static final String DROP_COLUMN = "ALTER TABLE %s DROP COLUMN IF EXISTS %s";
 
     /**
-     * Never throws: a value the expression cannot convert leaves the shadow NULL and records the key,
-     * and contract refuses to run until that is resolved. An exception here would fail the
-     * application's INSERT.
+     * Never throws: an exception here would fail the application's INSERT or UPDATE. A value the expression
+     * cannot convert leaves the shadow NULL ({@code %5$s}), or, once contract prepares SET NOT NULL of a NOT
+     * NULL column (each partition then carries CHECK (shadow IS NOT NULL), which a NULL would violate), the
+     * row's previous shadow on UPDATE or else the job's placeholder, a converted value taken from the table
+     * ({@link FailedConversions}). Either way the row is recorded in sync_error (for the operator) and in
+     * sync_failed (by key, for pgrewrite), and contract looks every recorded row up again and refuses while
+     * one does not convert: neither the NULL nor the placeholder can become the column's data.
      * <p>
      * It runs as pgrewrite's role ({@link FunctionBodies#TRIGGER_FUNCTION}: the application has no
      * rights in schema pgrewrite, where sync_error is). That includes the expression from the job
@@ -49,9 +54,12 @@ public final class ShapeChange {
               BEGIN
                 NEW.%1$s := (SELECT %2$s FROM (SELECT NEW.*) AS s);
               EXCEPTION WHEN others THEN
-                NEW.%1$s := NULL;
+                NEW.%1$s := %5$s;
                 INSERT INTO pgrewrite.sync_error (job_key, table_name, row_key, message)
                 VALUES (%3$s, TG_TABLE_NAME, ROW(%4$s)::text, SQLERRM);
+                INSERT INTO pgrewrite.sync_failed (job_key, row_key, key, table_name)
+                VALUES (%3$s, ROW(%4$s)::text, jsonb_build_object(%6$s), TG_TABLE_NAME)
+                ON CONFLICT (job_key, row_key) DO NOTHING;
               END;
               RETURN NEW;
             END
@@ -68,7 +76,6 @@ public final class ShapeChange {
     static final String SYNC_TRIGGER = "CREATE OR REPLACE TRIGGER %s BEFORE INSERT OR UPDATE ON %s FOR EACH ROW EXECUTE FUNCTION %s()";
     static final String DROP_TRIGGER = "DROP TRIGGER IF EXISTS %s ON %s";
     static final String DROP_FUNCTION = "DROP FUNCTION IF EXISTS %s()";
-    static final String SYNC_ERRORS = "SELECT count(*) FROM pgrewrite.sync_error WHERE job_key = ?";
     static final String RENAME_COLUMN = "ALTER TABLE %s RENAME COLUMN %s TO %s";
     static final String SET_NOT_NULL = "ALTER TABLE %s ALTER COLUMN %s SET NOT NULL";
     static final String SET_DEFAULT = "ALTER TABLE %s ALTER COLUMN %s SET DEFAULT %s";
@@ -122,7 +129,7 @@ public final class ShapeChange {
      * the column it converts. '~' (0x7E) sorts after every ASCII letter, digit and other punctuation, so
      * only a name that starts with '~' or a non-ASCII character (UTF-8 bytes are above 0x7F) could sort after it.
      */
-    public static final String SYNC_TRIGGER_NAME = "~pgrewrite_sync";
+    public static final String SYNC_TRIGGER_NAME = TriggerSafety.SYNC_TRIGGER_NAME;
     /** The name versions before it used (it sorted before an application trigger named e.g. "set_updated"). */
     public static final String OLD_SYNC_TRIGGER_NAME = "pgrewrite_sync";
     private static final Logger log = LoggerFactory.getLogger(ShapeChange.class);
@@ -137,6 +144,28 @@ public final class ShapeChange {
 
     static String syncFunction(Table t) {
         return Identifiers.qualified("pgrewrite", "sync_" + t.oid());
+    }
+
+    /**
+     * The CREATE OR REPLACE FUNCTION of the sync trigger; {@code placeholderLiteral}: null (a value that does
+     * not convert leaves the shadow NULL) or the job's placeholder as an SQL literal (see {@link FailedConversions}).
+     */
+    private String syncFunctionDdl(JobDefinition def, Table table, String placeholderLiteral) {
+        String target = def.operation() == Operation.ALTER_COLUMN_TYPE ? Projection.shadowColumn(def.column()) : def.column();
+        String expr = Projection.computedColumns(def, table).get(target);
+        String jobKey = sql.queryOne(QUOTE_LITERAL, String.class, def.jobKey());
+        String schemas = sql.queryOne(SEARCH_PATH, String.class);
+        String searchPath = schemas == null || schemas.isEmpty() ? FunctionBodies.searchPath() : FunctionBodies.searchPath(schemas);
+        List<String> key = new ArrayList<>();
+        List<String> keyObject = new ArrayList<>();
+        for (String k : table.keyColumns()) {
+            key.add("NEW." + Identifiers.quote(k));
+            keyObject.add(sql.queryOne(QUOTE_LITERAL, String.class, k) + ", NEW." + Identifiers.quote(k));
+        }
+        String failure = def.operation() == Operation.ALTER_COLUMN_TYPE
+                ? FailedConversions.failureValue(Identifiers.quote(target), placeholderLiteral, def.type()) : "NULL";
+        return FunctionBodies.triggerFunction(syncFunction(table), searchPath, String.format(SYNC_BODY, Identifiers.quote(target),
+                expr, jobKey, String.join(", ", key), failure, String.join(", ", keyObject)));
     }
 
     /** Whether this job's contract committed (then expand and contract have nothing left to do). */
@@ -164,21 +193,14 @@ public final class ShapeChange {
             return;
         }
         String target = op == Operation.ALTER_COLUMN_TYPE ? Projection.shadowColumn(def.column()) : def.column();
-        String expr = Projection.computedColumns(def, table).get(target);
-        String jobKey = sql.queryOne(QUOTE_LITERAL, String.class, def.jobKey());
-        String schemas = sql.queryOne(SEARCH_PATH, String.class);
-        String searchPath = schemas == null || schemas.isEmpty() ? FunctionBodies.searchPath() : FunctionBodies.searchPath(schemas);
-        List<String> key = new ArrayList<>();
-        for (String k : table.keyColumns()) {
-            key.add("NEW." + Identifiers.quote(k));
-        }
+        String function = syncFunctionDdl(def, table, FailedConversions.storedLiteral(sql, def.jobKey()));
         lockRetry.run("expand " + table.name(), List.of(table.qualified()), t -> {
             if (sql.dryRun() || table.column(target).isEmpty()) {
                 sql.execute(String.format(ADD_COLUMN, table.qualified(), Identifiers.quote(target), def.type()));
             }
             FaultPoints.reach("expand:column-added", table.name());
-            sql.execute(FunctionBodies.triggerFunction(syncFunction(table), searchPath,
-                    String.format(SYNC_BODY, Identifiers.quote(target), expr, jobKey, String.join(", ", key))));
+            refuseUnsafeTrigger(table); // plan checked; again under the lock, right before the function is created
+            sql.execute(function);
             // A job expanded by an earlier version has its trigger under the old name: never both.
             sql.execute(String.format(DROP_TRIGGER, Identifiers.quote(OLD_SYNC_TRIGGER_NAME), table.qualified()));
             sql.execute(String.format(SYNC_TRIGGER, Identifiers.quote(SYNC_TRIGGER_NAME), table.qualified(), syncFunction(table)));
@@ -194,6 +216,25 @@ public final class ShapeChange {
     }
 
     /**
+     * What plan refuses ({@link TriggerSafety}), checked again in expand's transaction under its lock on the table
+     * (no trigger can be created on it meanwhile): a role was granted CREATE, or a trigger added or renamed, since
+     * plan, or a restart runs expand again. Throws, so expand rolls back: nothing changes.
+     */
+    private void refuseUnsafeTrigger(Table table) {
+        if (sql.dryRun()) {
+            return;
+        }
+        String problem = TriggerSafety.searchPathProblem(sql.jdbc());
+        if (problem == null) {
+            problem = TriggerSafety.triggerOrderProblem(sql.jdbc(), table.qualified());
+        }
+        if (problem != null) {
+            throw new IllegalStateException(table.name() + ": " + problem + ", then `pgrewrite restart`. Nothing was expanded"
+                    + " (checked by expand, under its lock on the table).");
+        }
+    }
+
+    /**
      * contract: one short transaction, which also records that it committed; run again (a restart
      * after it committed, before Spring Batch recorded the step), it does nothing.
      */
@@ -206,12 +247,7 @@ public final class ShapeChange {
             log.info("{}: contract already committed, nothing to do", table.name());
             return;
         }
-        long errors = sql.dryRun() ? 0 : sql.queryOne(SYNC_ERRORS, Long.class, def.jobKey());
-        if (errors > 0) {
-            throw new IllegalStateException(table.name() + ": " + errors + " row(s) written during the job have a "
-                    + def.column() + " that does not become " + def.type() + " (see pgrewrite.sync_error). Fix those rows"
-                    + " or 'using:', delete their rows from pgrewrite.sync_error, then restart. Nothing was contracted.");
-        }
+        FailedConversions.refuseUnresolved(sql, def, table);
         String shadow = Projection.shadowColumn(def.column());
         if (op == Operation.ALTER_COLUMN_TYPE && !sql.dryRun() && table.column(shadow).isPresent()) {
             refuseUnfilledPartitions(def, table, shadow);
@@ -220,6 +256,10 @@ public final class ShapeChange {
         boolean notNull = op == Operation.ALTER_COLUMN_TYPE && old != null && old.notNull()
                 && (sql.dryRun() || table.column(shadow).isPresent());
         if (notNull) {
+            // Before the first NOT NULL check: from then on a failed conversion must not leave the shadow NULL.
+            if (FailedConversions.choosePlaceholder(sql, def, table, shadow)) {
+                sql.execute(syncFunctionDdl(def, table, FailedConversions.storedLiteral(sql, def.jobKey())));
+            }
             prepareNotNull(table, shadow);
         }
         boolean retype = op == Operation.ALTER_COLUMN_TYPE && (sql.dryRun() || table.column(shadow).isPresent());
@@ -233,6 +273,7 @@ public final class ShapeChange {
             sql.executeAll(List.of(String.format(DROP_TRIGGER, Identifiers.quote(SYNC_TRIGGER_NAME), table.qualified()),
                     String.format(DROP_TRIGGER, Identifiers.quote(OLD_SYNC_TRIGGER_NAME), table.qualified())));
             t.locked();
+            FailedConversions.refuseRecordedSince(sql, def, table);
             FaultPoints.reach("contract:locked", table.name());
             // Read what to carry under the lock, then every catalog statement in one round trip: each round trip
             // under this lock is time the application waits (35 partitions: ~50 round trips became one).

@@ -35,6 +35,7 @@ public final class Cleanup {
     static final String EXISTS = "SELECT to_regclass(?) IS NOT NULL";
     static final String FORGET_STATES = "DELETE FROM pgrewrite.partition_state WHERE job_key = ?";
     static final String FORGET_SYNC_ERRORS = "DELETE FROM pgrewrite.sync_error WHERE job_key = ?";
+    static final String FORGET_SYNC_FAILED = "DELETE FROM pgrewrite.sync_failed WHERE job_key = ?";
 
     /**
      * What was done, for the operator: swapped partitions, P__old tables kept or dropped, steps taken;
@@ -108,6 +109,7 @@ public final class Cleanup {
             done.add("released " + released + " disk reservation(s)");
         }
         engine.sql().jdbc().update(FORGET_SYNC_ERRORS, jobKey);
+        engine.sql().jdbc().update(FORGET_SYNC_FAILED, jobKey);
         engine.sql().jdbc().update(FORGET_STATES, jobKey);
         return new Result(swapped, keptOld, droppedOld, done, keptQualified);
     }

@@ -73,15 +73,27 @@ public final class JobProgress {
     /**
      * The parent's partitions with their row estimates and heap sizes; the parent named as in the job key. Both
      * figures are the statistics' (VACUUM / ANALYZE set them together), read from pg_class without touching a
-     * file: pg_relation_size of each of 3 000 partitions took most of a dashboard update's time.
+     * file: pg_relation_size of each of 3 000 partitions took most of a dashboard update's time. The parent is
+     * found by name through pg_class's (relname, relnamespace) index: the candidates are what follows each dot of
+     * {@code schema.table} (either may contain a dot), the full name then picks the one; matching the concatenation
+     * alone scanned all of pg_class (13 of 28 ms at 3 000 partitions).
      */
     static final String CATALOG = """
             SELECT c.relname, c.reltuples::bigint AS rows, c.relpages::bigint * current_setting('block_size')::bigint AS heap
               FROM pg_inherits h JOIN pg_class c ON c.oid = h.inhrelid
               JOIN pg_class parent ON parent.oid = h.inhparent
               JOIN pg_namespace n ON n.oid = parent.relnamespace
-             WHERE n.nspname || '.' || parent.relname = ?
+             WHERE parent.relname = ANY (?) AND n.nspname || '.' || parent.relname = ?
             """;
+
+    /** The names a {@code schema.table} may end with: what follows each of its dots. */
+    static String[] relnames(String table) {
+        List<String> names = new ArrayList<>();
+        for (int i = table.indexOf('.'); i >= 0; i = table.indexOf('.', i + 1)) {
+            names.add(table.substring(i + 1));
+        }
+        return names.toArray(String[]::new);
+    }
 
     /**
      * One partition.
@@ -160,9 +172,15 @@ public final class JobProgress {
             states.put((String) r.get("partition_name"), r);
         }
         Map<String, double[]> catalog = new HashMap<>();
-        jdbc.query(CATALOG, rs -> {
+        String table = jobKey.substring(jobKey.indexOf('@') + 1);
+        jdbc.query(con -> {
+            java.sql.PreparedStatement ps = con.prepareStatement(CATALOG);
+            ps.setArray(1, con.createArrayOf("text", relnames(table)));
+            ps.setString(2, table);
+            return ps;
+        }, rs -> {
             catalog.put(rs.getString(1), new double[] {rs.getLong(2), rs.getLong(3)});
-        }, jobKey.substring(jobKey.indexOf('@') + 1));
+        });
         Map<String, Double> copySeconds = new HashMap<>();
         Map<String, Boolean> copyRunning = new HashMap<>();
         LocalDateTime now = LocalDateTime.now();

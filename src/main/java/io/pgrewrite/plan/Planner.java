@@ -190,6 +190,7 @@ public final class Planner {
         leftoverCheck(selected, checks);
         columnChecks(def, table, version, checks);
         expressionChecks(def, table, checks);
+        checks.addAll(TriggerSafety.checks(jdbc, def, table)); // search_path of the SECURITY DEFINER sync trigger, trigger order
         throttleQueryCheck(def, checks);
         ThrottlePrivileges.check(jdbc, def, checks);
         lockSlotCheck(def, table, checks);

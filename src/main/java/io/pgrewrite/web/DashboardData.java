@@ -43,7 +43,8 @@ final class DashboardData {
 
     /**
      * The phases of the job's partitions that the page charts: each copy (when it ran) and each swap (when it
-     * committed), from {@code partition_state.phases}. Why a partition failed is its worker step's message.
+     * committed), from {@code partition_state.phases}. Why a partition failed is its worker step's message. The two
+     * keys are taken by name: jsonb_each of every partition's phases cost 28 ms at 3 000 partitions.
      */
     static final String PARTITION_STEPS = """
             SELECT s.partition_name AS partition, p.key AS step_name,
@@ -51,8 +52,9 @@ final class DashboardData {
                         WHEN p.value->>1 IS NULL AND s.state = 'copying' THEN 'STARTED' ELSE 'COMPLETED' END AS status,
                    to_timestamp((p.value->>0)::float8 / 1000) AS start_time, to_timestamp((p.value->>1)::float8 / 1000) AS end_time,
                    NULL::text AS failure
-              FROM pgrewrite.partition_state s CROSS JOIN LATERAL jsonb_each(s.phases) p
-             WHERE s.job_key = ? AND p.key IN ('copy', 'swap')
+              FROM pgrewrite.partition_state s
+             CROSS JOIN LATERAL (VALUES ('copy', s.phases->'copy'), ('swap', s.phases->'swap')) p (key, value)
+             WHERE s.job_key = ? AND p.value IS NOT NULL
              ORDER BY start_time
             """;
 

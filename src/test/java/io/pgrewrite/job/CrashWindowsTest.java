@@ -22,6 +22,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * The pgrewrite process is killed (kill -9) at every statement boundary of expand, capture, swap,
@@ -151,6 +152,249 @@ class CrashWindowsTest {
         CliRun restart = CliRun.run(db, "restart", String.valueOf(lastExecution(db)));
         assertThat(restart.exitCode()).as(restart.toString()).isEqualTo(ExitCodes.OK);
         assertSameAsReference(db);
+    }
+
+    /** The retyped column references a table of its own (as cameras): the points where foreign keys are built. */
+    static final String CAMERAS = "CREATE TABLE cams (id int PRIMARY KEY);"
+            + " INSERT INTO cams SELECT generate_series(0, 2999);"
+            + " ALTER TABLE ev ADD CONSTRAINT ev_massa_fkey FOREIGN KEY (massa) REFERENCES cams (id)";
+
+    static TestDatabase.Database fkTemplate;
+    static TestDatabase.Database fkReference;
+
+    static synchronized void withForeignKey() throws Exception {
+        if (fkTemplate != null) {
+            return;
+        }
+        fkTemplate = TestDatabase.cloneDatabase(template, "crash_fk_template");
+        try (Connection c = fkTemplate.connect(); Statement st = c.createStatement()) {
+            st.execute(CAMERAS);
+            Tables.grantApp(c, "public.ev");
+            Tables.grantApp(c, "public.cams");
+        }
+        fkReference = TestDatabase.cloneDatabase(fkTemplate, "crash_fk_ref");
+        try (Connection c = fkReference.connect(); Statement st = c.createStatement()) {
+            st.execute("ALTER TABLE ev ALTER COLUMN massa TYPE integer USING massa::integer");
+        }
+    }
+
+    /**
+     * The points where the table's foreign key on the retyped column is built: on each copy NOT VALID
+     * (foreign-keys:added), on the new column (foreign-keys:shadow-added), and all of them validated, right
+     * before the swap (foreign-keys:validated). The application writes meanwhile, as its own role: it inserts,
+     * re-points and deletes rows, and deletes cameras whose rows it deleted. The process is killed (kill -9) at
+     * the first partition that reaches the point; then either {@code restart} finishes the job, and the table
+     * equals what the blocking ALTER makes of it (the rows the application left, the foreign key attached on every
+     * partition), or {@code abandon --cleanup} gives it up, and the table is as it was, with those rows.
+     */
+    static List<String> foreignKeyPoints() {
+        List<String> cases = new ArrayList<>();
+        for (String point : List.of("foreign-keys:added", "foreign-keys:shadow-added", "foreign-keys:validated")) {
+            cases.add(point + " restart");
+            cases.add(point + " cleanup");
+        }
+        return cases;
+    }
+
+    @ParameterizedTest(name = "killed at {0}")
+    @MethodSource("foreignKeyPoints")
+    void killedWhileBuildingForeignKeysRestartsToTheBlockingAltersResultOrCleansUp(String story) throws Exception {
+        withForeignKey();
+        String point = story.split(" ")[0];
+        boolean restart = story.endsWith("restart");
+        TestDatabase.Database db = TestDatabase.cloneDatabase(fkTemplate, "crash_" + story.replaceAll("[^a-z]", "_"));
+        List<String> before;
+        long camTriggers;
+        try (Connection c = db.connect(); Statement st = c.createStatement()) {
+            before = CatalogSnapshot.full(c, "ev");
+            camTriggers = one(st, "SELECT count(*) FROM pg_trigger WHERE tgrelid = 'cams'::regclass");
+        }
+        Path job = Files.createTempFile("crash", ".yaml");
+        Files.writeString(job, JOB);
+
+        java.util.concurrent.atomic.AtomicBoolean done = new java.util.concurrent.atomic.AtomicBoolean();
+        java.util.concurrent.ConcurrentLinkedQueue<Throwable> errors = new java.util.concurrent.ConcurrentLinkedQueue<>();
+        java.util.concurrent.atomic.AtomicLong writes = new java.util.concurrent.atomic.AtomicLong();
+        Thread writer = new Thread(() -> {
+            try (Connection c = db.connectAsApp(); Statement st = c.createStatement()) {
+                for (int i = 0; !done.get(); i++) {
+                    int day = i % DAYS;
+                    String from = "'" + LocalDate.of(2024, 3, 1).plusDays(day) + "'::timestamp";
+                    long id = day * 1_000_000L + 1 + (i * 37L) % ROWS;
+                    st.execute("INSERT INTO cams VALUES (" + (5000 + i) + ")");
+                    st.execute("INSERT INTO ev (id, at, massa) VALUES (" + (day * 1_000_000L + 900_000 + i) + ", " + from
+                            + " + interval '12 hours', " + (5000 + i) + ")");
+                    st.execute("UPDATE ev SET massa = " + (i % 3000) + " WHERE id = " + id + " AND at >= " + from
+                            + " AND at < " + from + " + interval '1 day'");
+                    if (i % 3 == 0) { // the camera's rows go, then the camera
+                        st.execute("DELETE FROM ev WHERE massa = " + (5000 + i));
+                        st.execute("DELETE FROM cams WHERE id = " + (5000 + i));
+                    }
+                    if (i % 5 == 0) {
+                        st.execute("DELETE FROM ev WHERE id = " + (id + 1) + " AND at >= " + from + " AND at < " + from
+                                + " + interval '1 day'");
+                    }
+                    writes.incrementAndGet();
+                    Thread.sleep(5);
+                }
+            } catch (Throwable e) {
+                errors.add(e);
+            }
+        }, "app-writer");
+        writer.start();
+        try {
+            killAt(db, point, job);
+        } finally {
+            done.set(true);
+            writer.join();
+        }
+        assertThat(errors).as("the application's statements").isEmpty();
+        assertThat(writes.get()).isGreaterThan(3);
+        List<String> rows;
+        try (Connection c = db.connect(); Statement st = c.createStatement()) {
+            rows = tableRows(st);
+        }
+
+        CliRun next = restart ? CliRun.run(db, "restart", String.valueOf(lastExecution(db)))
+                : CliRun.run(db, "abandon", String.valueOf(lastExecution(db)), "--cleanup");
+        assertThat(next.exitCode()).as(next.toString()).isEqualTo(ExitCodes.OK);
+
+        try (Connection ours = db.connect(); Statement st = ours.createStatement()) {
+            assertThat(tableRows(st)).as("the rows the application left").containsExactlyElementsOf(rows);
+            if (restart) {
+                try (Connection theirs = fkReference.connect()) {
+                    assertThat(CatalogSnapshot.of(ours, "ev")).containsExactlyElementsOf(CatalogSnapshot.of(theirs, "ev"));
+                    assertThat(CatalogSnapshot.full(ours, "ev")).containsExactlyElementsOf(CatalogSnapshot.full(theirs, "ev"));
+                }
+            } else {
+                assertThat(CatalogSnapshot.full(ours, "ev")).as("as it was").containsExactlyElementsOf(before);
+            }
+            assertThat(leftovers(st)).isEmpty();
+            assertThat(one(st, "SELECT count(*) FROM pg_trigger WHERE tgrelid = 'cams'::regclass")).isEqualTo(camTriggers);
+            assertThat(one(st, "SELECT count(*) FROM ev LEFT JOIN cams k ON k.id = ev.massa WHERE k.id IS NULL")).isZero();
+        }
+    }
+
+    /** The rows of the table's own columns (not the shadow column a killed run left), as text, sorted. */
+    static List<String> tableRows(Statement st) throws Exception {
+        List<String> rows = new ArrayList<>();
+        try (ResultSet rs = st.executeQuery("SELECT concat_ws(',', id, at, massa, label, extra) AS r FROM ev ORDER BY 1")) {
+            while (rs.next()) {
+                rows.add(rs.getString(1));
+            }
+        }
+        return rows;
+    }
+
+    /**
+     * The column has an index and a CHECK, which contract prepares (outside the parent's lock) only on a
+     * partition the job did not rewrite: here ev_20240304, created by the daily job while the first run lay
+     * dead inside contract. The restart is killed where that preparation commits each piece (the shadow
+     * index built, the shadow CHECK added NOT VALID), with the application writing while it is paused there
+     * (the NOT NULL checks are on every partition by then); the next restart ends with the table the blocking
+     * ALTER gives. (contract:not-null-added has its own story above and in
+     * UnconvertibleWriteWhileContractPreparesTest.)
+     */
+    @ParameterizedTest(name = "killed at {0}")
+    @ValueSource(strings = {"contract:shadow-index", "contract:shadow-check-added"})
+    void killedWhileContractPreparesANewPartition(String point) throws Exception {
+        TestDatabase.Database db = killedWhilePreparing(point, "crash_prep_" + point.replaceAll("[^a-z]", "_"));
+        CliRun restart = CliRun.run(db, "restart", String.valueOf(lastExecution(db)));
+        assertThat(restart.exitCode()).as(restart.toString()).isEqualTo(ExitCodes.OK);
+        try (Connection ours = db.connect(); Connection theirs = objects()[2].connect(); Statement st = ours.createStatement()) {
+            assertThat(CatalogSnapshot.rows(ours, "ev")).hasSize(DAYS * ROWS + 2 * APP_ROWS)
+                    .containsExactlyElementsOf(CatalogSnapshot.rows(theirs, "ev"));
+            assertThat(CatalogSnapshot.full(ours, "ev")).containsExactlyElementsOf(CatalogSnapshot.full(theirs, "ev"));
+            assertThat(leftovers(st)).isEmpty();
+        }
+    }
+
+    /** The same kill, then the operator gives the job up: {@code abandon --cleanup} leaves the table as it was. */
+    @Test
+    void abandonedWhileContractPreparesANewPartition() throws Exception {
+        TestDatabase.Database db = killedWhilePreparing("contract:shadow-check-added", "crash_prep_abandon");
+        String execution = String.valueOf(lastExecution(db));
+        CliRun cleanup = CliRun.run(db, "abandon", execution, "--cleanup");
+        assertThat(cleanup.exitCode()).as(cleanup.toString()).isEqualTo(ExitCodes.OK);
+        try (Connection ours = db.connect(); Connection before = objects()[1].connect(); Statement st = ours.createStatement()) {
+            assertThat(CatalogSnapshot.rows(ours, "ev")).hasSize(DAYS * ROWS + 2 * APP_ROWS)
+                    .containsExactlyElementsOf(CatalogSnapshot.rows(before, "ev"));
+            assertThat(CatalogSnapshot.of(ours, "ev")).containsExactlyElementsOf(CatalogSnapshot.of(before, "ev"));
+            assertThat(leftovers(st)).isEmpty();
+            assertThat(one(st, "SELECT count(*) FROM pg_attribute WHERE attrelid = 'ev'::regclass AND attname LIKE '%massa%'"
+                    + " AND NOT attisdropped")).isOne();
+        }
+    }
+
+    static final int APP_ROWS = 20;
+    static TestDatabase.Database[] objects;
+
+    /**
+     * [0] the table with an index and a CHECK on massa, granted to the application; [1] that table after the
+     * daily job's new partition and the application's writes below; [2] the same after the blocking ALTER.
+     */
+    static synchronized TestDatabase.Database[] objects() throws Exception {
+        if (objects == null) {
+            TestDatabase.Database t = TestDatabase.cloneDatabase(template, "crash_obj_template");
+            try (Connection c = t.connect(); Statement st = c.createStatement()) {
+                st.execute("CREATE INDEX ev_massa ON ev (massa)");
+                st.execute("ALTER TABLE ev ADD CONSTRAINT massa_positive CHECK (massa >= 0)");
+                Tables.grantApp(c, "public.ev");
+            }
+            TestDatabase.Database before = TestDatabase.cloneDatabase(t, "crash_obj_before");
+            try (Connection c = before.connect()) {
+                newPartition(c);
+                applicationWrites(c, 0);
+                applicationWrites(c, 1);
+            }
+            TestDatabase.Database after = TestDatabase.cloneDatabase(before, "crash_obj_after");
+            try (Connection c = after.connect(); Statement st = c.createStatement()) {
+                st.execute("ALTER TABLE ev ALTER COLUMN massa TYPE integer USING massa::integer");
+            }
+            objects = new TestDatabase.Database[] {t, before, after};
+        }
+        return objects;
+    }
+
+    /** Killed in contract; the new partition; the application writes; restarted and killed at {@code point}. */
+    static TestDatabase.Database killedWhilePreparing(String point, String name) throws Exception {
+        TestDatabase.Database db = TestDatabase.cloneDatabase(objects()[0], name);
+        Path job = Files.createTempFile("crash", ".yaml");
+        Files.writeString(job, JOB);
+        killAt(db, "contract:not-null-added", job);
+        try (Connection c = db.connect()) {
+            newPartition(c);
+        }
+        try (Connection app = db.connectAsApp()) {
+            applicationWrites(app, 0);
+        }
+        try (JvmProcess restart = JvmProcess.start("restart", List.of("-D" + FaultPoints.PROPERTY + "=" + point), db,
+                "restart", String.valueOf(lastExecution(db)))) {
+            restart.await(l -> l.startsWith("PGREWRITE-PAUSED " + point + " "), 180);
+            try (Connection app = db.connectAsApp()) {
+                applicationWrites(app, 1); // while contract prepares: the checks are there (NOT VALID or valid)
+            }
+            restart.kill();
+        }
+        return db;
+    }
+
+    static void newPartition(Connection c) throws Exception {
+        try (Statement st = c.createStatement()) {
+            st.execute("CREATE TABLE ev_20240304 PARTITION OF ev FOR VALUES FROM ('2024-03-04') TO ('2024-03-05')");
+        }
+    }
+
+    /** Rows into the new partition and an old one, and an update of an old row; {@code round} keeps the keys apart. */
+    static void applicationWrites(Connection c, int round) throws Exception {
+        try (Statement st = c.createStatement()) {
+            for (int i = 0; i < APP_ROWS / 2; i++) {
+                long n = 5_000_000L + round * 1000 + i;
+                st.executeUpdate("INSERT INTO ev (id, at, massa, label) VALUES (" + n + ", '2024-03-04 10:00:00', " + (i + round) + ", 'new day')");
+                st.executeUpdate("INSERT INTO ev (id, at, massa, label) VALUES (" + (n + 100) + ", '2024-03-02 10:00:00', " + i + ", 'old day')");
+            }
+            st.executeUpdate("UPDATE ev SET massa = massa + 1 WHERE id = " + (1_000_000L + 10 + round));
+        }
     }
 
     /** Runs the job in a JVM of its own until it reaches {@code point}, then kill -9; returns the PAUSED line. */

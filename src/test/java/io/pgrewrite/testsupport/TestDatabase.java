@@ -74,6 +74,18 @@ public final class TestDatabase {
             } catch (SQLException e) {
                 throw new IllegalStateException("could not create the test roles " + OWNER + " and " + APP, e);
             }
+            // What an operator does on PostgreSQL 14 (15 made it the default), and plan requires: every test database
+            // is made from template1, so none lets the application create in public (plan.TriggerSafety). There public
+            // belongs to the superuser (from 15 on to pg_database_owner): the owner role keeps CREATE by a grant.
+            try (Connection c = DriverManager.getConnection(s.url("template1"), s.user(), s.password());
+                    Statement st = c.createStatement()) {
+                if (c.getMetaData().getDatabaseMajorVersion() < 15) {
+                    st.execute("REVOKE CREATE ON SCHEMA public FROM PUBLIC");
+                    st.execute("GRANT CREATE ON SCHEMA public TO " + OWNER);
+                }
+            } catch (SQLException e) {
+                throw new IllegalStateException("could not revoke CREATE on schema public in template1", e);
+            }
             server = s;
         }
         return server;

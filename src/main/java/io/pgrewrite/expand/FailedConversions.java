@@ -1,0 +1,187 @@
+package io.pgrewrite.expand;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+import io.pgrewrite.definition.JobDefinition;
+import io.pgrewrite.definition.Operation;
+import io.pgrewrite.pg.Identifiers;
+import io.pgrewrite.pg.SqlRunner;
+import io.pgrewrite.plan.Projection;
+import io.pgrewrite.plan.Table;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.springframework.dao.DataAccessException;
+
+/**
+ * The rows whose new value the sync trigger could not compute (the {@code using:} expression threw for the
+ * values the application wrote). The application's write always succeeds; the row is recorded twice, in
+ * {@code pgrewrite.sync_error} (the operator's: the message, to read and clear) and in
+ * {@code pgrewrite.sync_failed} (pgrewrite's own, by key). Contract looks each recorded row up again before
+ * it drops the old column: a row fixed since (an UPDATE, which the trigger converted) or deleted is resolved
+ * and both records go; one still failing stops contract, named. So a placeholder (below) or a NULL left by
+ * a failed conversion never becomes the column's data, even when someone emptied sync_error.
+ * <p>
+ * The placeholder: from the moment contract prepares {@code SET NOT NULL} of a NOT NULL column, every
+ * partition carries {@code CHECK (shadow IS NOT NULL)} (added NOT VALID, then validated), and a NULL shadow
+ * would fail the application's INSERT or UPDATE with a check violation. Before the first check is added the
+ * sync function is replaced by one whose failure branch gives the shadow the row's own previous shadow on
+ * UPDATE, or else a converted value of the column taken from the table (the same value for every such row,
+ * kept in {@code pgrewrite.shape_change.placeholder} so a restart's expand writes the same function).
+ * Measured on PostgreSQL 15: a REPEATABLE READ transaction whose snapshot predates the replacement runs the
+ * new body on its next write (plpgsql checks the function's catalog row on every call, outside the
+ * snapshot), as it sees the new check.
+ */
+final class FailedConversions {
+
+    /** A converted value of the column (plain read, stops at the first row; the partitions are rewritten by now). */
+    static final String CONVERTED_VALUE = "SELECT %1$s::text FROM %2$s WHERE %1$s IS NOT NULL LIMIT 1";
+    /** Whether a text is a value of the type: an empty table has no converted value to take. */
+    static final String CAST_TEXT = "SELECT (?::text)::%s::text";
+    /** Values most types accept, tried in order for a table without a converted row. */
+    static final List<String> FALLBACKS = List.of("0", "", "f", "{}", "00000000-0000-0000-0000-000000000000",
+            "1970-01-01 00:00:00", "00:00:00", "(0,0)");
+    /** pgrewrite's own row (no lock on the table). */
+    static final String STORED_PLACEHOLDER = "SELECT placeholder FROM pgrewrite.shape_change WHERE job_key = ?";
+    static final String STORE_PLACEHOLDER = """
+            INSERT INTO pgrewrite.shape_change (job_key, placeholder) VALUES (?, ?)
+            ON CONFLICT (job_key) DO UPDATE SET placeholder = EXCLUDED.placeholder
+            """;
+    static final String FAILED = "SELECT row_key, key::text AS key, table_name FROM pgrewrite.sync_failed WHERE job_key = ? ORDER BY at, row_key";
+    /**
+     * Whether the row with this key now carries the value its expression gives (a plain read through the
+     * parent, by key: the key index of each partition). No row: deleted since. May throw: still does not convert.
+     */
+    static final String ROW_CONVERTED = "SELECT (%1$s) FROM %2$s WHERE (%3$s) = (SELECT %4$s FROM jsonb_populate_record(NULL::%2$s, ?::jsonb) AS r)";
+    static final String RESOLVED_FAILED = "DELETE FROM pgrewrite.sync_failed WHERE job_key = ? AND row_key = ?";
+    static final String RESOLVED_ERROR = "DELETE FROM pgrewrite.sync_error WHERE job_key = ? AND row_key = ?";
+    static final String ERRORS = "SELECT table_name, row_key, message FROM pgrewrite.sync_error WHERE job_key = ? ORDER BY id LIMIT 5";
+    static final String COUNT_ERRORS = "SELECT count(*) FROM pgrewrite.sync_error WHERE job_key = ?";
+    static final String COUNT_FAILED = "SELECT count(*) FROM pgrewrite.sync_failed WHERE job_key = ?";
+    /** One round trip under contract's lock. */
+    static final String COUNT_BOTH = "SELECT (SELECT count(*) FROM pgrewrite.sync_failed WHERE job_key = ?)"
+            + " + (SELECT count(*) FROM pgrewrite.sync_error WHERE job_key = ?)";
+
+    private static final Logger log = LoggerFactory.getLogger(FailedConversions.class);
+
+    private FailedConversions() {
+    }
+
+    /** The failure branch's value of the shadow: NULL, or with a placeholder the row's own old shadow or the placeholder. */
+    static String failureValue(String quotedTarget, String placeholderLiteral, String type) {
+        if (placeholderLiteral == null) {
+            return "NULL";
+        }
+        return "coalesce(CASE WHEN TG_OP = 'UPDATE' THEN OLD." + quotedTarget + " END, (" + placeholderLiteral + "::text)::" + type + ")";
+    }
+
+    /** The stored placeholder of the job, as an SQL literal, or null (none chosen: the failure branch sets NULL). */
+    static String storedLiteral(SqlRunner sql, String jobKey) {
+        if (sql.dryRun()) {
+            return null;
+        }
+        List<String> p = sql.jdbc().queryForList(STORED_PLACEHOLDER, String.class, jobKey);
+        return p.isEmpty() || p.get(0) == null ? null : sql.queryOne(ShapeChange.QUOTE_LITERAL, String.class, p.get(0));
+    }
+
+    /**
+     * Chooses and stores the job's placeholder if it has none: before contract adds the first NOT NULL check.
+     * Returns false when the type accepts none of the values tried and the table has no converted row (then a
+     * write that does not convert fails the application's statement while the checks are there: logged).
+     */
+    static boolean choosePlaceholder(SqlRunner sql, JobDefinition def, Table table, String shadow) {
+        if (sql.dryRun() || storedLiteral(sql, def.jobKey()) != null) {
+            return true;
+        }
+        List<String> found = sql.jdbc().queryForList(String.format(CONVERTED_VALUE, Identifiers.quote(shadow), table.qualified()), String.class);
+        String value = found.isEmpty() ? null : found.get(0);
+        for (int i = 0; value == null && i < FALLBACKS.size(); i++) {
+            try {
+                value = sql.queryOne(String.format(CAST_TEXT, def.type()), String.class, FALLBACKS.get(i));
+            } catch (DataAccessException notThisOne) {
+                // the type does not take this text; try the next
+            }
+        }
+        if (value == null) {
+            log.warn("{}: no value of type {} found for rows whose {} does not convert while contract prepares SET NOT NULL;"
+                    + " such a write fails until contract commits", table.name(), def.type(), def.column());
+            return false;
+        }
+        sql.jdbc().update(STORE_PLACEHOLDER, def.jobKey(), value);
+        return true;
+    }
+
+    /**
+     * Before contract: each recorded row looked up again; resolved ones (converted since, or gone) are
+     * forgotten with their sync_error rows. Refuses, naming rows, while any is left in either table.
+     */
+    static void refuseUnresolved(SqlRunner sql, JobDefinition def, Table table) {
+        if (sql.dryRun()) {
+            return;
+        }
+        String target = def.operation() == Operation.ALTER_COLUMN_TYPE ? Projection.shadowColumn(def.column()) : def.column();
+        String expr = Projection.computedColumns(def, table).get(target);
+        String qt = Identifiers.quote(target);
+        // alter-column-type: the shadow is what the expression gives; add-column: NULL only where the expression gives NULL.
+        String converted = def.operation() == Operation.ALTER_COLUMN_TYPE ? qt + " IS NOT DISTINCT FROM (" + expr + ")"
+                : "(" + qt + " IS NOT NULL) = ((" + expr + ") IS NOT NULL)";
+        List<String> keys = new ArrayList<>();
+        List<String> fromRecord = new ArrayList<>();
+        for (String k : table.keyColumns()) {
+            keys.add(Identifiers.quote(k));
+            fromRecord.add("r." + Identifiers.quote(k));
+        }
+        String lookup = String.format(ROW_CONVERTED, converted, table.qualified(), String.join(", ", keys), String.join(", ", fromRecord));
+        List<String> still = new ArrayList<>();
+        for (Map<String, Object> row : sql.jdbc().queryForList(FAILED, def.jobKey())) {
+            String rowKey = (String) row.get("row_key");
+            String why;
+            try {
+                List<Boolean> ok = sql.jdbc().queryForList(lookup, Boolean.class, row.get("key"));
+                why = ok.isEmpty() || Boolean.TRUE.equals(ok.get(0)) ? null : "its new value is not the one 'using:' gives";
+            } catch (DataAccessException e) {
+                why = e.getMostSpecificCause().getMessage();
+            }
+            if (why == null) {
+                sql.jdbc().update(RESOLVED_ERROR, def.jobKey(), rowKey);
+                sql.jdbc().update(RESOLVED_FAILED, def.jobKey(), rowKey);
+                log.info("{}: row {} converts now; its sync error is resolved", table.name(), rowKey);
+            } else if (still.size() < 5) {
+                still.add(row.get("table_name") + " row " + rowKey + ": " + why);
+            }
+        }
+        long errors = sql.queryOne(COUNT_ERRORS, Long.class, def.jobKey());
+        long failed = sql.queryOne(COUNT_FAILED, Long.class, def.jobKey());
+        if (errors == 0 && failed == 0) {
+            return;
+        }
+        List<String> named = new ArrayList<>(still);
+        if (named.isEmpty()) {
+            for (Map<String, Object> e : sql.jdbc().queryForList(ERRORS, def.jobKey())) {
+                named.add(e.get("table_name") + " row " + e.get("row_key") + ": " + e.get("message"));
+            }
+        }
+        throw new IllegalStateException(table.name() + ": " + Math.max(errors, failed) + " row(s) written during the job have a "
+                + def.column() + " that does not become " + def.type() + " (pgrewrite.sync_error), e.g. " + String.join("; ", named)
+                + ". Nothing was contracted. Fix those rows (an UPDATE that gives " + def.column() + " a value that converts)"
+                + " or 'using:', then `pgrewrite restart`: it checks each row again and forgets the ones that convert.");
+    }
+
+    /**
+     * Under contract's lock, after the sync trigger is dropped (no write can reach the table any more, and
+     * every write before the lock committed): a row recorded since {@link #refuseUnresolved} refuses contract,
+     * whose transaction then rolls back.
+     */
+    static void refuseRecordedSince(SqlRunner sql, JobDefinition def, Table table) {
+        if (sql.dryRun()) {
+            return;
+        }
+        long failed = sql.queryOne(COUNT_BOTH, Long.class, def.jobKey(), def.jobKey());
+        if (failed > 0) {
+            throw new IllegalStateException(table.name() + ": a row whose " + def.column() + " does not become " + def.type()
+                    + " was written while contract prepared (pgrewrite.sync_error). Nothing was contracted; fix it, then"
+                    + " `pgrewrite restart`.");
+        }
+    }
+}
