@@ -53,8 +53,11 @@ final class AppContext {
         props.put("spring.batch.jdbc.table-prefix", "pgrewrite.BATCH_");
         // Partition jobs are created concurrently, one instance per partition; SERIALIZABLE (the default)
         // makes those creations fail each other. Two creations of the same instance cannot happen: the
-        // job's advisory lock and the JobRepository's unique key see to that.
-        props.put("spring.batch.jdbc.isolation-level-for-create", "read_committed");
+        // job's advisory lock and the JobRepository's unique key see to that. The session's own level, which
+        // is READ COMMITTED on every connection of pgrewrite's pool (Durability.SESSION sets it): naming
+        // read_committed here made the transaction manager ask the connection (SHOW TRANSACTION ISOLATION
+        // LEVEL, a round trip) before every step-execution create.
+        props.put("spring.batch.jdbc.isolation-level-for-create", "default");
         props.put("spring.flyway.schemas", "pgrewrite");
         props.put("spring.flyway.default-schema", "pgrewrite");
         props.put("spring.flyway.locations", "classpath:sql/migration");

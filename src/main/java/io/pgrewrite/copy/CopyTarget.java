@@ -148,43 +148,72 @@ public final class CopyTarget {
      * enough to ask before every step and under the swap's lock.
      */
     public static String drift(JdbcTemplate jdbc, PartitionWork w) {
-        String shape = shapeDrift(jdbc, w.names());
-        if (shape != null) {
-            return shape;
+        return Shape.read(jdbc, w.names()).drift(w);
+    }
+
+    /**
+     * What {@link #drift} and {@link #requireShape} look at, read in one round trip: the columns and CHECKs of the
+     * parent and of P__rw, whether the bound CHECK is there, and what P__rw still lacks of P's indexes and the
+     * parent's NOT VALID CHECKs (read whether the copy is indexed yet or not: a catalog read costs less than a
+     * round trip). Catalog only, no locks.
+     */
+    record Shape(PartitionNames n, List<String> parentColumns, List<String> rwColumns, List<String> parentChecks,
+            List<String> rwChecks, boolean bounded, List<String> missingIndexes, Map<String, String> missingChecks) {
+
+        static Shape read(JdbcTemplate jdbc, PartitionNames n) {
+            io.pgrewrite.pg.RoundTrip reads = new io.pgrewrite.pg.RoundTrip(jdbc);
+            java.util.function.Supplier<List<String>> parentColumns = reads.list(COLUMNS, (rs, i) -> rs.getString(1), n.qParent());
+            java.util.function.Supplier<List<String>> rwColumns = reads.list(COLUMNS, (rs, i) -> rs.getString(1), n.qRw());
+            java.util.function.Supplier<List<String>> parentChecks = reads.list(CHECKS, (rs, i) -> rs.getString(1) + ": " + rs.getString(2), n.qParent());
+            java.util.function.Supplier<List<String>> rwChecks = reads.list(CHECKS, (rs, i) -> rs.getString(1) + ": " + rs.getString(2), n.qRw());
+            java.util.function.Supplier<Boolean> bounded = reads.one(HAS_BOUND_CHECK, Boolean.class, n.qRw(), PartitionNames.BOUND_CHECK);
+            java.util.function.Supplier<List<String>> indexes = reads.list(MISSING_INDEXES, (rs, i) -> rs.getString(1), n.qPartition(), n.qRw());
+            java.util.function.Supplier<List<String[]>> checks = reads.list(MISSING_NOT_VALID_CHECKS,
+                    (rs, i) -> new String[] {rs.getString(1), rs.getString(2)}, n.qParent(), n.qRw());
+            reads.run();
+            Map<String, String> missingChecks = new java.util.LinkedHashMap<>();
+            checks.get().forEach(c -> missingChecks.put(c[0], c[1]));
+            return new Shape(n, parentColumns.get(), rwColumns.get(), parentChecks.get(), rwChecks.get(),
+                    Boolean.TRUE.equals(bounded.get()), indexes.get(), missingChecks);
         }
-        if (!Boolean.TRUE.equals(jdbc.queryForObject(HAS_BOUND_CHECK, Boolean.class, w.names().qRw(), PartitionNames.BOUND_CHECK))) {
-            return null; // not indexed yet: indexes and NOT VALID checks come then
+
+        /** Columns and the parent's CHECKs: a difference there means copy again. Null when they match. */
+        String shapeDrift() {
+            Set<String> want = new TreeSet<>(parentColumns);
+            Set<String> have = new TreeSet<>(rwColumns);
+            if (!want.equals(have)) {
+                Set<String> added = new TreeSet<>(want);
+                added.removeAll(have);
+                Set<String> extra = new TreeSet<>(have);
+                extra.removeAll(want);
+                return "the columns of " + n.parent() + " changed since " + n.rw() + " was created (now " + added
+                        + (extra.isEmpty() ? "" : ", no longer " + extra) + ")";
+            }
+            Set<String> checks = new TreeSet<>(parentChecks);
+            checks.removeAll(rwChecks);
+            return checks.isEmpty() ? null : "CHECK constraints of " + n.parent() + " missing on " + n.rw() + ": " + checks;
         }
-        List<String> missing = missingIndexes(jdbc, w.names());
-        if (!missing.isEmpty()) {
-            return "indexes of " + w.name() + " without their copy on " + w.names().rw() + ": " + missing;
+
+        /** As {@link CopyTarget#drift}. */
+        String drift(PartitionWork w) {
+            String shape = shapeDrift();
+            if (shape != null) {
+                return shape;
+            }
+            if (!bounded) {
+                return null; // not indexed yet: indexes and NOT VALID checks come then
+            }
+            if (!missingIndexes.isEmpty()) {
+                return "indexes of " + w.name() + " without their copy on " + w.names().rw() + ": " + missingIndexes;
+            }
+            return missingChecks.isEmpty() ? null
+                    : "NOT VALID CHECKs of " + w.names().parent() + " missing on " + w.names().rw() + ": " + missingChecks.keySet();
         }
-        Map<String, String> checks = missingNotValidChecks(jdbc, w.names());
-        return checks.isEmpty() ? null : "NOT VALID CHECKs of " + w.names().parent() + " missing on " + w.names().rw() + ": " + checks.keySet();
     }
 
     /** Columns and the parent's CHECKs: a difference there means copy again. Null when they match. */
     static String shapeDrift(JdbcTemplate jdbc, PartitionNames n) {
-        // Both tables' columns and CHECKs in one round trip (asked before index and before the swap).
-        io.pgrewrite.pg.RoundTrip reads = new io.pgrewrite.pg.RoundTrip(jdbc);
-        java.util.function.Supplier<List<String>> parentColumns = reads.list(COLUMNS, (rs, i) -> rs.getString(1), n.qParent());
-        java.util.function.Supplier<List<String>> rwColumns = reads.list(COLUMNS, (rs, i) -> rs.getString(1), n.qRw());
-        java.util.function.Supplier<List<String>> parentChecks = reads.list(CHECKS, (rs, i) -> rs.getString(1) + ": " + rs.getString(2), n.qParent());
-        java.util.function.Supplier<List<String>> rwChecks = reads.list(CHECKS, (rs, i) -> rs.getString(1) + ": " + rs.getString(2), n.qRw());
-        reads.run();
-        Set<String> want = new TreeSet<>(parentColumns.get());
-        Set<String> have = new TreeSet<>(rwColumns.get());
-        if (!want.equals(have)) {
-            Set<String> added = new TreeSet<>(want);
-            added.removeAll(have);
-            Set<String> extra = new TreeSet<>(have);
-            extra.removeAll(want);
-            return "the columns of " + n.parent() + " changed since " + n.rw() + " was created (now " + added
-                    + (extra.isEmpty() ? "" : ", no longer " + extra) + ")";
-        }
-        Set<String> checks = new TreeSet<>(parentChecks.get());
-        checks.removeAll(rwChecks.get());
-        return checks.isEmpty() ? null : "CHECK constraints of " + n.parent() + " missing on " + n.rw() + ": " + checks;
+        return Shape.read(jdbc, n).shapeDrift();
     }
 
     /**
@@ -200,6 +229,22 @@ public final class CopyTarget {
         return m;
     }
 
+    /** {@link #missingNotValidChecks}, registered to go in one round trip with other reads. */
+    public static java.util.function.Supplier<Map<String, String>> missingNotValidChecks(io.pgrewrite.pg.RoundTrip reads, PartitionNames n) {
+        java.util.function.Supplier<List<String[]>> rows = reads.list(MISSING_NOT_VALID_CHECKS,
+                (rs, i) -> new String[] {rs.getString(1), rs.getString(2)}, n.qParent(), n.qRw());
+        return () -> {
+            Map<String, String> m = new java.util.LinkedHashMap<>();
+            rows.get().forEach(r -> m.put(r[0], r[1]));
+            return m;
+        };
+    }
+
+    /** {@link #missingIndexes}, registered to go in one round trip with other reads. */
+    public static java.util.function.Supplier<List<String>> missingIndexes(io.pgrewrite.pg.RoundTrip reads, PartitionNames n) {
+        return reads.list(MISSING_INDEXES, (rs, i) -> rs.getString(1), n.qPartition(), n.qRw());
+    }
+
     /** Index copies P__rw still lacks (IndexBuild adds them). */
     public static List<String> missingIndexes(JdbcTemplate jdbc, PartitionNames n) {
         return jdbc.queryForList(MISSING_INDEXES, String.class, n.qPartition(), n.qRw());
@@ -207,18 +252,22 @@ public final class CopyTarget {
 
     /**
      * Before index and swap: a P__rw whose columns or CHECKs no longer match the parent is dropped, and
-     * {@link PartitionWork.ShapeDrift} says to run the partition again from its copy.
+     * {@link PartitionWork.ShapeDrift} says to run the partition again from its copy. Otherwise true when the
+     * copy is indexed but lacks an index of P or a NOT VALID CHECK of the parent ({@link #drift}, from the
+     * same round trip): the swap then has IndexBuild add them first.
      */
-    public void requireShape(PartitionWork w) {
+    public boolean requireShape(PartitionWork w) {
         if (sql.dryRun()) {
-            return;
+            return false;
         }
-        String drift = shapeDrift(sql.jdbc(), w.names());
+        Shape shape = Shape.read(sql.jdbc(), w.names());
+        String drift = shape.shapeDrift();
         if (drift != null) {
             drop(w.names());
             position.reset(w.jobKey(), w.name());
             throw new PartitionWork.ShapeDrift(w.name() + ": " + drift + "; " + w.names().rw() + " was dropped and is copied again");
         }
+        return shape.drift(w) != null;
     }
 
     public void drop(PartitionNames n) {

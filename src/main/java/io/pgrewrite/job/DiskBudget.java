@@ -72,12 +72,19 @@ public final class DiskBudget {
         boolean logged = false;
         while (true) {
             Long inFlight = tx.execute(s -> {
-                jdbc.queryForObject(LOCK, Object.class);
-                if (jdbc.queryForObject(MINE, Long.class, jobKey, partition) > 0) {
+                // One round trip for the lock and the reads (each statement after the lock reads what committed
+                // before it was granted: READ COMMITTED takes a snapshot per statement). PRUNE_KEPT runs on a
+                // restart too, where it was skipped: it only forgets kept tables that are gone.
+                io.pgrewrite.pg.RoundTrip reads = new io.pgrewrite.pg.RoundTrip(jdbc);
+                reads.list(LOCK, (rs, i) -> 1); // pg_advisory_xact_lock returns void
+                java.util.function.Supplier<List<Long>> mine = reads.list(MINE, (rs, i) -> rs.getLong(1), jobKey, partition);
+                reads.update(PRUNE_KEPT);
+                java.util.function.Supplier<List<Long>> inUse = reads.list(IN_FLIGHT, (rs, i) -> rs.getLong(1)); // numeric
+                reads.run();
+                if (mine.get().get(0) > 0) {
                     return null; // a restart: the reservation survived
                 }
-                jdbc.update(PRUNE_KEPT);
-                long used = jdbc.queryForObject(IN_FLIGHT, Long.class);
+                long used = inUse.get().get(0);
                 // Alone, a partition may always start (plan checked it fits the budget by itself).
                 if (max == null || used == 0 || used + bytes <= max) {
                     jdbc.update(RESERVE, jobKey, partition, bytes);

@@ -89,7 +89,7 @@ final class PartitionJob {
 
     private void rewrite(StepExecution se) throws JobInterruptedException {
         String state = engine.state().state(engine.definition().jobKey(), partition);
-        if (PartitionState.EMPTY.equals(state) || gone()) {
+        if (PartitionState.EMPTY.equals(state) || gone(state)) {
             return;
         }
         if (state == null && !engine.sql().dryRun()) {
@@ -99,7 +99,9 @@ final class PartitionJob {
                 return;
             }
         }
-        while (!swapped()) {
+        // The state just read answers the first "swapped?" (nothing of this partition's ran since).
+        boolean swappedHere = false;
+        for (boolean first = true; !(first ? swapped(state) : swapped()); first = false) {
             // The catalog is read at capture (the copy goes on from it), at index (catch up and verify go on
             // from it), at swap and at retire: a parent that drifted meanwhile is found by index or by swap,
             // which read it again right before they act (requireShape), and the copy is taken again.
@@ -128,10 +130,12 @@ final class PartitionJob {
             phase("verify", () -> verify(indexed));
             if (phase("swap", this::swapOrRedo)) {
                 afterSwap(captured);
+                swappedHere = true;
                 break;
             }
         }
-        phase("retire", this::retire);
+        boolean notRetiredYet = swappedHere; // swapped in this run just now: not retired, no need to ask
+        phase("retire", () -> retire(notRetiredYet));
     }
 
     /** Runs one phase and records when it ran; returns the phase's result. */
@@ -156,7 +160,10 @@ final class PartitionJob {
     }
 
     private boolean swapped() {
-        String s = engine.state().state(engine.definition().jobKey(), partition);
+        return swapped(engine.state().state(engine.definition().jobKey(), partition));
+    }
+
+    private static boolean swapped(String s) {
         return PartitionState.SWAPPED.equals(s) || PartitionState.RETIRED.equals(s);
     }
 
@@ -254,8 +261,11 @@ final class PartitionJob {
 
     private void swap(PartitionWork w) {
         awaitSwap(w);
-        engine.copyTarget().requireShape(w); // drift since the copy: a column or CHECK means copy again,
-        engine.indexBuild().addMissing(w);   // an index added to the parent is built now, not under the lock
+        // Drift since the copy: a column or CHECK means copy again, an index added to the parent (or a NOT VALID
+        // CHECK) is built now, not under the lock. One catalog round trip for both questions.
+        if (engine.copyTarget().requireShape(w)) {
+            engine.indexBuild().build(w);
+        }
         LockRetry.Outcome<Long> o = engine.swap().swap(w);
         FaultPoints.reach("after-swap", w.name()); // the swap committed, nothing after it recorded
         if (o != null) {
@@ -292,9 +302,9 @@ final class PartitionJob {
         }
     }
 
-    private void retire() {
+    private void retire(boolean notRetiredYet) {
         String jobKey = engine.definition().jobKey();
-        if (PartitionState.RETIRED.equals(engine.state().state(jobKey, partition))) {
+        if (!notRetiredYet && PartitionState.RETIRED.equals(engine.state().state(jobKey, partition))) {
             return;
         }
         PartitionWork w = work();
@@ -318,8 +328,12 @@ final class PartitionJob {
      * {@code gone} (the report and status say so), and the job goes on with the others.
      */
     private boolean gone() {
+        return gone(engine.state().state(engine.definition().jobKey(), partition));
+    }
+
+    /** {@link #gone()}, with the partition's state as just read. */
+    private boolean gone(String state) {
         String jobKey = engine.definition().jobKey();
-        String state = engine.state().state(jobKey, partition);
         if (PartitionState.GONE.equals(state)) {
             return true;
         }

@@ -52,12 +52,15 @@ public final class Durability {
 
     /**
      * On every new connection of the pool, one round trip: which server incarnation this is, and the session's
-     * synchronous_commit. No locks. pg_stat_bgwriter's stats_reset is readable by every role.
+     * synchronous_commit. No locks. pg_stat_bgwriter's stats_reset is readable by every role. READ COMMITTED as
+     * the session's default whatever the database's or role's default_transaction_isolation: the JobRepository's
+     * creates run at the session's level (AppContext) and every transaction of pgrewrite's is written for it.
      */
     static final String SESSION = """
             SELECT pg_postmaster_start_time()::text || ', statistics since '
                    || coalesce((SELECT stats_reset::text FROM pg_stat_bgwriter), '?'),
-                   set_config('synchronous_commit', 'off', false)
+                   set_config('synchronous_commit', 'off', false),
+                   set_config('default_transaction_isolation', 'read committed', false)
             """;
 
     /** Where the WAL ends now: every commit of ours so far is before it. */

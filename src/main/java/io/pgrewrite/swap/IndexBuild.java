@@ -100,16 +100,31 @@ public final class IndexBuild {
      */
     public boolean build(PartitionWork w) {
         PartitionNames n = w.names();
-        List<String> have = sql.dryRun() ? List.of() : sql.jdbc().queryForList(RW_OBJECTS, String.class, n.qRw(), n.qRw());
-        Map<String, String> notValid = sql.dryRun() ? Map.of() : CopyTarget.missingNotValidChecks(sql.jdbc(), n);
-        if (!sql.dryRun() && have.contains(PartitionNames.BOUND_CHECK) && notValid.isEmpty()
-                && CopyTarget.missingIndexes(sql.jdbc(), n).isEmpty()) {
-            vacuum(w); // a restart after the indexes committed: the statistics may not have
-            return false;
+        List<String> have = List.of();
+        Map<String, String> notValid = Map.of();
+        String bound;
+        if (sql.dryRun()) {
+            bound = sql.queryOne(BOUND_EXPRESSION, String.class, n.qPartition());
+        } else {
+            // Catalog reads in one round trip, in autocommit (no step transaction): pg_get_partition_constraintdef
+            // keeps an ACCESS SHARE lock on the parent until the implicit transaction ends with the round trip, and
+            // a swap elsewhere needs the parent exclusively.
+            io.pgrewrite.pg.RoundTrip reads = new io.pgrewrite.pg.RoundTrip(sql.jdbc());
+            java.util.function.Supplier<List<String>> objects = reads.list(RW_OBJECTS, (rs, i) -> rs.getString(1), n.qRw(), n.qRw());
+            java.util.function.Supplier<Map<String, String>> checks = CopyTarget.missingNotValidChecks(reads, n);
+            java.util.function.Supplier<List<String>> indexes = CopyTarget.missingIndexes(reads, n);
+            java.util.function.Supplier<String> boundRead = reads.one(BOUND_EXPRESSION, String.class, n.qPartition());
+            reads.run();
+            have = objects.get();
+            notValid = checks.get();
+            bound = boundRead.get();
+            if (have.contains(PartitionNames.BOUND_CHECK) && notValid.isEmpty() && indexes.get().isEmpty()) {
+                vacuum(w); // a restart after the indexes committed: the statistics may not have
+                return false;
+            }
         }
-        // Runs in autocommit (no step transaction): pg_get_partition_constraintdef keeps an ACCESS SHARE
-        // lock on the parent until the transaction ends, and a swap elsewhere needs the parent exclusively.
-        String bound = sql.queryOne(BOUND_EXPRESSION, String.class, n.qPartition());
+        final List<String> built = have;
+        final Map<String, String> notValidChecks = notValid;
         // One round trip for all of it (nobody uses P__rw yet, so nothing waits on the transaction's locks): the
         // statements are made first, from catalog reads inside the transaction, then sent together.
         lockRetry.run("index " + n.rw(), List.of(n.qRw()), t -> {
@@ -118,7 +133,7 @@ public final class IndexBuild {
                 if ("x".equals(idx.contype())) {
                     throw new IllegalStateException(w.name() + ": exclusion constraint " + idx.conname() + " is not supported yet");
                 }
-                if (have.contains(idx.rwName())) {
+                if (built.contains(idx.rwName())) {
                     continue;
                 }
                 ddl.add(String.format(CREATE_INDEX, idx.unique() ? "UNIQUE " : "", Identifiers.quote(idx.rwName()),
@@ -129,16 +144,16 @@ public final class IndexBuild {
                 }
             }
             for (PartitionCatalog.Check c : catalog.localChecks(n.qPartition(), PartitionNames.BOUND_CHECK)) {
-                if (!have.contains(c.name())) {
+                if (!built.contains(c.name())) {
                     ddl.add(String.format(ADD_CHECK, n.qRw(), Identifiers.quote(c.name()), c.definition()));
                 }
             }
             // The parent's NOT VALID CHECKs, added NOT VALID now that the rows are in: no scan, and the legacy
             // rows that violate them stay as they are on P (see CopyTarget.missingNotValidChecks).
-            notValid.forEach((name, definition) -> ddl.add(String.format(ADD_CHECK, n.qRw(), Identifiers.quote(name), definition)));
+            notValidChecks.forEach((name, definition) -> ddl.add(String.format(ADD_CHECK, n.qRw(), Identifiers.quote(name), definition)));
             // alter-column-type: the indexes, keys and CHECKs of the retyped column, on its shadow (kept until contract).
-            ddl.addAll(io.pgrewrite.expand.ColumnObjects.forCopy(sql, w, have));
-            if (bound != null && !have.contains(PartitionNames.BOUND_CHECK)) { // last, as a restart's sign that all is built
+            ddl.addAll(io.pgrewrite.expand.ColumnObjects.forCopy(sql, w, built));
+            if (bound != null && !built.contains(PartitionNames.BOUND_CHECK)) { // last, as a restart's sign that all is built
                 ddl.add(String.format(ADD_CHECK, n.qRw(), Identifiers.quote(PartitionNames.BOUND_CHECK), "CHECK (" + bound + ")"));
             }
             sql.executeAll(ddl);

@@ -5,13 +5,14 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Supplier;
 
 import io.pgrewrite.pg.Identifiers;
 import io.pgrewrite.pg.OneCorePerWorker;
+import io.pgrewrite.pg.RoundTrip;
 import io.pgrewrite.pg.SqlRunner;
 import io.pgrewrite.pg.Transactions;
 import io.pgrewrite.plan.PartitionWork;
-import org.springframework.transaction.TransactionDefinition;
 import org.springframework.transaction.support.TransactionTemplate;
 
 /**
@@ -43,6 +44,16 @@ public final class Verify {
             SELECT count(*) AS n, coalesce(sum(%s), 0) AS h
               FROM ONLY %s s
             """;
+
+    /**
+     * The first statement of verify's read-only transaction: one snapshot for both sides. No lock. (Set here, not
+     * by the transaction manager, which asks the connection's isolation first and sets it back after: three
+     * round trips more.)
+     */
+    static final String SNAPSHOT = "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ";
+
+    /** Both checksums in one statement and one snapshot: source (n, h), then copy (n, h). */
+    static final String BOTH_SIDES = "SELECT a.n, a.h, b.n, b.h FROM (%s) AS a CROSS JOIN (%s) AS b";
 
     /** Whether the log holds a key, in the verification's snapshot. AccessShareLock on the log only. */
     static final String LOGGED = "SELECT EXISTS (SELECT 1 FROM %s)";
@@ -92,8 +103,7 @@ public final class Verify {
     public Verify(SqlRunner sql, TransactionTemplate tx) {
         this.sql = sql;
         this.snapshot = Transactions.requiresNew(tx);
-        snapshot.setIsolationLevel(TransactionDefinition.ISOLATION_REPEATABLE_READ);
-        snapshot.setReadOnly(true);
+        snapshot.setReadOnly(true); // REPEATABLE READ: SNAPSHOT, the transaction's first statement
         this.probe = Transactions.requiresNew(tx);
     }
 
@@ -147,20 +157,26 @@ public final class Verify {
         }
         io.pgrewrite.job.FaultPoints.reach("verify:before-snapshot", w.name()); // copied, indexed, caught up
         return snapshot.execute(s -> {
-            sql.jdbc().execute(OneCorePerWorker.SCANS);
-            // Asked in the snapshot both sums are read in: a key logged after it began is in neither.
-            boolean logged = Boolean.TRUE.equals(sql.jdbc().queryForObject(String.format(LOGGED, w.names().qLog()), Boolean.class));
+            // The snapshot's isolation, its scans on one core, and whether the log holds a key, in one round trip
+            // that also begins the transaction (the isolation was the transaction manager's: a SHOW and two SET
+            // SESSION round trips around every verification). Asked in the snapshot both sums are read in: a key
+            // logged after it began is in neither.
+            RoundTrip begin = new RoundTrip(sql.jdbc());
+            begin.update(SNAPSHOT);
+            begin.update(OneCorePerWorker.SCANS);
+            Supplier<Boolean> logged = begin.one(String.format(LOGGED, w.names().qLog()), Boolean.class);
+            begin.run();
             String sourceSql = src;
             String targetSql = dst;
-            if (logged) {
+            if (Boolean.TRUE.equals(logged.get())) {
                 sql.jdbc().execute(HASH_ANTI_JOIN);
             } else {
                 sourceSql = String.format(CHECKSUM_ALL, sourceList, w.names().qPartition());
                 targetSql = String.format(CHECKSUM_ALL, targetList, w.names().qRw());
             }
-            Object[] a = sql.jdbc().queryForObject(sourceSql, (rs, i) -> new Object[] {rs.getLong(1), rs.getString(2)});
-            Object[] b = sql.jdbc().queryForObject(targetSql, (rs, i) -> new Object[] {rs.getLong(1), rs.getString(2)});
-            return new Result((Long) a[0], (Long) b[0], (String) a[1], (String) b[1], excluded);
+            // Both sums in one statement (one round trip; a user's expression may hold jsonb's ?, so no RoundTrip).
+            return sql.jdbc().queryForObject(String.format(BOTH_SIDES, sourceSql.strip(), targetSql.strip()), (rs, i) ->
+                    new Result(rs.getLong(1), rs.getLong(3), rs.getString(2), rs.getString(4), excluded));
         });
     }
 
