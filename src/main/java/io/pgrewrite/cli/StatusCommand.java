@@ -133,10 +133,14 @@ final class StatusCommand extends DbCommand {
                 time(e.ended()));
         out.printf("Partitions: %d (%s); rows %d of %s%s%n", e.partitions().size(), counts(e.counts()), e.rowsDone(),
                 e.rowsTotal() <= 0 ? "?" : "~" + e.rowsTotal(), percent(e));
+        // paused or throttled: the rate of the copy before it held, and an ETA at it, would mislead
+        boolean held = List.of("STARTING", "STARTED", "STOPPING").contains(e.status())
+                && new io.pgrewrite.control.JobControls(jdbc).state(e.id()).copyHeld();
         out.printf("Copy rate: %s; ETA: %s; peak extra disk %s%n",
-                e.rowsPerSecond() > 0 ? String.format("%.0f rows/s, %.1f MB/s", e.rowsPerSecond(), e.bytesPerSecond() / 1e6)
+                held ? "- (copies held: see Controls)"
+                        : e.rowsPerSecond() > 0 ? String.format("%.0f rows/s, %.1f MB/s", e.rowsPerSecond(), e.bytesPerSecond() / 1e6)
                         : "- (nothing copying)",
-                e.eta() == null ? "-" : eta(e.eta()), Bytes.format(DiskSampler.recordedPeak(jdbc, e.id())));
+                held || e.eta() == null ? "-" : eta(e.eta()), Bytes.format(DiskSampler.recordedPeak(jdbc, e.id())));
         next.forEach(out::println);
         out.printf("%-28s %-9s %12s %12s %9s %8s %10s %10s %8s %8s %4s  %s%n", "partition", "state", "rows", "of", "rows/s",
                 "MB/s", "before", "after", "wait ms", "hold ms", "try", "verify");

@@ -66,6 +66,12 @@ public final class ForeignKeys {
     /** Catalog only, under the same lock. */
     static final String RENAME = "ALTER TABLE %s RENAME CONSTRAINT %s TO %s";
 
+    /** The parent key's comment as a literal (null: none); read under contract's lock, before the old key is dropped. */
+    static final String COMMENT = "SELECT quote_literal(obj_description(?::oid, 'pg_constraint'))";
+
+    /** The blocking ALTER keeps a rebuilt key's comment on the parent (a partition's own comment on it goes both ways). */
+    static final String SET_COMMENT = "COMMENT ON CONSTRAINT %s ON %s IS %s";
+
     /** One of the parent's keys on the retyped column. */
     public record Key(long oid, String name, String definition, List<String> columns) {
 
@@ -130,12 +136,17 @@ public final class ForeignKeys {
 
         /**
          * What to run after the old column is dropped and the shadow renamed, in contract's transaction (sent with
-         * contract's other catalog statements in one round trip).
+         * contract's other catalog statements in one round trip). Call it under contract's lock before those run:
+         * it reads the keys' comments.
          */
         public List<String> rebuild() {
             List<String> ddl = new java.util.ArrayList<>();
             for (Key k : keys) {
+                String comment = sql.jdbc().queryForObject(COMMENT, String.class, k.oid());
                 ddl.add(String.format(ADD_TO_PARENT, table.qualified(), Identifiers.quote(k.name()), k.definition()));
+                if (comment != null) {
+                    ddl.add(String.format(SET_COMMENT, Identifiers.quote(k.name()), table.qualified(), comment));
+                }
                 for (Partition p : table.partitions()) {
                     ddl.add(String.format(RENAME, p.qualified(), Identifiers.quote(partitionKeyName(k)), Identifiers.quote(k.name())));
                 }

@@ -35,14 +35,14 @@ final class CarryOverCheck {
             UNION ALL SELECT 'comments on indexes or constraints', count(DISTINCT x.rel) FROM (
                       SELECT i.indrelid AS rel FROM pg_index i JOIN p ON p.oid = i.indrelid WHERE obj_description(i.indexrelid, 'pg_class') IS NOT NULL
                       UNION ALL SELECT con.conrelid FROM pg_constraint con JOIN p ON p.oid = con.conrelid
-                       WHERE con.contype IN ('p', 'u', 'x', 'c') AND obj_description(con.oid, 'pg_constraint') IS NOT NULL) x
+                       WHERE con.contype IN ('p', 'u', 'x', 'c', 'f') AND obj_description(con.oid, 'pg_constraint') IS NOT NULL) x
             UNION ALL SELECT 'extended statistics', count(DISTINCT s.stxrelid) FROM pg_statistic_ext s JOIN p ON p.oid = s.stxrelid
             """;
 
-    /** Comments the swap cannot put back: on constraints whose name on the copy PostgreSQL chooses (foreign keys, NOT NULL). */
+    /** Comments the swap cannot put back: on constraints whose name on the copy PostgreSQL chooses (NOT NULL, PostgreSQL 18). */
     static final String LOST_COMMENTS = """
             SELECT con.conrelid::regclass::text || ' ' || con.conname FROM pg_constraint con
-             WHERE con.conrelid = ANY (?::oid[]) AND con.contype NOT IN ('p', 'u', 'x', 'c')
+             WHERE con.conrelid = ANY (?::oid[]) AND con.contype NOT IN ('p', 'u', 'x', 'c', 'f')
                AND obj_description(con.oid, 'pg_constraint') IS NOT NULL
              ORDER BY 1
             """;

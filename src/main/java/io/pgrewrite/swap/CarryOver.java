@@ -80,11 +80,14 @@ final class CarryOver {
              ORDER BY 1, 2, 4
             """;
 
-    /** Comments on P's CHECK constraints: they keep their names on the copy (index-backed ones come with the indexes). */
+    /**
+     * Comments on P's CHECK constraints and foreign keys: both keep their names on the copy (CopyTarget, ForeignKeyCopy;
+     * index-backed ones come with the indexes).
+     */
     static final String CHECK_COMMENTS = """
             SELECT conname, quote_literal(obj_description(oid, 'pg_constraint')) AS comment
               FROM pg_constraint
-             WHERE conrelid = to_regclass(?) AND contype = 'c' AND conname <> ? AND obj_description(oid, 'pg_constraint') IS NOT NULL
+             WHERE conrelid = to_regclass(?) AND contype IN ('c', 'f') AND conname <> ? AND obj_description(oid, 'pg_constraint') IS NOT NULL
             """;
 
     /** Extended statistics on P (with their comments, as literals); their names are unique per schema, so the old object is renamed out of the way. */

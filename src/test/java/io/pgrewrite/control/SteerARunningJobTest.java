@@ -54,7 +54,8 @@ class SteerARunningJobTest {
         assertThat(Watch.state(db, "ev_20240301")).isEqualTo("copying");
         CliRun status = ok(CliRun.run(db, "status", ID));
         System.out.println("status while paused:\n" + status.out());
-        assertThat(status.out()).contains("STARTED", "Controls: paused by an operator", "swaps postponed");
+        assertThat(status.out()).contains("STARTED", "Controls: paused by an operator", "swaps postponed",
+                "Copy rate: - (copies held: see Controls); ETA: -;");
         assertThat(run).isNotDone();
 
         ok(CliRun.run(db, "resume", ID));

@@ -47,6 +47,10 @@ class ForeignKeyEquivalenceTest {
             st.execute("CREATE TABLE kentekens (kenteken text PRIMARY KEY)");
             st.execute("INSERT INTO kentekens SELECT DISTINCT kenteken FROM passage_20240302 WHERE kenteken IS NOT NULL");
             st.execute("ALTER TABLE passage_20240302 ADD CONSTRAINT day_two_kenteken FOREIGN KEY (kenteken) REFERENCES kentekens ON DELETE CASCADE");
+            // comments on the keys: the parent's, a partition's own, and one on a partition's copy of the parent's key
+            st.execute("COMMENT ON CONSTRAINT passage_camera_fkey ON passage IS 'every camera is registered'");
+            st.execute("COMMENT ON CONSTRAINT day_two_kenteken ON passage_20240302 IS 'day two''s own; checked'");
+            st.execute("COMMENT ON CONSTRAINT passage_camera_fkey ON passage_20240303 IS 'day three'");
         }
         TestDatabase.Database ref = TestDatabase.cloneDatabase(db, name + "_ref");
         try (Connection c = ref.connect(); Statement st = c.createStatement()) {
@@ -74,6 +78,11 @@ class ForeignKeyEquivalenceTest {
     @org.junit.jupiter.api.Test
     void theRetypedColumnsForeignKeyIsRebuiltAsTheBlockingAlterRebuildsIt() throws Exception {
         TestDatabase.Database db = ForeignKeyRewriteTest.withCameras("fkeq_retype");
+        try (Connection c = db.connect(); Statement st = c.createStatement()) {
+            // the blocking ALTER keeps a rebuilt key's comment, on the parent and on a partition
+            st.execute("COMMENT ON CONSTRAINT ev_cam_fkey ON ev IS 'cameras; registered'");
+            st.execute("COMMENT ON CONSTRAINT ev_cam_fkey ON ev_20240302 IS 'day two'");
+        }
         TestDatabase.Database ref = TestDatabase.cloneDatabase(db, "fkeq_retype_ref");
         try (Connection c = ref.connect(); Statement st = c.createStatement()) {
             st.execute("ALTER TABLE ev ALTER COLUMN cam TYPE bigint");
