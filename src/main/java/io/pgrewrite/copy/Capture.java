@@ -47,13 +47,30 @@ public final class Capture {
      * leaves it out. ROW EXCLUSIVE on P__rw, taken after the application's locks on the parent and P (the
      * swap's order: parent, P, P__rw). It never throws into the application: after the swap P__rw is gone
      * (this trigger stays on P__old, which nobody writes), and whatever else fails only leaves a row that
-     * the logged key replaces anyway.
+     * the logged key replaces anyway: the log row is written above, outside the block, so it commits with the
+     * application's change whatever happens here, and catch up and the swap (which replays every logged key
+     * under its lock) write the copy's row again from P. What can fail: the application's own lock_timeout
+     * while pgrewrite holds a lock on P__rw, a deadlock, a serialization failure in REPEATABLE READ or
+     * SERIALIZABLE when a replay rewrote the row after the transaction's snapshot, and "relation does not exist"
+     * after the swap; each goes to the server log (LOG: not sent to the client by default), never to the
+     * application. (A cancel or statement_timeout is not caught: the application asked for it.)
+     * <p>
+     * A replay that rewrote the row (deleted it and inserted it again from P) while this DELETE waited for its row
+     * lock leaves the DELETE with nothing to delete: the version it waited for is gone and the new one is not in
+     * its snapshot. In READ COMMITTED a second DELETE takes a new snapshot and finds the new version; without it
+     * the stale row would stay until the next catch up, and the application's delete of the row it referenced
+     * would fail on the copy's key. (A replay whose snapshot predates the application's commit can still write
+     * the row back after it: the logged key repairs it at the next catch up; see the README.)
      */
     static final String DELETE_FROM_COPY = """
               IF TG_OP <> 'INSERT' THEN -- pgrewrite: deletes from the copy
                 BEGIN
                   DELETE FROM %1$s WHERE (%2$s) = (%3$s);
-                EXCEPTION WHEN OTHERS THEN NULL;
+                  IF NOT FOUND THEN
+                    DELETE FROM %1$s WHERE (%2$s) = (%3$s);
+                  END IF;
+                EXCEPTION WHEN OTHERS THEN
+                  RAISE LOG 'pgrewrite: the capture trigger on %% could not delete a row from its copy (%%, SQLSTATE %%); its key is logged, catch up writes it again', TG_TABLE_NAME, SQLERRM, SQLSTATE;
                 END;
               END IF;
             """;
