@@ -258,6 +258,7 @@ public final class ShapeChange {
         if (notNull) {
             // Before the first NOT NULL check: from then on a failed conversion must not leave the shadow NULL.
             if (FailedConversions.choosePlaceholder(sql, def, table, shadow)) {
+                refuseUnsafeTrigger(table); // the function is created again: the same checks as at expand
                 sql.execute(syncFunctionDdl(def, table, FailedConversions.storedLiteral(sql, def.jobKey())));
             }
             prepareNotNull(table, shadow);
