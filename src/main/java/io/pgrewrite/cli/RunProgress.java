@@ -8,6 +8,7 @@ import java.time.Duration;
 import javax.sql.DataSource;
 
 import io.pgrewrite.job.Ticker;
+import io.pgrewrite.control.JobControls;
 import io.pgrewrite.metrics.JobProgress;
 import me.tongfei.progressbar.ProgressBar;
 import me.tongfei.progressbar.ProgressBarBuilder;
@@ -20,7 +21,7 @@ import org.springframework.jdbc.core.JdbcTemplate;
  * Progress of {@code run} (and {@code demo --run}), read from the database twice a second (the same
  * figures as {@code status}): on a terminal a bar per partition started, labelled with its stage until
  * it is done, and one overall; otherwise a log line every ten seconds ({@code -Dpgrewrite.progress.every=N}
- * seconds). Both on stderr. The overall rate is this run's own: rows copied since it started over the time
+ * seconds, with what holds the run back: paused, throttled, swaps postponed). Both on stderr. The overall rate is this run's own: rows copied since it started over the time
  * since, verification and swaps included, so the ETA holds; partitions are counted from the plan, also
  * before the job has created all of their steps.
  */
@@ -28,6 +29,7 @@ final class RunProgress implements AutoCloseable {
 
     private static final Logger log = LoggerFactory.getLogger("io.pgrewrite.progress");
 
+    private final JdbcTemplate jdbc;
     private final JobProgress progress;
     private final String jobKey;
     private final Long before;
@@ -45,7 +47,8 @@ final class RunProgress implements AutoCloseable {
     private ch.qos.logback.classic.Level level;
 
     private RunProgress(DataSource ds, String jobKey, boolean terminal, int planned) {
-        this.progress = new JobProgress(new JdbcTemplate(ds));
+        this.jdbc = new JdbcTemplate(ds);
+        this.progress = new JobProgress(jdbc);
         this.jobKey = jobKey;
         this.before = progress.latest(jobKey);
         this.terminal = terminal;
@@ -101,7 +104,7 @@ final class RunProgress implements AutoCloseable {
                 draw(e, r);
             } else if (System.nanoTime() - lastLog >= logEvery && started(e)) {
                 lastLog = System.nanoTime();
-                log.info("{}", line(e, r));
+                log.info("{}{}", line(e, r), controls(e));
             }
         } catch (RuntimeException ex) {
             log.debug("progress: {}", ex.getMessage());
@@ -125,6 +128,17 @@ final class RunProgress implements AutoCloseable {
         java.time.Duration eta = rate > 0 ? java.time.Duration.ofSeconds(Math.round(remaining / rate))
                 : remaining == 0 ? java.time.Duration.ZERO : null;
         return new Rates(Math.max(planned, e.partitions().size()), rate, rate * bytesPerRow, eta);
+    }
+
+    /** What holds the run back (paused, throttled, swaps postponed, keys set), for the log line; one query. */
+    private String controls(JobProgress.Execution e) {
+        try {
+            String held = new JobControls(jdbc).state(e.id(), e.jobKey()).describe();
+            return held == null ? "" : "; " + held;
+        } catch (RuntimeException ex) {
+            log.debug("progress: controls: {}", ex.getMessage());
+            return ""; // the line without them rather than none
+        }
     }
 
     private static boolean started(JobProgress.Execution e) {

@@ -30,7 +30,9 @@ public final class TriggerSafety {
      * creates in pg_catalog, and functions and operators are never looked up in pg_temp) with the roles that can
      * create in it and that pgrewrite's role does not trust: PUBLIC when it is granted CREATE, otherwise every role,
      * not a superuser and not one pgrewrite's role is a member of, that is a member of (or is) a role with CREATE
-     * there, its owner included. Catalog only.
+     * there, its owner included (pg_database_owner, public's owner from PostgreSQL 15 on, stands for the database's
+     * owner, which is checked as itself). A superuser is a member of every role by pg_has_role: for one, only superusers
+     * are trusted. Catalog only.
      */
     static final String CREATORS_ON_PATH = """
             SELECT s.nspname, w.creators
@@ -41,7 +43,9 @@ public final class TriggerSafety {
                                THEN 'PUBLIC (every role)'
                                ELSE (SELECT string_agg(r.rolname::text, ', ' ORDER BY r.rolname)
                                        FROM pg_roles r
-                                      WHERE NOT r.rolsuper AND NOT pg_has_role(current_user, r.oid, 'MEMBER')
+                                      WHERE NOT r.rolsuper AND r.rolname <> current_user AND r.rolname <> 'pg_database_owner'
+                                        AND NOT (pg_has_role(current_user, r.oid, 'MEMBER')
+                                                 AND NOT (SELECT rolsuper FROM pg_roles WHERE rolname = current_user))
                                         AND EXISTS (SELECT 1 FROM pg_roles g
                                                      WHERE has_schema_privilege(g.oid, s.oid, 'CREATE')
                                                        AND pg_has_role(r.oid, g.oid, 'MEMBER'))) END AS creators) w
@@ -70,12 +74,13 @@ public final class TriggerSafety {
     private TriggerSafety() {
     }
 
-    /** The checks for plan: none when the job evaluates no expression (compact, drop-column). */
+    /**
+     * The checks for plan. The search_path one for every operation: besides the job's expressions, pgrewrite's own
+     * statements call functions by name in its session (verify's hash functions take an integer seed where
+     * pg_catalog's take a bigint, so an exact-type overload on the path would win there too).
+     */
     static List<Plan.Check> checks(JdbcTemplate jdbc, JobDefinition def, Table table) {
         List<Plan.Check> checks = new ArrayList<>();
-        if (Projection.computedColumns(def, table).isEmpty()) {
-            return checks;
-        }
         String path = searchPathProblem(jdbc);
         checks.add(new Plan.Check("no other role can create objects on pgrewrite's search_path", path == null,
                 path == null ? "ok" : path + ", then plan again."));
@@ -96,9 +101,9 @@ public final class TriggerSafety {
         }
         String user = jdbc.queryForObject("SELECT current_user::text", String.class);
         return String.join(", ", found) + " is on the search_path of " + user + ", pgrewrite's role, which the sync trigger"
-                + " function (SECURITY DEFINER, run for every row the application writes) and the copy use to resolve the"
-                + " job's expressions: such a role could create a function there that matches a call in the expression"
-                + " better than pg_catalog's (an exact-type overload) and so run its code as " + user + ". Take CREATE away"
+                + " function (SECURITY DEFINER, run for every row the application writes), the copy and verify use to resolve"
+                + " function names: such a role could create a function there that matches a call better than pg_catalog's"
+                + " (an exact-type overload) and so run its code as " + user + ". Take CREATE away"
                 + " (`REVOKE CREATE ON SCHEMA public FROM PUBLIC`, PostgreSQL 14's default grant; or from the roles named),"
                 + " or take the schema off " + user + "'s search_path (`ALTER ROLE " + user + " SET search_path = …`,"
                 + " writing the expression's own functions schema-qualified)";

@@ -37,13 +37,16 @@ class SteerARemoteJobTest {
         List<String> noArgs = List.of();
         try (JvmProcess worker = JvmProcess.start("worker", noArgs, db, "worker", "--max-idle", "60s")) {
             worker.await(l -> l.contains("taking partition requests"), 90);
-            try (JvmProcess manager = JvmProcess.start("manager", noArgs, db, "run", job.toString(), "--remote")) {
+            try (JvmProcess manager = JvmProcess.start("manager", List.of("-Dpgrewrite.progress.every=1"), db, "run", job.toString(),
+                    "--remote")) {
                 long id = Watch.copying(db);
                 CliRun pause = CliRun.run(db, "pause", String.valueOf(id));
                 assertThat(pause.exitCode()).as(pause.toString()).isEqualTo(ExitCodes.OK);
                 assertThat(Watch.standsStill(db, 2)).isLessThan(2L * ROWS);
                 // held at its chunk boundary, or (when the copy was done before the pause was seen) before its swap
                 worker.await(l -> l.contains(": paused by an operator"), 10);
+                // the manager's progress lines (no terminal) say so too
+                manager.await(l -> l.contains("partitions done") && l.contains("; paused by an operator (`pgrewrite resume " + id), 10);
 
                 CliRun resume = CliRun.run(db, "resume", String.valueOf(id), "--help");
                 assertThat(resume.out()).contains("Resume a paused execution");
