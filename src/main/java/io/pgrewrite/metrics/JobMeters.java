@@ -121,6 +121,11 @@ public class JobMeters implements MeterBinder, AutoCloseable {
         gauge("pgrewrite.throttled", f, x -> x.get().throttled, tags, null,
                 "1 while the latest execution is throttled by a throttle.* signal (status and the log say which), else 0");
         gauge("pgrewrite.paused", f, x -> x.get().paused, tags, null, "1 while an operator has paused the latest execution, else 0");
+        for (String signal : THROTTLE_SIGNALS) {
+            gauge("pgrewrite.throttle.value", f, x -> signal.equals(x.get().throttleSignal) ? x.get().throttleValue : Double.NaN,
+                    tags.and("signal", signal), null, "The value of the throttle.* signal that holds the latest execution back"
+                            + " (its unit as in status: s, bytes, bytes/min, sessions, or the query's number); NaN for the other signals");
+        }
         log.info("metering {}", jobKey);
         return f;
     }
@@ -167,13 +172,19 @@ public class JobMeters implements MeterBinder, AutoCloseable {
                     ((Number) s.get("wait_ms")).doubleValue(), ((Number) s.get("hold_ms")).doubleValue(),
                     ((Number) s.get("retries")).doubleValue(), jdbc.queryForObject(IN_FLIGHT, Long.class, jobKey),
                     id == null ? 0 : DiskSampler.recordedPeak(jdbc, id),
-                    controls != null && controls.throttled() != null ? 1 : 0, controls != null && controls.paused() ? 1 : 0);
+                    controls != null && controls.throttled() != null ? 1 : 0, controls != null && controls.paused() ? 1 : 0,
+                    controls != null && controls.throttled() != null ? controls.throttled().signal() : null,
+                    controls != null && controls.throttled() != null ? controls.throttled().value() : Double.NaN);
         }
     }
 
     record Snapshot(JobProgress.Execution progress, double bytesCopied, double swaps, double waitMs, double holdMs,
-            double retries, double inFlight, double peak, double throttled, double paused) {
+            double retries, double inFlight, double peak, double throttled, double paused, String throttleSignal, double throttleValue) {
     }
+
+    /** The signals a job's throttle.* keys name, as the sampler reports them: one pgrewrite.throttle.value gauge each. */
+    static final List<String> THROTTLE_SIGNALS = List.of("replication-lag", "replication-lag-bytes", "wal-per-minute",
+            "lock-waiters", "oldest-transaction", "anti-wraparound", "query");
 
     static List<String> names() {
         return List.of("pgrewrite.rows.copied", "pgrewrite.bytes.copied", "pgrewrite.copy.rate", "pgrewrite.copy.eta",

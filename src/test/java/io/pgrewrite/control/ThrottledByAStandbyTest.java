@@ -79,6 +79,10 @@ class ThrottledByAStandbyTest {
                 meters.bindTo(registry);
                 meters.refresh();
                 assertThat(registry.get("pgrewrite.throttled").gauge().value()).isEqualTo(1);
+                // which signal and its value: the lag in bytes, over its 1 MB maximum; the other signals NaN
+                assertThat(registry.get("pgrewrite.throttle.value").tag("signal", "replication-lag-bytes").gauge().value())
+                        .isGreaterThan(1048576);
+                assertThat(registry.get("pgrewrite.throttle.value").tag("signal", "query").gauge().value()).isNaN();
             }
 
             CliRun set = CliRun.run(db, "set", String.valueOf(id), "throttle.replication-lag-bytes=1TB", "throttle.replication-lag=2s");

@@ -54,9 +54,17 @@ class MetricNamesTest {
             }
             for (Meter m : registry.getMeters()) {
                 assertThat(m.getId().getName()).startsWith("pgrewrite.");
+                if (m.getId().getName().equals("pgrewrite.throttle.value")) { // one per signal: the only third tag
+                    assertThat(m.getId().getTags()).as(m.getId().getName()).hasSize(3)
+                            .contains(Tag.of("job", "metered"), Tag.of("table", "public.ev"));
+                    assertThat(JobMeters.THROTTLE_SIGNALS).contains(m.getId().getTag("signal"));
+                    assertThat(((io.micrometer.core.instrument.Gauge) m).value()).as("not throttled now").isNaN();
+                    continue;
+                }
                 assertThat(m.getId().getTags()).as(m.getId().getName())
                         .containsExactlyInAnyOrder(Tag.of("job", "metered"), Tag.of("table", "public.ev"));
             }
+            assertThat(registry.find("pgrewrite.throttle.value").gauges()).hasSize(JobMeters.THROTTLE_SIGNALS.size());
             assertThat(registry.get("pgrewrite.rows.copied").functionCounter().count()).isEqualTo(2000);
             assertThat(registry.get("pgrewrite.bytes.copied").functionCounter().count()).isGreaterThan(0);
             assertThat(registry.get("pgrewrite.partitions.done").gauge().value()).isEqualTo(2);
