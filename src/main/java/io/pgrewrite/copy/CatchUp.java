@@ -29,24 +29,6 @@ public final class CatchUp {
 
     static final String PENDING = "SELECT count(*) FROM %s";
 
-    /**
-     * Before a batch, in its transaction, when the copy carries foreign keys (from right before its swap): a
-     * SHARE row lock on P's rows of the keys the batch will take, which waits for an application transaction
-     * still updating or deleting one of them. Without it the batch's snapshot could predate that transaction's
-     * commit and write the row's old version back into the copy after the application's trigger deleted it
-     * there; the key's next replay repairs the copy, but until then the copy's foreign key refuses the
-     * application's delete of the row it references (seen in CrashWindowsTest). Row locks on P only, for the
-     * batch's few milliseconds (it takes the lock first, then the copy's rows, in the order the capture trigger
-     * does: no deadlock); an application UPDATE of such a row waits for the batch. Without foreign keys on the
-     * copy nothing is locked (the copy's stale row harms nobody until the next replay).
-     */
-    static final String LOCK_SOURCE_ROWS = """
-            SELECT CASE WHEN EXISTS (SELECT 1 FROM pg_constraint WHERE conrelid = to_regclass(?) AND contype = 'f')
-                        THEN (SELECT count(*) FROM (SELECT 1 FROM ONLY %1$s s WHERE %2$s IN (SELECT %3$s FROM %4$s ORDER BY seq LIMIT ?)
-                                                     FOR SHARE OF s) AS locked)
-                        ELSE 0 END
-            """;
-
     private final SqlRunner sql;
 
     public CatchUp(SqlRunner sql) {
@@ -63,13 +45,10 @@ public final class CatchUp {
         String replay = String.format(REPLAY, w.names().qLog(), keyList, w.names().qRw(), w.keys().tuple("r"),
                 w.keys().tuple("c").replaceAll("^\\(|\\)$", ""), w.projection().columnList(), w.projection().selectList(),
                 w.names().qPartition(), w.keys().tuple(null));
-        String lock = String.format(LOCK_SOURCE_ROWS, w.names().qPartition(), w.keys().tuple("s"), keyList, w.names().qLog());
         if (sql.dryRun()) {
-            sql.print(lock, w.names().qRw(), limit);
             sql.print(replay, limit);
             return new Batch(0, 0, 0);
         }
-        sql.jdbc().queryForObject(lock, Long.class, w.names().qRw(), limit);
         return sql.jdbc().queryForObject(replay, (rs, i) -> new Batch(rs.getLong(1), rs.getLong(2), rs.getLong(3)), limit);
     }
 
