@@ -54,8 +54,15 @@ final class FailedConversions {
      * parent, by key: the key index of each partition). No row: deleted since. May throw: still does not convert.
      */
     static final String ROW_CONVERTED = "SELECT (%1$s) FROM %2$s WHERE (%3$s) = (SELECT %4$s FROM jsonb_populate_record(NULL::%2$s, ?::jsonb) AS r)";
-    static final String RESOLVED_FAILED = "DELETE FROM pgrewrite.sync_failed WHERE job_key = ? AND row_key = ?";
-    static final String RESOLVED_ERROR = "DELETE FROM pgrewrite.sync_error WHERE job_key = ? AND row_key = ?";
+    /**
+     * The row's record, locked for the look-up's transaction: an application transaction whose trigger records the
+     * same key again (its ON CONFLICT updates {@code at}) is waited for first, or waits for this one; so a failure
+     * recorded while the row is looked up is never forgotten with the one looked up.
+     */
+    static final String LOCK_FAILED = "SELECT at FROM pgrewrite.sync_failed WHERE job_key = ? AND row_key = ? FOR UPDATE";
+    static final String LAST_ERROR = "SELECT coalesce(max(id), 0) FROM pgrewrite.sync_error WHERE job_key = ? AND row_key = ?";
+    static final String RESOLVED_FAILED = "DELETE FROM pgrewrite.sync_failed WHERE job_key = ? AND row_key = ? AND at = ?";
+    static final String RESOLVED_ERROR = "DELETE FROM pgrewrite.sync_error WHERE job_key = ? AND row_key = ? AND id <= ?";
     static final String ERRORS = "SELECT table_name, row_key, message FROM pgrewrite.sync_error WHERE job_key = ? ORDER BY id LIMIT 5";
     static final String COUNT_ERRORS = "SELECT count(*) FROM pgrewrite.sync_error WHERE job_key = ?";
     static final String COUNT_FAILED = "SELECT count(*) FROM pgrewrite.sync_failed WHERE job_key = ?";
@@ -136,16 +143,8 @@ final class FailedConversions {
         List<String> still = new ArrayList<>();
         for (Map<String, Object> row : sql.jdbc().queryForList(FAILED, def.jobKey())) {
             String rowKey = (String) row.get("row_key");
-            String why;
-            try {
-                List<Boolean> ok = sql.jdbc().queryForList(lookup, Boolean.class, row.get("key"));
-                why = ok.isEmpty() || Boolean.TRUE.equals(ok.get(0)) ? null : "its new value is not the one 'using:' gives";
-            } catch (DataAccessException e) {
-                why = e.getMostSpecificCause().getMessage();
-            }
+            String why = sql.jdbc().execute((org.springframework.jdbc.core.ConnectionCallback<String>) c -> lookUp(c, def, lookup, rowKey, row.get("key")));
             if (why == null) {
-                sql.jdbc().update(RESOLVED_ERROR, def.jobKey(), rowKey);
-                sql.jdbc().update(RESOLVED_FAILED, def.jobKey(), rowKey);
                 log.info("{}: row {} converts now; its sync error is resolved", table.name(), rowKey);
             } else if (still.size() < 5) {
                 still.add(row.get("table_name") + " row " + rowKey + ": " + why);
@@ -166,6 +165,69 @@ final class FailedConversions {
                 + def.column() + " that does not become " + def.type() + " (pgrewrite.sync_error), e.g. " + String.join("; ", named)
                 + ". Nothing was contracted. Fix those rows (an UPDATE that gives " + def.column() + " a value that converts)"
                 + " or 'using:', then `pgrewrite restart`: it checks each row again and forgets the ones that convert.");
+    }
+
+    /**
+     * One recorded row, in a transaction of its own: its record locked ({@link #LOCK_FAILED}), the last sync_error id
+     * of the key, then the row looked up; when it converts now (or is gone), the records read are deleted, none
+     * written since. Returns null when resolved, else why not.
+     */
+    private static String lookUp(java.sql.Connection c, JobDefinition def, String lookup, String rowKey, Object key) throws java.sql.SQLException {
+        boolean auto = c.getAutoCommit();
+        c.setAutoCommit(false);
+        try {
+            java.sql.Timestamp at;
+            long lastError;
+            try (var ps = c.prepareStatement(LOCK_FAILED)) {
+                ps.setString(1, def.jobKey());
+                ps.setString(2, rowKey);
+                try (var rs = ps.executeQuery()) {
+                    if (!rs.next()) {
+                        return null; // forgotten meanwhile (another process resolved it)
+                    }
+                    at = rs.getTimestamp(1);
+                }
+            }
+            try (var ps = c.prepareStatement(LAST_ERROR)) {
+                ps.setString(1, def.jobKey());
+                ps.setString(2, rowKey);
+                try (var rs = ps.executeQuery()) {
+                    rs.next();
+                    lastError = rs.getLong(1);
+                }
+            }
+            String why;
+            try (var ps = c.prepareStatement(lookup)) {
+                ps.setString(1, key == null ? null : key.toString());
+                try (var rs = ps.executeQuery()) {
+                    why = !rs.next() || rs.getBoolean(1) ? null : "its new value is not the one 'using:' gives";
+                }
+            } catch (java.sql.SQLException e) {
+                c.rollback();
+                return e.getMessage();
+            }
+            if (why == null) {
+                try (var ps = c.prepareStatement(RESOLVED_ERROR)) {
+                    ps.setString(1, def.jobKey());
+                    ps.setString(2, rowKey);
+                    ps.setLong(3, lastError);
+                    ps.executeUpdate();
+                }
+                try (var ps = c.prepareStatement(RESOLVED_FAILED)) {
+                    ps.setString(1, def.jobKey());
+                    ps.setString(2, rowKey);
+                    ps.setTimestamp(3, at);
+                    ps.executeUpdate();
+                }
+            }
+            c.commit();
+            return why;
+        } catch (java.sql.SQLException | RuntimeException e) {
+            c.rollback();
+            throw e;
+        } finally {
+            c.setAutoCommit(auto);
+        }
     }
 
     /**

@@ -52,14 +52,14 @@ public final class ShapeChange {
     static final String SYNC_BODY = """
             BEGIN
               BEGIN
-                NEW.%1$s := (SELECT %2$s FROM (SELECT NEW.*) AS s);
+                NEW.%1$s := (SELECT %2$s FROM (SELECT NEW.*) AS s);%7$s
               EXCEPTION WHEN others THEN
                 NEW.%1$s := %5$s;
                 INSERT INTO pgrewrite.sync_error (job_key, table_name, row_key, message)
                 VALUES (%3$s, TG_TABLE_NAME, ROW(%4$s)::text, SQLERRM);
                 INSERT INTO pgrewrite.sync_failed (job_key, row_key, key, table_name)
                 VALUES (%3$s, ROW(%4$s)::text, jsonb_build_object(%6$s), TG_TABLE_NAME)
-                ON CONFLICT (job_key, row_key) DO NOTHING;
+                ON CONFLICT (job_key, row_key) DO UPDATE SET at = clock_timestamp();
               END;
               RETURN NEW;
             END
@@ -164,8 +164,13 @@ public final class ShapeChange {
         }
         String failure = def.operation() == Operation.ALTER_COLUMN_TYPE
                 ? FailedConversions.failureValue(Identifiers.quote(target), placeholderLiteral, def.type()) : "NULL";
+        // With the placeholder (a NOT NULL column, while contract prepares SET NOT NULL) an expression that gives NULL
+        // fails like one that throws: a NULL shadow would fail the application's write on the NOT NULL check.
+        String nullFails = def.operation() == Operation.ALTER_COLUMN_TYPE && placeholderLiteral != null
+                ? "\n    IF NEW." + Identifiers.quote(target) + " IS NULL THEN RAISE EXCEPTION 'using: gives NULL for the NOT NULL column " 
+                        + def.column().replace("'", "''").replace("%", "%%") + "'; END IF;" : "";
         return FunctionBodies.triggerFunction(syncFunction(table), searchPath, String.format(SYNC_BODY, Identifiers.quote(target),
-                expr, jobKey, String.join(", ", key), failure, String.join(", ", keyObject)));
+                expr, jobKey, String.join(", ", key), failure, String.join(", ", keyObject), nullFails));
     }
 
     /** Whether this job's contract committed (then expand and contract have nothing left to do). */

@@ -46,10 +46,11 @@ class UnconvertibleWriteWhileContractPreparesTest {
         TestDatabase.Database reference = TestDatabase.cloneDatabase(template, "notnull_window_ref");
         Path job = Files.createTempFile("notnull-window", ".yaml");
         Files.writeString(job, "name: notnull-window\ntable: ev\noperation: alter-column-type\ncolumn: massa\ntype: integer\n"
-                + "using: massa::integer\nworkers: 1\n");
+                + "using: nullif(massa, 'none')::integer\nworkers: 1\n"); // 'none' gives NULL: as unconvertible as 'x'
 
         String partition;
         long inserted;
+        long insertedNull;
         long updated;
         try (JvmProcess run = JvmProcess.start("notnull-window", List.of("-D" + FaultPoints.PROPERTY + "=contract:not-null-added"),
                 db, "run", job.toString())) {
@@ -57,6 +58,7 @@ class UnconvertibleWriteWhileContractPreparesTest {
             LocalDate day = LocalDate.parse(partition.substring("ev_".length()), DateTimeFormatter.BASIC_ISO_DATE);
             long base = (day.toEpochDay() - START.toEpochDay()) * 1_000_000L;
             inserted = base + 900_001;
+            insertedNull = base + 900_002;
             updated = base + 5;
             try (Connection c = db.connect(); Statement st = c.createStatement()) {
                 assertThat(one(st, "SELECT count(*) FROM pg_constraint WHERE conname = 'pgrewrite_not_null' AND conrelid = '"
@@ -65,6 +67,8 @@ class UnconvertibleWriteWhileContractPreparesTest {
             try (Connection app = db.connectAsApp(); Statement st = app.createStatement()) {
                 assertThat(st.executeUpdate("INSERT INTO ev (id, at, massa, label) VALUES (" + inserted + ", '" + day
                         + " 12:00:00', 'x', 'bad')")).isOne();
+                assertThat(st.executeUpdate("INSERT INTO ev (id, at, massa, label) VALUES (" + insertedNull + ", '" + day
+                        + " 12:00:00', 'none', 'null')")).as("a value the expression turns into NULL").isOne();
                 assertThat(st.executeUpdate("UPDATE ev SET massa = 'y' WHERE id = " + updated)).isOne();
             }
             run.kill();
@@ -72,12 +76,12 @@ class UnconvertibleWriteWhileContractPreparesTest {
 
         CliRun refused = CliRun.run(db, "restart", String.valueOf(CrashWindowsTest.lastExecution(db)));
         assertThat(refused.exitCode()).as(refused.toString()).isNotEqualTo(ExitCodes.OK);
-        assertThat(refused.toString()).contains("row (" + inserted + ",", "row (" + updated + ",", "does not become integer",
+        assertThat(refused.toString()).contains("row (" + inserted + ",", "row (" + insertedNull + ",", "row (" + updated + ",", "does not become integer",
                 "Nothing was contracted");
 
         // Emptying sync_error (what the message of earlier versions asked) does not make the rows convert.
         try (Connection c = db.connect(); Statement st = c.createStatement()) {
-            assertThat(one(st, "SELECT count(*) FROM pgrewrite.sync_error")).isEqualTo(2);
+            assertThat(one(st, "SELECT count(*) FROM pgrewrite.sync_error")).isEqualTo(3);
             st.execute("DELETE FROM pgrewrite.sync_error");
         }
         CliRun stillRefused = CliRun.run(db, "restart", String.valueOf(CrashWindowsTest.lastExecution(db)));
@@ -85,6 +89,7 @@ class UnconvertibleWriteWhileContractPreparesTest {
         assertThat(stillRefused.toString()).contains("row (" + inserted + ",", "Nothing was contracted");
 
         List<String> fixes = new ArrayList<>(List.of("UPDATE ev SET massa = '42' WHERE id = " + inserted,
+                "UPDATE ev SET massa = '44' WHERE id = " + insertedNull,
                 "UPDATE ev SET massa = '43' WHERE id = " + updated));
         try (Connection app = db.connectAsApp(); Statement st = app.createStatement()) {
             for (String fix : fixes) {
@@ -97,14 +102,15 @@ class UnconvertibleWriteWhileContractPreparesTest {
         try (Connection c = reference.connect(); Statement st = c.createStatement()) {
             LocalDate day = LocalDate.parse(partition.substring("ev_".length()), DateTimeFormatter.BASIC_ISO_DATE);
             st.execute("INSERT INTO ev (id, at, massa, label) VALUES (" + inserted + ", '" + day + " 12:00:00', 'x', 'bad')");
+            st.execute("INSERT INTO ev (id, at, massa, label) VALUES (" + insertedNull + ", '" + day + " 12:00:00', 'none', 'null')");
             st.execute("UPDATE ev SET massa = 'y' WHERE id = " + updated);
             for (String fix : fixes) {
                 st.execute(fix);
             }
-            st.execute("ALTER TABLE ev ALTER COLUMN massa TYPE integer USING massa::integer");
+            st.execute("ALTER TABLE ev ALTER COLUMN massa TYPE integer USING nullif(massa, 'none')::integer");
         }
         try (Connection ours = db.connect(); Connection theirs = reference.connect(); Statement st = ours.createStatement()) {
-            assertThat(CatalogSnapshot.rows(ours, "ev")).hasSize(DAYS * ROWS + 1).containsExactlyElementsOf(CatalogSnapshot.rows(theirs, "ev"));
+            assertThat(CatalogSnapshot.rows(ours, "ev")).hasSize(DAYS * ROWS + 2).containsExactlyElementsOf(CatalogSnapshot.rows(theirs, "ev"));
             assertThat(CatalogSnapshot.full(ours, "ev")).containsExactlyElementsOf(CatalogSnapshot.full(theirs, "ev"));
             assertThat(one(st, "SELECT massa FROM ev WHERE id = " + inserted)).isEqualTo(42);
             assertThat(one(st, "SELECT count(*) FROM pgrewrite.sync_error")).isZero();
