@@ -60,6 +60,8 @@ final class FailedConversions {
      * recorded while the row is looked up is never forgotten with the one looked up.
      */
     static final String LOCK_FAILED = "SELECT at FROM pgrewrite.sync_failed WHERE job_key = ? AND row_key = ? FOR UPDATE";
+    /** The look-up's wait for that row lock is bounded: an application transaction left open must not hold contract for ever. */
+    static final String LOOKUP_LOCK_TIMEOUT = "SET LOCAL lock_timeout = '5s'";
     static final String LAST_ERROR = "SELECT coalesce(max(id), 0) FROM pgrewrite.sync_error WHERE job_key = ? AND row_key = ?";
     static final String RESOLVED_FAILED = "DELETE FROM pgrewrite.sync_failed WHERE job_key = ? AND row_key = ? AND at = ?";
     static final String RESOLVED_ERROR = "DELETE FROM pgrewrite.sync_error WHERE job_key = ? AND row_key = ? AND id <= ?";
@@ -178,15 +180,25 @@ final class FailedConversions {
         try {
             java.sql.Timestamp at;
             long lastError;
+            try (var st = c.createStatement()) {
+                st.execute(LOOKUP_LOCK_TIMEOUT);
+            }
             try (var ps = c.prepareStatement(LOCK_FAILED)) {
                 ps.setString(1, def.jobKey());
                 ps.setString(2, rowKey);
                 try (var rs = ps.executeQuery()) {
                     if (!rs.next()) {
+                        c.commit();
                         return null; // forgotten meanwhile (another process resolved it)
                     }
                     at = rs.getTimestamp(1);
                 }
+            } catch (java.sql.SQLException e) {
+                if (!"55P03".equals(e.getSQLState())) {
+                    throw e;
+                }
+                c.rollback();
+                return "a transaction still writing it holds its record (lock_timeout 5 s); restart when it has ended";
             }
             try (var ps = c.prepareStatement(LAST_ERROR)) {
                 ps.setString(1, def.jobKey());
