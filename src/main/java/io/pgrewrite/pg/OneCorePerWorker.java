@@ -11,10 +11,16 @@ package io.pgrewrite.pg;
  * on 10 such partitions with {@code workers: 2} the whole server spent ~1.4 CPU-s less (27.4 against 26.0).
  * Whoever has idle cores gets more from another worker than from parallel plans inside one: two
  * partitions at once need no Gather and no shared-memory set-up.
+ * <p>
+ * Verify reads its two sides at once all the same, each a plain scan on one core in a backend of its own (the
+ * copy's on a second pooled connection, in the snapshot the first exports): no Gather and no worker to start,
+ * so it costs no CPU beyond the two scans (a parallel worker for one side cost ~10 % more, its start-up), and
+ * where all cores are busy the second scan only waits its turn. With fewer workers than cores it halves
+ * verify's wall time on the worker's path (see swap/Verify).
  */
 public final class OneCorePerWorker {
 
-    /** Verify's snapshot transaction: its scans without Gather. No lock; ends with the transaction. */
+    /** Verify's snapshot transactions (one a side): their scans without Gather. No lock; ends with the transaction. */
     public static final String SCANS = "SET LOCAL max_parallel_workers_per_gather = 0";
 
     /** The index phase's transaction: CREATE INDEX builds in the backend alone. No lock; ends with the transaction. */

@@ -48,6 +48,14 @@ class VerifyTest {
 
         assertThat(verify.verify(w).ok()).as(verify.verify(w).describe()).isTrue();
 
+        // one jsonb value of one row differs, the row's other columns equal: every column is compared
+        jdbc.update("UPDATE ev_20240301__rw SET extra = extra || '{\"g\": 0}' WHERE id = 11");
+        Verify.Result jsonb = verify.verify(w);
+        assertThat(jsonb.ok()).isFalse();
+        assertThat(jsonb.describe()).contains("MISMATCH", "500 rows in the partition, 500 in the copy", "checksums differ");
+        jdbc.update("UPDATE ev_20240301__rw SET extra = jsonb_build_object('g', id) WHERE id = 11");
+        assertThat(verify.verify(w).ok()).isTrue();
+
         jdbc.update("UPDATE ev_20240301__rw SET massa__pgrewrite = massa__pgrewrite + 1 WHERE id = 7");
         Verify.Result changed = verify.verify(w);
         assertThat(changed.ok()).isFalse();
