@@ -172,8 +172,8 @@ public final class CatchUp {
             if (!aroundHeldRows || !LockRetry.isLockFailure(e)) {
                 throw e;
             }
-            log.info("{}: a catch-up batch waited longer than its lock_timeout (an application transaction holds a row"
-                    + " that a replayed row references) and was rolled back; its keys stay logged for the next one", w.name());
+            log.info("{}: a catch-up batch waited longer than its lock_timeout (as a rule behind an application transaction"
+                    + " that holds a row a replayed row references) and was rolled back; its keys stay logged for the next one", w.name());
             return null;
         }
     }
