@@ -571,7 +571,8 @@ time_commands() {  # time_commands DAYS DB DIR
 # Where a pgrewrite run's time went: the start (JVM, Spring, plan) until the job began; the job's steps
 # (plan, expand, contract, report) from its JobRepository (pgrewrite.batch_step_execution); each
 # partition phase (capture ... retire, which run inside the partition's worker step rewrite:P; statistics:
-# the worker's wait for its previous partition's background ANALYZE, statistics: after-swap) from
+# the worker's wait for its previous partition's background ANALYZE, statistics: after-swap; retire: its wait
+# for its previous partition's retire, which runs in the background) from
 # pgrewrite.partition_state.phases, summed over the partitions (with 2 workers the sums exceed the wall);
 # then per partition: its worker step's mean time, and the mean time outside its phases (worker slot and
 # lock, reading the catalog, bookkeeping): the fixed cost a partition pays on top of its phases.
@@ -718,6 +719,7 @@ write_report() {
             echo "exceed the wall time. *statistics*: with \`statistics: after-swap\` (the default) the swapped-in partition is"
             echo "analyzed in the background; this is the worker's wait for its previous partition's ANALYZE before it goes on;"
             echo "*background analyze*: those ANALYZEs' own time, summed (\`partition_state.analyze_ms\`), beside the next partitions' phases."
+            echo "*retire*: likewise the worker's wait for its previous partition's retire (dropping \`P__old\`), which runs in the background."
             echo "*swap lock wait*: the swaps' waits for their locks, summed."
             echo "One row per server, size and approach; an approach's rows on 15 and 18 next to each other."
             echo
