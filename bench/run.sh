@@ -304,6 +304,7 @@ template() {  # template DAYS: generate (or reuse) the table every approach star
     TPL_ROWS=$(q $tpl "SELECT count(*) FROM public.passage")
     TPL_SUM=$(q $tpl "$TEMPLATE_ROWS")
     TPL_BYTES=$(q $tpl "$TABLE_SIZE")
+    TPL_PARTS=$(q $tpl "$PARTITIONS_WITH_ROWS")  # the partitions with rows: the per-partition server CPU's divisor
     # The largest partition with its indexes, MB: the unit of the "peak extra disk ≤ 2 partitions" target.
     TPL_PART_MB=$(q $tpl "SELECT round(coalesce(max(pg_total_relation_size(relid)), 0) / 1048576.0, 1)
                           FROM pg_partition_tree('public.passage') WHERE isleaf")
@@ -419,6 +420,92 @@ now() { date +%s.%N; }
 # The machine's CPU since boot, in seconds: busy (user, nice, system, irq, softirq, steal: every process and the
 # kernel's own writeback threads, which per-process accounts miss) and iowait (idle with I/O outstanding).
 cpu_now() { awk -v hz="$(getconf CLK_TCK)" '/^cpu / { printf "%.2f %.2f\n", ($2 + $3 + $4 + $7 + $8 + $9) / hz, $6 / hz; exit }' /proc/stat; }
+# The server's CPU-seconds so far: the postmaster's own and its reaped children's (a backend, parallel worker or
+# autovacuum worker that ended), plus every live child's (backends, checkpointer, WAL writer, ...), from /proc
+# (the benchmark runs as root or as the server's user): the server's share of an approach, without its client.
+srv_cpu() {
+    local pm
+    pm=$(head -n 1 "$PGDATA/postmaster.pid")
+    { cat "/proc/$pm/stat"; for c in $(pgrep -P "$pm"); do cat "/proc/$c/stat" 2>/dev/null || true; done; } |
+        awk -v hz="$(getconf CLK_TCK)" '{ sub(/^[0-9]+ \(.*\) /, ""); t += $12 + $13; if (NR == 1) t += $14 + $15 }
+                                        END { printf "%.2f\n", t / hz }'
+}
+
+# anatomy: pgrewrite's per-partition work on the largest day of a fresh copy of $TPL, step by step, in one session
+# with nothing else running; each step's server CPU and wall time into anatomy.tsv (see write_report).
+anatomy() {
+    local db=bench_anatomy p script=$WORK/anatomy.sql probe=$WORK/anatomy-step.sh
+    q postgres "DROP DATABASE IF EXISTS $db WITH (FORCE)"
+    q postgres "CREATE DATABASE $db TEMPLATE $TPL STRATEGY FILE_COPY"
+    p=$(q $db "SELECT c.relname FROM pg_partition_tree('public.passage') t JOIN pg_class c ON c.oid = t.relid
+               WHERE t.isleaf ORDER BY pg_relation_size(c.oid) DESC, c.relname LIMIT 1")
+    q $db "CHECKPOINT"
+    # One line a step, printed by psql's \! between the statements: its name, the time, the server's CPU-s, the time
+    # after reading it (a step's wall time is from the previous line's end to this line's start).
+    {
+        echo '#!/usr/bin/env bash'
+        echo "PGDATA='$PGDATA'"
+        declare -f srv_cpu
+        echo 't=$(date +%s.%N); c=$(srv_cpu); printf "%s\t%s\t%s\t%s\n" "$*" "$t" "$c" "$(date +%s.%N)"'
+    } >"$probe"
+    chmod +x "$probe"
+    # The checksum pgrewrite's verify computes (swap/Verify.java): per row the xor of each column's extended hash
+    # (its type's default hash opclass, else that of its text), NULL as the seed's complement; count and sum a side.
+    {
+        echo "SET max_parallel_workers_per_gather = 0;"
+        echo "SET max_parallel_maintenance_workers = 0;"
+        echo "\\! $probe start"
+        echo "CREATE TABLE public.\"${p}__rw\" (LIKE public.passage INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING STORAGE) WITH (autovacuum_enabled = false);"
+        echo "ALTER TABLE public.\"${p}__rw\" ALTER COLUMN massa_ledig_voertuig TYPE integer;"
+        echo "\\! $probe create"
+        local h=${ANATOMY_HASHES//%TABLE%/public.\"${p}__rw\"}
+        echo "SELECT (${h//%SIDE%/s}) AS hs, (${h//%SIDE%/c}) AS ht \\gset"
+        echo "INSERT INTO public.\"${p}__rw\" SELECT * FROM ONLY public.\"$p\";"
+        echo "\\! $probe copy"
+        q $db "SELECT regexp_replace(pg_get_indexdef(indexrelid), '^CREATE (UNIQUE )?INDEX \S+ ON \S+', 'CREATE \1INDEX ON public.\"${p}__rw\"') || ';'
+                 FROM pg_index WHERE indrelid = 'public.\"$p\"'::regclass ORDER BY indexrelid"
+        echo "\\! $probe index builds"
+        echo "VACUUM (FREEZE, PARALLEL 0) public.\"${p}__rw\";"
+        echo "\\! $probe vacuum"
+        echo "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;"
+        echo "SELECT a.n, a.h, b.n, b.h FROM (SELECT count(*) AS n, coalesce(sum(:hs), 0) AS h FROM ONLY public.\"$p\" s) a"
+        echo "  CROSS JOIN (SELECT count(*) AS n, coalesce(sum(:ht), 0) AS h FROM ONLY public.\"${p}__rw\" s) b;"
+        echo "COMMIT;"
+        echo "\\! $probe verify"
+        echo "ANALYZE public.\"${p}__rw\";"
+        echo "\\! $probe 'analyze (every column)'"
+        echo "ANALYZE public.\"${p}__rw\" (massa_ledig_voertuig);"
+        echo "\\! $probe 'analyze (the retyped column)'"
+    } >"$script"
+    psql_ -d $db -At -F '|' -f "$script" >"$WORK/anatomy.out" 2>&1 || { cat "$WORK/anatomy.out"; die "anatomy failed"; }
+    # Both sides must agree (the copy is the day itself), or the statement is not the comparison verify makes.
+    awk -F'|' 'NF == 4 { n++; if ($1 != $3 || $2 != $4 || $1 == 0) bad = 1 } END { exit (bad || n != 1) }' "$WORK/anatomy.out" \
+        || { cat "$WORK/anatomy.out"; die "anatomy: verify's checksum differs between $p and its copy"; }
+    awk -F'\t' -v srv="$SERVER" -v rows="$ROWS" -v p="$p" 'NF == 4 {
+            if (seen++) printf "%s\t%s\t%s\t%s\t%.0f\t%.0f\n", srv, rows, p, $1, ($3 - c) * 1000, ($2 - t) * 1000; c = $3; t = $4 }' \
+        "$WORK/anatomy.out" >>"$RESULTS/anatomy.tsv"
+    log "anatomy of $p (server CPU ms): $(awk -F'\t' -v srv="$SERVER" -v rows="$ROWS" '$1 == srv && $2 == rows { printf "%s%s %s", sep, $4, $5; sep = ", " }' "$RESULTS/anatomy.tsv")"
+    q postgres "DROP DATABASE $db WITH (FORCE)"
+}
+# Verify's per-row hash over the copy's columns (%TABLE%), of the copy's own values (SIDE c) or of the day's, cast to
+# the copy's type where it differs (SIDE s: the retyped column; pgrewrite hashes its USING expression there).
+ANATOMY_HASHES="SELECT string_agg(format('coalesce(%s(%s, %s), %s)', coalesce(h.fn, 'hashtextextended'),
+                                         CASE WHEN h.fn IS NULL THEN format('%s::text', v.val) ELSE v.val END,
+                                         a.attnum, -a.attnum), ' # ' ORDER BY a.attnum)
+                   FROM pg_attribute a
+                   JOIN pg_attribute o ON o.attrelid = 'public.passage'::regclass AND o.attname = a.attname
+                   CROSS JOIN LATERAL (SELECT CASE WHEN '%SIDE%' = 's' AND o.atttypid <> a.atttypid
+                                                   THEN format('s.%I::%s', a.attname, format_type(a.atttypid, a.atttypmod))
+                                                   ELSE format('s.%I', a.attname) END AS val) v
+                   LEFT JOIN LATERAL (SELECT ap.amproc::regproc::text AS fn FROM pg_opclass oc
+                                        JOIN pg_am am ON am.oid = oc.opcmethod AND am.amname = 'hash'
+                                        JOIN pg_amproc ap ON ap.amprocfamily = oc.opcfamily AND ap.amprocnum = 2 AND ap.amproclefttype = oc.opcintype
+                                        JOIN pg_proc pr ON pr.oid = ap.amproc AND pr.proargtypes[0] = oc.opcintype
+                                       WHERE oc.opcdefault AND oc.opcintype = a.atttypid LIMIT 1) h ON true
+                  WHERE a.attrelid = '%TABLE%'::regclass AND a.attnum > 0 AND NOT a.attisdropped"
+
+PARTITIONS_WITH_ROWS="SELECT count(*) FROM pg_partition_tree('public.passage') t JOIN pg_class c ON c.oid = t.relid
+                      WHERE t.isleaf AND c.reltuples > 0"
 
 measure() {  # measure ID DAYS: one approach on a fresh copy, one line in results.tsv
     local id=$1 days=$2 db=bench_${1,,}
@@ -450,11 +537,12 @@ measure() {  # measure ID DAYS: one approach on a fresh copy, one line in result
     base=$(q "$db" "$DISK_NOW")
     base_db=$(q "$db" "SELECT pg_database_size(current_database())")
     lsn0=$(q "$db" "SELECT pg_current_wal_lsn()")
-    cpu0=$(cpu_now)
+    local srv0 srv1
+    cpu0=$(cpu_now); srv0=$(srv_cpu)
     t0=$(now)
     approach_"$id" "$db" >"$dir/approach.log" 2>&1 || rc=$?
     t1=$(now)
-    cpu1=$(cpu_now)
+    cpu1=$(cpu_now); srv1=$(srv_cpu)
     local end_disk
     end_disk=$(q "$db" "$DISK_NOW")
     sleep $SETTLE
@@ -516,11 +604,12 @@ measure() {  # measure ID DAYS: one approach on a fresh copy, one line in result
     # Machine CPU during the approach: busy CPU-s, that minus the baseline rate (traffic, sampler) over the wall
     # time, the cores that makes on average, and iowait s.
     awk -v srv="$SERVER" -v days="$days" -v rows="$ROWS" -v id="$id" -v wall="$wall" -v c0="$cpu0" -v c1="$cpu1" \
-        -v b0="$cpu_s0" -v b1="$cpu_s1" -v ts0="$ts0" -v ts1="$ts1" -v cores="$(nproc)" 'BEGIN {
+        -v b0="$cpu_s0" -v b1="$cpu_s1" -v ts0="$ts0" -v ts1="$ts1" -v cores="$(nproc)" -v s0="$srv0" -v s1="$srv1" \
+        -v parts="$TPL_PARTS" 'BEGIN {
             split(c0, a, " "); split(c1, b, " "); busy = b[1] - a[1]; io = b[2] - a[2]
             base = (ts1 > ts0) ? (b1 - b0) / (ts1 - ts0) : 0; own = busy - base * wall
-            printf "%s\t%s\t%s\t%s\t%s\t%.1f\t%.2f\t%.1f\t%.2f\t%.2f\t%.1f\n", srv, days, rows, id, wall, busy, busy / wall,
-                own, own / wall, base, io }' >>"$RESULTS/cpu.tsv"
+            printf "%s\t%s\t%s\t%s\t%s\t%.1f\t%.2f\t%.1f\t%.2f\t%.2f\t%.1f\t%.2f\t%s\n", srv, days, rows, id, wall, busy, busy / wall,
+                own, own / wall, base, io, s1 - s0, (parts > 0 ? sprintf("%.0f", (s1 - s0) * 1000 / parts) : "-") }' >>"$RESULTS/cpu.tsv"
     log "  wall ${wall} s, peak extra ${peak} MB, WAL ${wal_mb} MB, longest write gap $(jq -r .longest_write_gap_ms "$t") ms, errors $(jq -r .errors "$t"), check: $check"
     q postgres "DROP DATABASE $db WITH (FORCE)"
 }
@@ -571,7 +660,8 @@ time_commands() {  # time_commands DAYS DB DIR
 # Where a pgrewrite run's time went: the start (JVM, Spring, plan) until the job began; the job's steps
 # (plan, expand, contract, report) from its JobRepository (pgrewrite.batch_step_execution); each
 # partition phase (capture ... retire, which run inside the partition's worker step rewrite:P; statistics:
-# the worker's wait for its previous partition's background ANALYZE, statistics: after-swap) from
+# the worker's wait for its previous partition's background ANALYZE, statistics: after-swap; retire: its wait
+# for its previous partition's retire, which runs in the background) from
 # pgrewrite.partition_state.phases, summed over the partitions (with 2 workers the sums exceed the wall);
 # then per partition: its worker step's mean time, and the mean time outside its phases (worker slot and
 # lock, reading the catalog, bookkeeping): the fixed cost a partition pays on top of its phases.
@@ -706,7 +796,27 @@ write_report() {
             echo "minus that baseline over the wall time: the approach's own CPU, its JVM and the server's processes included;"
             echo "*iowait* CPU-seconds idle while I/O was outstanding. An approach whose cores stay well under $(nproc) is not CPU bound."
             echo
-            tsv_table "$RESULTS/cpu.tsv" server days rows_per_day id wall_s busy_cpu_s busy_cores approach_cpu_s approach_cores baseline_cores iowait_s
+            tsv_table "$RESULTS/cpu.tsv" server days rows_per_day id wall_s busy_cpu_s busy_cores approach_cpu_s approach_cores baseline_cores iowait_s server_cpu_s server_cpu_per_partition_ms
+            echo
+            echo "*server cpu*: the PostgreSQL server's processes alone (the postmaster, its children, and the children it reaped:"
+            echo "backends, parallel and autovacuum workers), from /proc, the application's traffic included; *per partition*:"
+            echo "that over the partitions with rows. The rest of *approach cpu* is the client (pgrewrite's JVM, psql, pg_repack)"
+            echo "and the kernel's own threads (writeback)."
+        fi
+        if [ "$(wc -l <"$RESULTS/anatomy.tsv")" -gt 1 ]; then
+            echo
+            echo "## One partition, step by step"
+            echo
+            echo "The work pgrewrite's phases give the server for one day of the big shape, run by hand on a copy of the table"
+            echo "with nothing else running: each step's server CPU (as above, read before and after it) and its wall time, in"
+            echo "milliseconds, without parallel workers (as pgrewrite runs them). *copy*: one \`INSERT … SELECT\` of the day"
+            echo "(pgrewrite runs it in chunks); *index builds*: the day's three; *vacuum*: \`VACUUM (FREEZE)\`; *verify*: both"
+            echo "sides' row count and checksum in one snapshot, the statement pgrewrite's verify runs; *analyze*: \`ANALYZE\` of"
+            echo "every column (what 15 runs after the swap) and of the retyped column alone (what 18 runs: the other columns'"
+            echo "statistics are restored with \`pg_restore_attribute_stats\`, catalog work). *blocking ALTER, a partition*: the"
+            echo "server CPU of approach A on the same table over its partitions with rows (the CPU table's last column)."
+            echo
+            awk -F'\t' -f "$HERE/anatomy.awk" "$RESULTS/anatomy.tsv" "$RESULTS/cpu.tsv"
         fi
         if [ "$(wc -l <"$RESULTS/steps.tsv")" -gt 1 ]; then
             echo
@@ -718,6 +828,7 @@ write_report() {
             echo "exceed the wall time. *statistics*: with \`statistics: after-swap\` (the default) the swapped-in partition is"
             echo "analyzed in the background; this is the worker's wait for its previous partition's ANALYZE before it goes on;"
             echo "*background analyze*: those ANALYZEs' own time, summed (\`partition_state.analyze_ms\`), beside the next partitions' phases."
+            echo "*retire*: likewise the worker's wait for its previous partition's retire (dropping \`P__old\`), which runs in the background."
             echo "*swap lock wait*: the swaps' waits for their locks, summed."
             echo "One row per server, size and approach; an approach's rows on 15 and 18 next to each other."
             echo
@@ -773,6 +884,7 @@ run_shape() {  # run_shape DAYS_LIST ROWS IDS
     local days id
     for days in ${1//,/ }; do
         template "$days"
+        if [ "$ROWS" = "$BIG_ROWS" ]; then anatomy; fi
         for id in $ALL_IDS; do
             [[ " $3 " == *" $id "* ]] || continue
             if [ "$id" = RP ] && [ "$SERVER" != 15 ]; then
@@ -797,7 +909,8 @@ for srv in $SERVERS; do
         printf 'server\tdays\trows_per_day\ttable_mb\toperation\tid\tapproach\tchart_name\twall_s\tpeak_extra_mb\tpeak_db_mb\tpeak_wal_mb\twal_mb\tfinal_mb\tapp_errors\twrite_gap_ms\tinsert_p50_ms\tinsert_p99_ms\tinsert_max_ms\tday_read_p99_ms\tday_read_max_ms\tcount_max_ms\tlock_hold_max_ms\tlock_hold_p99_ms\tsamples\tcheck\tlock_wait_max_ms\tpartition_mb\tstatus_median_s\tstatus_max_s\tstatus_id_median_s\tstatus_id_max_s\tplan_median_s\tplan_max_s\tcommand_runs\n' \
             >"$RESULTS/results.tsv"
         printf 'server\tdays\trows_per_day\tcommand\truns\tmedian_s\tmax_s\tcheck\n' >"$RESULTS/commands.tsv"
-        printf 'server\tdays\trows_per_day\tid\twall_s\tbusy_cpu_s\tbusy_cores\tapproach_cpu_s\tapproach_cores\tbaseline_cores\tiowait_s\n' >"$RESULTS/cpu.tsv"
+        printf 'server\tdays\trows_per_day\tid\twall_s\tbusy_cpu_s\tbusy_cores\tapproach_cpu_s\tapproach_cores\tbaseline_cores\tiowait_s\tserver_cpu_s\tserver_cpu_per_partition_ms\n' >"$RESULTS/cpu.tsv"
+        printf 'server\trows_per_day\tpartition\tstep\tserver_cpu_ms\twall_ms\n' >"$RESULTS/anatomy.tsv"
         { printf 'server\tdays\trows_per_day\tid\twall_s\tstart_s\t'; printf '%s_s\t' $STEPS
           printf 'swap_lock_wait_s\tbackground_analyze_s\tpartitions\tpartition_ms\toutside_phases_ms\tbeyond_copy_ms\tbeyond_copy_max_ms\tempty_partitions\tempty_partition_ms\tempty_partition_max_ms\tbetween_steps_ms\n'; } >"$RESULTS/steps.tsv"
     fi

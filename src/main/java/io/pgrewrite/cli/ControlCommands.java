@@ -50,7 +50,7 @@ final class ControlCommands {
                 return ExitCodes.OK;
             } catch (ControlException e) {
                 err.println(e.getMessage());
-                return e.badInput() ? ExitCodes.USAGE : ExitCodes.NOTHING_TO_DO;
+                return e.badInput() ? ExitCodes.USAGE : e.precondition() ? ExitCodes.PRECONDITION : ExitCodes.NOTHING_TO_DO;
             }
         }
     }

@@ -39,7 +39,8 @@ final class RunCommand extends DbCommand {
 
     @Override
     int poolSize() {
-        return def.workers() * 4 + 6; // per worker one more for its ANALYZE after the swap (statistics: after-swap)
+        // per worker one more for its ANALYZE after the swap (statistics: after-swap), one for its retire
+        return def.workers() * 5 + 6;
     }
 
     @Override

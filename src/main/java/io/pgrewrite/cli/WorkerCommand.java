@@ -32,7 +32,7 @@ final class WorkerCommand extends DbCommand {
 
     @Override
     int poolSize() {
-        return threads * 4 + 4;
+        return threads * 5 + 4; // one per thread for its retire in the background
     }
 
     @Override

@@ -151,6 +151,7 @@ public final class JobControls {
             }
         }
         String jobKey = runningJobKey(executionId);
+        SignalPrivileges.refuseUnseen(jdbc, executionId, jobKey, checked);
         // removed keys as JSON null: stripped by jsonb_strip_nulls after the merge
         jdbc.update(UPSERT_SETTINGS, executionId, jobKey, json(checked), json(removed));
         return state(executionId);
@@ -333,6 +334,7 @@ public final class JobControls {
     public static final class ControlException extends RuntimeException {
         private static final long serialVersionUID = 1L;
         private final boolean badInput;
+        private final boolean precondition;
 
         public ControlException(String message) {
             this(message, false);
@@ -340,12 +342,26 @@ public final class JobControls {
 
         /** @param badInput a key or value refused (the caller's mistake), not the execution's state */
         public ControlException(String message, boolean badInput) {
+            this(message, badInput, false);
+        }
+
+        private ControlException(String message, boolean badInput, boolean precondition) {
             super(message);
             this.badInput = badInput;
+            this.precondition = precondition;
+        }
+
+        /** A setting that is valid but that the job cannot obey as things are (a privilege missing): exit 4. */
+        static ControlException precondition(String message) {
+            return new ControlException(message, false, true);
         }
 
         public boolean badInput() {
             return badInput;
+        }
+
+        public boolean precondition() {
+            return precondition;
         }
     }
 }

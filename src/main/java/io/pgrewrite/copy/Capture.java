@@ -59,8 +59,8 @@ public final class Capture {
      * lock leaves the DELETE with nothing to delete: the version it waited for is gone and the new one is not in
      * its snapshot. In READ COMMITTED a second DELETE takes a new snapshot and finds the new version; without it
      * the stale row would stay until the next catch up, and the application's delete of the row it referenced
-     * would fail on the copy's key. (A replay whose snapshot predates the application's commit can still write
-     * the row back after it: the logged key repairs it at the next catch up; see the README.)
+     * would fail on the copy's key. (A replay whose snapshot predates the application's commit does not write the
+     * row back after it: while the copy carries keys it reads P FOR SHARE SKIP LOCKED, CatchUp.REPLAY_AROUND_HELD_ROWS.)
      */
     static final String DELETE_FROM_COPY = """
               IF TG_OP <> 'INSERT' THEN -- pgrewrite: deletes from the copy

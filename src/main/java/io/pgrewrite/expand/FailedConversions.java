@@ -52,8 +52,11 @@ final class FailedConversions {
     /**
      * Whether the row with this key now carries the value its expression gives (a plain read through the
      * parent, by key: the key index of each partition). No row: deleted since. May throw: still does not convert.
+     * The key is read from the recorded object as a record of the key columns alone ({@code %5$s}, each with its
+     * type): {@code jsonb_populate_record(NULL::table, ...)} casts NULL to every other column's type, which raises
+     * for a domain that refuses NULL, so every look-up failed and contract refused for ever.
      */
-    static final String ROW_CONVERTED = "SELECT (%1$s) FROM %2$s WHERE (%3$s) = (SELECT %4$s FROM jsonb_populate_record(NULL::%2$s, ?::jsonb) AS r)";
+    static final String ROW_CONVERTED = "SELECT (%1$s) FROM %2$s WHERE (%3$s) = (SELECT %4$s FROM jsonb_to_record(?::jsonb) AS r(%5$s))";
     /**
      * The row's record, locked for the look-up's transaction: an application transaction whose trigger records the
      * same key again (its ON CONFLICT updates {@code at}) is waited for first, or waits for this one; so a failure
@@ -137,11 +140,14 @@ final class FailedConversions {
                 : "(" + qt + " IS NOT NULL) = ((" + expr + ") IS NOT NULL)";
         List<String> keys = new ArrayList<>();
         List<String> fromRecord = new ArrayList<>();
+        List<String> keyColumns = new ArrayList<>();
         for (String k : table.keyColumns()) {
             keys.add(Identifiers.quote(k));
             fromRecord.add("r." + Identifiers.quote(k));
+            keyColumns.add(Identifiers.quote(k) + " " + table.column(k).orElseThrow().type());
         }
-        String lookup = String.format(ROW_CONVERTED, converted, table.qualified(), String.join(", ", keys), String.join(", ", fromRecord));
+        String lookup = String.format(ROW_CONVERTED, converted, table.qualified(), String.join(", ", keys), String.join(", ", fromRecord),
+                String.join(", ", keyColumns));
         List<String> still = new ArrayList<>();
         for (Map<String, Object> row : sql.jdbc().queryForList(FAILED, def.jobKey())) {
             String rowKey = (String) row.get("row_key");

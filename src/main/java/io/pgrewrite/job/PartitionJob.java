@@ -100,7 +100,7 @@ final class PartitionJob {
             }
         }
         // The state just read answers the first "swapped?" (nothing of this partition's ran since).
-        boolean swappedHere = false;
+        io.pgrewrite.plan.PartitionNames swappedHere = null;
         for (boolean first = true; !(first ? swapped(state) : swapped()); first = false) {
             // The catalog is read at capture (the copy goes on from it), at index (catch up and verify go on
             // from it), at swap and at retire: a parent that drifted meanwhile is found by index or by swap,
@@ -130,12 +130,18 @@ final class PartitionJob {
             phase("verify", () -> verify(indexed));
             if (phase("swap", this::swapOrRedo)) {
                 afterSwap(captured);
-                swappedHere = true;
+                swappedHere = captured.names();
                 break;
             }
         }
-        boolean notRetiredYet = swappedHere; // swapped in this run just now: not retired, no need to ask
-        phase("retire", () -> retire(notRetiredYet));
+        if (swappedHere != null) {
+            // Swapped in this run just now: retired in the background while the next partition runs; this
+            // phase is the wait for this worker's previous retire.
+            io.pgrewrite.plan.PartitionNames n = swappedHere;
+            phase("retire", () -> BackgroundRetire.afterSwap(engine, n));
+        } else {
+            phase("retire", this::retire); // swapped by an earlier run: retired now, unless it was
+        }
     }
 
     /** Runs one phase and records when it ran; returns the phase's result. */
@@ -168,6 +174,9 @@ final class PartitionJob {
     }
 
     private void capture(PartitionWork w) {
+        if (engine.definition().disk().maxExtraBytes() != null) {
+            BackgroundRetire.awaitMine(); // its release of the previous partition's reservation counts for this one
+        }
         try {
             engine.diskBudget().reserve(w.jobKey(), w.name(), io.pgrewrite.plan.DiskEstimate.bytes(engine.sql().jdbc(),
                     w.definition(), w.partition()), engine.definition().disk().maxExtraBytes(),
@@ -302,24 +311,11 @@ final class PartitionJob {
         }
     }
 
-    private void retire(boolean notRetiredYet) {
-        String jobKey = engine.definition().jobKey();
-        if (!notRetiredYet && PartitionState.RETIRED.equals(engine.state().state(jobKey, partition))) {
+    private void retire() {
+        if (PartitionState.RETIRED.equals(engine.state().state(engine.definition().jobKey(), partition))) {
             return;
         }
-        PartitionWork w = work();
-        // In one transaction, as when retire was a step of its own run in the step's transaction.
-        engine.tx().executeWithoutResult(s -> {
-            engine.retire().retire(w, engine.definition().retire() == io.pgrewrite.definition.Retire.KEEP);
-            FaultPoints.reach("retire:committed", partition); // P__old and capture gone, state not yet "retired"
-            engine.state().figure(jobKey, partition, "bytes_after", w.partition().totalBytes());
-            if (engine.definition().retire() == io.pgrewrite.definition.Retire.KEEP) {
-                engine.diskBudget().keep(jobKey, partition, w.names().qOld()); // P__old still takes its space
-            } else {
-                engine.diskBudget().release(jobKey, partition);
-            }
-            engine.state().set(jobKey, partition, PartitionState.RETIRED);
-        });
+        BackgroundRetire.retireNow(engine, work().names());
     }
 
     /**

@@ -35,6 +35,17 @@ public final class PartitionState {
             ON CONFLICT (job_key, partition_name) DO UPDATE SET state = EXCLUDED.state, %1$s = EXCLUDED.%1$s, updated_at = now()
             """;
 
+    /**
+     * retire: the partition is retired, and what it takes now (as the catalog's total_bytes: the rewritten
+     * partition with its indexes and TOAST), in one statement. Run in retire's transaction, under its
+     * lock_timeout: the size takes ACCESS SHARE on P, which only a DDL of someone else's would make wait.
+     */
+    static final String RETIRED_NOW = """
+            UPDATE pgrewrite.partition_state SET state = 'retired', bytes_after = pg_total_relation_size(to_regclass(?)),
+                   updated_at = now()
+             WHERE job_key = ? AND partition_name = ?
+            """;
+
     static final String SET_FIGURES = """
             UPDATE pgrewrite.partition_state SET %s = ?, updated_at = now() WHERE job_key = ? AND partition_name = ?
             """;

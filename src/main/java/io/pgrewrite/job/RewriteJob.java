@@ -107,7 +107,8 @@ public final class RewriteJob {
 
                     @Override
                     public void afterJob(JobExecution je) {
-                        BackgroundAnalyze.awaitAll(engine.definition().jobKey()); // a stopped or failed run's too
+                        BackgroundRetire.awaitAll(engine.definition().jobKey()); // a stopped or failed run's too
+                        BackgroundAnalyze.awaitAll(engine.definition().jobKey());
                         sampler.close();
                         throttle.close();
                     }
@@ -116,6 +117,7 @@ public final class RewriteJob {
                 .next(restartable(tasklet("expand", () -> engine.shapeChange().expand(engine.definition(), table()))))
                 .next(rewrite())
                 .next(tasklet("contract", () -> {
+                    BackgroundRetire.complete(engine); // no P__old, change log or capture function left behind
                     BackgroundAnalyze.complete(engine); // contract locks every partition: statistics first, all of them
                     engine.shapeChange().contract(engine.definition(), table());
                 }))

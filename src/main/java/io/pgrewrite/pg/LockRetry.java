@@ -445,7 +445,8 @@ public final class LockRetry {
         return b.append('.').toString();
     }
 
-    static boolean isLockFailure(Throwable e) {
+    /** A lock timeout or a deadlock, anywhere in the cause chain. */
+    public static boolean isLockFailure(Throwable e) {
         for (Throwable t = e; t != null; t = t.getCause()) {
             if (t instanceof SQLException s && ("55P03".equals(s.getSQLState()) || "40P01".equals(s.getSQLState()))) {
                 return true;

@@ -79,6 +79,7 @@ public final class Worker {
         for (Thread t : consumers) {
             t.join();
         }
+        io.pgrewrite.job.BackgroundRetire.awaitAll(null); // the last swapped partitions' retire
         io.pgrewrite.job.BackgroundAnalyze.awaitAll(null); // the last swapped partitions' statistics (statistics: after-swap)
     }
 

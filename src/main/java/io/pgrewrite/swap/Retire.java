@@ -39,9 +39,18 @@ public final class Retire {
      * flush twice. A crash leaves all three or none (a restart drops them then; each drop is IF EXISTS).
      */
     public void retire(PartitionWork w, boolean keepOld) {
-        PartitionNames n = w.names();
+        retire(w.names(), keepOld, () -> { });
+    }
+
+    /**
+     * {@link #retire(PartitionWork, boolean)}, with {@code record} run in the drop's transaction after the drops (so
+     * what it writes commits with them, or rolls back with an attempt that timed out); with {@code keepOld} it runs
+     * after the capture trigger, log and function are removed, in the caller's transaction.
+     */
+    public void retire(PartitionNames n, boolean keepOld, Runnable record) {
         if (keepOld) {
             capture.remove(n, n.qOld());
+            record.run();
         } else {
             List<String> drops = new ArrayList<>();
             drops.add(String.format(DROP_OLD, n.qOld()));
@@ -49,6 +58,7 @@ public final class Retire {
             lockRetry.run("drop " + n.old() + " and its change log", List.of(n.qOld(), n.qLog()), t -> {
                 sql.executeAll(drops);
                 FaultPoints.reach("retire:dropped-old", n.partition()); // dropped, not yet committed
+                record.run();
                 return null;
             });
         }

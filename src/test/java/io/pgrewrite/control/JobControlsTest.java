@@ -74,6 +74,12 @@ class JobControlsTest {
         assertThatThrownBy(() -> controls.set(10, Map.of("swap.window", "22-06")))
                 .hasMessageContaining("give clock times HH:MM-HH:MM");
         assertThat(controls.state(10).settings()).containsEntry("workers", "3");
+        // no process holds execution 10's job lock: the role checked is this session's, pgrewrite's own (no pg_monitor)
+        assertThatThrownBy(() -> controls.set(10, Map.of("throttle.oldest-transaction", "1h", "copy.pause", "1s")))
+                .isInstanceOf(ControlException.class).matches(e -> ((ControlException) e).precondition())
+                .hasMessageContaining("throttle.oldest-transaction needs to see other sessions")
+                .hasMessageContaining("GRANT pg_monitor TO \"pgrewrite_owner\"").hasMessageContaining("Nothing was changed");
+        assertThat(controls.state(10).settings()).doesNotContainKey("copy.pause");
         controls.set(10, Map.of("workers", "default", "swap.window", "default"));
     }
 

@@ -22,7 +22,9 @@ import org.junit.jupiter.api.io.TempDir;
  * The process is killed while retire drops the first partition's {@code P__old}: retire drops {@code P__old},
  * the change log and the capture function in one transaction (one WAL flush at its commit, where two
  * transactions paid two), so the kill leaves all three, never the log and function without the table; the
- * restart drops them and finishes, leaving nothing of pgrewrite's behind.
+ * restart drops them and finishes, leaving nothing of pgrewrite's behind. Retire runs in the background once the
+ * swap committed: by the kill the partition's worker step is recorded COMPLETED (a restart does not run it
+ * again), and the restart still retires it before contract.
  */
 class KilledWhileRetiringTest {
 
@@ -38,20 +40,31 @@ class KilledWhileRetiringTest {
         Path job = dir.resolve("massa.yaml");
         Files.writeString(job, "name: massa\ntable: ev\noperation: alter-column-type\ncolumn: massa\ntype: integer\nworkers: 1\n");
 
-        String paused;
+        String partition;
         try (JvmProcess p = JvmProcess.start("retirekill", List.of("-D" + FaultPoints.PROPERTY + "=retire:dropped-old"), db,
                 "run", job.toString())) {
-            paused = p.await(l -> l.startsWith("PGREWRITE-PAUSED retire:dropped-old "), 120);
+            partition = p.await(l -> l.startsWith("PGREWRITE-PAUSED retire:dropped-old "), 120).split(" ")[2];
+            // The worker did not wait for it: the partition's step is recorded done while its retire is held.
+            long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(60);
+            try (Connection c = db.connect(); Statement st = c.createStatement()) {
+                while (one(st, "SELECT count(*) FROM pgrewrite.batch_step_execution WHERE step_name = 'rewrite:" + partition
+                        + "' AND status = 'COMPLETED'") == 0) {
+                    assertThat(System.nanoTime()).as("rewrite:" + partition + " recorded COMPLETED while its retire is held")
+                            .isLessThan(deadline);
+                    Thread.sleep(100);
+                }
+            }
             p.kill();
         }
-        String partition = paused.split(" ")[2];
+        io.pgrewrite.plan.PartitionNames n = new io.pgrewrite.plan.PartitionNames("public", partition, "public", "ev");
         long id;
         try (Connection c = db.connect(); Statement st = c.createStatement()) {
             assertThat(one(st, "SELECT count(*) FROM pg_class WHERE relname = '" + partition + "__old'")).isOne();
-            assertThat(one(st, "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
-                    + " WHERE n.nspname = 'pgrewrite' AND c.relname LIKE 'log\\_%' AND c.relkind = 'r'")).isOne();
-            assertThat(one(st, "SELECT count(*) FROM pg_proc WHERE pronamespace = 'pgrewrite'::regnamespace AND proname LIKE 'capture\\_%'"))
-                    .isOne();
+            assertThat(one(st, "SELECT count(*) FROM pg_class WHERE oid = to_regclass('" + n.qLog().replace("'", "''") + "')")).isOne();
+            assertThat(one(st, "SELECT count(*) FROM pg_proc WHERE pronamespace = 'pgrewrite'::regnamespace AND proname = 'capture_"
+                    + n.hash() + "'")).isOne();
+            assertThat(one(st, "SELECT count(*) FROM pgrewrite.partition_state WHERE partition_name = '" + partition
+                    + "' AND state = 'swapped'")).isOne();
             id = one(st, "SELECT max(job_execution_id) FROM pgrewrite.batch_job_execution e"
                     + " JOIN pgrewrite.batch_job_instance i USING (job_instance_id) WHERE i.job_name = 'rewrite'");
         }
@@ -63,6 +76,7 @@ class KilledWhileRetiringTest {
             assertThat(one(st, "SELECT count(*) FROM pg_proc WHERE pronamespace = 'pgrewrite'::regnamespace AND proname LIKE 'capture\\_%'"))
                     .isZero();
             assertThat(one(st, "SELECT count(*) FROM ev")).isEqualTo(600);
+            assertThat(one(st, "SELECT count(*) FROM pgrewrite.partition_state WHERE state <> 'retired' OR bytes_after IS NULL")).isZero();
         }
     }
 }

@@ -1,0 +1,168 @@
+package io.pgrewrite.job;
+
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import io.pgrewrite.definition.Retire;
+import io.pgrewrite.pg.RoundTrip;
+import io.pgrewrite.plan.PartitionNames;
+import io.pgrewrite.plan.PartitionWork;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * retire in the background: once a partition's swap committed, dropping its {@code P__old}, change log and
+ * capture function (and recording it retired) runs on a thread and connection of its own while the worker goes
+ * on with the next partition. On many small partitions retire was a sixth of a partition's time on the worker's
+ * chain (a catalog read, the drops, a commit that always flushes WAL because it unlinks files, the bookkeeping),
+ * and nothing after the swap needs it done. Bounded as {@link BackgroundAnalyze}: each worker thread has at most
+ * one outstanding, and its next retire waits for the previous one. Before contract, and when the job ends, the
+ * job's outstanding ones are waited for; then {@link #complete} retires every partition still recorded as
+ * swapped (a kill after the worker step recorded COMPLETED but before its retire committed, a retire that failed,
+ * a remote worker that died), so no job completes with a {@code P__old} or a change log left behind. A kill
+ * anywhere leaves either a swapped partition with its {@code P__old}, log and function (retire's transaction did
+ * not commit), or a retired one without them: {@code restart} retires the former, {@code abandon --cleanup}
+ * keeps or drops its {@code P__old} and removes the rest.
+ * <p>
+ * A job with {@code disk.max-extra} waits for its worker's outstanding retire before it reserves the next
+ * partition's space (see {@link #awaitMine}): the reservation is released by retire, and the budget's wait
+ * polls once a second.
+ */
+public final class BackgroundRetire {
+
+    private static final Logger log = LoggerFactory.getLogger(BackgroundRetire.class);
+
+    private record Outstanding(String jobKey, String partition, Future<?> done) {
+    }
+
+    private static final AtomicInteger THREADS = new AtomicInteger();
+    private static final ExecutorService POOL = Executors.newCachedThreadPool(r -> {
+        Thread t = new Thread(r, "retire-" + THREADS.incrementAndGet());
+        t.setDaemon(true);
+        return t;
+    });
+    /** The outstanding retire of each worker thread. */
+    private static final Map<Thread, Outstanding> SLOTS = new ConcurrentHashMap<>();
+
+    private BackgroundRetire() {
+    }
+
+    /**
+     * Right after the swap of {@code n.partition()} committed: its retire in the background, once this worker
+     * thread's previous one has ended (the wait is the worker's "retire" phase). Under dry run the statements
+     * are printed here instead.
+     */
+    static void afterSwap(Engine engine, PartitionNames n) {
+        if (engine.sql().dryRun()) {
+            retireNow(engine, n);
+            return;
+        }
+        awaitMine();
+        String jobKey = engine.definition().jobKey();
+        Future<?> f = POOL.submit(() -> {
+            try {
+                retireNow(engine, n);
+            } catch (RuntimeException e) {
+                // Still 'swapped' in partition_state: retired again before contract, which fails the job if that fails too.
+                log.warn("{}: its retire after the swap failed ({}); it runs again before contract", n.partition(),
+                        Failures.message(e));
+            }
+        });
+        SLOTS.put(Thread.currentThread(), new Outstanding(jobKey, n.partition(), f));
+    }
+
+    /** Waits for this worker thread's outstanding retire, if any. */
+    static void awaitMine() {
+        Outstanding previous = SLOTS.remove(Thread.currentThread());
+        if (previous != null) {
+            await(previous);
+        }
+    }
+
+    /** Waits for this process's outstanding retires of the job ({@code null}: of every job). */
+    public static void awaitAll(String jobKey) {
+        for (Map.Entry<Thread, Outstanding> e : SLOTS.entrySet()) {
+            if (jobKey == null || jobKey.equals(e.getValue().jobKey())) {
+                await(e.getValue());
+                SLOTS.remove(e.getKey(), e.getValue());
+            }
+        }
+    }
+
+    /**
+     * Before contract: every swapped partition of the job is retired. Waits for this process's outstanding
+     * retires, then retires each partition still recorded as swapped itself. Throws when one cannot be: the job
+     * does not complete with it, and restart tries again.
+     */
+    static void complete(Engine engine) {
+        String jobKey = engine.definition().jobKey();
+        awaitAll(jobKey);
+        if (engine.sql().dryRun()) {
+            return;
+        }
+        for (Map<String, Object> row : engine.state().all(jobKey)) {
+            if (!PartitionState.SWAPPED.equals(row.get("state"))) {
+                continue;
+            }
+            String partition = (String) row.get("partition_name");
+            PartitionNames n;
+            try {
+                n = PartitionWork.load(engine.catalog(), engine.definition(), partition).names();
+            } catch (PartitionWork.Gone e) { // dropped since its swap: what is left of it is ours
+                n = new PartitionNames(engine.definition().schema(), partition, engine.definition().schema(),
+                        engine.definition().table());
+            }
+            retireNow(engine, n);
+            log.info("{}: retired before contract (its retire after the swap had not committed)", partition);
+        }
+    }
+
+    /**
+     * retire of a swapped partition: with {@code retire: drop} one transaction drops P__old, its log and function
+     * and records the partition retired with its size now and its disk reservation released (one commit where
+     * there were three); with {@code retire: keep} the capture goes from P__old, and the reservation becomes the
+     * kept P__old's.
+     */
+    static void retireNow(Engine engine, PartitionNames n) {
+        String jobKey = engine.definition().jobKey();
+        String partition = n.partition();
+        if (engine.sql().dryRun()) {
+            engine.retire().retire(n, engine.definition().retire() == Retire.KEEP, () -> { });
+            return;
+        }
+        if (engine.definition().retire() == Retire.KEEP) {
+            engine.retire().retire(n, true, () -> { });
+            FaultPoints.reach("retire:committed", partition); // capture gone from P__old, state not yet "retired"
+            engine.tx().executeWithoutResult(s -> {
+                engine.diskBudget().keep(jobKey, partition, n.qOld()); // P__old still takes its space
+                engine.sql().jdbc().update(PartitionState.RETIRED_NOW, n.qPartition(), jobKey, partition);
+            });
+            return;
+        }
+        engine.retire().retire(n, false, () -> {
+            RoundTrip r = new RoundTrip(engine.sql().jdbc());
+            r.update(DiskBudget.RELEASE, jobKey, partition);
+            r.update(PartitionState.RETIRED_NOW, n.qPartition(), jobKey, partition);
+            r.run();
+        });
+        FaultPoints.reach("retire:committed", partition); // P__old and capture gone, recorded retired
+    }
+
+    private static void await(Outstanding o) {
+        try {
+            o.done().get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            // A stop: the cause makes the partition end STOPPED, not FAILED; complete() retires it later.
+            throw new IllegalStateException(o.partition() + ": interrupted while waiting for its retire",
+                    new org.springframework.batch.core.job.JobInterruptedException(o.partition() + ": interrupted while waiting for its retire"));
+        } catch (ExecutionException e) {
+            // logged by the task; the partition is still swapped and complete() retires it
+        }
+    }
+}
