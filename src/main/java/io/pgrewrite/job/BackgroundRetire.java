@@ -37,7 +37,8 @@ public final class BackgroundRetire {
 
     private static final Logger log = LoggerFactory.getLogger(BackgroundRetire.class);
 
-    private record Outstanding(String jobKey, String partition, Future<?> done) {
+    /** A retire under way: the partition, what retires it again if it fails, and its outcome. */
+    private record Outstanding(String jobKey, String partition, Engine engine, PartitionNames names, Future<?> done) {
     }
 
     private static final AtomicInteger THREADS = new AtomicInteger();
@@ -64,27 +65,35 @@ public final class BackgroundRetire {
         }
         awaitMine();
         String jobKey = engine.definition().jobKey();
-        Future<?> f = POOL.submit(() -> {
-            try {
-                retireNow(engine, n);
-            } catch (RuntimeException e) {
-                // Still 'swapped' in partition_state: retired again before contract, which fails the job if that fails too.
-                log.warn("{}: its retire after the swap failed ({}); it runs again before contract", n.partition(),
-                        Failures.message(e));
-            }
-        });
-        SLOTS.put(Thread.currentThread(), new Outstanding(jobKey, n.partition(), f));
+        // A failure is the Future's: the worker's next wait retires the partition again, or fails (see awaitMine).
+        Future<?> f = POOL.submit(() -> retireNow(engine, n));
+        SLOTS.put(Thread.currentThread(), new Outstanding(jobKey, n.partition(), engine, n, f));
     }
 
-    /** Waits for this worker thread's outstanding retire, if any. */
+    /**
+     * Waits for this worker thread's outstanding retire, if any. One that failed (its locks not granted within its
+     * retries, a lost connection) is retried here, on the worker's own connection; if that fails too, this worker's
+     * current partition fails with it, and the job stops there: at most one partition's {@code P__old} and disk
+     * reservation outlive their swap, where failures swallowed one after the other would let every later partition
+     * keep its {@code P__old} (the disk a rewrite exists to spare) and, under {@code disk.max-extra}, hold the budget
+     * that the next partition waits for. A restart retires it first ({@link #leftovers}).
+     */
     static void awaitMine() {
         Outstanding previous = SLOTS.remove(Thread.currentThread());
-        if (previous != null) {
-            await(previous);
+        if (previous == null) {
+            return;
+        }
+        if (!await(previous)) {
+            log.warn("{}: retrying its retire on the worker's connection", previous.partition());
+            retireNow(previous.engine(), previous.names());
         }
     }
 
-    /** Waits for this process's outstanding retires of the job ({@code null}: of every job). */
+    /**
+     * Waits for this process's outstanding retires of the job ({@code null}: of every job). A failed one stays
+     * recorded as swapped: {@link #complete} before contract, or {@link #leftovers} when the job is restarted,
+     * retires it.
+     */
     public static void awaitAll(String jobKey) {
         for (Map.Entry<Thread, Outstanding> e : SLOTS.entrySet()) {
             if (jobKey == null || jobKey.equals(e.getValue().jobKey())) {
@@ -100,8 +109,19 @@ public final class BackgroundRetire {
      * does not complete with it, and restart tries again.
      */
     static void complete(Engine engine) {
+        awaitAll(engine.definition().jobKey());
+        leftovers(engine, "before contract");
+    }
+
+    /**
+     * Retires every partition of the job still recorded as swapped, on the caller's thread: before contract, and
+     * when the partitioned step begins (a run killed, or failed, after a partition's worker step had recorded
+     * COMPLETED and before its retire committed: restart does not run that step again, and its disk reservation
+     * would hold the budget the next partitions wait for). Throws when one cannot be retired: nothing starts on top
+     * of it, and the message names it.
+     */
+    static void leftovers(Engine engine, String when) {
         String jobKey = engine.definition().jobKey();
-        awaitAll(jobKey);
         if (engine.sql().dryRun()) {
             return;
         }
@@ -118,7 +138,7 @@ public final class BackgroundRetire {
                         engine.definition().table());
             }
             retireNow(engine, n);
-            log.info("{}: retired before contract (its retire after the swap had not committed)", partition);
+            log.info("{}: retired {} (its retire after the swap had not committed)", partition, when);
         }
     }
 
@@ -153,16 +173,21 @@ public final class BackgroundRetire {
         FaultPoints.reach("retire:committed", partition); // P__old and capture gone, recorded retired
     }
 
-    private static void await(Outstanding o) {
+    /** Whether the retire committed; false when it failed (logged here). */
+    private static boolean await(Outstanding o) {
         try {
             o.done().get();
+            return true;
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+            SLOTS.putIfAbsent(Thread.currentThread(), o); // still under way: the job's end waits for it
             // A stop: the cause makes the partition end STOPPED, not FAILED; complete() retires it later.
             throw new IllegalStateException(o.partition() + ": interrupted while waiting for its retire",
                     new org.springframework.batch.core.job.JobInterruptedException(o.partition() + ": interrupted while waiting for its retire"));
         } catch (ExecutionException e) {
-            // logged by the task; the partition is still swapped and complete() retires it
+            log.warn("{}: its retire after the swap failed ({}); it is still recorded as swapped", o.partition(),
+                    Failures.message(e.getCause() != null ? e.getCause() : e));
+            return false;
         }
     }
 }

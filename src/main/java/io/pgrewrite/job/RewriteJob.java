@@ -171,6 +171,14 @@ public final class RewriteJob {
         return new StepBuilder(NAME, repository)
                 .partitioner(NAME, new PartitionList(engine.planner(), engine.definition()))
                 .partitionHandler(handler)
+                .listener(new org.springframework.batch.core.listener.StepExecutionListener() {
+                    @Override
+                    public void beforeStep(org.springframework.batch.core.step.StepExecution se) {
+                        // A restart after a kill (or a failed retire) between a worker step's COMPLETED and its retire:
+                        // that step does not run again, so its P__old and disk reservation go here, before any other.
+                        BackgroundRetire.leftovers(engine, "when the job began again");
+                    }
+                })
                 .build();
     }
 

@@ -24,7 +24,9 @@ import org.junit.jupiter.api.io.TempDir;
  * transactions paid two), so the kill leaves all three, never the log and function without the table; the
  * restart drops them and finishes, leaving nothing of pgrewrite's behind. Retire runs in the background once the
  * swap committed: by the kill the partition's worker step is recorded COMPLETED (a restart does not run it
- * again), and the restart still retires it before contract.
+ * again), and the restart still retires it before contract. Under a disk budget with room for one partition at a
+ * time, the restart retires it before the next partition reserves its space: that partition would otherwise wait for
+ * a reservation nobody releases, and fail after {@code disk.wait}, at every restart.
  */
 class KilledWhileRetiringTest {
 
@@ -39,7 +41,24 @@ class KilledWhileRetiringTest {
         }
         Path job = dir.resolve("massa.yaml");
         Files.writeString(job, "name: massa\ntable: ev\noperation: alter-column-type\ncolumn: massa\ntype: integer\nworkers: 1\n");
+        killInRetireThenRestart(db, job);
+    }
 
+    @Test
+    void underABudgetForOnePartitionTheRestartRetiresTheKilledOneBeforeTheNextReserves() throws Exception {
+        TestDatabase.Database db = TestDatabase.newDatabase("retirekillbudget");
+        long day;
+        try (Connection c = db.connect(); Statement st = c.createStatement()) {
+            Tables.daily(c, "public", "ev", LocalDate.of(2024, 3, 1), 2, 300);
+            day = one(st, "SELECT pg_total_relation_size('ev_20240301')");
+        }
+        Path job = dir.resolve("tight.yaml");
+        Files.writeString(job, "name: tight\ntable: ev\noperation: compact\nworkers: 1\ndisk:\n  max-extra: " + (day * 3 / 2)
+                + "B\n  wait: 2s\n");
+        killInRetireThenRestart(db, job);
+    }
+
+    private void killInRetireThenRestart(TestDatabase.Database db, Path job) throws Exception {
         String partition;
         try (JvmProcess p = JvmProcess.start("retirekill", List.of("-D" + FaultPoints.PROPERTY + "=retire:dropped-old"), db,
                 "run", job.toString())) {
@@ -77,6 +96,7 @@ class KilledWhileRetiringTest {
                     .isZero();
             assertThat(one(st, "SELECT count(*) FROM ev")).isEqualTo(600);
             assertThat(one(st, "SELECT count(*) FROM pgrewrite.partition_state WHERE state <> 'retired' OR bytes_after IS NULL")).isZero();
+            assertThat(one(st, "SELECT count(*) FROM pgrewrite.disk_reservation")).as("every reservation released").isZero();
         }
     }
 }
