@@ -86,6 +86,16 @@ public final class Verify {
     static final String IMPORT = "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ; SET TRANSACTION SNAPSHOT '%s'; "
             + OneCorePerWorker.SCANS;
 
+    /** Both checksums in one statement, one after the other: source (n, h), then copy (n, h), for a small partition. */
+    static final String BOTH_SIDES = "SELECT a.n, a.h, b.n, b.h FROM (%s) AS a CROSS JOIN (%s) AS b";
+
+    /**
+     * From this heap size of the partition on, the two sides are read at once; below it one after the other in one
+     * statement, where a second connection's round trips would cost more than the shorter wait saves. PostgreSQL's
+     * own default threshold for planning a second process for a scan ({@code min_parallel_table_scan_size}).
+     */
+    static final long SIDES_AT_ONCE_BYTES = 8L << 20;
+
     /** Threads that wait for the copy's side on its own connection (the partition's side runs in the worker's). */
     private static final ExecutorService SIDES = Executors.newCachedThreadPool(r -> {
         Thread t = new Thread(r, "pgrewrite-verify-copy-side");
@@ -138,7 +148,15 @@ public final class Verify {
     private final Map<String, Map<String, String>> hashFunctionsByShape = new ConcurrentHashMap<>();
     private final Map<String, Boolean> immutableByShape = new ConcurrentHashMap<>();
 
+    private final long sidesAtOnceBytes;
+
     public Verify(SqlRunner sql, TransactionTemplate tx) {
+        this(sql, tx, SIDES_AT_ONCE_BYTES);
+    }
+
+    /** With the partition size from which the sides are read at once (tests: 0, always). */
+    Verify(SqlRunner sql, TransactionTemplate tx, long sidesAtOnceBytes) {
+        this.sidesAtOnceBytes = sidesAtOnceBytes;
         this.sql = sql;
         this.snapshot = Transactions.requiresNew(tx);
         snapshot.setReadOnly(true); // REPEATABLE READ: SNAPSHOT, the transaction's first statement
@@ -203,13 +221,19 @@ public final class Verify {
             begin.update(SNAPSHOT);
             begin.update(OneCorePerWorker.SCANS);
             Supplier<Boolean> logged = begin.one(String.format(LOGGED, w.names().qLog()), Boolean.class);
-            Supplier<String> exported = begin.one(EXPORT, String.class);
+            boolean atOnce = w.partition().heapBytes() >= sidesAtOnceBytes;
+            Supplier<String> exported = atOnce ? begin.one(EXPORT, String.class) : () -> null;
             begin.run();
             boolean antiJoin = Boolean.TRUE.equals(logged.get());
             String sourceSql = antiJoin ? src : String.format(CHECKSUM_ALL, sourceList, w.names().qPartition());
             String targetSql = antiJoin ? dst : String.format(CHECKSUM_ALL, targetList, w.names().qRw());
             if (antiJoin) {
                 sql.jdbc().execute(HASH_ANTI_JOIN);
+            }
+            if (!atOnce) {
+                // Both sums in one statement (one round trip; a user's expression may hold jsonb's ?, so no RoundTrip).
+                return sql.jdbc().queryForObject(String.format(BOTH_SIDES, sourceSql.strip(), targetSql.strip()), (rs, i) ->
+                        new Result(rs.getLong(1), rs.getLong(3), rs.getString(2), rs.getString(4), excluded));
             }
             io.pgrewrite.job.FaultPoints.reach("verify:snapshot-exported", w.name());
             String snapshotId = exported.get();

@@ -64,7 +64,7 @@ class OneCorePerWorkerTest {
         assertThat(settledScans(db, "ev_20240301__rw") - copy).as("scans of the copy by the index phase").isEqualTo(2);
 
         copy = settledScans(db, "ev_20240301__rw");
-        assertThat(new Verify(sql, tx).verify(w).ok()).isTrue();
+        assertThat(new Verify(sql, tx, 0).verify(w).ok()).isTrue();
         assertThat(settledScans(db, "ev_20240301") - source).as("scans of the partition by verify").isEqualTo(1);
         assertThat(settledScans(db, "ev_20240301__rw") - copy).as("scans of the copy by verify").isEqualTo(1);
     }

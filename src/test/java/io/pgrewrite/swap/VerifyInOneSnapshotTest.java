@@ -54,7 +54,7 @@ class VerifyInOneSnapshotTest {
         try (Connection app = db.connectAsApp(); Statement st = app.createStatement()) {
             st.execute("UPDATE ev SET label = 'changed before' WHERE id = 5"); // logged, not replayed: left out
         }
-        Verify verify = new Verify(sql, tx);
+        Verify verify = new Verify(sql, tx, 0); // the sides at once, however small
 
         System.setProperty(FaultPoints.ANNOUNCE, "verify:snapshot-exported");
         System.setProperty("pgrewrite.test.announce-ms", "3000");

@@ -22,8 +22,9 @@ import org.springframework.jdbc.datasource.DataSourceTransactionManager;
 import org.springframework.transaction.support.TransactionTemplate;
 
 /**
- * verify catches a copy that differs from its partition — a changed value, a missing row, a row too
- * many — and forgives only the rows whose keys still wait in the change log (the swap replays those).
+ * verify catches a copy that differs from its partition — a changed value, one jsonb value, a missing row, a row
+ * too many — and forgives only the rows whose keys still wait in the change log (the swap replays those); whether
+ * it reads the two sides one after the other (a small partition) or at once on two connections.
  */
 class VerifyTest {
 
@@ -43,9 +44,15 @@ class VerifyTest {
         jdbc.execute("ALTER TABLE ev ADD COLUMN massa__pgrewrite integer");
         PartitionWork w = PartitionWork.load(new Catalog(jdbc), def, "ev_20240301");
         new Capture(sql, new LockRetry(tx, sql, java.time.Duration.ofMillis(200), 3)).install(w.names(), w.table());
-        jdbc.execute("CREATE TABLE ev_20240301__rw AS SELECT id, at, massa, label, extra, massa::integer AS massa__pgrewrite FROM ev_20240301");
-        Verify verify = new Verify(sql, tx);
+        for (Verify verify : java.util.List.of(new Verify(sql, tx), new Verify(sql, tx, 0))) { // one after the other, at once
+            jdbc.execute("DROP TABLE IF EXISTS ev_20240301__rw");
+            jdbc.execute("TRUNCATE " + w.names().qLog());
+            jdbc.execute("CREATE TABLE ev_20240301__rw AS SELECT id, at, massa, label, extra, massa::integer AS massa__pgrewrite FROM ev_20240301");
+            differencesFail(jdbc, w, verify);
+        }
+    }
 
+    private static void differencesFail(JdbcTemplate jdbc, PartitionWork w, Verify verify) {
         assertThat(verify.verify(w).ok()).as(verify.verify(w).describe()).isTrue();
 
         // one jsonb value of one row differs, the row's other columns equal: every column is compared
