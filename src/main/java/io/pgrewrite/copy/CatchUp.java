@@ -169,13 +169,28 @@ public final class CatchUp {
                 return b;
             });
         } catch (DataAccessException e) {
-            if (!aroundHeldRows || !LockRetry.isLockFailure(e)) {
+            if (!aroundHeldRows || !(LockRetry.isLockFailure(e) || movedToAnotherPartition(e))) {
                 throw e;
             }
-            log.info("{}: a catch-up batch waited longer than its lock_timeout (as a rule behind an application transaction"
-                    + " that holds a row a replayed row references) and was rolled back; its keys stay logged for the next one", w.name());
+            log.info("{}: a catch-up batch was stopped and rolled back (a lock wait longer than its lock_timeout, as a rule behind an"
+                    + " application transaction that holds a row a replayed row references, or a row moved to another partition"
+                    + " since its snapshot); its keys stay logged for the next one", w.name());
             return null;
         }
+    }
+
+    /**
+     * FOR SHARE of a row that a transaction committed since the batch's snapshot moved to another partition (an
+     * UPDATE of the partition key): PostgreSQL raises a serialization failure instead of skipping it. Its key is
+     * logged (the move deleted it from P); the next batch, with a new snapshot, no longer finds it in P.
+     */
+    private static boolean movedToAnotherPartition(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof java.sql.SQLException s && "40001".equals(s.getSQLState())) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** Whether {@code P__rw} carries foreign keys: then batches go round held rows. Catalog only. */
@@ -228,12 +243,22 @@ public final class CatchUp {
      * fast the application keeps writing); later changes stay for the next catch up.
      */
     public long everythingLoggedSoFar(PartitionWork w, TransactionTemplate tx) {
-        if (sql.dryRun()) {
-            return 0;
-        }
+        return sql.dryRun() ? 0 : everythingLoggedSoFar(w, tx, copyHasKeys(w));
+    }
+
+    /**
+     * The same, going round held rows whatever the copy carries: the last catch up before the copy gets its foreign
+     * keys (swap.ForeignKeyCopy). The copy's rows of keys logged before the capture function deleted from it are stale
+     * (the application deleted or re-pointed them in P); a key enforced on the copy from then on would refuse the
+     * application's delete of a row they reference, until the next catch up.
+     */
+    public long everythingLoggedSoFarAroundHeldRows(PartitionWork w, TransactionTemplate tx) {
+        return sql.dryRun() ? 0 : everythingLoggedSoFar(w, tx, true);
+    }
+
+    private long everythingLoggedSoFar(PartitionWork w, TransactionTemplate tx, boolean aroundHeldRows) {
         long last = sql.queryOne(String.format(LAST_SEQ, w.names().qLog()), Long.class);
         TransactionTemplate own = io.pgrewrite.pg.Transactions.requiresNew(tx);
-        boolean aroundHeldRows = copyHasKeys(w);
         long replayed = 0;
         int stopped = 0;
         // Keys logged again (held by an open transaction) get a seq above last: the loop ends.

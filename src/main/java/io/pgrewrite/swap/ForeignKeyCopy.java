@@ -132,6 +132,9 @@ public final class ForeignKeyCopy {
         }
         List<String> present = sql.jdbc().queryForList(
                 "SELECT conname::text FROM pg_constraint WHERE conrelid = to_regclass(?) AND contype = 'f'", String.class, n.qRw());
+        // The copy's rows of keys logged before the capture function deleted from it go first: once a key is on the
+        // copy, a stale one would refuse the application's delete of the row it references.
+        catchUp.everythingLoggedSoFarAroundHeldRows(w, tx);
         lockRetry.run("foreign keys on " + n.rw(), List.of(n.qRw()), t -> {
             for (Key k : keys) {
                 if (missing.contains(k.name()) && !present.contains(k.name())) {
