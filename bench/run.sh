@@ -542,7 +542,11 @@ measure() {  # measure ID DAYS: one approach on a fresh copy, one line in result
     t0=$(now)
     approach_"$id" "$db" >"$dir/approach.log" 2>&1 || rc=$?
     t1=$(now)
-    cpu1=$(cpu_now); srv1=$(srv_cpu)
+    cpu1=$(cpu_now)
+    # The client's backends end after it does, and the postmaster adds their CPU to its own children's once it has
+    # reaped them: read while they exit, a backend reaped between the two reads counts in neither (a run's pooled
+    # connections, which did all its work, went missing that way). A second lets them go.
+    sleep 1; srv1=$(srv_cpu)
     local end_disk
     end_disk=$(q "$db" "$DISK_NOW")
     sleep $SETTLE
