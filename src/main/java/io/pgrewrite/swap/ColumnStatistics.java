@@ -13,8 +13,9 @@ import io.pgrewrite.plan.PartitionWork;
  * The statistics {@code P__rw} gets before the swap: every column that had statistics on P has them again,
  * as after a blocking ALTER (which keeps the statistics of every column it does not change). On PostgreSQL
  * 18 the columns whose values the rewrite copies unchanged get P's statistics as they are
- * ({@code pg_restore_attribute_stats}, catalog work only); the columns it computes, and on older servers
- * every column, are sampled by the ANALYZE of {@link IndexBuild}'s VACUUM, outside any lock (nobody reads
+ * ({@code pg_restore_attribute_stats}, catalog work only), and so they do on older servers when pgrewrite
+ * runs as a superuser (pg_statistic written directly: only a superuser may); the columns it computes, and
+ * on older servers as any other role every column, are sampled by the ANALYZE of {@link IndexBuild}'s VACUUM, outside any lock (nobody reads
  * {@code P__rw} yet), or with {@code statistics: after-swap} by an ANALYZE of the swapped-in partition
  * ({@link PendingStatistics}); the copy of P's statistics stays before the swap, while P is still P. An ANALYZE of all columns is run without a column list: only that resets the
  * table's change counter, so autovacuum does not analyze the new partition again after the swap.
@@ -23,7 +24,12 @@ final class ColumnStatistics {
 
     static final int RESTORE_VERSION = 180000;
 
-    static final String SERVER_VERSION = "SELECT current_setting('server_version_num')::int";
+    /**
+     * The server's version, whether we are a superuser (the only role that may write pg_statistic before 18), and
+     * whether we may reset a table's activity counters (see {@link PendingStatistics#RESET_COUNTERS}).
+     */
+    static final String SERVER = "SELECT current_setting('server_version_num')::int, current_setting('is_superuser')::bool,"
+            + " has_function_privilege('pg_stat_reset_single_table_counters(oid)', 'EXECUTE')";
 
     /**
      * Columns of a table that have statistics of their own (not the inherited ones of a parent). pg_stats,
@@ -55,11 +61,43 @@ final class ColumnStatistics {
              WHERE s.schemaname = ? AND s.tablename = ? AND NOT s.inherited AND s.attname = ANY (?::text[])
             """;
 
+    /**
+     * Before PostgreSQL 18, as a superuser: what {@link #RESTORE} does, written into pg_statistic directly (what
+     * a superuser's pg_restore_attribute_stats would write). The rows of P for the given columns, matched to
+     * P__rw's by name (P may have dropped columns, P__rw has none, so the attnums differ), and only where the
+     * column's type and collation are the same: the values are of that type. Catalog only: RowExclusiveLock on
+     * pg_statistic; no lock on P or P__rw. First the rows P__rw may have of those columns (a restart that runs
+     * the restore again).
+     */
+    static final String CLEAR_CATALOG = """
+            DELETE FROM pg_statistic s USING pg_attribute a
+             WHERE s.starelid = to_regclass(?) AND NOT s.stainherit
+               AND a.attrelid = s.starelid AND a.attnum = s.staattnum AND a.attname = ANY (?::text[])
+            """;
+    static final String RESTORE_CATALOG = """
+            INSERT INTO pg_statistic
+            SELECT r.attrelid, r.attnum, false, s.stanullfrac, s.stawidth, s.stadistinct,
+                   s.stakind1, s.stakind2, s.stakind3, s.stakind4, s.stakind5,
+                   s.staop1, s.staop2, s.staop3, s.staop4, s.staop5,
+                   s.stacoll1, s.stacoll2, s.stacoll3, s.stacoll4, s.stacoll5,
+                   s.stanumbers1, s.stanumbers2, s.stanumbers3, s.stanumbers4, s.stanumbers5,
+                   s.stavalues1, s.stavalues2, s.stavalues3, s.stavalues4, s.stavalues5
+              FROM pg_statistic s
+              JOIN pg_attribute p ON p.attrelid = s.starelid AND p.attnum = s.staattnum
+              JOIN pg_attribute r ON r.attrelid = to_regclass(?) AND r.attname = p.attname AND NOT r.attisdropped
+                                 AND r.atttypid = p.atttypid AND r.attcollation = p.attcollation
+             WHERE s.starelid = to_regclass(?) AND NOT s.stainherit AND p.attname = ANY (?::text[])
+            """;
+
     /** ShareUpdateExclusiveLock on P__rw, which nobody else uses yet. */
     static final String ANALYZE = "ANALYZE %s (%s)";
 
-    /** What to do for one partition: columns to restore from P, columns to ANALYZE (null: all, no list). */
-    record Plan(List<String> restore, List<String> analyze) {
+    /**
+     * What to do for one partition: columns to restore from P, columns to ANALYZE (null: all, no list);
+     * {@code catalog}: restored by writing pg_statistic (before PostgreSQL 18, a superuser); {@code resetCounters}:
+     * we may reset the new partition's activity counters.
+     */
+    record Plan(List<String> restore, List<String> analyze, boolean catalog, boolean resetCounters) {
         boolean analyzeAll() {
             return analyze == null;
         }
@@ -77,12 +115,15 @@ final class ColumnStatistics {
      */
     Plan plan(PartitionWork w, Set<String> wanted) {
         if (sql.dryRun()) {
-            return new Plan(List.of(), new ArrayList<>(wanted));
+            return new Plan(List.of(), new ArrayList<>(wanted), false, false);
         }
         Set<String> had = new LinkedHashSet<>(sql.jdbc().queryForList(WITH_STATISTICS, String.class,
                 w.names().schema(), w.names().partition()));
         Set<String> restore = new LinkedHashSet<>();
-        if (sql.queryOne(SERVER_VERSION, Integer.class) >= RESTORE_VERSION) {
+        boolean[] server = sql.jdbc().queryForObject(SERVER, (rs, i) -> new boolean[] {
+                rs.getInt(1) >= RESTORE_VERSION, rs.getBoolean(2), rs.getBoolean(3) });
+        boolean catalog = !server[0] && server[1];
+        if (server[0] || catalog) {
             // Columns copied as they are; the computed ones (and generated ones, not in the projection) change.
             for (String c : w.projection().columns()) {
                 if (had.contains(c) && !w.projection().computed().containsKey(c)) {
@@ -95,7 +136,8 @@ final class ColumnStatistics {
         analyze.removeAll(restore);
         List<String> all = sql.jdbc().queryForList(COLUMNS, String.class, w.names().qRw());
         analyze.retainAll(all);
-        return new Plan(List.copyOf(restore), restore.isEmpty() && analyze.containsAll(all) ? null : List.copyOf(analyze));
+        return new Plan(List.copyOf(restore), restore.isEmpty() && analyze.containsAll(all) ? null : List.copyOf(analyze),
+                catalog, server[2]);
     }
 
     /**
@@ -112,7 +154,13 @@ final class ColumnStatistics {
             return 0;
         }
         String cols = "{" + String.join(",", plan.restore().stream().map(ColumnStatistics::arrayElement).toList()) + "}";
-        Long n = sql.queryOne(RESTORE, Long.class, w.names().schema(), w.names().rw(), w.names().schema(), w.names().partition(), cols);
+        Long n;
+        if (plan.catalog()) {
+            sql.jdbc().update(CLEAR_CATALOG, w.names().qRw(), cols);
+            n = (long) sql.jdbc().update(RESTORE_CATALOG, w.names().qRw(), w.names().qPartition(), cols);
+        } else {
+            n = sql.queryOne(RESTORE, Long.class, w.names().schema(), w.names().rw(), w.names().schema(), w.names().partition(), cols);
+        }
         List<String> missing = new ArrayList<>(plan.restore());
         missing.removeAll(sql.jdbc().queryForList(WITH_STATISTICS, String.class, w.names().schema(), w.names().rw()));
         if (!missing.isEmpty()) {
