@@ -24,12 +24,8 @@ final class ColumnStatistics {
 
     static final int RESTORE_VERSION = 180000;
 
-    /**
-     * The server's version, whether we are a superuser (the only role that may write pg_statistic before 18), and
-     * whether we may reset a table's activity counters (see {@link PendingStatistics#RESET_COUNTERS}).
-     */
-    static final String SERVER = "SELECT current_setting('server_version_num')::int, current_setting('is_superuser')::bool,"
-            + " has_function_privilege('pg_stat_reset_single_table_counters(oid)', 'EXECUTE')";
+    /** The server's version, and whether we are a superuser (the only role that may write pg_statistic before 18). */
+    static final String SERVER = "SELECT current_setting('server_version_num')::int, current_setting('is_superuser')::bool";
 
     /**
      * Columns of a table that have statistics of their own (not the inherited ones of a parent). pg_stats,
@@ -94,10 +90,9 @@ final class ColumnStatistics {
 
     /**
      * What to do for one partition: columns to restore from P, columns to ANALYZE (null: all, no list);
-     * {@code catalog}: restored by writing pg_statistic (before PostgreSQL 18, a superuser); {@code resetCounters}:
-     * we may reset the new partition's activity counters.
+     * {@code catalog}: restored by writing pg_statistic (before PostgreSQL 18, a superuser).
      */
-    record Plan(List<String> restore, List<String> analyze, boolean catalog, boolean resetCounters) {
+    record Plan(List<String> restore, List<String> analyze, boolean catalog) {
         boolean analyzeAll() {
             return analyze == null;
         }
@@ -114,16 +109,30 @@ final class ColumnStatistics {
      * (key, partition key, indexed and computed columns).
      */
     Plan plan(PartitionWork w, Set<String> wanted) {
+        return plan(w, new io.pgrewrite.pg.RoundTrip(sql.jdbc()), () -> wanted);
+    }
+
+    /**
+     * {@link #plan(PartitionWork, Set)} with its catalog reads sent in {@code reads}, with what the caller registered
+     * there (each partition's index phase asks them all: one round trip instead of four); {@code wanted} is asked
+     * after it ran.
+     */
+    Plan plan(PartitionWork w, io.pgrewrite.pg.RoundTrip reads, java.util.function.Supplier<Set<String>> wanted) {
         if (sql.dryRun()) {
-            return new Plan(List.of(), new ArrayList<>(wanted), false, false);
+            reads.run();
+            return new Plan(List.of(), new ArrayList<>(wanted.get()), false);
         }
-        Set<String> had = new LinkedHashSet<>(sql.jdbc().queryForList(WITH_STATISTICS, String.class,
-                w.names().schema(), w.names().partition()));
+        java.util.function.Supplier<List<String>> withStatistics = reads.list(WITH_STATISTICS, (rs, i) -> rs.getString(1),
+                w.names().schema(), w.names().partition());
+        java.util.function.Supplier<List<boolean[]>> server = reads.list(SERVER, (rs, i) -> new boolean[] {
+                rs.getInt(1) >= RESTORE_VERSION, rs.getBoolean(2) });
+        java.util.function.Supplier<List<String>> columns = reads.list(COLUMNS, (rs, i) -> rs.getString(1), w.names().qRw());
+        reads.run();
+        Set<String> had = new LinkedHashSet<>(withStatistics.get());
         Set<String> restore = new LinkedHashSet<>();
-        boolean[] server = sql.jdbc().queryForObject(SERVER, (rs, i) -> new boolean[] {
-                rs.getInt(1) >= RESTORE_VERSION, rs.getBoolean(2), rs.getBoolean(3) });
-        boolean catalog = !server[0] && server[1];
-        if (server[0] || catalog) {
+        boolean[] facts = server.get().get(0);
+        boolean catalog = !facts[0] && facts[1];
+        if (facts[0] || catalog) {
             // Columns copied as they are; the computed ones (and generated ones, not in the projection) change.
             for (String c : w.projection().columns()) {
                 if (had.contains(c) && !w.projection().computed().containsKey(c)) {
@@ -131,13 +140,13 @@ final class ColumnStatistics {
                 }
             }
         }
-        Set<String> analyze = new LinkedHashSet<>(wanted);
+        Set<String> analyze = new LinkedHashSet<>(wanted.get());
         analyze.addAll(had);
         analyze.removeAll(restore);
-        List<String> all = sql.jdbc().queryForList(COLUMNS, String.class, w.names().qRw());
+        List<String> all = columns.get();
         analyze.retainAll(all);
         return new Plan(List.copyOf(restore), restore.isEmpty() && analyze.containsAll(all) ? null : List.copyOf(analyze),
-                catalog, server[2]);
+                catalog);
     }
 
     /**

@@ -25,9 +25,11 @@ public final class PendingStatistics {
      * Our own table only. Written after the copy's VACUUM: 'pending' with the columns to sample (NULL: all,
      * an ANALYZE without a column list, the only one that resets the change counter), 'done' when nothing is
      * left to sample (PostgreSQL 18 copied every column's), NULL when the VACUUM sampled them (before-swap).
+     * With the partition's new state when the index phase ends here (NULL: unchanged): one commit for both.
      */
     static final String RECORD = """
-            UPDATE pgrewrite.partition_state SET statistics = ?, analyze_columns = ?, updated_at = now()
+            UPDATE pgrewrite.partition_state SET statistics = ?, analyze_columns = ?, state = coalesce(?::text, state),
+                   updated_at = now()
              WHERE job_key = ? AND partition_name = ?
             """;
 
@@ -71,20 +73,6 @@ public final class PendingStatistics {
     /** Under {@link #LOCK}; in a transaction, so 'done' commits with the statistics. */
     static final String ANALYZE = "ANALYZE %s%s";
 
-    /**
-     * Before an ANALYZE with a column list, where the role may (a superuser, or EXECUTE granted): the new
-     * partition's activity counters start again. The copy's inserts counted as changes since the last
-     * ANALYZE, and only an ANALYZE of every column resets that count, so autovacuum would sample every column
-     * of the partition again soon after (1.2–1.5 CPU-s a day of the demo table: the work restoring the other
-     * columns' statistics saved). The ANALYZE right after sets the live and dead row counts again. What is
-     * lost: the counts of the copy's own scans and inserts, and of the application's writes in the seconds
-     * since the swap. No lock; not transactional.
-     */
-    static final String RESET_COUNTERS = "SELECT pg_stat_reset_single_table_counters(to_regclass(?))";
-
-    /** Whether {@link #RESET_COUNTERS} may run (its EXECUTE is checked when it starts, whatever its WHERE says). */
-    static final String MAY_RESET = "SELECT has_function_privilege('pg_stat_reset_single_table_counters(oid)', 'EXECUTE')";
-
     private final SqlRunner sql;
     private final LockRetry lockRetry;
     /** Dry run: the columns the plan would sample after the swap, for {@link #printAfterSwap}. */
@@ -96,28 +84,21 @@ public final class PendingStatistics {
     }
 
     /** After the copy's VACUUM without ANALYZE: what the swapped-in partition still needs sampled. */
-    void recordPending(PartitionWork w, ColumnStatistics.Plan plan) {
+    void recordPending(PartitionWork w, ColumnStatistics.Plan plan, String state) {
         List<String> columns = plan.analyze();
         boolean nothing = !plan.analyzeAll() && columns.isEmpty();
-        if (nothing && plan.resetCounters()) {
-            // Every column's statistics restored: still reset the copy's change count (else autovacuum samples
-            // every column again), with an ANALYZE of the partition key after it, which counts the live rows again.
-            columns = new java.util.ArrayList<>(w.table().partitionKey());
-            columns.retainAll(w.projection().columns());
-            nothing = columns.isEmpty();
-        }
         if (sql.dryRun()) {
             dryRunColumns = nothing ? List.of() : columns;
             return;
         }
         sql.jdbc().update(RECORD, nothing ? DONE : PENDING,
-                plan.analyzeAll() || nothing ? null : columns.toArray(String[]::new), w.jobKey(), w.name());
+                plan.analyzeAll() || nothing ? null : columns.toArray(String[]::new), state, w.jobKey(), w.name());
     }
 
     /** After the copy's VACUUM (ANALYZE): nothing is pending (a restart may have changed after-swap to before-swap). */
-    void recordSampled(PartitionWork w) {
+    void recordSampled(PartitionWork w, String state) {
         if (!sql.dryRun()) {
-            sql.jdbc().update(RECORD, null, null, w.jobKey(), w.name());
+            sql.jdbc().update(RECORD, null, null, state, w.jobKey(), w.name());
         }
     }
 
@@ -128,9 +109,6 @@ public final class PendingStatistics {
         }
         sql.print("BEGIN");
         sql.print(String.format(LOCK, n.qPartition()));
-        if (dryRunColumns != null) {
-            sql.print(RESET_COUNTERS, n.qPartition());
-        }
         sql.print(String.format(ANALYZE, n.qPartition(), dryRunColumns == null ? "" : " (" + Identifiers.list(dryRunColumns) + ")"));
         sql.print("COMMIT");
     }
@@ -156,9 +134,6 @@ public final class PendingStatistics {
             }
             long start = System.currentTimeMillis();
             String[] c = cols.get(0);
-            if (c != null && sql.queryOne(MAY_RESET, Boolean.class)) {
-                sql.jdbc().query(RESET_COUNTERS, rs -> { }, n.qPartition()); // returns void
-            }
             sql.execute(String.format(ANALYZE, n.qPartition(), c == null ? "" : " (" + Identifiers.list(List.of(c)) + ")"));
             sql.jdbc().update(MARK_DONE, System.currentTimeMillis() - start, jobKey, n.partition());
             return true;
