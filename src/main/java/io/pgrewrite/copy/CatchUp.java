@@ -78,7 +78,7 @@ public final class CatchUp {
                 SELECT %14$s FROM ONLY %8$s s WHERE %13$s IN (SELECT %5$s FROM changed c)
             ), added AS (
                 INSERT INTO %3$s (%6$s) SELECT %7$s FROM ONLY %8$s s
-                 WHERE %13$s IN (SELECT %5$s FROM changed c) AND %13$s NOT IN (SELECT * FROM held)
+                 WHERE %15$s%13$s IN (SELECT %5$s FROM changed c) AND %13$s NOT IN (SELECT * FROM held)
                    FOR SHARE OF s SKIP LOCKED
                 RETURNING %2$s
             ), relogged AS (
@@ -99,6 +99,13 @@ public final class CatchUp {
     static final String BOUNDED_WAITS = """
             SELECT set_config('lock_timeout', greatest(1, (SELECT setting::bigint FROM pg_settings WHERE name = 'deadlock_timeout') / 4) || 'ms', true)
             """;
+
+    /**
+     * Tests only ({@link io.pgrewrite.job.FaultPoints#holdSnapshotMs}, point {@code catch-up:around-held-rows}): put
+     * before the read of P in {@link #REPLAY_AROUND_HELD_ROWS}, a one-time filter that sleeps after the statement's
+     * snapshot was taken and before it locks any row of P. Otherwise empty: the statement is as written.
+     */
+    static final String HOLD_SNAPSHOT = "(SELECT pg_sleep(%s)) IS NOT NULL AND ";
 
     /** Log rows a {@link #REPLAY_AROUND_HELD_ROWS} batch takes: it holds P's rows while it runs, so it runs short. */
     static final int AROUND_HELD_ROWS_BATCH = 1000;
@@ -147,10 +154,15 @@ public final class CatchUp {
         String keyList = list(w, null);
         String replay = String.format(REPLAY_AROUND_HELD_ROWS, w.names().qLog(), keyList, w.names().qRw(), w.keys().tuple("r"),
                 list(w, "c"), w.projection().columnList(), w.projection().selectList(), w.names().qPartition(), w.keys().tuple(null),
-                list(w, "r"), w.keys().tuple("x"), list(w, "x"), w.keys().tuple("s"), list(w, "s"));
+                list(w, "r"), w.keys().tuple("x"), list(w, "x"), w.keys().tuple("s"), list(w, "s"), hold(w));
         sql.queryOne(BOUNDED_WAITS, String.class);
         return sql.jdbc().queryForObject(replay, (rs, i) -> new Batch(rs.getLong(1), rs.getLong(2), rs.getLong(3), rs.getLong(4),
                 rs.getLong(5)), limit);
+    }
+
+    private static String hold(PartitionWork w) {
+        long ms = io.pgrewrite.job.FaultPoints.holdSnapshotMs("catch-up:around-held-rows", w.name());
+        return ms == 0 ? "" : String.format(HOLD_SNAPSHOT, ms / 1000.0);
     }
 
     private static String list(PartitionWork w, String alias) {
