@@ -107,6 +107,16 @@ public final class CatchUp {
      */
     static final String HOLD_SNAPSHOT = "(SELECT pg_sleep(%s)) IS NOT NULL AND ";
 
+    /**
+     * After a replay into a copy that carries foreign keys: the checks of a DEFERRABLE INITIALLY DEFERRED key on the
+     * replayed rows run now, not at COMMIT. At COMMIT their wait for a referenced row the application holds escaped as
+     * Spring's TransactionSystemException, past the handling of a lock timeout, and failed the job; the swap's ATTACH
+     * refuses a table with such checks pending. Now, the wait is bounded by the transaction's lock_timeout and handled
+     * like any lock wait (a batch caught up later, a swap attempt retried). KEY SHARE on the referenced rows; no table
+     * lock. Nothing to do for keys checked at once.
+     */
+    public static final String CHECK_DEFERRED_KEYS_NOW = "SET CONSTRAINTS ALL IMMEDIATE";
+
     /** Log rows a {@link #REPLAY_AROUND_HELD_ROWS} batch takes: it holds P's rows while it runs, so it runs short. */
     static final int AROUND_HELD_ROWS_BATCH = 1000;
 
@@ -177,6 +187,9 @@ public final class CatchUp {
         try {
             return own.execute(s -> {
                 Batch b = aroundHeldRows ? replayAroundHeldRows(w, AROUND_HELD_ROWS_BATCH) : replay(w, 10_000);
+                if (aroundHeldRows && b.inserted() > 0) {
+                    sql.jdbc().execute(CHECK_DEFERRED_KEYS_NOW);
+                }
                 io.pgrewrite.pg.StatsFlush.request(sql.jdbc());
                 return b;
             });
