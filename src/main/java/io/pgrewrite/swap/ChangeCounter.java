@@ -30,7 +30,8 @@ import io.pgrewrite.plan.PartitionWork;
  * 100 rows, computes no column's statistics and leaves those there alone), the targets set to 0 and back in the same
  * transaction, so no one ever sees them changed and a kill leaves nothing behind. The VACUUM that follows sets
  * {@code reltuples} and {@code relpages} from every page, as before. Where P lacks statistics for some columns,
- * nothing changes: autovacuum's full ANALYZE then adds what the partition did not have.
+ * nothing changes: autovacuum's full ANALYZE then adds what the partition did not have. Nor for a small partition
+ * ({@link #RESET_FROM_BYTES}).
  */
 final class ChangeCounter {
 
@@ -49,6 +50,15 @@ final class ChangeCounter {
 
     /** No column list: the only ANALYZE that resets the change counter. ShareUpdateExclusiveLock on P__rw only. */
     static final String ANALYZE = "ANALYZE %s";
+
+    /**
+     * From this heap size of P on. Below it autovacuum's full ANALYZE of the partition samples every row of a few
+     * hundred pages and costs about what the reset does (two ALTER TABLEs of one subcommand a column and a 100-row
+     * ANALYZE: ~20 ms of server time on the demo table, 50-70 ms on a loaded machine), and it would be added to every
+     * small partition's time on the worker's path, where autovacuum's runs beside it. PostgreSQL's own default
+     * threshold for planning a second process for a scan ({@code min_parallel_table_scan_size}).
+     */
+    static final long RESET_FROM_BYTES = 8L << 20;
 
     private final SqlRunner sql;
     private final DataSource dataSource;
@@ -73,8 +83,11 @@ final class ChangeCounter {
 
     /** Before the copy's VACUUM, when {@link #needed}: the counter reset, in one transaction. */
     void resetIfNeeded(PartitionWork w, ColumnStatistics.Plan plan) {
+        if (sql.dryRun() || w.partition().heapBytes() < RESET_FROM_BYTES) {
+            return;
+        }
         String rw = w.names().qRw();
-        List<Map<String, Object>> rows = sql.dryRun() ? List.of() : sql.queryRows(TARGETS, rw);
+        List<Map<String, Object>> rows = sql.queryRows(TARGETS, rw);
         List<String> columns = new ArrayList<>();
         List<String> zero = new ArrayList<>();
         List<String> back = new ArrayList<>();
@@ -84,7 +97,7 @@ final class ChangeCounter {
             zero.add(String.format(SET_TARGET, Identifiers.quote(col), 0));
             back.add(String.format(SET_TARGET, Identifiers.quote(col), ((Number) r.get("target")).intValue()));
         }
-        if (sql.dryRun() || !needed(plan, columns)) {
+        if (!needed(plan, columns)) {
             return;
         }
         // One round trip for the three (DDL text without parameters), then the commit.
