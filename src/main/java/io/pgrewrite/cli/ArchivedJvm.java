@@ -53,19 +53,30 @@ final class ArchivedJvm {
     private ArchivedJvm() {
     }
 
-    /** Runs the command in a JVM with the archive and returns its exit code, or null where that does not apply. */
-    static Integer run(Path unpacked, String[] args) {
-        return run(unpacked, ManagementFactory.getRuntimeMXBean().getInputArguments(), args);
+    /**
+     * Runs the command in a JVM with the archive and returns its exit code, or null where that does not apply.
+     *
+     * @param train whether a JVM without the archive may run it and write the archive (commands that start Spring);
+     *     otherwise (status, plan) null where there is no archive yet
+     */
+    static Integer run(Path unpacked, String[] args, boolean train) {
+        if (!train && !Files.isRegularFile(unpacked.resolve(archiveName()))) {
+            return null;
+        }
+        return run(unpacked, ManagementFactory.getRuntimeMXBean().getInputArguments(), args, train);
     }
 
     /** @param jvmOptions this JVM's options, which the archive's JVM gets too */
-    static Integer run(Path unpacked, List<String> jvmOptions, String[] args) {
+    static Integer run(Path unpacked, List<String> jvmOptions, String[] args, boolean train) {
         Path appJar = unpacked.resolve(UnpackedJar.APP_JAR);
         Path java = Path.of(System.getProperty("java.home"), "bin", "java");
         if (!applies(jvmOptions, System.getenv()) || !Files.isRegularFile(appJar) || !Files.isExecutable(java)) {
             return null;
         }
         Path archive = unpacked.resolve(archiveName());
+        if (!train && !Files.isRegularFile(archive)) {
+            return null;
+        }
         Path training = null;
         List<String> cmd = new ArrayList<>();
         cmd.add(java.toString());

@@ -1,13 +1,5 @@
 package io.pgrewrite.job;
 
-import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
-import java.util.concurrent.atomic.AtomicInteger;
-
 import io.pgrewrite.plan.PartitionNames;
 import io.pgrewrite.swap.PendingStatistics;
 import org.slf4j.Logger;
@@ -27,18 +19,11 @@ public final class BackgroundAnalyze {
 
     private static final Logger log = LoggerFactory.getLogger(BackgroundAnalyze.class);
 
-    private record Outstanding(String jobKey, String partition, Future<?> done) {
-    }
-
-    private static final AtomicInteger THREADS = new AtomicInteger();
-    /** Daemon threads, as many as there are worker threads with one outstanding (slots bound them). */
-    private static final ExecutorService POOL = Executors.newCachedThreadPool(r -> {
-        Thread t = new Thread(r, "statistics-" + THREADS.incrementAndGet());
-        t.setDaemon(true);
-        return t;
-    });
-    /** The outstanding ANALYZE of each worker thread. */
-    private static final Map<Thread, Outstanding> SLOTS = new ConcurrentHashMap<>();
+    /**
+     * The outstanding ANALYZE of each worker thread. A stop does not wait for one under way (it may take long on
+     * a large partition): its partition stays pending, and {@link #complete} samples it.
+     */
+    private static final BackgroundSlots<Void> SLOTS = new BackgroundSlots<>("statistics", "ANALYZE", false);
 
     private BackgroundAnalyze() {
     }
@@ -54,12 +39,11 @@ public final class BackgroundAnalyze {
             return;
         }
         String jobKey = engine.definition().jobKey();
-        Thread worker = Thread.currentThread();
-        Outstanding previous = SLOTS.remove(worker);
+        BackgroundSlots.Outstanding<Void> previous = SLOTS.takeMine();
         if (previous != null) {
-            await(previous);
+            SLOTS.await(previous); // a failure was logged by the task; the partition is still pending
         }
-        Future<?> f = POOL.submit(() -> {
+        SLOTS.submit(jobKey, n.partition(), null, () -> {
             try {
                 pending.analyze(jobKey, n);
             } catch (RuntimeException e) {
@@ -68,17 +52,11 @@ public final class BackgroundAnalyze {
                         Failures.message(e));
             }
         });
-        SLOTS.put(worker, new Outstanding(jobKey, n.partition(), f));
     }
 
     /** Waits for this process's outstanding ANALYZEs of the job ({@code null}: of every job). */
     public static void awaitAll(String jobKey) {
-        for (Map.Entry<Thread, Outstanding> e : SLOTS.entrySet()) {
-            if (jobKey == null || jobKey.equals(e.getValue().jobKey())) {
-                await(e.getValue());
-                SLOTS.remove(e.getKey(), e.getValue());
-            }
-        }
+        SLOTS.awaitAll(jobKey);
     }
 
     /**
@@ -100,19 +78,6 @@ public final class BackgroundAnalyze {
             if (pending.analyze(jobKey, n)) {
                 log.info("{}: statistics sampled before contract (its ANALYZE after the swap had not committed)", partition);
             }
-        }
-    }
-
-    private static void await(Outstanding o) {
-        try {
-            o.done().get();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            // A stop: the cause makes the partition end STOPPED, not FAILED; its statistics stay pending.
-            throw new IllegalStateException(o.partition() + ": interrupted while waiting for its ANALYZE",
-                    new org.springframework.batch.core.job.JobInterruptedException(o.partition() + ": interrupted while waiting for its ANALYZE"));
-        } catch (ExecutionException e) {
-            // logged by the task; the partition is still pending and complete() samples it
         }
     }
 }

@@ -1,12 +1,6 @@
 package io.pgrewrite.job;
 
 import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
-import java.util.concurrent.atomic.AtomicInteger;
 
 import io.pgrewrite.definition.Retire;
 import io.pgrewrite.pg.RoundTrip;
@@ -37,18 +31,12 @@ public final class BackgroundRetire {
 
     private static final Logger log = LoggerFactory.getLogger(BackgroundRetire.class);
 
-    /** A retire under way: the partition, what retires it again if it fails, and its outcome. */
-    private record Outstanding(String jobKey, String partition, Engine engine, PartitionNames names, Future<?> done) {
+    /** What retires a partition again if its retire in the background failed. */
+    private record Again(Engine engine, PartitionNames names) {
     }
 
-    private static final AtomicInteger THREADS = new AtomicInteger();
-    private static final ExecutorService POOL = Executors.newCachedThreadPool(r -> {
-        Thread t = new Thread(r, "retire-" + THREADS.incrementAndGet());
-        t.setDaemon(true);
-        return t;
-    });
-    /** The outstanding retire of each worker thread. */
-    private static final Map<Thread, Outstanding> SLOTS = new ConcurrentHashMap<>();
+    /** The outstanding retire of each worker thread; a stop leaves one under way in its slot for the job's end. */
+    private static final BackgroundSlots<Again> SLOTS = new BackgroundSlots<>("retire", "retire", true);
 
     private BackgroundRetire() {
     }
@@ -66,8 +54,15 @@ public final class BackgroundRetire {
         awaitMine();
         String jobKey = engine.definition().jobKey();
         // A failure is the Future's: the worker's next wait retires the partition again, or fails (see awaitMine).
-        Future<?> f = POOL.submit(() -> retireNow(engine, n));
-        SLOTS.put(Thread.currentThread(), new Outstanding(jobKey, n.partition(), engine, n, f));
+        SLOTS.submit(jobKey, n.partition(), new Again(engine, n), () -> {
+            try {
+                retireNow(engine, n);
+            } catch (RuntimeException | Error e) {
+                log.warn("{}: its retire after the swap failed ({}); it is still recorded as swapped", n.partition(),
+                        Failures.message(e));
+                throw e;
+            }
+        });
     }
 
     /**
@@ -79,13 +74,13 @@ public final class BackgroundRetire {
      * that the next partition waits for. A restart retires it first ({@link #leftovers}).
      */
     static void awaitMine() {
-        Outstanding previous = SLOTS.remove(Thread.currentThread());
+        BackgroundSlots.Outstanding<Again> previous = SLOTS.takeMine();
         if (previous == null) {
             return;
         }
-        if (!await(previous)) {
+        if (!SLOTS.await(previous)) {
             log.warn("{}: retrying its retire on the worker's connection", previous.partition());
-            retireNow(previous.engine(), previous.names());
+            retireNow(previous.context().engine(), previous.context().names());
         }
     }
 
@@ -95,12 +90,7 @@ public final class BackgroundRetire {
      * retires it.
      */
     public static void awaitAll(String jobKey) {
-        for (Map.Entry<Thread, Outstanding> e : SLOTS.entrySet()) {
-            if (jobKey == null || jobKey.equals(e.getValue().jobKey())) {
-                await(e.getValue());
-                SLOTS.remove(e.getKey(), e.getValue());
-            }
-        }
+        SLOTS.awaitAll(jobKey);
     }
 
     /**
@@ -171,23 +161,5 @@ public final class BackgroundRetire {
             r.run();
         });
         FaultPoints.reach("retire:committed", partition); // P__old and capture gone, recorded retired
-    }
-
-    /** Whether the retire committed; false when it failed (logged here). */
-    private static boolean await(Outstanding o) {
-        try {
-            o.done().get();
-            return true;
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            SLOTS.putIfAbsent(Thread.currentThread(), o); // still under way: the job's end waits for it
-            // A stop: the cause makes the partition end STOPPED, not FAILED; complete() retires it later.
-            throw new IllegalStateException(o.partition() + ": interrupted while waiting for its retire",
-                    new org.springframework.batch.core.job.JobInterruptedException(o.partition() + ": interrupted while waiting for its retire"));
-        } catch (ExecutionException e) {
-            log.warn("{}: its retire after the swap failed ({}); it is still recorded as swapped", o.partition(),
-                    Failures.message(e.getCause() != null ? e.getCause() : e));
-            return false;
-        }
     }
 }

@@ -283,8 +283,16 @@ public final class LockRetry {
 
     /** Passed to the body so it can say when its locks are held (lock wait ends, lock hold starts). */
     public static final class Timing {
-        private final long begin = System.nanoTime();
+        private long begin = System.nanoTime();
         private long locked;
+
+        /**
+         * The wait for the locks the application queues behind starts now: what the body waited for before
+         * (another swap of the same table, on an advisory lock) is not counted as lock wait.
+         */
+        public void queued() {
+            begin = System.nanoTime();
+        }
 
         public void locked() {
             locked = System.nanoTime();

@@ -15,7 +15,12 @@ import org.springframework.jdbc.core.JdbcTemplate;
  */
 final class CarryOverCheck {
 
-    /** What the selected partitions carry, one row per kind with how many partitions have it. */
+    /**
+     * What the selected partitions carry, one row per kind with how many partitions have it. Comments are found by
+     * joining pg_description, not by col_description / obj_description per row: those are SQL functions, one
+     * lookup each for every column of every partition (and every index of the database, before the join); on 370
+     * partitions of 49 columns they cost 420 of this query's 470 ms. Catalog reads only: no lock.
+     */
     static final String CARRIED = """
             WITH p AS (SELECT unnest(?::oid[]) AS oid)
             SELECT 'publication membership', count(DISTINCT r.prrelid) FROM pg_publication_rel r JOIN p ON p.oid = r.prrelid
@@ -26,24 +31,30 @@ final class CarryOverCheck {
                       JOIN pg_class ic ON ic.oid = i.indexrelid WHERE ic.reltablespace <> 0
             UNION ALL SELECT 'triggers not simply enabled', count(DISTINCT t.tgrelid) FROM pg_trigger t JOIN p ON p.oid = t.tgrelid
                       WHERE NOT t.tgisinternal AND t.tgenabled <> 'O' AND t.tgname NOT LIKE 'pgrewrite%' AND t.tgname NOT LIKE '~pgrewrite%'
-            UNION ALL SELECT 'column comments, grants, statistics targets or options', count(DISTINCT a.attrelid) FROM pg_attribute a
-                      JOIN p ON p.oid = a.attrelid WHERE a.attnum > 0 AND NOT a.attisdropped AND (a.attacl IS NOT NULL
-                      OR a.attoptions IS NOT NULL OR a.attstattarget::int >= 0 OR col_description(a.attrelid, a.attnum) IS NOT NULL)
+            UNION ALL SELECT 'column comments, grants, statistics targets or options', count(DISTINCT x.rel) FROM (
+                      SELECT a.attrelid AS rel FROM pg_attribute a JOIN p ON p.oid = a.attrelid
+                       WHERE a.attnum > 0 AND NOT a.attisdropped
+                         AND (a.attacl IS NOT NULL OR a.attoptions IS NOT NULL OR a.attstattarget::int >= 0)
+                      UNION ALL SELECT d.objoid FROM pg_description d JOIN p ON p.oid = d.objoid
+                        JOIN pg_attribute a ON a.attrelid = d.objoid AND a.attnum = d.objsubid
+                       WHERE d.classoid = 'pg_class'::regclass AND d.objsubid > 0 AND NOT a.attisdropped) x
             UNION ALL SELECT 'a CLUSTER mark', count(*) FROM pg_index i JOIN p ON p.oid = i.indrelid WHERE i.indisclustered
             UNION ALL SELECT 'DEFERRABLE unique or primary keys', count(DISTINCT con.conrelid) FROM pg_constraint con
                       JOIN p ON p.oid = con.conrelid WHERE con.condeferrable AND con.contype IN ('p', 'u')
             UNION ALL SELECT 'comments on indexes or constraints', count(DISTINCT x.rel) FROM (
-                      SELECT i.indrelid AS rel FROM pg_index i JOIN p ON p.oid = i.indrelid WHERE obj_description(i.indexrelid, 'pg_class') IS NOT NULL
-                      UNION ALL SELECT con.conrelid FROM pg_constraint con JOIN p ON p.oid = con.conrelid
-                       WHERE con.contype IN ('p', 'u', 'x', 'c', 'f') AND obj_description(con.oid, 'pg_constraint') IS NOT NULL) x
+                      SELECT i.indrelid AS rel FROM pg_index i JOIN p ON p.oid = i.indrelid JOIN pg_description d
+                        ON d.objoid = i.indexrelid AND d.classoid = 'pg_class'::regclass AND d.objsubid = 0
+                      UNION ALL SELECT con.conrelid FROM pg_constraint con JOIN p ON p.oid = con.conrelid JOIN pg_description d
+                        ON d.objoid = con.oid AND d.classoid = 'pg_constraint'::regclass AND d.objsubid = 0
+                       WHERE con.contype IN ('p', 'u', 'x', 'c', 'f')) x
             UNION ALL SELECT 'extended statistics', count(DISTINCT s.stxrelid) FROM pg_statistic_ext s JOIN p ON p.oid = s.stxrelid
             """;
 
     /** Comments the swap cannot put back: on constraints whose name on the copy PostgreSQL chooses (NOT NULL, PostgreSQL 18). */
     static final String LOST_COMMENTS = """
             SELECT con.conrelid::regclass::text || ' ' || con.conname FROM pg_constraint con
+              JOIN pg_description d ON d.objoid = con.oid AND d.classoid = 'pg_constraint'::regclass AND d.objsubid = 0
              WHERE con.conrelid = ANY (?::oid[]) AND con.contype NOT IN ('p', 'u', 'x', 'c', 'f')
-               AND obj_description(con.oid, 'pg_constraint') IS NOT NULL
              ORDER BY 1
             """;
 

@@ -29,6 +29,14 @@ public final class Swap {
      * the whole table wait for the hold time, which is milliseconds.
      */
     static final String LOCK_PARENT = "LOCK TABLE ONLY %s IN ACCESS EXCLUSIVE MODE";
+    /**
+     * One swap of a table at a time, whichever worker or process runs it: a transaction-scoped advisory lock
+     * keyed by the parent's OID, taken before the parent's lock. A second worker's swap waits here, where no
+     * application statement queues behind it, instead of in the parent's lock queue behind the first swap
+     * (where every insert that arrived after it would wait for both swaps' waits and holds). Bounded by
+     * lock_timeout like any lock wait; a timeout here is "not now", not a conflict with the application.
+     */
+    static final String ONE_SWAP_AT_A_TIME = "SELECT pg_advisory_xact_lock(hashtextextended('pgrewrite:swap:' || ?::regclass::oid::text, 0))";
     /** Then the partition and its copy: nobody else may touch either while they change places. */
     static final String LOCK_PARTITION = "LOCK TABLE %s, %s IN ACCESS EXCLUSIVE MODE";
     static final String BOUND = "SELECT pg_get_expr(relpartbound, oid) FROM pg_class WHERE oid = to_regclass(?)";
@@ -105,6 +113,8 @@ public final class Swap {
         };
         return lockRetry.run("swap of " + w.name(), List.of(n.qParent(), n.qPartition(), n.qRw()), LockRetry.Scope.ONLY,
                 catchUpFirst, timing -> {
+            oneSwapAtATime(n);
+            timing.queued();
             // One round trip: the parent's lock is not held while a second request for P's travels.
             sql.executeAll(List.of(String.format(LOCK_PARENT, n.qParent()), String.format(LOCK_PARTITION, n.qPartition(), n.qRw())));
             timing.locked();
@@ -162,6 +172,21 @@ public final class Swap {
             FaultPoints.reach("swap:before-commit", w.name());
             return replayed;
         });
+    }
+
+    private void oneSwapAtATime(PartitionNames n) {
+        if (sql.dryRun()) {
+            sql.print(ONE_SWAP_AT_A_TIME, n.qParent());
+            return;
+        }
+        try {
+            sql.jdbc().query(ONE_SWAP_AT_A_TIME, rs -> { }, n.qParent()); // returns void
+        } catch (org.springframework.dao.DataAccessException e) {
+            if (!LockRetry.isLockFailure(e)) {
+                throw e;
+            }
+            throw new LockRetry.NotNow("another worker's swap of " + n.parent() + " holds the table's locks");
+        }
     }
 
     /**

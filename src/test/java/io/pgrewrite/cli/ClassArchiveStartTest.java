@@ -26,7 +26,8 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * An operator runs the commands that start Spring the usual way, {@code java -jar pgrewrite.jar …}; they run in a
  * second JVM that maps a class data sharing archive of the build (ArchivedJvm). The first command whose Spring
- * context starts makes the archive and the next ones use it; exit codes and output are those of the command run alone; SIGTERM to the
+ * context starts makes the archive and the next ones use it, status and plan too once it exists (before, they run in
+ * the operator's JVM and make none); exit codes and output are those of the command run alone; SIGTERM to the
  * process the operator started stops a worker as it stops one run alone; and kill -9 of that process leaves no
  * JVM behind that still holds the job, so {@code recover} is not refused. (Without a built jar, the unpacked copy
  * is made here from the test's class path, and ArchivedJvmMain stands in for the jar's main class.)
@@ -75,6 +76,18 @@ class ClassArchiveStartTest {
         assertThat(early.err()).isEqualTo(badAlone.err());
         assertThat(archives()).isEmpty();
 
+        // status and plan start no Spring context: before the archive exists they run in the launching JVM (ArchivedJvmMain
+        // says so with 99) and make none.
+        Path job = dir.resolve("job.yaml");
+        Files.writeString(job, "name: cds\ntable: ev\noperation: compact\n");
+        CliRun statusAlone = CliRun.run(db, "status");
+        CliRun planAlone = CliRun.run(db, "plan", job.toString());
+        Launched statusEarly = Launched.start(List.of(), db, dir, "status");
+        assertThat(statusEarly.waitFor(180)).as(statusEarly.toString()).isEqualTo(99);
+        Launched planEarly = Launched.start(List.of(), db, dir, "plan", job.toString());
+        assertThat(planEarly.waitFor(180)).as(planEarly.toString()).isEqualTo(99);
+        assertThat(archives()).isEmpty();
+
         Launched first = Launched.start(List.of(), db, dir, "stop", "424242");
         assertThat(first.waitFor(180)).as(first.toString()).isEqualTo(ExitCodes.NOTHING_TO_DO);
         assertThat(first.err()).isEqualTo(alone.err());
@@ -94,6 +107,24 @@ class ClassArchiveStartTest {
         }
         // The archive's JVM took pgrewrite's and Spring's classes from the archive, not from the jars.
         assertThat(loaded).hasSize(2).allMatch(l -> l.endsWith("source: shared objects file (top)"));
+
+        // Once it exists, status and plan run in the archive's JVM too, and answer as they do alone.
+        Path statusLog = dir.resolve("status-%p.log");
+        Launched status = Launched.start(List.of("-Xlog:class+load:file=" + statusLog), db, dir, "status");
+        assertThat(status.waitFor(180)).as(status.toString()).isEqualTo(ExitCodes.OK).isEqualTo(statusAlone.exitCode());
+        assertThat(status.out()).isEqualTo(statusAlone.out());
+        assertThat(status.err()).isEqualTo(statusAlone.err());
+        Launched plan = Launched.start(List.of(), db, dir, "plan", job.toString());
+        assertThat(plan.waitFor(180)).as(plan.toString()).isEqualTo(planAlone.exitCode()).isEqualTo(ExitCodes.PRECONDITION);
+        assertThat(plan.out()).isEqualTo(planAlone.out());
+        assertThat(plan.err()).isEqualTo(planAlone.err());
+        List<String> statusClasses;
+        try (Stream<Path> logs = Files.list(dir)) {
+            statusClasses = logs.filter(p -> p.getFileName().toString().startsWith("status-")).flatMap(p -> read(p).lines())
+                    .filter(l -> l.contains(" io.pgrewrite.cli.StatusCommand source:")).toList();
+        }
+        assertThat(statusClasses).hasSize(1).allMatch(l -> l.endsWith("source: shared objects file (top)"));
+        assertThat(archives()).hasSize(1);
     }
 
     @Test
