@@ -126,6 +126,11 @@ public final class Capture {
         return Boolean.TRUE.equals(sql.queryOne(TRIGGER_EXISTS, Boolean.class, n.qPartition(), PartitionNames.CAPTURE_TRIGGER));
     }
 
+    /** {@link #installed(PartitionNames)}, read with the other statements of {@code reads}. */
+    public Supplier<Boolean> installed(RoundTrip reads, PartitionNames n) {
+        return reads.one(TRIGGER_EXISTS, Boolean.class, n.qPartition(), PartitionNames.CAPTURE_TRIGGER);
+    }
+
     /** Idempotent: creates what is missing. */
     public void install(PartitionNames n, Table table) {
         List<String> keyDefs = new ArrayList<>();

@@ -35,6 +35,11 @@ public final class CopyPosition {
         jdbc.update(RESET, jobKey, partition);
     }
 
+    /** {@link #reset(String, String)}, sent with the other statements of {@code writes}. */
+    public void reset(io.pgrewrite.pg.RoundTrip writes, String jobKey, String partition) {
+        writes.update(RESET, jobKey, partition);
+    }
+
     long nextPage(String jobKey, String partition) {
         return jdbc.queryForObject(NEXT_PAGE, Long.class, jobKey, partition);
     }

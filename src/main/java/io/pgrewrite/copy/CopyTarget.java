@@ -106,11 +106,22 @@ public final class CopyTarget {
      * working copy without its capture trigger missed changes: it is thrown away.
      */
     public boolean prepare(PartitionNames n, Table table, Partition p, Map<String, String> storage, String jobKey) {
-        if (!sql.dryRun() && !capture.installed(n)) {
+        // What the partition's catalog says, in one round trip (catalog only): is capture on, is there a working copy,
+        // and, for a new one, the parent's CHECKs and P's tablespace (read whether or not they are needed: a read more
+        // in the same round trip costs less than a round trip more; neither changes by dropping the copy below).
+        io.pgrewrite.pg.RoundTrip reads = new io.pgrewrite.pg.RoundTrip(sql.jdbc());
+        java.util.function.Supplier<Boolean> captureOn = sql.dryRun() ? () -> true : capture.installed(reads, n);
+        java.util.function.Supplier<Boolean> rwExists = sql.dryRun() ? () -> false : reads.one(EXISTS, Boolean.class, n.qRw());
+        java.util.function.Supplier<List<String[]>> checkRows = sql.dryRun() ? List::of
+                : reads.list(CHECKS, (rs, i) -> new String[] {rs.getString(1), rs.getString(2)}, n.qParent());
+        java.util.function.Supplier<List<String>> spaces = reads.list(TABLESPACE, (rs, i) -> rs.getString(1), n.qPartition());
+        reads.run();
+        boolean exists = Boolean.TRUE.equals(rwExists.get());
+        if (!Boolean.TRUE.equals(captureOn.get())) {
             drop(n);
+            exists = false;
             capture.install(n, table);
         }
-        boolean exists = !sql.dryRun() && exists(n.qRw());
         String drift = exists ? shapeDrift(sql.jdbc(), n) : null;
         if (drift != null) {
             // The parent changed since the copy began (a deploy added a column, a CHECK): a copy of the
@@ -120,12 +131,6 @@ public final class CopyTarget {
             exists = false;
         }
         if (!exists) {
-            // The parent's CHECKs and P's tablespace in one round trip (catalog only).
-            io.pgrewrite.pg.RoundTrip reads = new io.pgrewrite.pg.RoundTrip(sql.jdbc());
-            java.util.function.Supplier<List<String[]>> checkRows = sql.dryRun() ? List::of
-                    : reads.list(CHECKS, (rs, i) -> new String[] {rs.getString(1), rs.getString(2)}, n.qParent());
-            java.util.function.Supplier<List<String>> spaces = reads.list(TABLESPACE, (rs, i) -> rs.getString(1), n.qPartition());
-            reads.run();
             List<String[]> checks = checkRows.get();
             List<String> tablespace = spaces.get();
             // LIKE takes only AccessShareLock on the parent: no autovacuum to clear off the partitions (Scope.ONLY).
@@ -139,10 +144,13 @@ public final class CopyTarget {
                 }
                 sql.executeAll(ddl);
                 if (!sql.dryRun()) {
-                    position.reset(jobKey, p.name());
+                    // Both in one round trip, in this transaction: the copy starts at page 0, from this table.
+                    io.pgrewrite.pg.RoundTrip writes = new io.pgrewrite.pg.RoundTrip(sql.jdbc());
+                    position.reset(writes, jobKey, p.name());
                     // Capture is on (above): from here on every change must reach the log; the swap checks it did.
-                    new io.pgrewrite.job.PartitionState(sql.jdbc()).recordSource(jobKey, p.name(), n.qPartition(),
+                    io.pgrewrite.job.PartitionState.recordSource(writes, jobKey, p.name(), n.qPartition(),
                             PartitionNames.CAPTURE_TRIGGER);
+                    writes.run();
                 }
                 return null;
             });

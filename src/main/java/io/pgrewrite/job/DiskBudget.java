@@ -68,6 +68,16 @@ public final class DiskBudget {
      */
     public void reserve(String jobKey, String partition, long bytes, Long max, Duration wait, BooleanSupplier stop)
             throws JobInterruptedException {
+        reserve(jobKey, partition, bytes, max, wait, stop, () -> { });
+    }
+
+    /**
+     * {@link #reserve(String, String, long, Long, Duration, BooleanSupplier)}, and {@code withIt} run in the
+     * transaction that reserves (or finds the reservation of a restart): what the caller records about it commits
+     * with it, in one commit instead of two (capture records its partition's state there).
+     */
+    public void reserve(String jobKey, String partition, long bytes, Long max, Duration wait, BooleanSupplier stop,
+            Runnable withIt) throws JobInterruptedException {
         long deadline = System.nanoTime() + wait.toNanos();
         boolean logged = false;
         while (true) {
@@ -82,12 +92,14 @@ public final class DiskBudget {
                 java.util.function.Supplier<List<Long>> inUse = reads.list(IN_FLIGHT, (rs, i) -> rs.getLong(1)); // numeric
                 reads.run();
                 if (mine.get().get(0) > 0) {
+                    withIt.run();
                     return null; // a restart: the reservation survived
                 }
                 long used = inUse.get().get(0);
                 // Alone, a partition may always start (plan checked it fits the budget by itself).
                 if (max == null || used == 0 || used + bytes <= max) {
                     jdbc.update(RESERVE, jobKey, partition, bytes);
+                    withIt.run();
                     return null;
                 }
                 return used;

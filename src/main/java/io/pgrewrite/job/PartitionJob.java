@@ -89,7 +89,9 @@ final class PartitionJob {
 
     private void rewrite(StepExecution se) throws JobInterruptedException {
         String state = engine.state().state(engine.definition().jobKey(), partition);
-        if (PartitionState.EMPTY.equals(state) || gone(state)) {
+        // Never begun: the catalog read just below (work()) finds a partition that is gone and throws Gone, which
+        // run() handles as gone() would here, so the round trip of gone()'s own catalog read is saved.
+        if (PartitionState.EMPTY.equals(state) || (state != null && gone(state))) {
             return;
         }
         if (state == null && !engine.sql().dryRun()) {
@@ -122,8 +124,7 @@ final class PartitionJob {
                 if (replayed > 0) {
                     log.info("{}: replayed {} changed keys before building the unique indexes", w.name(), replayed);
                 }
-                engine.indexBuild().build(w);
-                engine.state().set(w.jobKey(), w.name(), PartitionState.INDEXED);
+                engine.indexBuild().build(w, PartitionState.INDEXED); // recorded with its statistics, one commit
                 return w;
             });
             phase("catch-up", () -> catchUp(indexed));
@@ -180,11 +181,14 @@ final class PartitionJob {
         try {
             engine.diskBudget().reserve(w.jobKey(), w.name(), io.pgrewrite.plan.DiskEstimate.bytes(engine.sql().jdbc(),
                     w.definition(), w.partition()), engine.definition().disk().maxExtraBytes(),
-                    engine.definition().disk().maxWait(), stop::requested);
+                    engine.definition().disk().maxWait(), stop::requested, () -> {
+                        // In the reservation's transaction: one commit for both (a kill before it leaves neither).
+                        engine.state().set(w.jobKey(), w.name(), PartitionState.CAPTURING, "bytes_before", w.partition().totalBytes());
+                        FaultPoints.reach("capture:reserving", w.name()); // reserved and recorded capturing, not committed
+                    });
         } catch (JobInterruptedException e) {
             throw new IllegalStateException(e.getMessage(), e); // its cause makes Spring Batch end the step STOPPED
         }
-        engine.state().set(w.jobKey(), w.name(), PartitionState.CAPTURING, "bytes_before", w.partition().totalBytes());
         engine.capture().install(w.names(), w.table());
         FaultPoints.reach("capture:committed", w.name()); // trigger and log committed, nothing after it recorded
     }

@@ -160,6 +160,12 @@ public final class PartitionState {
         jdbc.update(RECORD_SOURCE, captureTrigger, qualifiedPartition, jobKey, partition);
     }
 
+    /** {@link #recordSource(String, String, String, String)}, sent with the other statements of {@code writes}. */
+    public static void recordSource(io.pgrewrite.pg.RoundTrip writes, String jobKey, String partition, String qualifiedPartition,
+            String captureTrigger) {
+        writes.update(RECORD_SOURCE, captureTrigger, qualifiedPartition, jobKey, partition);
+    }
+
     /** Null when P is still the table the copy was taken from and capture saw every change since; else why not. */
     public String sourceChanged(String jobKey, String partition, String qualifiedPartition, String captureTrigger) {
         List<String> r = jdbc.queryForList(SOURCE_CHANGED, String.class, qualifiedPartition, captureTrigger, jobKey, partition);

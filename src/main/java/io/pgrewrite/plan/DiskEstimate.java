@@ -26,11 +26,32 @@ public final class DiskEstimate {
     private DiskEstimate() {
     }
 
+    /**
+     * A type's length, asked once per database (its data source) and type name: plan asks it for every partition,
+     * and so does each partition's capture, a round trip each for the same answer. A name that is no type is asked
+     * again (it may be created meanwhile).
+     */
+    private static final java.util.Map<java.util.List<Object>, Integer> TYPE_LENGTHS = new java.util.concurrent.ConcurrentHashMap<>();
+
+    static int typeLength(JdbcTemplate jdbc, String type) {
+        java.util.List<Object> key = java.util.List.of(java.util.Objects.requireNonNullElse(jdbc.getDataSource(), jdbc), type);
+        Integer known = TYPE_LENGTHS.get(key);
+        if (known != null) {
+            return known;
+        }
+        java.util.List<Integer> len = jdbc.queryForList(TYPE_LENGTH, Integer.class, type);
+        if (len.isEmpty() || len.get(0) == null) {
+            return -1;
+        }
+        TYPE_LENGTHS.put(key, len.get(0));
+        return len.get(0);
+    }
+
     public static long bytes(JdbcTemplate jdbc, JobDefinition def, Partition p) {
         long extra = 0;
         if (def.operation().changesShape() && def.type() != null) {
-            Integer len = jdbc.queryForList(TYPE_LENGTH, Integer.class, def.type()).stream().findFirst().orElse(-1);
-            long added = len != null && len > 0 ? len : VARIABLE_WIDTH_GUESS;
+            int len = typeLength(jdbc, def.type());
+            long added = len > 0 ? len : VARIABLE_WIDTH_GUESS;
             long width = p.rowsEstimate() > 0 ? Math.max(1, p.heapBytes() / p.rowsEstimate()) : 0;
             extra = width > 0 ? p.heapBytes() * added / width : p.heapBytes() / 4;
         }

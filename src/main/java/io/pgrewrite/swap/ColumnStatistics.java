@@ -76,13 +76,27 @@ final class ColumnStatistics {
      * (key, partition key, indexed and computed columns).
      */
     Plan plan(PartitionWork w, Set<String> wanted) {
+        return plan(w, new io.pgrewrite.pg.RoundTrip(sql.jdbc()), () -> wanted);
+    }
+
+    /**
+     * {@link #plan(PartitionWork, Set)} with its catalog reads sent in {@code reads}, with what the caller registered
+     * there (each partition's index phase asks them all: one round trip instead of four); {@code wanted} is asked
+     * after it ran.
+     */
+    Plan plan(PartitionWork w, io.pgrewrite.pg.RoundTrip reads, java.util.function.Supplier<Set<String>> wanted) {
         if (sql.dryRun()) {
-            return new Plan(List.of(), new ArrayList<>(wanted));
+            reads.run();
+            return new Plan(List.of(), new ArrayList<>(wanted.get()));
         }
-        Set<String> had = new LinkedHashSet<>(sql.jdbc().queryForList(WITH_STATISTICS, String.class,
-                w.names().schema(), w.names().partition()));
+        java.util.function.Supplier<List<String>> withStatistics = reads.list(WITH_STATISTICS, (rs, i) -> rs.getString(1),
+                w.names().schema(), w.names().partition());
+        java.util.function.Supplier<Integer> version = reads.one(SERVER_VERSION, Integer.class);
+        java.util.function.Supplier<List<String>> columns = reads.list(COLUMNS, (rs, i) -> rs.getString(1), w.names().qRw());
+        reads.run();
+        Set<String> had = new LinkedHashSet<>(withStatistics.get());
         Set<String> restore = new LinkedHashSet<>();
-        if (sql.queryOne(SERVER_VERSION, Integer.class) >= RESTORE_VERSION) {
+        if (version.get() >= RESTORE_VERSION) {
             // Columns copied as they are; the computed ones (and generated ones, not in the projection) change.
             for (String c : w.projection().columns()) {
                 if (had.contains(c) && !w.projection().computed().containsKey(c)) {
@@ -90,10 +104,10 @@ final class ColumnStatistics {
                 }
             }
         }
-        Set<String> analyze = new LinkedHashSet<>(wanted);
+        Set<String> analyze = new LinkedHashSet<>(wanted.get());
         analyze.addAll(had);
         analyze.removeAll(restore);
-        List<String> all = sql.jdbc().queryForList(COLUMNS, String.class, w.names().qRw());
+        List<String> all = columns.get();
         analyze.retainAll(all);
         return new Plan(List.copyOf(restore), restore.isEmpty() && analyze.containsAll(all) ? null : List.copyOf(analyze));
     }

@@ -103,6 +103,14 @@ public final class IndexBuild {
      * (cloned onto P, not onto the unattached copy) is the only thing built then.
      */
     public boolean build(PartitionWork w) {
+        return build(w, null);
+    }
+
+    /**
+     * {@link #build(PartitionWork)}, and the partition's {@code state} recorded (null: left as it is) in the same
+     * statement that records its statistics after the VACUUM: the index phase ends with one commit, not two.
+     */
+    public boolean build(PartitionWork w, String state) {
         PartitionNames n = w.names();
         List<String> have = List.of();
         Map<String, String> notValid = Map.of();
@@ -123,7 +131,7 @@ public final class IndexBuild {
             notValid = checks.get();
             bound = boundRead.get();
             if (have.contains(PartitionNames.BOUND_CHECK) && notValid.isEmpty() && indexes.get().isEmpty()) {
-                vacuum(w); // a restart after the indexes committed: the statistics may not have
+                vacuum(w, state); // a restart after the indexes committed: the statistics may not have
                 return false;
             }
         }
@@ -164,7 +172,7 @@ public final class IndexBuild {
             io.pgrewrite.job.FaultPoints.reach("index", w.name()); // indexes built, transaction not committed
             return null;
         });
-        vacuum(w);
+        vacuum(w, state);
         return true;
     }
 
@@ -178,14 +186,19 @@ public final class IndexBuild {
         }
     }
 
-    private void vacuum(PartitionWork w) {
-        Set<String> cols = new LinkedHashSet<>(w.keys().columns());
-        cols.addAll(w.table().partitionKey());
-        cols.addAll(sql.jdbc().queryForList(INDEXED_COLUMNS, String.class, w.names().qPartition()));
-        cols.addAll(w.projection().computed().keySet());
-        cols.retainAll(w.projection().columns());
+    private void vacuum(PartitionWork w, String state) {
+        io.pgrewrite.pg.RoundTrip reads = new io.pgrewrite.pg.RoundTrip(sql.jdbc()); // with the statistics plan's reads
+        java.util.function.Supplier<List<String>> indexed = reads.list(INDEXED_COLUMNS, (rs, i) -> rs.getString(1),
+                w.names().qPartition());
         // Every column that had statistics on P gets them (copied on PostgreSQL 18, else sampled here).
-        ColumnStatistics.Plan stats = statistics.plan(w, cols);
+        ColumnStatistics.Plan stats = statistics.plan(w, reads, () -> {
+            Set<String> cols = new LinkedHashSet<>(w.keys().columns());
+            cols.addAll(w.table().partitionKey());
+            cols.addAll(indexed.get());
+            cols.addAll(w.projection().computed().keySet());
+            cols.retainAll(w.projection().columns());
+            return cols;
+        });
         changeCounter.resetIfNeeded(w, stats); // before the VACUUM, which then sets reltuples from every page
         // after-swap: the copy is vacuumed only, its sampling is recorded as pending and runs after the swap
         String vacuum = when == Statistics.AFTER_SWAP ? String.format(VACUUM_ONLY, w.names().qRw())
@@ -195,7 +208,10 @@ public final class IndexBuild {
         if (sql.dryRun()) {
             sql.print(vacuum);
             if (when == Statistics.AFTER_SWAP) {
-                pending.recordPending(w, stats);
+                pending.recordPending(w, stats, null);
+            }
+            if (state != null) {
+                sql.jdbc().update(io.pgrewrite.job.PartitionState.UPSERT_STATE, w.jobKey(), w.name(), state);
             }
             return;
         }
@@ -207,9 +223,9 @@ public final class IndexBuild {
         }
         statistics.restore(w, stats);
         if (when == Statistics.AFTER_SWAP) {
-            pending.recordPending(w, stats);
+            pending.recordPending(w, stats, state);
         } else {
-            pending.recordSampled(w);
+            pending.recordSampled(w, state);
         }
     }
 }

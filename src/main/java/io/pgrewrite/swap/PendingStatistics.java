@@ -25,9 +25,11 @@ public final class PendingStatistics {
      * Our own table only. Written after the copy's VACUUM: 'pending' with the columns to sample (NULL: all,
      * an ANALYZE without a column list, the only one that resets the change counter), 'done' when nothing is
      * left to sample (PostgreSQL 18 copied every column's), NULL when the VACUUM sampled them (before-swap).
+     * With the partition's new state when the index phase ends here (NULL: unchanged): one commit for both.
      */
     static final String RECORD = """
-            UPDATE pgrewrite.partition_state SET statistics = ?, analyze_columns = ?, updated_at = now()
+            UPDATE pgrewrite.partition_state SET statistics = ?, analyze_columns = ?, state = coalesce(?::text, state),
+                   updated_at = now()
              WHERE job_key = ? AND partition_name = ?
             """;
 
@@ -82,20 +84,20 @@ public final class PendingStatistics {
     }
 
     /** After the copy's VACUUM without ANALYZE: what the swapped-in partition still needs sampled. */
-    void recordPending(PartitionWork w, ColumnStatistics.Plan plan) {
+    void recordPending(PartitionWork w, ColumnStatistics.Plan plan, String state) {
         boolean nothing = !plan.analyzeAll() && plan.analyze().isEmpty();
         if (sql.dryRun()) {
             dryRunColumns = nothing ? List.of() : plan.analyze();
             return;
         }
         sql.jdbc().update(RECORD, nothing ? DONE : PENDING,
-                plan.analyzeAll() || nothing ? null : plan.analyze().toArray(String[]::new), w.jobKey(), w.name());
+                plan.analyzeAll() || nothing ? null : plan.analyze().toArray(String[]::new), state, w.jobKey(), w.name());
     }
 
     /** After the copy's VACUUM (ANALYZE): nothing is pending (a restart may have changed after-swap to before-swap). */
-    void recordSampled(PartitionWork w) {
+    void recordSampled(PartitionWork w, String state) {
         if (!sql.dryRun()) {
-            sql.jdbc().update(RECORD, null, null, w.jobKey(), w.name());
+            sql.jdbc().update(RECORD, null, null, state, w.jobKey(), w.name());
         }
     }
 

@@ -72,7 +72,7 @@ class CrashWindowsTest {
             return often;
         }
         return List.of("expand:column-added", "expand:before-commit", "expand:committed",
-                "capture:log-created", "capture:before-commit", "capture:committed",
+                "capture:reserving", "capture:log-created", "capture:before-commit", "capture:committed",
                 "swap:locked", "swap:before-commit", "after-swap",
                 "retire:dropped-old", "retire:committed",
                 "contract:not-null-added", "contract:locked", "contract:before-commit", "contract:committed");
@@ -152,6 +152,31 @@ class CrashWindowsTest {
         CliRun restart = CliRun.run(db, "restart", String.valueOf(lastExecution(db)));
         assertThat(restart.exitCode()).as(restart.toString()).isEqualTo(ExitCodes.OK);
         assertSameAsReference(db);
+    }
+
+    /**
+     * Killed inside the transaction that reserves the first partition's disk and records it capturing (one commit
+     * for both since they were two): neither is there after the kill, so nothing holds disk budget for a partition
+     * no run is working on; the restart starts that partition afresh and finishes the job as the blocking ALTER.
+     */
+    @Test
+    void aKillInsideTheReservationLeavesNeitherTheReservationNorTheStateBehind() throws Exception {
+        TestDatabase.Database db = TestDatabase.cloneDatabase(template, "crash_reserving");
+        Path job = Files.createTempFile("crash", ".yaml");
+        Files.writeString(job, JOB);
+
+        String killedOn = killAt(db, "capture:reserving", job).split(" ")[2];
+        try (Connection c = db.connect(); Statement st = c.createStatement()) {
+            assertThat(one(st, "SELECT count(*) FROM pgrewrite.disk_reservation")).isZero();
+            assertThat(one(st, "SELECT count(*) FROM pgrewrite.partition_state WHERE partition_name = '" + killedOn + "'")).isZero();
+        }
+        CliRun restart = CliRun.run(db, "restart", String.valueOf(lastExecution(db)));
+        assertThat(restart.exitCode()).as(restart.toString()).isEqualTo(ExitCodes.OK);
+        assertSameAsReference(db);
+        try (Connection c = db.connect(); Statement st = c.createStatement()) {
+            assertThat(one(st, "SELECT count(*) FROM pgrewrite.disk_reservation")).isZero();
+            assertThat(one(st, "SELECT count(*) FROM pgrewrite.partition_state WHERE state = 'retired'")).isEqualTo(DAYS);
+        }
     }
 
     /** The retyped column references a table of its own (as cameras): the points where foreign keys are built. */
