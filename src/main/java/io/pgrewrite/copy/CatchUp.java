@@ -78,7 +78,7 @@ public final class CatchUp {
                 SELECT %14$s FROM ONLY %8$s s WHERE %13$s IN (SELECT %5$s FROM changed c)
             ), added AS (
                 INSERT INTO %3$s (%6$s) SELECT %7$s FROM ONLY %8$s s
-                 WHERE %13$s IN (SELECT %5$s FROM changed c) AND %13$s NOT IN (SELECT * FROM held)
+                 WHERE %15$s%13$s IN (SELECT %5$s FROM changed c) AND %13$s NOT IN (SELECT * FROM held)
                    FOR SHARE OF s SKIP LOCKED
                 RETURNING %2$s
             ), relogged AS (
@@ -99,6 +99,23 @@ public final class CatchUp {
     static final String BOUNDED_WAITS = """
             SELECT set_config('lock_timeout', greatest(1, (SELECT setting::bigint FROM pg_settings WHERE name = 'deadlock_timeout') / 4) || 'ms', true)
             """;
+
+    /**
+     * Tests only ({@link io.pgrewrite.job.FaultPoints#holdSnapshotMs}, point {@code catch-up:around-held-rows}): put
+     * before the read of P in {@link #REPLAY_AROUND_HELD_ROWS}, a one-time filter that sleeps after the statement's
+     * snapshot was taken and before it locks any row of P. Otherwise empty: the statement is as written.
+     */
+    static final String HOLD_SNAPSHOT = "(SELECT pg_sleep(%s)) IS NOT NULL AND ";
+
+    /**
+     * After a replay into a copy that carries foreign keys: the checks of a DEFERRABLE INITIALLY DEFERRED key on the
+     * replayed rows run now, not at COMMIT. At COMMIT their wait for a referenced row the application holds escaped as
+     * Spring's TransactionSystemException, past the handling of a lock timeout, and failed the job; the swap's ATTACH
+     * refuses a table with such checks pending. Now, the wait is bounded by the transaction's lock_timeout and handled
+     * like any lock wait (a batch caught up later, a swap attempt retried). KEY SHARE on the referenced rows; no table
+     * lock. Nothing to do for keys checked at once.
+     */
+    public static final String CHECK_DEFERRED_KEYS_NOW = "SET CONSTRAINTS ALL IMMEDIATE";
 
     /** Log rows a {@link #REPLAY_AROUND_HELD_ROWS} batch takes: it holds P's rows while it runs, so it runs short. */
     static final int AROUND_HELD_ROWS_BATCH = 1000;
@@ -147,10 +164,15 @@ public final class CatchUp {
         String keyList = list(w, null);
         String replay = String.format(REPLAY_AROUND_HELD_ROWS, w.names().qLog(), keyList, w.names().qRw(), w.keys().tuple("r"),
                 list(w, "c"), w.projection().columnList(), w.projection().selectList(), w.names().qPartition(), w.keys().tuple(null),
-                list(w, "r"), w.keys().tuple("x"), list(w, "x"), w.keys().tuple("s"), list(w, "s"));
+                list(w, "r"), w.keys().tuple("x"), list(w, "x"), w.keys().tuple("s"), list(w, "s"), hold(w));
         sql.queryOne(BOUNDED_WAITS, String.class);
         return sql.jdbc().queryForObject(replay, (rs, i) -> new Batch(rs.getLong(1), rs.getLong(2), rs.getLong(3), rs.getLong(4),
                 rs.getLong(5)), limit);
+    }
+
+    private static String hold(PartitionWork w) {
+        long ms = io.pgrewrite.job.FaultPoints.holdSnapshotMs("catch-up:around-held-rows", w.name());
+        return ms == 0 ? "" : String.format(HOLD_SNAPSHOT, ms / 1000.0);
     }
 
     private static String list(PartitionWork w, String alias) {
@@ -165,6 +187,9 @@ public final class CatchUp {
         try {
             return own.execute(s -> {
                 Batch b = aroundHeldRows ? replayAroundHeldRows(w, AROUND_HELD_ROWS_BATCH) : replay(w, 10_000);
+                if (aroundHeldRows && b.inserted() > 0) {
+                    sql.jdbc().execute(CHECK_DEFERRED_KEYS_NOW);
+                }
                 io.pgrewrite.pg.StatsFlush.request(sql.jdbc());
                 return b;
             });

@@ -75,6 +75,20 @@ public final class ShapeChange {
     /** Row triggers on a partitioned parent fire for every partition, including ones attached later. */
     static final String SYNC_TRIGGER = "CREATE OR REPLACE TRIGGER %s BEFORE INSERT OR UPDATE ON %s FOR EACH ROW EXECUTE FUNCTION %s()";
     static final String DROP_TRIGGER = "DROP TRIGGER IF EXISTS %s ON %s";
+
+    /**
+     * ACCESS EXCLUSIVE on the parent only, as the first statement of contract (and of retract), before
+     * DROP TRIGGER. DROP TRIGGER on a partitioned parent takes ACCESS SHARE on the parent, then ACCESS
+     * EXCLUSIVE on each partition's clone of the trigger from the last partition to the first, and the
+     * parent's ACCESS EXCLUSIVE last; the application locks the parent first and then the partitions from
+     * the first. An application statement that started during that walk held the parent and queued behind
+     * a partition we held, so our request for the parent closed a cycle that only our lock_timeout ended:
+     * a busy application (a count over the whole table in a loop, a report keeping one day for 100 ms)
+     * made every attempt time out. Parent first, no application statement holds a partition we wait for
+     * (they all came through the parent and have ended) and new ones queue behind us on the parent, for at
+     * most one lock_timeout. ONLY: the partitions come with DROP TRIGGER, after the parent.
+     */
+    static final String LOCK_PARENT = "LOCK TABLE ONLY %s IN ACCESS EXCLUSIVE MODE";
     static final String DROP_FUNCTION = "DROP FUNCTION IF EXISTS %s()";
     static final String RENAME_COLUMN = "ALTER TABLE %s RENAME COLUMN %s TO %s";
     static final String SET_NOT_NULL = "ALTER TABLE %s ALTER COLUMN %s SET NOT NULL";
@@ -276,7 +290,7 @@ public final class ShapeChange {
         var childNames = objects == null ? java.util.Map.<String, String>of() : objects.childNames(table);
         ForeignKeys.Prepared foreignKeys = ForeignKeys.prepare(sql, lockRetry, def, table); // keys on the new column, valid on every partition
         var outcome = lockRetry.run("contract " + table.name(), List.of(table.qualified()), t -> {
-            sql.executeAll(List.of(String.format(DROP_TRIGGER, Identifiers.quote(SYNC_TRIGGER_NAME), table.qualified()),
+            sql.executeAll(List.of(String.format(LOCK_PARENT, table.qualified()), String.format(DROP_TRIGGER, Identifiers.quote(SYNC_TRIGGER_NAME), table.qualified()),
                     String.format(DROP_TRIGGER, Identifiers.quote(OLD_SYNC_TRIGGER_NAME), table.qualified())));
             t.locked();
             FailedConversions.refuseRecordedSince(sql, def, table);
@@ -367,6 +381,7 @@ public final class ShapeChange {
         boolean dropColumn = table.column(added).isPresent() && (op == Operation.ALTER_COLUMN_TYPE
                 || Boolean.TRUE.equals(sql.queryOne(EXPANDED, Boolean.class, def.jobKey())));
         lockRetry.run("retract expand of " + table.name(), List.of(table.qualified()), t -> {
+            sql.execute(String.format(LOCK_PARENT, table.qualified()));
             sql.execute(String.format(DROP_TRIGGER, Identifiers.quote(SYNC_TRIGGER_NAME), table.qualified()));
             sql.execute(String.format(DROP_TRIGGER, Identifiers.quote(OLD_SYNC_TRIGGER_NAME), table.qualified()));
             sql.execute(String.format(DROP_FUNCTION, syncFunction(table)));

@@ -11,6 +11,11 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * With {@code -Dpgrewrite.test.announce-at=<point>} the first thread there prints
  * {@code PGREWRITE-REACHED <point> <partition>}, waits {@code pgrewrite.test.announce-ms} (default 1000) so
  * the test can stop the JVM right there (kill -STOP), and then goes on as if nothing happened.
+ * <p>
+ * With {@code -Dpgrewrite.test.hold-snapshot-at=<point>} the first statement there prints
+ * {@code PGREWRITE-HOLDING <point> <partition>} and then sleeps {@code pgrewrite.test.hold-ms} (default 3000)
+ * inside the statement, after its snapshot was taken and before it reads: the test commits a change in that window,
+ * which a statement otherwise meets only by a race of microseconds.
  */
 public final class FaultPoints {
 
@@ -18,6 +23,8 @@ public final class FaultPoints {
     public static final String ANNOUNCE = "pgrewrite.test.announce-at";
     private static final AtomicBoolean PAUSED = new AtomicBoolean();
     private static final AtomicBoolean ANNOUNCED = new AtomicBoolean();
+    public static final String HOLD_SNAPSHOT = "pgrewrite.test.hold-snapshot-at";
+    private static final AtomicBoolean HELD = new AtomicBoolean();
 
     private FaultPoints() {
     }
@@ -43,5 +50,18 @@ public final class FaultPoints {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+    }
+
+    /**
+     * How long the statement at {@code point} sleeps after its snapshot, in milliseconds: 0 (the statement runs as
+     * it is) unless {@code -Dpgrewrite.test.hold-snapshot-at} names this point and this is the first time it is reached.
+     */
+    public static long holdSnapshotMs(String point, String partition) {
+        if (!point.equals(System.getProperty(HOLD_SNAPSHOT)) || !HELD.compareAndSet(false, true)) {
+            return 0;
+        }
+        System.out.println("PGREWRITE-HOLDING " + point + " " + partition);
+        System.out.flush();
+        return Long.getLong("pgrewrite.test.hold-ms", 3000);
     }
 }

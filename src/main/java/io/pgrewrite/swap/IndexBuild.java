@@ -32,7 +32,9 @@ import io.pgrewrite.plan.PartitionWork;
  * checkpoint between the load and the VACUUM makes it write the whole heap to the WAL a second time as
  * full-page images (measured on the demo partition: 98.6 MB after a checkpoint against 0.8 MB for the plain
  * VACUUM, and 2.7 MB without one; the benchmark's checkpoints come every ~0.5 GB of WAL). The blocking
- * ALTER leaves its rows unfrozen too; the anti-wraparound vacuum freezes them like any other.
+ * ALTER leaves its rows unfrozen too; the anti-wraparound vacuum freezes them like any other. Before the VACUUM,
+ * {@link ChangeCounter} resets the copy's change counter where its statistics come from a copy and an ANALYZE with a
+ * column list (PostgreSQL 18), so autovacuum does not analyze the swapped-in partition again.
  */
 public final class IndexBuild {
 
@@ -67,6 +69,7 @@ public final class IndexBuild {
     private final ColumnStatistics statistics;
     private final Statistics when;
     private final PendingStatistics pending;
+    private final ChangeCounter changeCounter;
 
     public IndexBuild(SqlRunner sql, LockRetry lockRetry, DataSource dataSource) {
         this(sql, lockRetry, dataSource, Statistics.BEFORE_SWAP);
@@ -81,6 +84,7 @@ public final class IndexBuild {
         this.statistics = new ColumnStatistics(sql);
         this.when = when;
         this.pending = new PendingStatistics(sql, lockRetry);
+        this.changeCounter = new ChangeCounter(sql, dataSource);
     }
 
     /** The ANALYZE after the swap ({@code statistics: after-swap}) and what is still pending. */
@@ -195,6 +199,7 @@ public final class IndexBuild {
             cols.retainAll(w.projection().columns());
             return cols;
         });
+        changeCounter.resetIfNeeded(w, stats); // before the VACUUM, which then sets reltuples from every page
         // after-swap: the copy is vacuumed only, its sampling is recorded as pending and runs after the swap
         String vacuum = when == Statistics.AFTER_SWAP ? String.format(VACUUM_ONLY, w.names().qRw())
                 : stats.analyzeAll() ? String.format(VACUUM_ALL, w.names().qRw())

@@ -154,6 +154,9 @@ public final class Swap {
             }
             // Everything else is catalog work without parameters: one round trip for all of it.
             List<String> ddl = new java.util.ArrayList<>();
+            if (replayed > 0 && !oldKeys.isEmpty()) { // a deferred key's checks now: ATTACH refuses pending ones
+                ddl.add(io.pgrewrite.copy.CatchUp.CHECK_DEFERRED_KEYS_NOW);
+            }
             ddl.add(String.format(DETACH, n.qParent(), n.qPartition()));
             for (PartitionCatalog.Index idx : oldIndexes.get()) {
                 ddl.add(String.format(RENAME_INDEX, Identifiers.qualified(n.schema(), idx.name()), Identifiers.quote(idx.oldName())));
