@@ -62,8 +62,8 @@ final class ColumnStatistics {
      * a superuser's pg_restore_attribute_stats would write). The rows of P for the given columns, matched to
      * P__rw's by name (P may have dropped columns, P__rw has none, so the attnums differ), and only where the
      * column's type and collation are the same: the values are of that type. Catalog only: RowExclusiveLock on
-     * pg_statistic; no lock on P or P__rw. First the rows P__rw may have of those columns (a restart that runs
-     * the restore again).
+     * pg_statistic, after {@link #LOCK_COPY}; no lock on P. First the rows P__rw may have of those columns (a
+     * restart that runs the restore again), in the same transaction.
      */
     static final String CLEAR_CATALOG = """
             DELETE FROM pg_statistic s USING pg_attribute a
@@ -85,6 +85,13 @@ final class ColumnStatistics {
              WHERE s.starelid = to_regclass(?) AND NOT s.stainherit AND p.attname = ANY (?::text[])
             """;
 
+    /**
+     * Before {@link #CLEAR_CATALOG}: ShareUpdateExclusiveLock on P__rw (nobody else uses it yet; the lock
+     * pg_restore_attribute_stats takes on 18), so an autovacuum ANALYZE of the copy cannot write its rows between
+     * our DELETE and INSERT (a unique violation on pg_statistic).
+     */
+    static final String LOCK_COPY = "LOCK TABLE %s IN SHARE UPDATE EXCLUSIVE MODE";
+
     /** ShareUpdateExclusiveLock on P__rw, which nobody else uses yet. */
     static final String ANALYZE = "ANALYZE %s (%s)";
 
@@ -99,9 +106,11 @@ final class ColumnStatistics {
     }
 
     private final SqlRunner sql;
+    private final io.pgrewrite.pg.LockRetry lockRetry;
 
-    ColumnStatistics(SqlRunner sql) {
+    ColumnStatistics(SqlRunner sql, io.pgrewrite.pg.LockRetry lockRetry) {
         this.sql = sql;
+        this.lockRetry = lockRetry;
     }
 
     /**
@@ -165,8 +174,13 @@ final class ColumnStatistics {
         String cols = "{" + String.join(",", plan.restore().stream().map(ColumnStatistics::arrayElement).toList()) + "}";
         Long n;
         if (plan.catalog()) {
-            sql.jdbc().update(CLEAR_CATALOG, w.names().qRw(), cols);
-            n = (long) sql.jdbc().update(RESTORE_CATALOG, w.names().qRw(), w.names().qPartition(), cols);
+            n = lockRetry.run("statistics of " + w.names().rw(), List.of(w.names().qRw()), io.pgrewrite.pg.LockRetry.Scope.ONLY,
+                    () -> { }, t -> {
+                        sql.execute(String.format(LOCK_COPY, w.names().qRw()));
+                        t.locked();
+                        sql.jdbc().update(CLEAR_CATALOG, w.names().qRw(), cols);
+                        return (long) sql.jdbc().update(RESTORE_CATALOG, w.names().qRw(), w.names().qPartition(), cols);
+                    }).value();
         } else {
             n = sql.queryOne(RESTORE, Long.class, w.names().schema(), w.names().rw(), w.names().schema(), w.names().partition(), cols);
         }

@@ -34,7 +34,7 @@ import io.pgrewrite.plan.PartitionWork;
  * VACUUM, and 2.7 MB without one; the benchmark's checkpoints come every ~0.5 GB of WAL). The blocking
  * ALTER leaves its rows unfrozen too; the anti-wraparound vacuum freezes them like any other. Before the VACUUM,
  * {@link ChangeCounter} resets the copy's change counter where its statistics come from a copy and an ANALYZE with a
- * column list (PostgreSQL 18), so autovacuum does not analyze the swapped-in partition again.
+ * column list (PostgreSQL 18, or 14-17 as a superuser), so autovacuum does not analyze the swapped-in partition again.
  */
 public final class IndexBuild {
 
@@ -81,7 +81,7 @@ public final class IndexBuild {
         this.lockRetry = lockRetry;
         this.dataSource = dataSource;
         this.catalog = new PartitionCatalog(sql.jdbc());
-        this.statistics = new ColumnStatistics(sql);
+        this.statistics = new ColumnStatistics(sql, lockRetry);
         this.when = when;
         this.pending = new PendingStatistics(sql, lockRetry);
         this.changeCounter = new ChangeCounter(sql, dataSource);

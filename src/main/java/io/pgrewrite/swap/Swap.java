@@ -34,9 +34,29 @@ public final class Swap {
      * keyed by the parent's OID, taken before the parent's lock. A second worker's swap waits here, where no
      * application statement queues behind it, instead of in the parent's lock queue behind the first swap
      * (where every insert that arrived after it would wait for both swaps' waits and holds). Bounded by
-     * lock_timeout like any lock wait; a timeout here is "not now", not a conflict with the application.
+     * a lock timeout, here twice the swap's (no application statement queues behind it; up to 5 s more, so it
+     * stays under the transaction's statement_timeout), so that it outlasts one attempt of the other swap,
+     * whose own wait is one lock timeout; the swap's lock_timeout is set back in the same statement (its
+     * expressions run left to right). A timeout here is "not now", not a conflict with the application.
      */
-    static final String ONE_SWAP_AT_A_TIME = "SELECT pg_advisory_xact_lock(hashtextextended('pgrewrite:swap:' || ?::regclass::oid::text, 0))";
+    static final String ONE_SWAP_AT_A_TIME = """
+            WITH t AS (SELECT setting::bigint AS ms FROM pg_settings WHERE name = 'lock_timeout')
+            SELECT set_config('lock_timeout', least(t.ms * 2, t.ms + 5000) || 'ms', true),
+                   pg_advisory_xact_lock(hashtextextended('pgrewrite:swap:' || ?::regclass::oid::text, 0))::text,
+                   set_config('lock_timeout', t.ms || 'ms', true)
+              FROM t
+            """;
+
+    /**
+     * Under the swap's locks, the waits for rows (a replayed row's foreign key check on the referenced table, a
+     * row the application holds) are bounded well below deadlock_timeout, as the catch-up batches' are: if the
+     * application, queued behind our parent lock, holds such a row, it is our attempt that times out (rolled
+     * back, tried again), never the application's statement that is chosen as a deadlock victim.
+     */
+    static final String ROW_WAITS_BELOW_DEADLOCK_TIMEOUT = """
+            SELECT set_config('lock_timeout', greatest(1, least((SELECT setting::bigint FROM pg_settings WHERE name = 'lock_timeout'),
+                   (SELECT setting::bigint FROM pg_settings WHERE name = 'deadlock_timeout') / 4)) || 'ms', true)
+            """;
     /** Then the partition and its copy: nobody else may touch either while they change places. */
     static final String LOCK_PARTITION = "LOCK TABLE %s, %s IN ACCESS EXCLUSIVE MODE";
     static final String BOUND = "SELECT pg_get_expr(relpartbound, oid) FROM pg_class WHERE oid = to_regclass(?)";
@@ -130,6 +150,7 @@ public final class Swap {
                 // be lost by the swap; a foreign key added to the parent since must be prebuilt first; the changed
                 // keys left to replay must be few; P's keys, which P__old must not keep.
                 RoundTrip checks = new RoundTrip(sql.jdbc());
+                checks.list(ROW_WAITS_BELOW_DEADLOCK_TIMEOUT, (rs, i) -> rs.getString(1));
                 Supplier<List<String>> changed = checks.list(PartitionState.SOURCE_CHANGED, (rs, i) -> rs.getString(1),
                         n.qPartition(), PartitionNames.CAPTURE_TRIGGER, w.jobKey(), w.name());
                 Supplier<List<String>> missing = checks.list(ForeignKeyCopy.MISSING, (rs, i) -> rs.getString(1), n.qPartition(), n.qRw());
@@ -154,7 +175,7 @@ public final class Swap {
             }
             // Everything else is catalog work without parameters: one round trip for all of it.
             List<String> ddl = new java.util.ArrayList<>();
-            if (replayed > 0 && !oldKeys.isEmpty()) { // a deferred key's checks now: ATTACH refuses pending ones
+            if (replayed > 0) { // a deferred key's checks now (the copy's keys, whatever P has now): ATTACH refuses pending ones
                 ddl.add(io.pgrewrite.copy.CatchUp.CHECK_DEFERRED_KEYS_NOW);
             }
             ddl.add(String.format(DETACH, n.qParent(), n.qPartition()));
