@@ -41,6 +41,13 @@ class AutovacuumCountersEquivalenceTest {
         keys = keys == null ? "" : keys.replace("\\n", "\n");
         String suffix = operation.replace('-', '_');
         TestDatabase.Database db = TestDatabase.newDatabase("avc_" + suffix);
+        try (Connection c = db.connect(); Statement st = c.createStatement();
+                java.sql.ResultSet rs = st.executeQuery("SELECT current_setting('server_version_num')::int")) {
+            rs.next();
+            // Seen failing on 14 in CI (10000 changed since analyze on 2 of 3 days): README Limits.
+            org.junit.jupiter.api.Assumptions.assumeTrue(rs.getInt(1) >= 150000, "PostgreSQL 14's statistics collector"
+                    + " receives a pooled connection's counts when that connection next reports, which can be after the ANALYZE");
+        }
         // Days of ~10 MB: below 8 MB pgrewrite leaves a small day's second ANALYZE to autovacuum (cheap there).
         DemoTable.create(db.dataSource(), "public", "passage", 3, 10000, LocalDate.of(2024, 3, 3));
         try (Connection c = db.connect(); Statement st = c.createStatement()) {
