@@ -28,6 +28,7 @@ import io.pgrewrite.testsupport.TestDatabase;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.openqa.selenium.By;
+import org.openqa.selenium.StaleElementReferenceException;
 import org.openqa.selenium.OutputType;
 import org.openqa.selenium.WebElement;
 import org.openqa.selenium.chrome.ChromeDriver;
@@ -69,6 +70,8 @@ class DashboardBrowserTest {
             ChromeDriver chrome = browser.driver;
             chrome.get(base + "/");
             WebDriverWait wait = new WebDriverWait(chrome, Duration.ofSeconds(120), Duration.ofMillis(200));
+            // The page re-renders its lists as the job moves: an element found a moment ago may be gone; look again.
+            wait.ignoring(StaleElementReferenceException.class);
             wait.withMessage(() -> "the page says: " + chrome.findElement(By.id("notes")).getText() + " | "
                     + chrome.findElement(By.id("result")).getText() + " | " + chrome.findElement(By.id("updated")).getText()
                     + "\n--- the run's output:\n" + run.output());

@@ -30,6 +30,7 @@ import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.io.TempDir;
 import org.openqa.selenium.Alert;
 import org.openqa.selenium.By;
+import org.openqa.selenium.StaleElementReferenceException;
 import org.openqa.selenium.WebElement;
 import org.openqa.selenium.chrome.ChromeDriver;
 import org.openqa.selenium.support.ui.ExpectedConditions;
@@ -114,6 +115,8 @@ class RestartAndAbandonFromTheDashboardTest {
         try (DashboardBrowserTest.Browser browser = new DashboardBrowserTest.Browser(dir.resolve("chromium"))) {
             ChromeDriver chrome = browser.driver;
             WebDriverWait wait = new WebDriverWait(chrome, Duration.ofSeconds(120), Duration.ofMillis(200));
+            // The page re-renders its lists as the job moves: an element found a moment ago may be gone; look again.
+            wait.ignoring(StaleElementReferenceException.class);
             wait.withMessage(() -> "the page says: " + chrome.findElement(By.id("notes")).getText() + " | "
                     + chrome.findElement(By.id("result")).getText() + "\n--- the worker's output:\n" + worker.output());
             show(chrome, wait, base, stopped, "STOPPED");
