@@ -816,9 +816,12 @@ write_report() {
             echo "milliseconds, without parallel workers (as pgrewrite runs them). *copy*: one \`INSERT … SELECT\` of the day"
             echo "(pgrewrite runs it in chunks); *index builds*: the day's three; *vacuum*: \`VACUUM (FREEZE)\`; *verify*: both"
             echo "sides' row count and checksum in one snapshot, the statement pgrewrite's verify runs; *analyze*: \`ANALYZE\` of"
-            echo "every column (what 15 runs after the swap) and of the retyped column alone (what 18 runs: the other columns'"
-            echo "statistics are restored with \`pg_restore_attribute_stats\`, catalog work). *blocking ALTER, a partition*: the"
-            echo "server CPU of approach A on the same table over its partitions with rows (the CPU table's last column)."
+            echo "every column and of the retyped column alone. *pgrewrite's work*: create to verify plus the retyped column's"
+            echo "ANALYZE, what the benchmark's owner (the server's superuser) gives the server on every version: the other"
+            echo "columns' statistics are restored (18, \`pg_restore_attribute_stats\`, for any owner) or copied (14-17, pg_statistic,"
+            echo "a superuser only), catalog work. *as a non-superuser owner on 14-17*: the same with every column's ANALYZE instead."
+            echo "*blocking ALTER, a partition*: the server CPU of approach A on the same table over its partitions with rows (the"
+            echo "CPU table's last column)."
             echo
             awk -F'\t' -f "$HERE/anatomy.awk" "$RESULTS/anatomy.tsv" "$RESULTS/cpu.tsv"
         fi
