@@ -39,8 +39,7 @@ final class RunCommand extends DbCommand {
 
     @Override
     int poolSize() {
-        // per worker one more for its ANALYZE after the swap (statistics: after-swap), one for its retire
-        return def.workers() * 5 + 6;
+        return io.pgrewrite.job.RewriteJob.connectionsFor(def.workers());
     }
 
     @Override

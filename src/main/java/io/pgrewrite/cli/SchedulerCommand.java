@@ -101,7 +101,7 @@ final class SchedulerCommand extends DbCommand {
 
     @Override
     int poolSize() {
-        return definitions.stream().mapToInt(d -> d.workers() * 4 + 6).sum() + 6; // see RunCommand
+        return definitions.stream().mapToInt(d -> io.pgrewrite.job.RewriteJob.connectionsFor(d.workers())).sum() + 6;
     }
 
     @Override

@@ -157,6 +157,8 @@ public final class RewriteJob {
         PartitionHandler handler = remote;
         if (handler == null) {
             int workers = engine.definition().workers();
+            // a restart (from the command line, the dashboard or the scheduler) opened its pool before it knew the job
+            growConnections(engine.dataSource(), 0, connectionsFor(workers));
             ThreadPoolTaskExecutor pool = new ThreadPoolTaskExecutor();
             pool.setCorePoolSize(workers);
             pool.setMaxPoolSize(workers);
@@ -185,13 +187,46 @@ public final class RewriteJob {
     /**
      * {@code pgrewrite set ID workers=N}: the job's worker slots follow at once (PartitionLocks); a local run
      * also gets the threads for them. The partitions not started yet are queued in plan order, so the new
-     * threads take the next ones. Never shrunk: fewer slots keep the extra threads waiting.
+     * threads take the next ones. The process's connection pool grows with them ({@link #connectionsFor}): each
+     * worker holds its slot's and its partition's session locks on connections of their own while it copies, verifies
+     * and waits for its swap, so threads without connections for them would wait on the pool, then fail their
+     * partition. Never shrunk: fewer slots keep the extra threads (and connections) idle.
      */
     private void workersChanged(int workers) {
         ThreadPoolTaskExecutor pool = localPool;
         if (pool != null && workers > pool.getMaxPoolSize()) {
+            growConnections(engine.dataSource(), (workers - pool.getMaxPoolSize()) * PER_WORKER, 0);
             pool.setMaxPoolSize(workers);
             pool.setCorePoolSize(workers);
+        }
+    }
+
+    /**
+     * Connections per worker: its slot and partition locks, its work, its ANALYZE after the swap (statistics:
+     * after-swap) and its retire.
+     */
+    static final int PER_WORKER = 5;
+
+    /** The connections a process running one job with this many workers needs at most (its pool's size). */
+    public static int connectionsFor(int workers) {
+        return workers * PER_WORKER + 6; // and the JobRepository, the samplers, steering
+    }
+
+    /** Adds {@code more} connections to the process's pool, and more still if it then holds fewer than {@code atLeast}. */
+    private static void growConnections(javax.sql.DataSource dataSource, int more, int atLeast) {
+        try {
+            if (dataSource.isWrapperFor(com.zaxxer.hikari.HikariDataSource.class)) {
+                com.zaxxer.hikari.HikariConfigMXBean config = dataSource.unwrap(com.zaxxer.hikari.HikariDataSource.class)
+                        .getHikariConfigMXBean();
+                int was = config.getMaximumPoolSize();
+                int size = Math.max(was + more, atLeast);
+                if (size > was) {
+                    org.slf4j.LoggerFactory.getLogger(RewriteJob.class).info("connection pool: {} connections (was {})", size, was);
+                    config.setMaximumPoolSize(size);
+                }
+            }
+        } catch (java.sql.SQLException e) {
+            throw new IllegalStateException("cannot resize the connection pool", e);
         }
     }
 
