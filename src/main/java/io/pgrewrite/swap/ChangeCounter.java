@@ -1,19 +1,17 @@
 package io.pgrewrite.swap;
 
-import java.sql.Connection;
-import java.sql.SQLException;
-import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
-import javax.sql.DataSource;
-
+import io.pgrewrite.job.FaultPoints;
 import io.pgrewrite.pg.Identifiers;
+import io.pgrewrite.pg.LockRetry;
 import io.pgrewrite.pg.SqlRunner;
 import io.pgrewrite.plan.PartitionWork;
+import org.springframework.dao.DataAccessException;
 
 /**
  * The copy's inserts, counted as changes of {@code P__rw}, without a second ANALYZE of the swapped-in partition.
@@ -28,7 +26,10 @@ import io.pgrewrite.plan.PartitionWork;
  * So, when every column of the copy gets statistics from pgrewrite (copied from P or sampled), the counter is reset
  * before the copy's VACUUM: an ANALYZE without a column list while every column's statistics target is 0 (it samples
  * 100 rows, computes no column's statistics and leaves those there alone), the targets set to 0 and back in the same
- * transaction, so no one ever sees them changed and a kill leaves nothing behind. The VACUUM that follows sets
+ * transaction, so no one ever sees them changed and a kill leaves nothing behind. That transaction is a {@link LockRetry}
+ * one (lock_timeout, idle_in_transaction_session_timeout, backoff and retry): nobody but pgrewrite uses P__rw, but a
+ * DBA's manual VACUUM or ANALYZE of it, or a session that locked it, would otherwise keep it waiting unbounded, and
+ * autovacuum on it is cancelled or waited out as for every other lock of ours. The VACUUM that follows sets
  * {@code reltuples} and {@code relpages} from every page, as before. Where P lacks statistics for some columns,
  * nothing changes: autovacuum's full ANALYZE then adds what the partition did not have. Nor for a small partition
  * ({@link #RESET_FROM_BYTES}).
@@ -43,7 +44,8 @@ final class ChangeCounter {
 
     /**
      * One ALTER TABLE for all columns. ShareUpdateExclusiveLock on P__rw, which nobody else uses yet (it is not
-     * attached, the application cannot see it); the same lock the ANALYZE takes next.
+     * attached, the application cannot see it); the same lock the ANALYZE takes next. Under LockRetry's lock_timeout:
+     * a manual VACUUM of P__rw, or a session holding a lock on it, makes the attempt roll back and retry with backoff.
      */
     static final String SET_TARGETS = "ALTER TABLE %s %s";
     static final String SET_TARGET = "ALTER COLUMN %s SET STATISTICS %d";
@@ -61,11 +63,11 @@ final class ChangeCounter {
     static final long RESET_FROM_BYTES = 8L << 20;
 
     private final SqlRunner sql;
-    private final DataSource dataSource;
+    private final LockRetry lockRetry;
 
-    ChangeCounter(SqlRunner sql, DataSource dataSource) {
+    ChangeCounter(SqlRunner sql, LockRetry lockRetry) {
         this.sql = sql;
-        this.dataSource = dataSource;
+        this.lockRetry = lockRetry;
     }
 
     /**
@@ -100,24 +102,19 @@ final class ChangeCounter {
         if (!needed(plan, columns)) {
             return;
         }
-        // One round trip for the three (DDL text without parameters), then the commit.
-        String statements = String.join("; ", String.format(SET_TARGETS, rw, String.join(", ", zero)), String.format(ANALYZE, rw),
+        FaultPoints.reach("change-counter", w.name());
+        // One round trip for the three (DDL text without parameters), then the commit; P__rw only (Scope.ONLY).
+        List<String> statements = List.of(String.format(SET_TARGETS, rw, String.join(", ", zero)), String.format(ANALYZE, rw),
                 String.format(SET_TARGETS, rw, String.join(", ", back)));
-        try (Connection c = dataSource.getConnection()) {
-            boolean autoCommit = c.getAutoCommit();
-            c.setAutoCommit(false);
-            try (Statement st = c.createStatement()) {
-                st.execute(statements);
-                c.commit();
-            } catch (SQLException e) {
-                c.rollback();
-                throw e;
-            } finally {
-                c.setAutoCommit(autoCommit);
-            }
-        } catch (SQLException e) {
+        try {
+            lockRetry.run("change counter of " + w.names().rw(), List.of(rw), LockRetry.Scope.ONLY, () -> { }, t -> {
+                sql.executeAll(statements);
+                return null;
+            });
+        } catch (DataAccessException e) {
             throw new IllegalStateException(w.name() + ": resetting the change counter of " + w.names().rw()
-                    + " (ANALYZE with every statistics target 0) failed: " + e.getMessage() + ". Run the job's restart to try again.", e);
+                    + " (ANALYZE with every statistics target 0) failed: " + e.getMostSpecificCause().getMessage()
+                    + ". Run the job's restart to try again.", e);
         }
     }
 }

@@ -84,7 +84,7 @@ public final class IndexBuild {
         this.statistics = new ColumnStatistics(sql, lockRetry);
         this.when = when;
         this.pending = new PendingStatistics(sql, lockRetry);
-        this.changeCounter = new ChangeCounter(sql, dataSource);
+        this.changeCounter = new ChangeCounter(sql, lockRetry);
     }
 
     /** The ANALYZE after the swap ({@code statistics: after-swap}) and what is still pending. */

@@ -36,12 +36,17 @@ public final class JvmProcess implements AutoCloseable {
     }
 
     public static JvmProcess start(String name, List<String> jvmArgs, TestDatabase.Database db, String... args) throws Exception {
+        return start(name, jvmArgs, db.cliOptions(), args);
+    }
+
+    /** {@link #start(String, List, TestDatabase.Database, String...)} with connection options of its own (another role). */
+    public static JvmProcess start(String name, List<String> jvmArgs, String[] connection, String... args) throws Exception {
         List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "-Xmx256m", "-XX:TieredStopAtLevel=1"));
         cmd.addAll(jvmArgs);
         cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), PgrewriteApplication.class.getName()));
         cmd.addAll(List.of(args));
-        cmd.addAll(List.of(db.cliOptions()));
+        cmd.addAll(List.of(connection));
         return new JvmProcess(name, new ProcessBuilder(cmd).redirectErrorStream(true).start());
     }
 
