@@ -96,9 +96,8 @@ public final class CatchUp {
      * its deadlock check only after deadlock_timeout; the batch, which started waiting after its first row lock and
      * at most a batch's few milliseconds before, has timed out by then. No lock.
      */
-    static final String BOUNDED_WAITS = """
-            SELECT set_config('lock_timeout', greatest(1, (SELECT setting::bigint FROM pg_settings WHERE name = 'deadlock_timeout') / 4) || 'ms', true)
-            """;
+    static final String BOUNDED_WAITS = "SELECT set_config('lock_timeout', greatest(1, "
+            + io.pgrewrite.pg.LockRetry.millis("deadlock_timeout") + " / 4) || 'ms', true)";
 
     /**
      * Tests only ({@link io.pgrewrite.job.FaultPoints#holdSnapshotMs}, point {@code catch-up:around-held-rows}): put

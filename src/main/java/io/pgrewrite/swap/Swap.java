@@ -39,8 +39,7 @@ public final class Swap {
      * whose own wait is one lock timeout; the swap's lock_timeout is set back in the same statement (its
      * expressions run left to right). A timeout here is "not now", not a conflict with the application.
      */
-    static final String ONE_SWAP_AT_A_TIME = """
-            WITH t AS (SELECT setting::bigint AS ms FROM pg_settings WHERE name = 'lock_timeout')
+    static final String ONE_SWAP_AT_A_TIME = "WITH t AS (SELECT " + LockRetry.millis("lock_timeout") + " AS ms)\n" + """
             SELECT set_config('lock_timeout', least(t.ms * 2, t.ms + 5000) || 'ms', true),
                    pg_advisory_xact_lock(hashtextextended('pgrewrite:swap:' || ?::regclass::oid::text, 0))::text,
                    set_config('lock_timeout', t.ms || 'ms', true)
@@ -53,10 +52,8 @@ public final class Swap {
      * application, queued behind our parent lock, holds such a row, it is our attempt that times out (rolled
      * back, tried again), never the application's statement that is chosen as a deadlock victim.
      */
-    static final String ROW_WAITS_BELOW_DEADLOCK_TIMEOUT = """
-            SELECT set_config('lock_timeout', greatest(1, least((SELECT setting::bigint FROM pg_settings WHERE name = 'lock_timeout'),
-                   (SELECT setting::bigint FROM pg_settings WHERE name = 'deadlock_timeout') / 4)) || 'ms', true)
-            """;
+    static final String ROW_WAITS_BELOW_DEADLOCK_TIMEOUT = "SELECT set_config('lock_timeout', greatest(1, least("
+            + LockRetry.millis("lock_timeout") + ", " + LockRetry.millis("deadlock_timeout") + " / 4)) || 'ms', true)";
     /** Then the partition and its copy: nobody else may touch either while they change places. */
     static final String LOCK_PARTITION = "LOCK TABLE %s, %s IN ACCESS EXCLUSIVE MODE";
     static final String BOUND = "SELECT pg_get_expr(relpartbound, oid) FROM pg_class WHERE oid = to_regclass(?)";

@@ -123,6 +123,28 @@ class LockRetryTest {
         return 1;
     }
 
+    /**
+     * The swap and the catch-up read lock_timeout and deadlock_timeout in ms from current_setting (LockRetry.millis),
+     * not from pg_settings: every way the server shows a time setting (no unit for 0, ms up to days, the largest
+     * a lock_timeout may be) gives what pg_settings says.
+     */
+    @Test
+    void aTimeSettingReadsAsPgSettingsHasIt() {
+        String asPgSettings = "SELECT setting::bigint FROM pg_settings WHERE name = ?";
+        for (String value : List.of("0", "1", "200ms", "250", "1s", "1500ms", "90s", "5min", "61min", "2h", "1d", "3d",
+                "2147483647ms", "2147483647")) {
+            Long[] read = tx.execute(s -> {
+                jdbc.queryForObject("SELECT set_config('lock_timeout', ?, true)", String.class, value);
+                return new Long[] {jdbc.queryForObject("SELECT " + LockRetry.millis("lock_timeout"), Long.class),
+                        jdbc.queryForObject(asPgSettings, Long.class, "lock_timeout")};
+            });
+            assertThat(read[0]).as("lock_timeout = %s", value).isEqualTo(read[1]);
+        }
+        // deadlock_timeout only a superuser may set: as the server has it
+        assertThat(jdbc.queryForObject("SELECT " + LockRetry.millis("deadlock_timeout"), Long.class))
+                .isEqualTo(jdbc.queryForObject(asPgSettings, Long.class, "deadlock_timeout"));
+    }
+
     @Test
     void autovacuumThatIsCancelledAndComesBackDoesNotUseUpTheAttempts() throws Exception {
         // Like autovacuum walking freshly swapped partitions: cancelled before every attempt, it is back
