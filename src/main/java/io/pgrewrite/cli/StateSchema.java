@@ -7,6 +7,9 @@ import java.util.Set;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
+import javax.sql.DataSource;
+
+import org.flywaydb.core.Flyway;
 import org.springframework.core.io.Resource;
 import org.springframework.core.io.support.PathMatchingResourcePatternResolver;
 import org.springframework.jdbc.core.JdbcTemplate;
@@ -29,6 +32,11 @@ enum StateSchema {
     /** AccessShareLock on Flyway's history table: a plain read, which a migration running elsewhere does not block. */
     static final String APPLIED = "SELECT version FROM pgrewrite.flyway_schema_history WHERE success AND version IS NOT NULL";
 
+    /** pgrewrite's own schema, and where its migrations are: AppContext's Flyway settings. */
+    static final String SCHEMA = "pgrewrite";
+
+    static final String LOCATIONS = "classpath:sql/migration";
+
     private static final Pattern VERSIONED = Pattern.compile("V([0-9_.]+)__.*\\.sql");
 
     static StateSchema of(JdbcTemplate jdbc) {
@@ -37,6 +45,19 @@ enum StateSchema {
         }
         Set<String> applied = new HashSet<>(jdbc.queryForList(APPLIED, String.class));
         return applied.containsAll(shipped()) ? CURRENT : BEHIND;
+    }
+
+    /**
+     * Runs the migrations this pgrewrite ships where any is missing, as Spring Boot's Flyway would at start-up
+     * (the same schema and locations); where every one is applied (the usual start) two reads and no Flyway. A
+     * migration running at the same time elsewhere is Flyway's to serialize, as before.
+     */
+    static void migrate(DataSource dataSource) {
+        if (of(new JdbcTemplate(dataSource)) == CURRENT) {
+            return;
+        }
+        Flyway.configure(StateSchema.class.getClassLoader()).dataSource(dataSource).schemas(SCHEMA).defaultSchema(SCHEMA)
+                .locations(LOCATIONS).load().migrate();
     }
 
     /** The versions of the migrations in the jar (sql/migration, AppContext's spring.flyway.locations), as Flyway spells them. */
