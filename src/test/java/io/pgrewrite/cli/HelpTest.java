@@ -48,6 +48,29 @@ class HelpTest {
         assertThat(flat).contains("5nothingtodo,6alreadyrunning,7stopped,9error.");
     }
 
+    /**
+     * {@code pgrewrite run …} builds the command line of {@code run} only (picocli's models of the other commands
+     * cost start-up and are never used); its help and its usage errors read as they do among all of them.
+     */
+    @Test
+    void aCommandBuiltAloneAnswersAsAmongAll() {
+        for (String name : Cli.commandLine().getSubcommands().keySet()) {
+            for (String[] args : List.of(new String[] {name, "--help"}, new String[] {name, "--no-such-option"})) {
+                assertThat(answer(Cli.commandLine(args), args)).as(String.join(" ", args)).isEqualTo(answer(Cli.commandLine(), args));
+            }
+        }
+        assertThat(Cli.commandLine("run", "job.yaml").getSubcommands().keySet()).containsExactly("run");
+        assertThat(Cli.commandLine("help").getSubcommands()).hasSameSizeAs(Cli.commandLine().getSubcommands());
+        assertThat(Cli.commandLine("--version").getSubcommands()).hasSameSizeAs(Cli.commandLine().getSubcommands());
+    }
+
+    private static String answer(CommandLine cl, String... args) {
+        java.io.StringWriter out = new java.io.StringWriter();
+        java.io.StringWriter err = new java.io.StringWriter();
+        int code = cl.setOut(new java.io.PrintWriter(out, true)).setErr(new java.io.PrintWriter(err, true)).execute(args);
+        return "exit " + code + "\n" + out + "\n--- err\n" + err;
+    }
+
     private static void collect(CommandLine cl, String prefix, List<String> paths) {
         for (var e : cl.getSubcommands().entrySet()) {
             if (e.getValue().getCommand() instanceof CommandLine.HelpCommand) {
