@@ -85,11 +85,13 @@ final class ChangeCounter {
 
     /** Before the copy's VACUUM, when {@link #needed}: the counter reset, in one transaction. */
     void resetIfNeeded(PartitionWork w, ColumnStatistics.Plan plan) {
-        if (sql.dryRun() || w.partition().heapBytes() < RESET_FROM_BYTES) {
+        if (w.partition().heapBytes() < RESET_FROM_BYTES) {
             return;
         }
         String rw = w.names().qRw();
-        List<Map<String, Object>> rows = sql.queryRows(TARGETS, rw);
+        // Dry: no P__rw yet; it would have the table's columns with the targets the plan carries from P.
+        List<Map<String, Object>> rows = !sql.dryRun() ? sql.queryRows(TARGETS, rw) : w.table().columns().stream()
+                .map(c -> Map.<String, Object>of("name", c.name(), "target", plan.targets().getOrDefault(c.name(), -1))).toList();
         List<String> columns = new ArrayList<>();
         List<String> zero = new ArrayList<>();
         List<String> back = new ArrayList<>();

@@ -96,10 +96,44 @@ final class ColumnStatistics {
     static final String ANALYZE = "ANALYZE %s (%s)";
 
     /**
-     * What to do for one partition: columns to restore from P, columns to ANALYZE (null: all, no list);
-     * {@code catalog}: restored by writing pg_statistic (before PostgreSQL 18, a superuser).
+     * The columns of P__rw whose statistics target is not P's (by name; the shadow column of a type change takes
+     * the retyped column's), with P's: a blocking ALTER keeps each column's target, and the copy is sampled before
+     * the swap (the VACUUM's ANALYZE; the swap's carry-over sets it only after), so without this a column P samples
+     * at 10 was sampled at the default. Catalog only. {@code attstattarget} is NULL for the default from
+     * PostgreSQL 17 on, -1 before.
      */
-    record Plan(List<String> restore, List<String> analyze, boolean catalog) {
+    static final String TARGETS = """
+            SELECT r.attname::text AS name, coalesce(p.attstattarget::int, -1) AS target
+              FROM pg_attribute r
+              JOIN pg_attribute p ON p.attrelid = to_regclass(?) AND NOT p.attisdropped
+                                 AND p.attname = CASE WHEN r.attname = ?::text THEN ?::text ELSE r.attname END
+             WHERE r.attrelid = to_regclass(?) AND r.attnum > 0 AND NOT r.attisdropped
+               AND coalesce(r.attstattarget::int, -1) <> coalesce(p.attstattarget::int, -1)
+             ORDER BY r.attnum
+            """;
+
+    /**
+     * ShareUpdateExclusiveLock on P__rw only, which nobody else uses yet (a DBA's manual VACUUM of it might:
+     * LockRetry bounds the wait). Catalog only, one subcommand a column.
+     */
+    static final String SET_TARGETS = "ALTER TABLE %s %s";
+
+    /** Dry run (no P__rw yet, which would have the defaults): P's explicit targets, the retyped column's for the shadow too. */
+    static final String DRY_TARGETS = """
+            SELECT attname::text AS name, attstattarget::int AS target FROM pg_attribute
+             WHERE attrelid = to_regclass(?) AND attnum > 0 AND NOT attisdropped AND attstattarget::int >= 0
+            UNION ALL
+            SELECT ?::text, attstattarget::int FROM pg_attribute
+             WHERE attrelid = to_regclass(?) AND attname = ?::text AND NOT attisdropped AND attstattarget::int >= 0
+            """;
+    static final String SET_TARGET = "ALTER COLUMN %s SET STATISTICS %d";
+
+    /**
+     * What to do for one partition: columns to restore from P, columns to ANALYZE (null: all, no list);
+     * {@code catalog}: restored by writing pg_statistic (before PostgreSQL 18, a superuser); {@code targets}: the
+     * columns of P__rw whose statistics target {@link #carryTargets} sets to P's before it is sampled (usually none).
+     */
+    record Plan(List<String> restore, List<String> analyze, boolean catalog, java.util.Map<String, Integer> targets) {
         boolean analyzeAll() {
             return analyze == null;
         }
@@ -127,15 +161,21 @@ final class ColumnStatistics {
      * after it ran.
      */
     Plan plan(PartitionWork w, io.pgrewrite.pg.RoundTrip reads, java.util.function.Supplier<Set<String>> wanted) {
-        if (sql.dryRun()) {
-            reads.run();
-            return new Plan(List.of(), new ArrayList<>(wanted.get()), false);
-        }
+        String retyped = w.definition().operation() == io.pgrewrite.definition.Operation.ALTER_COLUMN_TYPE ? w.definition().column() : "";
+        String shadow = io.pgrewrite.plan.Projection.shadowColumn(retyped);
         java.util.function.Supplier<List<String>> withStatistics = reads.list(WITH_STATISTICS, (rs, i) -> rs.getString(1),
                 w.names().schema(), w.names().partition());
         java.util.function.Supplier<List<boolean[]>> server = reads.list(SERVER, (rs, i) -> new boolean[] {
                 rs.getInt(1) >= RESTORE_VERSION, rs.getBoolean(2) });
-        java.util.function.Supplier<List<String>> columns = reads.list(COLUMNS, (rs, i) -> rs.getString(1), w.names().qRw());
+        // Dry: no P__rw yet; it would be made of the table's columns (after expand), with the default targets.
+        java.util.function.Supplier<List<String>> columns = sql.dryRun()
+                ? () -> w.table().columns().stream().map(io.pgrewrite.plan.Table.Column::name).toList()
+                : reads.list(COLUMNS, (rs, i) -> rs.getString(1), w.names().qRw());
+        java.util.function.Supplier<List<Object[]>> targets = sql.dryRun()
+                ? reads.list(DRY_TARGETS, (rs, i) -> new Object[] {rs.getString(1), rs.getInt(2)}, w.names().qPartition(), shadow,
+                        w.names().qPartition(), retyped)
+                : reads.list(TARGETS, (rs, i) -> new Object[] {rs.getString(1), rs.getInt(2)}, w.names().qPartition(), shadow, retyped,
+                        w.names().qRw());
         reads.run();
         Set<String> had = new LinkedHashSet<>(withStatistics.get());
         Set<String> restore = new LinkedHashSet<>();
@@ -154,8 +194,30 @@ final class ColumnStatistics {
         analyze.removeAll(restore);
         List<String> all = columns.get();
         analyze.retainAll(all);
+        java.util.Map<String, Integer> carried = new java.util.LinkedHashMap<>();
+        for (Object[] t : targets.get()) {
+            if (all.contains((String) t[0])) {
+                carried.put((String) t[0], (Integer) t[1]);
+            }
+        }
         return new Plan(List.copyOf(restore), restore.isEmpty() && analyze.containsAll(all) ? null : List.copyOf(analyze),
-                catalog);
+                catalog, carried);
+    }
+
+    /**
+     * Before anything samples P__rw (the change counter's reset, the VACUUM's ANALYZE, the ANALYZE after the swap):
+     * P's statistics targets onto it, so its statistics have as many entries as the blocking ALTER's next ANALYZE
+     * gives them. Nothing when they are the same (the usual case: no explicit targets).
+     */
+    void carryTargets(PartitionWork w, Plan plan) {
+        if (plan.targets().isEmpty()) {
+            return;
+        }
+        List<String> subcommands = new ArrayList<>();
+        plan.targets().forEach((column, target) -> subcommands.add(String.format(SET_TARGET, Identifiers.quote(column), target)));
+        String statement = String.format(SET_TARGETS, w.names().qRw(), String.join(", ", subcommands));
+        lockRetry.run("statistics targets of " + w.names().rw(), List.of(w.names().qRw()), io.pgrewrite.pg.LockRetry.Scope.ONLY,
+                () -> { }, t -> sql.execute(statement));
     }
 
     /**
@@ -167,8 +229,8 @@ final class ColumnStatistics {
         if (plan.restore().isEmpty()) {
             return 0;
         }
-        if (sql.dryRun()) {
-            sql.print(RESTORE);
+        if (sql.dryRun() && !plan.catalog()) {
+            sql.print(RESTORE, w.names().schema(), w.names().rw(), w.names().schema(), w.names().partition(), plan.restore());
             return 0;
         }
         String cols = "{" + String.join(",", plan.restore().stream().map(ColumnStatistics::arrayElement).toList()) + "}";
@@ -178,11 +240,14 @@ final class ColumnStatistics {
                     () -> { }, t -> {
                         sql.execute(String.format(LOCK_COPY, w.names().qRw()));
                         t.locked();
-                        sql.jdbc().update(CLEAR_CATALOG, w.names().qRw(), cols);
-                        return (long) sql.jdbc().update(RESTORE_CATALOG, w.names().qRw(), w.names().qPartition(), cols);
+                        sql.execute(CLEAR_CATALOG, w.names().qRw(), cols); // dry: printed, as the rest
+                        return (long) sql.execute(RESTORE_CATALOG, w.names().qRw(), w.names().qPartition(), cols);
                     }).value();
         } else {
             n = sql.queryOne(RESTORE, Long.class, w.names().schema(), w.names().rw(), w.names().schema(), w.names().partition(), cols);
+        }
+        if (sql.dryRun()) {
+            return 0;
         }
         List<String> missing = new ArrayList<>(plan.restore());
         missing.removeAll(sql.jdbc().queryForList(WITH_STATISTICS, String.class, w.names().schema(), w.names().rw()));

@@ -199,6 +199,7 @@ public final class IndexBuild {
             cols.retainAll(w.projection().columns());
             return cols;
         });
+        statistics.carryTargets(w, stats); // P's statistics targets, before anything samples the copy
         changeCounter.resetIfNeeded(w, stats); // before the VACUUM, which then sets reltuples from every page
         // after-swap: the copy is vacuumed only, its sampling is recorded as pending and runs after the swap
         String vacuum = when == Statistics.AFTER_SWAP ? String.format(VACUUM_ONLY, w.names().qRw())
@@ -207,6 +208,7 @@ public final class IndexBuild {
                 : String.format(VACUUM, w.names().qRw(), ColumnStatistics.columnList(stats));
         if (sql.dryRun()) {
             sql.print(vacuum);
+            statistics.restore(w, stats); // printed: P's statistics onto the copy (18, or a superuser)
             if (when == Statistics.AFTER_SWAP) {
                 pending.recordPending(w, stats, null);
             }

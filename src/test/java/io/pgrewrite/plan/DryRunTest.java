@@ -40,7 +40,7 @@ class DryRunTest {
     @ParameterizedTest(name = "{0}")
     @CsvSource(delimiter = '|', value = {
         "alter-column-type|column: massa\\ntype: integer|ADD COLUMN IF NOT EXISTS \"massa__pgrewrite\" integer|RENAME COLUMN \"massa__pgrewrite\" TO \"massa\"",
-        "compact|storage:\\n  fillfactor: 80|WITH (fillfactor = 80)|ANALYZE \"public\".\"ev_20240301\" (",
+        "compact|storage:\\n  fillfactor: 80|WITH (fillfactor = 80)|ANALYZE \"public\".\"ev_20240301\"",
         "compact|statistics: before-swap|VACUUM (ANALYZE, PARALLEL 0) \"public\".\"ev_20240301__rw\"|ATTACH PARTITION",
         "drop-column|column: extra|DROP COLUMN IF EXISTS \"extra\"|INSERT INTO \"public\".\"ev_20240301__rw\" (\"id\", \"at\", \"massa\", \"label\")",
         "backfill|set:\\n  label: upper(label)|CAST((\\nupper(label)\\n) AS text)|ATTACH PARTITION",
