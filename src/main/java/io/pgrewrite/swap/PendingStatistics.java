@@ -85,14 +85,13 @@ public final class PendingStatistics {
 
     /** After the copy's VACUUM without ANALYZE: what the swapped-in partition still needs sampled. */
     void recordPending(PartitionWork w, ColumnStatistics.Plan plan, String state) {
-        List<String> columns = plan.analyze();
-        boolean nothing = !plan.analyzeAll() && columns.isEmpty();
+        boolean nothing = !plan.analyzeAll() && plan.analyze().isEmpty();
         if (sql.dryRun()) {
-            dryRunColumns = nothing ? List.of() : columns;
+            dryRunColumns = plan.analyze(); // null: all; empty: nothing
             return;
         }
         sql.jdbc().update(RECORD, nothing ? DONE : PENDING,
-                plan.analyzeAll() || nothing ? null : columns.toArray(String[]::new), state, w.jobKey(), w.name());
+                plan.analyzeAll() || nothing ? null : plan.analyze().toArray(String[]::new), state, w.jobKey(), w.name());
     }
 
     /** After the copy's VACUUM (ANALYZE): nothing is pending (a restart may have changed after-swap to before-swap). */
