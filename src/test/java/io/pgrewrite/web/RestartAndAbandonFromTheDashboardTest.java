@@ -83,7 +83,7 @@ class RestartAndAbandonFromTheDashboardTest {
         Files.writeString(compact, "name: night-compact\ntable: ev\noperation: compact\nworkers: 1\n"
                 + "copy:\n  chunk-rows: 500\n  pause: 300ms\n");
         CompletableFuture<CliRun> run = CompletableFuture.supplyAsync(() -> CliRun.run(db, "run", compact.toString()));
-        stopped = waitForRowsCopied();
+        stopped = waitForRowsCopied(run);
         CliRun stop = CliRun.run(db, "stop", String.valueOf(stopped), "--wait");
         assertThat(stop.exitCode()).as(stop.toString()).isEqualTo(ExitCodes.OK);
         assertThat(run.get(120, TimeUnit.SECONDS).exitCode()).isEqualTo(ExitCodes.STOPPED);
@@ -269,9 +269,12 @@ class RestartAndAbandonFromTheDashboardTest {
         wait.until(d -> d.findElement(By.id("result")).isDisplayed() && d.findElement(By.id("result")).getText().contains("sign in"));
     }
 
-    long waitForRowsCopied() throws Exception {
+    long waitForRowsCopied(CompletableFuture<CliRun> run) throws Exception {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
         while (System.nanoTime() < deadline) {
+            if (run.isDone()) {
+                throw new AssertionError("the compact ended before it copied 500 rows: " + run.get());
+            }
             try (Connection c = db.connect(); Statement st = c.createStatement()) {
                 if (one(st, "SELECT count(*) FROM pg_tables WHERE schemaname = 'pgrewrite' AND tablename = 'partition_state'") > 0
                         && one(st, "SELECT coalesce(sum(rows_copied), 0) FROM pgrewrite.partition_state") >= 500) {
