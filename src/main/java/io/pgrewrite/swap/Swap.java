@@ -37,9 +37,11 @@ public final class Swap {
      * a lock timeout, here twice the swap's (no application statement queues behind it; up to 5 s more, so it
      * stays under the transaction's statement_timeout), so that it outlasts one attempt of the other swap,
      * whose own wait is one lock timeout; the swap's lock_timeout is set back in the same statement (its
-     * expressions run left to right). A timeout here is "not now", not a conflict with the application.
+     * expressions run left to right), from the value read once before either: MATERIALIZED, or PostgreSQL inlines
+     * the CTE and reads current_setting again in each expression, after the first one raised it (the swap then
+     * kept twice its lock_timeout). A timeout here is "not now", not a conflict with the application.
      */
-    static final String ONE_SWAP_AT_A_TIME = "WITH t AS (SELECT " + LockRetry.millis("lock_timeout") + " AS ms)\n" + """
+    static final String ONE_SWAP_AT_A_TIME = "WITH t AS MATERIALIZED (SELECT " + LockRetry.millis("lock_timeout") + " AS ms)\n" + """
             SELECT set_config('lock_timeout', least(t.ms * 2, t.ms + 5000) || 'ms', true),
                    pg_advisory_xact_lock(hashtextextended('pgrewrite:swap:' || ?::regclass::oid::text, 0))::text,
                    set_config('lock_timeout', t.ms || 'ms', true)
