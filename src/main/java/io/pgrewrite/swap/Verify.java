@@ -371,17 +371,24 @@ public final class Verify {
         }
         if (h != null && h.fn() == null && h.typeOid() == ColumnHash.POINT) {
             // float8's hash equates -0 with 0 (and the NaNs), as it does for a float8 column.
-            return "coalesce(hashfloat8extended((" + value + ")[0], " + seed + ") # hashfloat8extended((" + value + ")[1], "
-                    + constant(seed, 4) + "), " + (-seed) + ")";
+            return "coalesce(hashfloat8extended((" + value + ")[0], " + constant(seed, 8) + ") # hashfloat8extended((" + value
+                    + ")[1], " + constant(seed, 4) + "), " + constant(seed, 9) + ")";
         }
         return hash(h != null ? h.fn() : null, value, seed);
     }
 
-    /** One column's 64-bit hash by a function of its type, or of its text; NULL hashes to the seed's complement. */
+    /**
+     * One column's 64-bit hash by a function of its type, or of its text, seeded by a constant of the column's
+     * position; NULL hashes to another such constant. Not by the position itself: some types' extended hash of a
+     * zero is the seed plus a constant (numeric's 0 hashes to seed - 1, float8's to the seed), and with NULL as the
+     * seed's complement (-seed = ~(seed - 1)) two numeric columns both changed from 0 to NULL left the row's xor, and
+     * so the checksum, as it was.
+     */
     static String hash(String function, String value, int seed) {
-        String h = function != null ? function + "(" + value + ", " + seed + ")"
-                : "hashtextextended((" + value + ")::text, " + seed + ")";
-        return "coalesce(" + h + ", " + (-seed) + ")";
+        long s = constant(seed, 6);
+        String h = function != null ? function + "(" + value + ", " + s + ")"
+                : "hashtextextended((" + value + ")::text, " + s + ")";
+        return "coalesce(" + h + ", " + constant(seed, 7) + ")";
     }
 
     /**

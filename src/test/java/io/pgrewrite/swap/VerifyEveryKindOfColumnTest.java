@@ -26,7 +26,8 @@ import org.springframework.transaction.support.TransactionTemplate;
  * column, computed from its expression on the partition's side), date and a domain over it, bytea and money in an
  * array of their type, point by its coordinates, and by their text the types without a hash function (box, json)
  * or whose function takes no plain value (an enum, an array). In each column of a copy, one value changed to
- * another row's, the values of two rows swapped, and one value set to NULL (a boolean false, for one) each fail verification.
+ * another row's, the values of two rows swapped, and one value set to NULL (a boolean false, for one) each fail verification;
+ * so do two numeric columns both changed from 0 to NULL in one row.
  */
 class VerifyEveryKindOfColumnTest {
 
@@ -43,7 +44,9 @@ class VerifyEveryKindOfColumnTest {
             new String[] {"area", "box", "box(point(g, 0), point(0, g))"},
             new String[] {"mood", "mood", "(ARRAY['sad', 'ok', 'happy']::mood[])[g % 3 + 1]"},
             new String[] {"doc", "json", "json_build_object('g', g)"},
-            new String[] {"yes", "text", "CASE g % 3 WHEN 0 THEN 'yes' WHEN 1 THEN 'no' END"});
+            new String[] {"yes", "text", "CASE g % 3 WHEN 0 THEN 'yes' WHEN 1 THEN 'no' END"},
+            new String[] {"n1", "numeric", "CASE WHEN g % 2 = 0 THEN 0 ELSE g END"},
+            new String[] {"n2", "numeric", "CASE WHEN g % 2 = 0 THEN 0 ELSE -g END"});
 
     @Test
     void aDifferenceInAnyKindOfColumnFailsVerification() throws Exception {
@@ -70,7 +73,7 @@ class VerifyEveryKindOfColumnTest {
         for (Verify verify : List.of(new Verify(sql, tx), new Verify(sql, tx, 0))) { // one after the other, at once
             jdbc.execute("DROP TABLE IF EXISTS ev_20240301__rw");
             jdbc.execute("CREATE TABLE ev_20240301__rw AS SELECT id, at, massa, label, extra, flag, day, born, spot, raw, price,"
-                    + " tags, area, mood, doc, yes, yes::boolean AS yes__pgrewrite FROM ev_20240301");
+                    + " tags, area, mood, doc, yes, n1, n2, yes::boolean AS yes__pgrewrite FROM ev_20240301");
             assertThat(verify.verify(w).ok()).as(verify.verify(w).describe()).isTrue();
             for (String column : List.of("flag", "day", "born", "spot", "raw", "price", "tags", "area", "mood", "doc",
                     "yes__pgrewrite")) {
@@ -91,6 +94,13 @@ class VerifyEveryKindOfColumnTest {
             }
             fails(jdbc, verify, w, "spot's y of row 10 changed, its x not",
                     "UPDATE ev_20240301__rw SET spot = point(spot[0], spot[1] + 1) WHERE id = 10", "spot", 10, 10);
+            // numeric's extended hash of 0 is its seed - 1: with NULL as the seed's complement, two columns both
+            // changed from 0 to NULL kept the row's hash
+            assertThat(jdbc.update("UPDATE ev_20240301__rw SET n1 = NULL, n2 = NULL WHERE id = 10 AND n1 = 0 AND n2 = 0")).isOne();
+            Verify.Result both = verify.verify(w);
+            assertThat(both.ok()).as("n1 and n2 of row 10 both 0, set to NULL: " + both.describe()).isFalse();
+            jdbc.update("UPDATE ev_20240301__rw SET n1 = 0, n2 = 0 WHERE id = 10");
+            assertThat(verify.verify(w).ok()).as("n1 and n2 put back").isTrue();
         }
     }
 
