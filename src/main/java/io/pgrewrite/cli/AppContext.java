@@ -77,7 +77,10 @@ final class AppContext {
         // cores 1.06 of 6.55 s: the Flyway bean 0.60, its migrate that found nothing to do 0.46). Not where
         // something may read pgrewrite's tables while the context starts: Quartz's scheduler (its tables come from
         // the migrations) and the HTTP server (the dashboard) keep them in the context, before anything else.
-        boolean migrateAfter = !http && !extra.containsKey("spring.flyway.enabled") && !extra.containsKey("spring.quartz.job-store-type");
+        // Nor where the environment has Spring settings of its own (SPRING_FLYWAY_USER, a spring.* property, an
+        // application.properties: PlainDatabase.applies): Spring Boot's Flyway then migrates as it is told.
+        boolean migrateAfter = !http && !extra.containsKey("spring.flyway.enabled") && !extra.containsKey("spring.quartz.job-store-type")
+                && PlainDatabase.applies();
         if (migrateAfter) {
             props.put("spring.flyway.enabled", "false");
         }

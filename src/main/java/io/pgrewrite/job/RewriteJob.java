@@ -213,7 +213,7 @@ public final class RewriteJob {
     }
 
     /** Adds {@code more} connections to the process's pool, and more still if it then holds fewer than {@code atLeast}. */
-    private static void growConnections(javax.sql.DataSource dataSource, int more, int atLeast) {
+    private static synchronized void growConnections(javax.sql.DataSource dataSource, int more, int atLeast) {
         try {
             if (dataSource.isWrapperFor(com.zaxxer.hikari.HikariDataSource.class)) {
                 com.zaxxer.hikari.HikariConfigMXBean config = dataSource.unwrap(com.zaxxer.hikari.HikariDataSource.class)
