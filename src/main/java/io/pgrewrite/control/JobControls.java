@@ -1,5 +1,7 @@
 package io.pgrewrite.control;
 
+import io.pgrewrite.plan.ConnectionBudget;
+
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Timestamp;
@@ -14,6 +16,7 @@ import java.util.TreeMap;
 import javax.sql.DataSource;
 
 import io.pgrewrite.definition.RuntimeSettings;
+import io.pgrewrite.plan.ConnectionBudget;
 import org.springframework.jdbc.core.JdbcTemplate;
 import tools.jackson.core.JacksonException;
 import tools.jackson.core.type.TypeReference;
@@ -152,9 +155,31 @@ public final class JobControls {
         }
         String jobKey = runningJobKey(executionId);
         SignalPrivileges.refuseUnseen(jdbc, executionId, jobKey, checked);
+        if (checked.containsKey("workers")) {
+            refuseWorkersWithoutConnections(executionId, Integer.parseInt(checked.get("workers")));
+        }
         // removed keys as JSON null: stripped by jsonb_strip_nulls after the merge
         jdbc.update(UPSERT_SETTINGS, executionId, jobKey, json(checked), json(removed));
         return state(executionId);
+    }
+
+    /**
+     * {@code set workers=N}: the job's process grows its pool to N workers' connections
+     * ({@link ConnectionBudget#poolFor}); refused where that would not fit in what the sessions that are not
+     * pgrewrite's leave free (its own pool's connections, open already, are counted as its).
+     */
+    private void refuseWorkersWithoutConnections(long executionId, int workers) {
+        ConnectionBudget.Server s = ConnectionBudget.server(jdbc);
+        int need = ConnectionBudget.poolFor(workers);
+        int room = s.room(s.others());
+        if (need > room) {
+            int fits = ConnectionBudget.workersFitting(room);
+            throw ControlException.precondition("Execution " + executionId + ": workers=" + workers + " needs a pool of up to " + need
+                    + " connections (" + ConnectionBudget.PER_WORKER + " a worker and 6 more), but "
+                    + s.figures(s.others(), "sessions that are not pgrewrite's") + ": " + Math.max(0, room)
+                    + " for pgrewrite. " + (fits > 0 ? "Give workers=" + fits + " or fewer, or raise" : "Raise")
+                    + " max_connections (PostgreSQL must restart). Nothing was changed.");
+        }
     }
 
     /** The controls and throttle state of an execution (all defaults when nothing was ever asked). */

@@ -201,15 +201,11 @@ public final class RewriteJob {
         }
     }
 
-    /**
-     * Connections per worker: its slot and partition locks, its work, its ANALYZE after the swap (statistics:
-     * after-swap) and its retire.
-     */
-    static final int PER_WORKER = 5;
+    static final int PER_WORKER = io.pgrewrite.plan.ConnectionBudget.PER_WORKER;
 
     /** The connections a process running one job with this many workers needs at most (its pool's size). */
     public static int connectionsFor(int workers) {
-        return workers * PER_WORKER + 6; // and the JobRepository, the samplers, steering
+        return io.pgrewrite.plan.ConnectionBudget.poolFor(workers);
     }
 
     /** Adds {@code more} connections to the process's pool, and more still if it then holds fewer than {@code atLeast}. */

@@ -194,6 +194,7 @@ public final class Planner {
         throttleQueryCheck(def, checks);
         ThrottlePrivileges.check(jdbc, def, checks);
         lockSlotCheck(def, table, checks);
+        checks.add(ConnectionBudget.check(jdbc, def.workers()));
         diskCheck(def, selected, checks);
         checks.addAll(CarryOverCheck.checks(jdbc, def, table, selected));
 
