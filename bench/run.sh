@@ -449,7 +449,8 @@ anatomy() {
         echo 't=$(date +%s.%N); c=$(srv_cpu); printf "%s\t%s\t%s\t%s\n" "$*" "$t" "$c" "$(date +%s.%N)"'
     } >"$probe"
     chmod +x "$probe"
-    # The checksum pgrewrite's verify computes (swap/Verify.java): per row the xor of each column's extended hash
+    # The checksum pgrewrite's verify computed before d7f1caa (swap/Verify.java has boolean, date and point columns
+    # hashed without their text now, and other seeds): per row the xor of each column's extended hash
     # (its type's default hash opclass, else that of its text), NULL as the seed's complement; count and sum a side.
     {
         echo "SET max_parallel_workers_per_gather = 0;"
@@ -815,7 +816,9 @@ write_report() {
             echo "with nothing else running: each step's server CPU (as above, read before and after it) and its wall time, in"
             echo "milliseconds, without parallel workers (as pgrewrite runs them). *copy*: one \`INSERT … SELECT\` of the day"
             echo "(pgrewrite runs it in chunks); *index builds*: the day's three; *vacuum*: \`VACUUM (FREEZE)\`; *verify*: both"
-            echo "sides' row count and checksum in one snapshot, the statement pgrewrite's verify runs; *analyze*: \`ANALYZE\` of"
+            echo "sides' row count and checksum in one snapshot, in the form pgrewrite's verify had before it hashed boolean, date and"
+            echo "point columns without their text (d7f1caa: every column by its type's hash function or its text), so it costs"
+            echo "somewhat more than pgrewrite's verify phase now; *analyze*: \`ANALYZE\` of"
             echo "every column and of the retyped column alone. *pgrewrite's work*: create to verify plus the retyped column's"
             echo "ANALYZE, what the benchmark's owner (the server's superuser) gives the server on every version: the other"
             echo "columns' statistics are restored (18, \`pg_restore_attribute_stats\`, for any owner) or copied (14-17, pg_statistic,"
