@@ -62,6 +62,9 @@ final class AppContext {
         props.put("spring.flyway.default-schema", StateSchema.SCHEMA);
         props.put("spring.flyway.locations", StateSchema.LOCATIONS);
         props.put("spring.datasource.hikari.maximum-pool-size", String.valueOf(poolSize));
+        // Hikari's minimum-idle is the maximum unless set: the pool would open every connection the job may need
+        // (5 a worker, ConnectionBudget) while the context starts, before plan checks the server has them to spare.
+        props.put("spring.datasource.hikari.minimum-idle", "1");
         props.put("spring.datasource.hikari.pool-name", POOL_NAME);
         DATA_SOURCE_PROPERTIES.forEach((k, v) -> props.put("spring.datasource.hikari.data-source-properties." + k, v));
         if (conn.embedded()) {

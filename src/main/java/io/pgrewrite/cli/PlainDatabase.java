@@ -82,7 +82,7 @@ final class PlainDatabase implements AutoCloseable {
         ds.setUsername(user);
         ds.setPassword(password);
         ds.setMaximumPoolSize(poolSize);
-        // A short command: one connection up front, more only when asked for (Spring Boot's pool fills to its maximum).
+        // One connection up front, more only when asked for, as AppContext has it for Spring Boot.
         ds.setMinimumIdle(1);
         ds.setPoolName(AppContext.POOL_NAME);
         AppContext.DATA_SOURCE_PROPERTIES.forEach(ds::addDataSourceProperty);

@@ -164,21 +164,42 @@ public final class JobControls {
     }
 
     /**
-     * {@code set workers=N}: the job's process grows its pool to N workers' connections
-     * ({@link ConnectionBudget#poolFor}); refused where that would not fit in what the sessions that are not
-     * pgrewrite's leave free (its own pool's connections, open already, are counted as its).
+     * {@code set workers=N} above the workers the job runs with: refused where the connections its process's pool
+     * would add do not fit in what the server's sessions leave ({@link ConnectionBudget#raiseRefused}).
      */
     private void refuseWorkersWithoutConnections(long executionId, int workers) {
-        ConnectionBudget.Server s = ConnectionBudget.server(jdbc);
-        int need = ConnectionBudget.poolFor(workers);
-        int room = s.room(s.others());
-        if (need > room) {
-            int fits = ConnectionBudget.workersFitting(room);
-            throw ControlException.precondition("Execution " + executionId + ": workers=" + workers + " needs a pool of up to " + need
-                    + " connections (" + ConnectionBudget.PER_WORKER + " a worker and 6 more), but "
-                    + s.figures(s.others(), "sessions that are not pgrewrite's") + ": " + Math.max(0, room)
-                    + " for pgrewrite. " + (fits > 0 ? "Give workers=" + fits + " or fewer, or raise" : "Raise")
-                    + " max_connections (PostgreSQL must restart). Nothing was changed.");
+        String refused = ConnectionBudget.raiseRefused(jdbc, currentWorkers(executionId), workers);
+        if (refused != null) {
+            throw ControlException.precondition("Execution " + executionId + ": " + refused + " Nothing was changed.");
+        }
+    }
+
+    /** The job's definition as its execution started with it, in the execution's context (RewriteJob.DEFINITION). */
+    static final String EXECUTION_CONTEXT = """
+            SELECT coalesce(serialized_context, short_context) FROM pgrewrite.batch_job_execution_context
+             WHERE job_execution_id = ?
+            """;
+
+    /**
+     * The workers the execution runs with now: an earlier {@code set}'s, else its definition's; null where neither can
+     * be read.
+     */
+    Integer currentWorkers(long executionId) {
+        String set = state(executionId).settings().get("workers");
+        if (set != null) {
+            return Integer.parseInt(set);
+        }
+        List<String> context = jdbc.queryForList(EXECUTION_CONTEXT, String.class, executionId);
+        if (context.isEmpty() || context.get(0) == null) {
+            return null;
+        }
+        try {
+            Map<String, Object> m = new org.springframework.batch.core.repository.dao.DefaultExecutionContextSerializer()
+                    .deserialize(new java.io.ByteArrayInputStream(context.get(0).getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+            Object yaml = m.get(io.pgrewrite.job.RewriteJob.DEFINITION);
+            return yaml == null ? null : io.pgrewrite.definition.JobDefinitions.parse(yaml.toString(), null).workers();
+        } catch (java.io.IOException | RuntimeException e) {
+            return null;
         }
     }
 

@@ -148,6 +148,8 @@ public final class JobRunner {
                             .map(k -> k.endsWith(".") ? k + "*" : k).toList())
                     + " (using, set and throttle.query are checked again first). Nothing was changed.", null);
         }
+        // plan does not run again: its connection check does, with the workers as the file has them now
+        io.pgrewrite.plan.ConnectionBudget.refuseRestart(jdbc, now.workers(), "Execution " + id + " of job " + before.name());
         if (changed.stream().anyMatch(DefinitionChanges.RECHECKED::contains)
                 || changed.stream().anyMatch(k -> k.startsWith("set"))) {
             new io.pgrewrite.plan.Planner(jdbc).proveExpressions(now); // throws PlanException naming the key

@@ -24,8 +24,8 @@ public final class ConnectionBudget {
     static final int FIXED = 6;
 
     /**
-     * What a role without superuser may open in all, and the client sessions open now: all of them, and those
-     * that are not pgrewrite's (its pools' ApplicationName, AppContext). reserved_connections is 16's (NULL before).
+     * What a role without superuser may open in all, and the client sessions open now but the asking one.
+     * reserved_connections is 16's (NULL before).
      * pg_stat_activity lists every session to every role, but without pg_read_all_stats another role's row has no
      * backend_type: a session in a database with a role (datid, usesysid) is counted as a client then, so another
      * role's parallel worker or logical WAL sender counts too, which errs towards leaving the application more.
@@ -35,8 +35,7 @@ public final class ConnectionBudget {
             SELECT current_setting('max_connections')::int AS max,
                    current_setting('superuser_reserved_connections')::int
                    + coalesce(nullif(current_setting('reserved_connections', true), '')::int, 0) AS reserved,
-                   count(*) FILTER (WHERE a.pid <> pg_backend_pid())::int AS open,
-                   count(*) FILTER (WHERE a.application_name IS DISTINCT FROM 'pgrewrite')::int AS others
+                   count(*) FILTER (WHERE a.pid <> pg_backend_pid())::int AS open
               FROM pg_stat_activity a
              WHERE a.backend_type = 'client backend'
                 OR a.backend_type IS NULL AND a.datid IS NOT NULL AND a.usesysid IS NOT NULL
@@ -46,9 +45,8 @@ public final class ConnectionBudget {
      * @param max max_connections
      * @param reserved superuser_reserved_connections + reserved_connections
      * @param open client sessions now, but the one that asked
-     * @param others client sessions now that are not pgrewrite's
      */
-    public record Server(int max, int reserved, int open, int others) {
+    public record Server(int max, int reserved, int open) {
 
         /** Connections for roles without superuser. */
         public int usable() {
@@ -87,7 +85,7 @@ public final class ConnectionBudget {
 
     public static Server server(JdbcTemplate jdbc) {
         return jdbc.queryForObject(CONNECTIONS, (rs, n) -> new Server(rs.getInt("max"), rs.getInt("reserved"),
-                rs.getInt("open"), rs.getInt("others")));
+                rs.getInt("open")));
     }
 
     /**
@@ -114,8 +112,49 @@ public final class ConnectionBudget {
         return 1;
     }
 
+    /**
+     * {@code set ID workers=N} for a job running with {@code current} workers: its process's pool grows by
+     * {@value #PER_WORKER} connections a worker more (never shrinks, so a lower count opens nothing). Null where that
+     * fits in what every session open now (pgrewrite's own processes included, but the asking one) leaves, else why not
+     * and the largest count that fits. {@code current} null: not known, the whole pool is counted.
+     */
+    public static String raiseRefused(JdbcTemplate jdbc, Integer current, int requested) {
+        if (current != null && requested <= current) {
+            return null;
+        }
+        Server s = server(jdbc);
+        int more = current == null ? poolFor(requested) : (requested - current) * PER_WORKER;
+        int room = s.room(s.open());
+        if (more <= room) {
+            return null;
+        }
+        int fits = current == null ? workersFitting(room) : current + Math.max(0, room) / PER_WORKER;
+        String adds = current == null ? " needs a pool of up to " + more + " connections (the job's workers now could not be read: "
+                + PER_WORKER + " a worker and " + FIXED + " more)" : " (from " + current + ") adds up to " + more
+                + " connections to the job's pool (" + PER_WORKER + " a worker)";
+        return "workers=" + requested + adds + ", but " + s.figures(s.open(), "sessions, pgrewrite's included") + ": "
+                + Math.max(0, room) + " free. " + (fits > (current == null ? 0 : current) ? "Give workers=" + fits + " or fewer, or raise" : "Raise")
+                + " max_connections (PostgreSQL must restart).";
+    }
+
     /** plan: the job's pool, at its workers, fits in what the server's other sessions leave. */
     static Plan.Check check(JdbcTemplate jdbc, int workers) {
+        return check(jdbc, workers, "then plan again");
+    }
+
+    /**
+     * A restart, which does not plan again (its plan step is complete), with the workers of its definition as read
+     * again (a raised {@code workers:} included): throws {@link PlanException}, nothing changed, where plan's check
+     * would fail now.
+     */
+    public static void refuseRestart(JdbcTemplate jdbc, int workers, String execution) {
+        Plan.Check c = check(jdbc, workers, "then restart it");
+        if (!c.ok()) {
+            throw new PlanException(execution + ": " + c.name() + ": " + c.detail() + " Nothing was changed.", null);
+        }
+    }
+
+    private static Plan.Check check(JdbcTemplate jdbc, int workers, String next) {
         Server s = server(jdbc);
         int used = openByOthers(jdbc, s);
         int need = poolFor(workers);
@@ -128,6 +167,6 @@ public final class ConnectionBudget {
         return new Plan.Check(name, false, "the job's pool takes up to " + need + " connections (" + PER_WORKER
                 + " a worker + " + FIXED + "), but " + s.figures(used, "other sessions") + ": " + Math.max(0, room)
                 + " free. " + (fits > 0 ? "Lower workers to " + fits + " or fewer, or raise" : "Close idle sessions or raise")
-                + " max_connections (PostgreSQL must restart), then plan again.");
+                + " max_connections (PostgreSQL must restart), " + next + ".");
     }
 }

@@ -2,11 +2,9 @@ package io.pgrewrite.control;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.Statement;
-import java.time.LocalDate;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
@@ -15,7 +13,6 @@ import java.util.concurrent.TimeUnit;
 import io.pgrewrite.cli.ExitCodes;
 import io.pgrewrite.testsupport.CliRun;
 import io.pgrewrite.testsupport.OwnServer;
-import io.pgrewrite.testsupport.Tables;
 import io.pgrewrite.testsupport.TestDatabase;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -40,13 +37,8 @@ class SetAThrottleTheRoleCannotReadTest {
     void setRefusesASignalTheJobCouldNotRead() throws Exception {
         try (OwnServer server = OwnServer.start(Map.of())) { // its own: the GRANT below is server-wide
             TestDatabase.Database db = server.newDatabase("set_priv");
-            try (Connection c = db.connect()) {
-                Tables.daily(c, "public", "ev", LocalDate.of(2024, 3, 1), DAYS, ROWS);
-            }
-            Path job = dir.resolve("set-priv.yaml");
-            Files.writeString(job, "name: set-priv\ntable: ev\noperation: alter-column-type\ncolumn: massa\ntype: integer\n"
-                    + "workers: 1\ncopy:\n  chunk-rows: 500\n  pause: 1s\n");
-            CompletableFuture<CliRun> run = CompletableFuture.supplyAsync(() -> CliRun.run(db, "run", job.toString()));
+            SlowJob.table(db, DAYS, ROWS);
+            CompletableFuture<CliRun> run = SlowJob.run(db, SlowJob.file(dir, "set-priv", 1));
             long id = Watch.copying(db);
             String ID = String.valueOf(id);
             JobControls controls = new JobControls(db.dataSource());

@@ -2,16 +2,12 @@ package io.pgrewrite.control;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.sql.Connection;
-import java.time.LocalDate;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
 import io.pgrewrite.cli.ExitCodes;
 import io.pgrewrite.testsupport.CliRun;
-import io.pgrewrite.testsupport.Tables;
 import io.pgrewrite.testsupport.TestDatabase;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -35,13 +31,8 @@ class SteerARunningJobTest {
     @Test
     void pauseResumePostponeSetAllow() throws Exception {
         TestDatabase.Database db = TestDatabase.newDatabase("steer");
-        try (Connection c = db.connect()) {
-            Tables.daily(c, "public", "ev", LocalDate.of(2024, 3, 1), DAYS, ROWS);
-        }
-        Path job = dir.resolve("steer.yaml");
-        Files.writeString(job, "name: steer\ntable: ev\noperation: alter-column-type\ncolumn: massa\ntype: integer\n"
-                + "workers: 1\ncopy:\n  chunk-rows: 500\n  pause: 1s\n");
-        CompletableFuture<CliRun> run = CompletableFuture.supplyAsync(() -> CliRun.run(db, "run", job.toString()));
+        SlowJob.table(db, DAYS, ROWS);
+        CompletableFuture<CliRun> run = SlowJob.run(db, SlowJob.file(dir, "steer", 1));
         long id = Watch.started(db);
         String ID = String.valueOf(id);
         // as the dashboard does it: at once, before the first partition can reach its swap
