@@ -156,7 +156,12 @@ public final class JobControls {
         String jobKey = runningJobKey(executionId);
         SignalPrivileges.refuseUnseen(jdbc, executionId, jobKey, checked);
         if (checked.containsKey("workers")) {
-            refuseWorkersWithoutConnections(executionId, Integer.parseInt(checked.get("workers")));
+            refuseWorkersWithoutConnections(executionId, currentWorkers(executionId), Integer.parseInt(checked.get("workers")));
+        } else if (removed.containsKey("workers")) { // workers=default: back to the definition's, maybe more
+            Integer definition = definitionWorkers(executionId);
+            if (definition != null) {
+                refuseWorkersWithoutConnections(executionId, currentWorkers(executionId), definition);
+            }
         }
         // removed keys as JSON null: stripped by jsonb_strip_nulls after the merge
         jdbc.update(UPSERT_SETTINGS, executionId, jobKey, json(checked), json(removed));
@@ -167,8 +172,8 @@ public final class JobControls {
      * {@code set workers=N} above the workers the job runs with: refused where the connections its process's pool
      * would add do not fit in what the server's sessions leave ({@link ConnectionBudget#raiseRefused}).
      */
-    private void refuseWorkersWithoutConnections(long executionId, int workers) {
-        String refused = ConnectionBudget.raiseRefused(jdbc, currentWorkers(executionId), workers);
+    private void refuseWorkersWithoutConnections(long executionId, Integer current, int workers) {
+        String refused = ConnectionBudget.raiseRefused(jdbc, current, workers);
         if (refused != null) {
             throw ControlException.precondition("Execution " + executionId + ": " + refused + " Nothing was changed.");
         }
@@ -186,9 +191,11 @@ public final class JobControls {
      */
     Integer currentWorkers(long executionId) {
         String set = state(executionId).settings().get("workers");
-        if (set != null) {
-            return Integer.parseInt(set);
-        }
+        return set != null ? Integer.valueOf(set) : definitionWorkers(executionId);
+    }
+
+    /** The {@code workers} of the definition the execution started with; null where it cannot be read. */
+    Integer definitionWorkers(long executionId) {
         List<String> context = jdbc.queryForList(EXECUTION_CONTEXT, String.class, executionId);
         if (context.isEmpty() || context.get(0) == null) {
             return null;

@@ -112,6 +112,12 @@ public final class JobRunner {
                 // We hold the job's lock: the process that ran it is gone. Mark it failed so it can restart.
                 operator.recover(last);
             }
+            if (last != null) {
+                // plan does not run again once it completed: its connection check does, with the file's workers now
+                // (here, holding the job's lock: a process still running the job is refused for that above)
+                io.pgrewrite.plan.ConnectionBudget.refuseRestart(new JdbcTemplate(dataSource), def.workers(),
+                        "Execution " + last.getId() + " of job " + def.name());
+            }
             JdbcTemplate jdbc = new JdbcTemplate(dataSource);
             Engine engine = Engine.create(def, jdbc, new TransactionTemplate(tm), dataSource, false, out);
             return operator.start(new RewriteJob(engine, repository, operator, tm, out, remote).build(), parameters(def, generation));
@@ -148,8 +154,6 @@ public final class JobRunner {
                             .map(k -> k.endsWith(".") ? k + "*" : k).toList())
                     + " (using, set and throttle.query are checked again first). Nothing was changed.", null);
         }
-        // plan does not run again: its connection check does, with the workers as the file has them now
-        io.pgrewrite.plan.ConnectionBudget.refuseRestart(jdbc, now.workers(), "Execution " + id + " of job " + before.name());
         if (changed.stream().anyMatch(DefinitionChanges.RECHECKED::contains)
                 || changed.stream().anyMatch(k -> k.startsWith("set"))) {
             new io.pgrewrite.plan.Planner(jdbc).proveExpressions(now); // throws PlanException naming the key

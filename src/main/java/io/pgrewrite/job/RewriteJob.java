@@ -99,6 +99,9 @@ public final class RewriteJob {
                         } catch (java.io.IOException e) {
                             throw new java.io.UncheckedIOException("cannot read " + engine.definition().file(), e);
                         }
+                        // stored now, not after plan: `set workers=N` reads the workers from it (a restart's context is
+                        // the last execution's until then, with the file's text as it was)
+                        repository.updateExecutionContext(je);
                         autovacuumMark = io.pgrewrite.pg.LockRetry.AUTOVACUUM_IN_THE_WAY.mark();
                         sampler = new DiskSampler(engine.sql().jdbc(), je.getId()).start();
                         throttle = new ThrottleSampler(engine.sql().jdbc(), engine.dataSource(), engine.definition(), je.getId(),
@@ -179,6 +182,9 @@ public final class RewriteJob {
                         // A restart after a kill (or a failed retire) between a worker step's COMPLETED and its retire:
                         // that step does not run again, so its P__old and disk reservation go here, before any other.
                         BackgroundRetire.leftovers(engine, "when the job began again");
+                        if (localPool != null) {
+                            reserveConnections(engine.dataSource()); // plan (or restart) checked the server has them
+                        }
                     }
                 })
                 .build();
@@ -198,6 +204,7 @@ public final class RewriteJob {
             growConnections(engine.dataSource(), (workers - pool.getMaxPoolSize()) * PER_WORKER, 0);
             pool.setMaxPoolSize(workers);
             pool.setCorePoolSize(workers);
+            reserveConnections(engine.dataSource()); // set checked the server has them
         }
     }
 
@@ -223,6 +230,31 @@ public final class RewriteJob {
             }
         } catch (java.sql.SQLException e) {
             throw new IllegalStateException("cannot resize the connection pool", e);
+        }
+    }
+
+    /**
+     * Opens the pool's connections and keeps them open (Hikari's minimum-idle raised to its maximum), once plan, restart
+     * or {@code set} checked that the server can spare them (plan.ConnectionBudget): they then show in pg_stat_activity,
+     * so the next check (of another job, or of a raise) counts them, and the application cannot take them half-way
+     * through the job and leave a worker waiting for a connection while it holds its locks. Until then the pool opens
+     * only what is asked for (AppContext). Hikari opens them in the background; where the server refuses one (it filled
+     * up since the check) Hikari logs it and tries again later, and the workers get the ones there are.
+     */
+    private static synchronized void reserveConnections(javax.sql.DataSource dataSource) {
+        try {
+            if (!dataSource.isWrapperFor(com.zaxxer.hikari.HikariDataSource.class)) {
+                return;
+            }
+            com.zaxxer.hikari.HikariDataSource hikari = dataSource.unwrap(com.zaxxer.hikari.HikariDataSource.class);
+            hikari.getHikariConfigMXBean().setMinimumIdle(hikari.getHikariConfigMXBean().getMaximumPoolSize());
+            // Hikari fills the pool up to its minimum-idle after it closes a connection, in its own thread: evicting
+            // one connection of ours starts that now rather than at the next housekeeping (30 s). Nothing waits for it.
+            java.sql.Connection c = dataSource.getConnection();
+            hikari.evictConnection(c);
+        } catch (java.sql.SQLException e) {
+            org.slf4j.LoggerFactory.getLogger(RewriteJob.class).warn("could not open the connection pool's connections ahead ({});"
+                    + " the pool opens them as the workers ask for them", e.getMessage());
         }
     }
 

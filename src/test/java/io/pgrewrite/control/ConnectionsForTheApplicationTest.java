@@ -26,12 +26,11 @@ import org.junit.jupiter.api.io.TempDir;
  * A server with max_connections 40 (37 for roles without superuser), the application holding 14 of them. A job
  * file with 4 workers would take a pool of up to 26 connections, and the application's next connect would fail
  * with "too many clients": plan refuses it, naming the figures and the worker count that fits, before anything
- * changes; so does {@code run}, and its pool meanwhile opens fewer connections than one worker's pool (Hikari's
- * minimum-idle, left to Spring Boot, was the maximum: the pool filled before plan refused). The job then runs with 1
- * worker; {@code pgrewrite set ID workers=4} is refused the same way (exit 4, nothing changed) and taken once the
- * application has closed its sessions; with another pgrewrite process's 20 sessions open, a lower count is taken
- * (it opens nothing) and a higher one refused. Every row is there at the end. Without the checks plan passed
- * workers: 4 and set took workers=4.
+ * changes; so does {@code run}, its pool meanwhile opening fewer connections than one worker's pool. The job then
+ * runs with 1 worker; {@code pgrewrite set ID workers=4} is refused the same way (exit 4, nothing changed) and taken
+ * once the application has closed its sessions. Once checked, the job holds its pool's connections (where the next
+ * check counts them): with 26 held, workers=6 is refused and a lower count taken (it opens nothing). Every row is
+ * there at the end. Without the checks plan passed workers: 4 and set took workers=4.
  */
 class ConnectionsForTheApplicationTest {
 
@@ -80,6 +79,9 @@ class ConnectionsForTheApplicationTest {
             JobControls controls = new JobControls(db.dataSource());
             controls.postponeSwap(id); // the job waits at its swaps until the test is done steering it
             Watch.copying(db);
+            // once checked, the job holds its pool's connections, where the next check sees them
+            Watch.until("the job holds its pool (" + ConnectionBudget.poolFor(1) + ")", 30,
+                    () -> Watch.number(db, PGREWRITE_SESSIONS) >= ConnectionBudget.poolFor(1));
 
             CliRun more = CliRun.run(db, "set", ID, "workers=4");
             assertThat(more.exitCode()).as(more.toString()).isEqualTo(ExitCodes.PRECONDITION);
@@ -91,17 +93,16 @@ class ConnectionsForTheApplicationTest {
             CliRun taken = CliRun.run(db, "set", ID, "workers=4");
             assertThat(taken.exitCode()).as(taken.toString()).isEqualTo(ExitCodes.OK);
             assertThat(controls.state(id).settings()).containsEntry("workers", "4");
+            Watch.until("the job holds its grown pool (" + ConnectionBudget.poolFor(4) + ")", 30,
+                    () -> Watch.number(db, PGREWRITE_SESSIONS) >= ConnectionBudget.poolFor(4));
 
-            // Another pgrewrite process's sessions leave the application no more room than its own do.
-            // 20 of them: a check that left pgrewrite's sessions out would see the room for 4 workers' whole pool
-            List<Connection> otherPgrewrite = sessions(db, TestDatabase.OWNER, TestDatabase.OWNER_PASSWORD, "pgrewrite", 20);
+            // its own 26 count: two workers more would leave the application less than its tenth
+            CliRun again = CliRun.run(db, "set", ID, "workers=6");
+            assertThat(again.exitCode()).as(again.toString()).isEqualTo(ExitCodes.PRECONDITION);
+            assertThat(again.err()).contains("workers=6 (from 4) adds up to 10 connections");
             CliRun fewer = CliRun.run(db, "set", ID, "workers=2");
             assertThat(fewer.exitCode()).as("a lower count opens nothing: " + fewer).isEqualTo(ExitCodes.OK);
-            CliRun again = CliRun.run(db, "set", ID, "workers=4");
-            assertThat(again.exitCode()).as(again.toString()).isEqualTo(ExitCodes.PRECONDITION);
-            assertThat(again.err()).contains("workers=4 (from 2) adds up to 10 connections");
             assertThat(controls.state(id).settings()).containsEntry("workers", "2");
-            close(otherPgrewrite);
             SteerARunningJobTest.ok(CliRun.run(db, "allow-swap", ID));
 
             CliRun done = run.get(120, TimeUnit.SECONDS);
