@@ -108,15 +108,16 @@ public final class JobRunner {
             if (last != null) {
                 refuseChangedDefinition(last, def, new JdbcTemplate(dataSource), out);
             }
+            if (last != null) {
+                // plan does not run again once it completed: its connection check does, with the file's workers now
+                // (here, holding the job's lock: a process still running the job is refused for that above); before the
+                // recover below, so that a refusal changes nothing
+                io.pgrewrite.plan.ConnectionBudget.refuseRestart(new JdbcTemplate(dataSource), def.workers(),
+                        "Execution " + last.getId() + " of job " + def.name());
+            }
             if (last != null && last.getStatus().isRunning()) {
                 // We hold the job's lock: the process that ran it is gone. Mark it failed so it can restart.
                 operator.recover(last);
-            }
-            if (last != null) {
-                // plan does not run again once it completed: its connection check does, with the file's workers now
-                // (here, holding the job's lock: a process still running the job is refused for that above)
-                io.pgrewrite.plan.ConnectionBudget.refuseRestart(new JdbcTemplate(dataSource), def.workers(),
-                        "Execution " + last.getId() + " of job " + def.name());
             }
             JdbcTemplate jdbc = new JdbcTemplate(dataSource);
             Engine engine = Engine.create(def, jdbc, new TransactionTemplate(tm), dataSource, false, out);

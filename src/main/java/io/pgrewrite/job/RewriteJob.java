@@ -114,6 +114,7 @@ public final class RewriteJob {
                         BackgroundAnalyze.awaitAll(engine.definition().jobKey());
                         sampler.close();
                         throttle.close();
+                        release(); // idle connections above what other jobs hold retire after Hikari's idle timeout
                     }
                 })
                 .start(tasklet("plan", () -> engine.planner().plan(engine.definition())))
@@ -182,8 +183,9 @@ public final class RewriteJob {
                         // A restart after a kill (or a failed retire) between a worker step's COMPLETED and its retire:
                         // that step does not run again, so its P__old and disk reservation go here, before any other.
                         BackgroundRetire.leftovers(engine, "when the job began again");
-                        if (localPool != null) {
-                            reserveConnections(engine.dataSource()); // plan (or restart) checked the server has them
+                        ThreadPoolTaskExecutor threads = localPool;
+                        if (threads != null) { // plan (or restart) checked the server has them
+                            reserve(connectionsFor(threads.getMaxPoolSize()));
                         }
                     }
                 })
@@ -204,7 +206,7 @@ public final class RewriteJob {
             growConnections(engine.dataSource(), (workers - pool.getMaxPoolSize()) * PER_WORKER, 0);
             pool.setMaxPoolSize(workers);
             pool.setCorePoolSize(workers);
-            reserveConnections(engine.dataSource()); // set checked the server has them
+            reserve(connectionsFor(workers)); // set checked the server has them
         }
     }
 
@@ -233,25 +235,53 @@ public final class RewriteJob {
         }
     }
 
+    /** The connections this job holds open in its process's pool (its part of {@link #reservedInProcess}). */
+    private int reservedHere;
+
+    /** Raises this job's reservation to {@code connections} (never lowers it while the job runs: the pool never shrinks). */
+    private synchronized void reserve(int connections) {
+        if (connections > reservedHere) {
+            int more = connections - reservedHere;
+            reservedHere = connections;
+            reserveConnections(engine.dataSource(), more);
+        }
+    }
+
+    private synchronized void release() {
+        reserveConnections(engine.dataSource(), -reservedHere);
+        reservedHere = 0;
+    }
+
+    /** What the jobs running in this process hold open in all (a scheduler's or a dashboard's process runs several). */
+    private static int reservedInProcess;
+
     /**
-     * Opens the pool's connections and keeps them open (Hikari's minimum-idle raised to its maximum), once plan, restart
-     * or {@code set} checked that the server can spare them (plan.ConnectionBudget): they then show in pg_stat_activity,
-     * so the next check (of another job, or of a raise) counts them, and the application cannot take them half-way
-     * through the job and leave a worker waiting for a connection while it holds its locks. Until then the pool opens
-     * only what is asked for (AppContext). Hikari opens them in the background; where the server refuses one (it filled
-     * up since the check) Hikari logs it and tries again later, and the workers get the ones there are.
+     * Opens the connections a check approved, and keeps them open (Hikari's minimum-idle raised to what the process's
+     * running jobs were approved, at most the pool's size), once plan, restart or {@code set} checked that the server can
+     * spare them (plan.ConnectionBudget): they then show in pg_stat_activity, so the next check (of another job, or of a
+     * raise) counts them, and the application cannot take them half-way through the job and leave a worker waiting for a
+     * connection while it holds its locks. A job that ends gives its part back (minimum-idle lowered: idle connections
+     * above it close after Hikari's idle timeout). Until then the pool opens only what is asked for (AppContext). Hikari
+     * opens them in its own thread; where the server refuses one (it filled up since the check) Hikari tries again, and
+     * the workers get the ones there are.
      */
-    private static synchronized void reserveConnections(javax.sql.DataSource dataSource) {
+    private static synchronized void reserveConnections(javax.sql.DataSource dataSource, int more) {
         try {
-            if (!dataSource.isWrapperFor(com.zaxxer.hikari.HikariDataSource.class)) {
+            if (more == 0 || !dataSource.isWrapperFor(com.zaxxer.hikari.HikariDataSource.class)) {
                 return;
             }
+            reservedInProcess = Math.max(0, reservedInProcess + more);
             com.zaxxer.hikari.HikariDataSource hikari = dataSource.unwrap(com.zaxxer.hikari.HikariDataSource.class);
-            hikari.getHikariConfigMXBean().setMinimumIdle(hikari.getHikariConfigMXBean().getMaximumPoolSize());
-            // Hikari fills the pool up to its minimum-idle after it closes a connection, in its own thread: evicting
-            // one connection of ours starts that now rather than at the next housekeeping (30 s). Nothing waits for it.
-            java.sql.Connection c = dataSource.getConnection();
-            hikari.evictConnection(c);
+            com.zaxxer.hikari.HikariConfigMXBean config = hikari.getHikariConfigMXBean();
+            config.setMinimumIdle(Math.max(1, Math.min(config.getMaximumPoolSize(), reservedInProcess)));
+            com.zaxxer.hikari.HikariPoolMXBean pool = hikari.getHikariPoolMXBean();
+            if (more > 0 && pool != null && pool.getIdleConnections() > 0) {
+                // Hikari fills the pool up to its minimum-idle after it closes a connection: evicting an idle one starts
+                // that now rather than at its next housekeeping (30 s). Nothing waits for it. With none idle, the
+                // housekeeping does it.
+                java.sql.Connection c = dataSource.getConnection();
+                hikari.evictConnection(c);
+            }
         } catch (java.sql.SQLException e) {
             org.slf4j.LoggerFactory.getLogger(RewriteJob.class).warn("could not open the connection pool's connections ahead ({});"
                     + " the pool opens them as the workers ask for them", e.getMessage());
