@@ -1,7 +1,5 @@
 package io.pgrewrite.control;
 
-import io.pgrewrite.plan.ConnectionBudget;
-
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Timestamp;
