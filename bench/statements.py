@@ -22,8 +22,8 @@ LINE = re.compile(r' (\d+) \S+ \S+ LOG:  duration: ([\d.]+) ms  (parse|bind|exec
 NEW_ENTRY = re.compile(r'^\d{4}-\d\d-\d\d ')
 
 
-def normalize(text):
-    t = re.sub(r'\s+', ' ', text).strip()[:80]
+def normalize(text, width=80):
+    t = re.sub(r'\s+', ' ', text).strip()[:width]
     t = re.sub(r'"?passage_\d+(__\w+)?"?', 'P', t)
     t = re.sub(r"'[^']*'", "'?'", t)
     return re.sub(r'\d+', 'N', t)
@@ -58,6 +58,7 @@ def main():
     lines = open(log, errors='replace').read().split('\n')
     by_statement = collections.defaultdict(float)
     runs = collections.Counter()
+    kinds = {}
     for i, line in enumerate(lines):
         m = LINE.search(line)
         if not m or (pids and m.group(1) not in pids):
@@ -67,18 +68,24 @@ def main():
         while not text.strip() and j < len(lines) and not NEW_ENTRY.match(lines[j]):
             text = lines[j]
             j += 1
+        while j < len(lines) and not NEW_ENTRY.match(lines[j]):  # the rest of the statement: what kind it is
+            text += ' ' + lines[j]
+            j += 1
         t = normalize(text)
+        kinds[t] = kind(normalize(text, 100_000))
         by_statement[t] += float(m.group(2))
         if m.group(3) in ('execute', 'statement'):
             runs[t] += 1
     by_kind = collections.defaultdict(float)
+    kind_runs = collections.Counter()
     for t, ms in by_statement.items():
-        by_kind[kind(t)] += ms
+        by_kind[kinds[t]] += ms
+        kind_runs[kinds[t]] += runs[t]
     total = sum(by_kind.values())
-    print(f'| kind of statement | server ms per partition | share |\n|---|---|---|')
+    print('| kind of statement | runs per partition | server ms per partition | share |\n|---|---|---|---|')
     for k, ms in sorted(by_kind.items(), key=lambda x: -x[1]):
-        print(f'| {k} | {ms / partitions:.2f} | {100 * ms / total:.0f} % |')
-    print(f'| all | {total / partitions:.2f} | 100 % |\n')
+        print(f'| {k} | {kind_runs[k] / partitions:.1f} | {ms / partitions:.2f} | {100 * ms / total:.0f} % |')
+    print(f'| all | {sum(runs.values()) / partitions:.1f} | {total / partitions:.2f} | 100 % |\n')
     print('| statement (normalized) | runs per partition | server ms per partition |\n|---|---|---|')
     for t, ms in sorted(by_statement.items(), key=lambda x: -x[1])[:25]:
         print(f'| `{t.replace("|", "/")}` | {runs[t] / partitions:.1f} | {ms / partitions:.2f} |')
