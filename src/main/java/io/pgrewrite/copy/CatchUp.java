@@ -244,9 +244,12 @@ public final class CatchUp {
             return 0;
         }
         TransactionTemplate own = io.pgrewrite.pg.Transactions.requiresNew(tx);
-        boolean aroundHeldRows = copyHasKeys(w);
+        Boolean aroundHeldRows = null; // read when a batch is due (usually none is, for a small partition)
         long replayed = 0;
         for (int i = 0; i < maxBatches && pending(w) >= small; i++) {
+            if (aroundHeldRows == null) {
+                aroundHeldRows = copyHasKeys(w);
+            }
             Batch b = replayCounted(w, aroundHeldRows, own);
             if (b == null) {
                 break; // a lock wait stopped it: later (the swap catches up before every attempt, and under its lock)
@@ -267,7 +270,7 @@ public final class CatchUp {
      * fast the application keeps writing); later changes stay for the next catch up.
      */
     public long everythingLoggedSoFar(PartitionWork w, TransactionTemplate tx) {
-        return sql.dryRun() ? 0 : everythingLoggedSoFar(w, tx, copyHasKeys(w));
+        return sql.dryRun() ? 0 : everythingLoggedSoFar(w, tx, null);
     }
 
     /**
@@ -280,8 +283,15 @@ public final class CatchUp {
         return sql.dryRun() ? 0 : everythingLoggedSoFar(w, tx, true);
     }
 
-    private long everythingLoggedSoFar(PartitionWork w, TransactionTemplate tx, boolean aroundHeldRows) {
+    /** @param aroundHeldRows null: as the copy's foreign keys say, read when a batch is due */
+    private long everythingLoggedSoFar(PartitionWork w, TransactionTemplate tx, Boolean aroundHeldRows) {
         long last = sql.queryOne(String.format(LAST_SEQ, w.names().qLog()), Long.class);
+        if (last == 0) {
+            return 0; // nothing was ever logged (seq starts at 1)
+        }
+        if (aroundHeldRows == null) {
+            aroundHeldRows = copyHasKeys(w);
+        }
         TransactionTemplate own = io.pgrewrite.pg.Transactions.requiresNew(tx);
         long replayed = 0;
         int stopped = 0;

@@ -104,9 +104,10 @@ final class PartitionJob {
         // The state just read answers the first "swapped?" (nothing of this partition's ran since).
         io.pgrewrite.plan.PartitionNames swappedHere = null;
         for (boolean first = true; !(first ? swapped(state) : swapped()); first = false) {
-            // The catalog is read at capture (the copy goes on from it), at index (catch up and verify go on
-            // from it), at swap and at retire: a parent that drifted meanwhile is found by index or by swap,
-            // which read it again right before they act (requireShape), and the copy is taken again.
+            // The catalog is read at capture (the copy goes on from it), at index (catch up, verify and swap go on
+            // from it) and at retire: a parent that drifted meanwhile is found by index or by swap, which read its
+            // shape again right before they act (requireShape), and the copy is taken again; a partition dropped or
+            // detached meanwhile is found by the swap's own catalog read (Gone).
             PartitionWork captured = phase("capture", () -> {
                 PartitionWork w = preloaded != null ? preloaded : work();
                 preloaded = null;
@@ -129,7 +130,7 @@ final class PartitionJob {
             });
             phase("catch-up", () -> catchUp(indexed));
             phase("verify", () -> verify(indexed));
-            if (phase("swap", this::swapOrRedo)) {
+            if (phase("swap", () -> swapOrRedo(indexed))) {
                 afterSwap(captured);
                 swappedHere = captured.names();
                 break;
@@ -241,6 +242,7 @@ final class PartitionJob {
         Verify.Result r = engine.verify().verify(w);
         if (r.ok()) {
             engine.state().set(w.jobKey(), w.name(), PartitionState.VERIFIED, "verify_result", r.describe());
+            FaultPoints.reach("verify:recorded", w.name()); // verified and recorded, the swap not begun
             return;
         }
         engine.state().figure(w.jobKey(), w.name(), "verify_result", r.describe());
@@ -255,8 +257,7 @@ final class PartitionJob {
      * triggers disabled) — a clean rollback and false: capture, copy, index, catch up and verify run again on
      * what P holds now.
      */
-    private boolean swapOrRedo() {
-        PartitionWork w = work();
+    private boolean swapOrRedo(PartitionWork w) {
         try {
             swap(w);
             return true;

@@ -122,6 +122,10 @@ public final class Swap {
         if (!sql.dryRun() && swapped.get().contains(PartitionState.SWAPPED)) {
             return null;
         }
+        if (!sql.dryRun() && bound.get() == null) { // w was read before catch up and verify: P went since
+            throw new PartitionWork.Gone(w.name() + " is no longer a partition of " + n.parent()
+                    + " (dropped by a retention job, or detached)");
+        }
 
         // What the swap replays under the parent's lock must be a few rows: catch up before every attempt
         // (a backoff of seconds lets a backlog pile up), outside any lock.

@@ -77,6 +77,45 @@ class SchemaDriftTest {
         assertSameAsBlockingAlter(db, ref);
     }
 
+    /**
+     * The swap goes on from the catalog as the index phase read it (before catch up and verify, which take minutes on
+     * a big partition): a partition a retention job drops, or someone detaches, after its verify is found by the swap's
+     * own catalog read, reported gone, and the job goes on with the others.
+     */
+    @ParameterizedTest(name = "{0}")
+    @CsvSource(delimiter = '|', value = {
+        "dropped by retention|DROP TABLE ev_20240301",
+        "detached|ALTER TABLE ev DETACH PARTITION ev_20240301",
+    })
+    void aPartitionGoneBetweenItsVerifyAndItsSwapIsReportedGone(String story, String drift) throws Exception {
+        TestDatabase.Database db = TestDatabase.newDatabase("drift_verified");
+        try (Connection c = db.connect()) {
+            Tables.daily(c, "public", "ev", START, 3, 1000);
+        }
+        TestDatabase.Database ref = TestDatabase.cloneDatabase(db, "drift_verifiedref");
+        Path job = dir.resolve("massa.yaml");
+        Files.writeString(job, "name: massa\ntable: ev\noperation: alter-column-type\ncolumn: massa\ntype: integer\nworkers: 1\n");
+        try (JvmProcess p = JvmProcess.start("drift_verified", List.of("-D" + FaultPoints.ANNOUNCE + "=verify:recorded",
+                "-Dpgrewrite.test.announce-ms=3000"), db, "run", job.toString())) {
+            assertThat(p.await(l -> l.startsWith("PGREWRITE-REACHED verify:recorded "), 120)).endsWith(" ev_20240301");
+            try (Connection c = db.connect(); Statement st = c.createStatement()) {
+                st.execute(drift);
+            }
+            assertThat(p.waitFor(180)).as(p.output()).isEqualTo(ExitCodes.OK);
+            assertThat(p.output()).contains("gone: ev_20240301");
+        }
+        try (Connection c = db.connect(); Statement st = c.createStatement()) {
+            assertThat(one(st, "SELECT count(*) FROM pgrewrite.partition_state WHERE partition_name = 'ev_20240301'"
+                    + " AND state = '" + PartitionState.GONE + "'")).isOne();
+            assertThat(one(st, "SELECT count(*) FROM pg_trigger WHERE tgname = 'pgrewrite_capture'")).as("no capture left").isZero();
+        }
+        try (Connection c = ref.connect(); Statement st = c.createStatement()) {
+            st.execute(drift);
+            st.execute(ALTER);
+        }
+        assertSameAsBlockingAlter(db, ref);
+    }
+
     @Test
     void anIndexAddedToTheParentAfterThePartitionWasIndexedIsBuiltBeforeTheSwap() throws Exception {
         TestDatabase.Database db = TestDatabase.newDatabase("drift_index");
