@@ -287,7 +287,7 @@ public final class CatchUp {
     private long everythingLoggedSoFar(PartitionWork w, TransactionTemplate tx, Boolean aroundHeldRows) {
         long last = sql.queryOne(String.format(LAST_SEQ, w.names().qLog()), Long.class);
         if (last == 0) {
-            return 0; // nothing was ever logged (seq starts at 1)
+            return 0; // the log is empty (seq starts at 1): nothing to replay, as the loop below would find
         }
         if (aroundHeldRows == null) {
             aroundHeldRows = copyHasKeys(w);

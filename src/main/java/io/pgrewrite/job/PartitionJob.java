@@ -107,7 +107,8 @@ final class PartitionJob {
             // The catalog is read at capture (the copy goes on from it), at index (catch up, verify and swap go on
             // from it) and at retire: a parent that drifted meanwhile is found by index or by swap, which read its
             // shape again right before they act (requireShape), and the copy is taken again; a partition dropped or
-            // detached meanwhile is found by the swap's own catalog read (Gone).
+            // detached before the swap began is found by the swap's own catalog read (Gone; during its lock attempts,
+            // the swap fails and restart finds it gone).
             PartitionWork captured = phase("capture", () -> {
                 PartitionWork w = preloaded != null ? preloaded : work();
                 preloaded = null;

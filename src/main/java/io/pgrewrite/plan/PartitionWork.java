@@ -34,8 +34,8 @@ public record PartitionWork(JobDefinition definition, Table table, Partition par
                 io.pgrewrite.pg.Identifiers.qualified(def.schema(), def.table()), partitionName));
     }
 
-    /** Catalog only: is a relation of that name a partition of the table now? */
-    static final String ATTACHED = "SELECT EXISTS (SELECT 1 FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid"
+    /** Catalog only: is a relation of that name a partition of the table now? (the table, the partition's name) */
+    public static final String ATTACHED = "SELECT EXISTS (SELECT 1 FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid"
             + " WHERE i.inhparent = to_regclass(?) AND c.relname = ?)";
 
     /** The partition is not attached any more: a retention job dropped it, or someone detached it. */

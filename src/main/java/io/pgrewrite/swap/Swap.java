@@ -118,11 +118,15 @@ public final class Swap {
         Supplier<PartitionCatalog.Facts> facts = PartitionCatalog.facts(reads, n.qPartition());
         Supplier<CarryOver.Facts> carried = carryOver.read(reads, n.qPartition(), oldIndexes);
         Supplier<String> bound = reads.one(BOUND, String.class, n.qPartition());
+        Supplier<Boolean> attached = reads.one(PartitionWork.ATTACHED, Boolean.class, n.qParent(), n.partition());
         reads.run();
         if (!sql.dryRun() && swapped.get().contains(PartitionState.SWAPPED)) {
             return null;
         }
-        if (!sql.dryRun() && bound.get() == null) { // w was read before catch up and verify: P went since
+        // w was read before catch up and verify: P may have gone since (dropped, detached, moved to another parent),
+        // which PartitionJob handles as a partition gone. A drop during the attempts below fails the swap instead, and
+        // restart reports the partition gone.
+        if (!sql.dryRun() && !Boolean.TRUE.equals(attached.get())) {
             throw new PartitionWork.Gone(w.name() + " is no longer a partition of " + n.parent()
                     + " (dropped by a retention job, or detached)");
         }

@@ -83,9 +83,12 @@ class SchemaDriftTest {
      * own catalog read, reported gone, and the job goes on with the others.
      */
     @ParameterizedTest(name = "{0}")
-    @CsvSource(delimiter = '|', value = {
+    @CsvSource(delimiter = '|', quoteCharacter = '"', value = {
         "dropped by retention|DROP TABLE ev_20240301",
         "detached|ALTER TABLE ev DETACH PARTITION ev_20240301",
+        "moved to an archive table|ALTER TABLE ev DETACH PARTITION ev_20240301;"
+                + " CREATE TABLE ev_archive (LIKE ev) PARTITION BY RANGE (at);"
+                + " ALTER TABLE ev_archive ATTACH PARTITION ev_20240301 FOR VALUES FROM ('2024-03-01') TO ('2024-03-02')",
     })
     void aPartitionGoneBetweenItsVerifyAndItsSwapIsReportedGone(String story, String drift) throws Exception {
         TestDatabase.Database db = TestDatabase.newDatabase("drift_verified");
@@ -96,7 +99,7 @@ class SchemaDriftTest {
         Path job = dir.resolve("massa.yaml");
         Files.writeString(job, "name: massa\ntable: ev\noperation: alter-column-type\ncolumn: massa\ntype: integer\nworkers: 1\n");
         try (JvmProcess p = JvmProcess.start("drift_verified", List.of("-D" + FaultPoints.ANNOUNCE + "=verify:recorded",
-                "-Dpgrewrite.test.announce-ms=3000"), db, "run", job.toString())) {
+                "-Dpgrewrite.test.announce-ms=5000"), db, "run", job.toString())) {
             assertThat(p.await(l -> l.startsWith("PGREWRITE-REACHED verify:recorded "), 120)).endsWith(" ev_20240301");
             try (Connection c = db.connect(); Statement st = c.createStatement()) {
                 st.execute(drift);
