@@ -14,9 +14,10 @@ import org.junit.jupiter.api.Test;
 import org.springframework.jdbc.core.JdbcTemplate;
 
 /**
- * 365 small partitions: each one's capture, index, swap and retire read the table and the partition from the
- * catalog again (so that a restart, or a deploy meanwhile, is seen as it is). Those reads are few round trips,
- * and what they find is all there.
+ * 365 small partitions: each one's capture, index and retire read the table and the partition from the catalog
+ * again (so that a restart, or a deploy meanwhile, is seen as it is; the swap goes on from the index phase's read
+ * and checks its shape and that the partition is still attached). Those reads are few round trips, and what they
+ * find is all there.
  */
 class PartitionReadsTest {
 
