@@ -73,7 +73,7 @@ class CrashWindowsTest {
         }
         return List.of("expand:column-added", "expand:before-commit", "expand:committed",
                 "capture:reserving", "capture:log-created", "capture:before-commit", "capture:committed",
-                "swap:locked", "swap:before-commit", "after-swap",
+                "verify:recorded", "swap:locked", "swap:before-commit", "after-swap",
                 "retire:dropped-old", "retire:committed",
                 "contract:not-null-added", "contract:locked", "contract:before-commit", "contract:committed");
     }
