@@ -60,15 +60,18 @@ public final class LockRetry {
      * idempotent: a lost commit is done again by restart. idle_in_transaction_session_timeout: if this JVM
      * stalls (GC, SIGSTOP, a dead host) between two statements while holding the locks, the server ends the
      * session and the application's queries go on; the attempt is lost, restart does it again.
-     * Returns our backend's pid, for the blocker sampling.
+     * Returns our backend's pid, for the blocker sampling, and whether autovacuum is at work in this database
+     * at all ({@link #AUTOVACUUM_AT_WORK_EXPRESSION}, asked here and not in a statement of its own before every attempt:
+     * one round trip less for each lock operation, five a partition). The statement takes no lock, so an
+     * attempt that finds autovacuum at work rolls back having held nothing, clears it and tries again.
      */
     static final String SET_LIMITS = """
             SELECT pg_backend_pid(), set_config('lock_timeout', ?, true),
                    set_config('statement_timeout', CASE WHEN EXISTS (SELECT 1 FROM pg_partitioned_table p
                                                                       WHERE p.partrelid = ANY (ARRAY(SELECT to_regclass(unnest(?::text[])))))
                                                          THEN ? ELSE '0' END, true),
-                   set_config('idle_in_transaction_session_timeout', ?, true), set_config('synchronous_commit', 'off', true)
-            """;
+                   set_config('idle_in_transaction_session_timeout', ?, true), set_config('synchronous_commit', 'off', true),
+            """ + LockRetry.AUTOVACUUM_AT_WORK_EXPRESSION;
 
     /** deadlock_timeout in ms: how long a lock waiter waits before PostgreSQL cancels a blocking autovacuum. */
     static final String DEADLOCK_TIMEOUT = "SELECT " + millis("deadlock_timeout");
@@ -121,13 +124,13 @@ public final class LockRetry {
 
     /**
      * Does any autovacuum worker (or, unseen without pg_read_all_stats, any role-less process) hold a relation
-     * lock in this database at all? Asked before {@link #AUTOVACUUM_ON} on every attempt, which it can only
-     * answer "none" for. It has no parameters, so the server plans it once per connection: AUTOVACUUM_ON's
-     * bound relation list (and pg_partition_tree) made it plan that one afresh every time, 0.5-0.7 ms on
-     * every lock operation of every partition, almost always to find nothing. Shared memory only, no locks.
+     * lock in this database at all? Asked on every attempt, in {@link #SET_LIMITS}, before {@link #AUTOVACUUM_ON},
+     * which it can only answer "none" for: AUTOVACUUM_ON's bound relation list (and pg_partition_tree) made the
+     * server plan that one afresh every time, 0.5-0.7 ms on every lock operation of every partition, almost
+     * always to find nothing. Shared memory only, no locks; no parameters, so it does not change SET_LIMITS's plan.
      */
-    static final String AUTOVACUUM_AT_WORK = """
-            SELECT EXISTS (SELECT 1 FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+    static final String AUTOVACUUM_AT_WORK_EXPRESSION = """
+                   EXISTS (SELECT 1 FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
                             WHERE l.locktype = 'relation' AND l.granted
                               AND l.database = (SELECT d.oid FROM pg_database d WHERE d.datname = current_database())
                               AND coalesce(a.backend_type = 'autovacuum worker', a.usesysid IS NULL))
@@ -181,6 +184,13 @@ public final class LockRetry {
         }
     }
 
+    /** {@link #SET_LIMITS} found autovacuum at work in the database: the attempt stops before its body. */
+    private static final class AutovacuumAtWork extends RuntimeException {
+        AutovacuumAtWork() {
+            super(null, null, false, false);
+        }
+    }
+
     /** Someone who blocked an attempt. */
     record Blocker(int pid, boolean autovacuum, boolean wraparound, String description) {
         static Blocker of(Map<String, Object> r) {
@@ -199,6 +209,12 @@ public final class LockRetry {
 
         /** Who holds or waits for locks on the relations now (when nothing was sampled). */
         List<Blocker> holders(List<String> relations);
+
+        /**
+         * Is autovacuum at work in the database (so that it may hold a lock on our relations), given what the
+         * server said in {@link #SET_LIMITS}: an attempt that finds it so clears it off them first.
+         */
+        boolean atWork(boolean serverSays);
 
         /** Cancels autovacuum on the relations; returns how many were cancelled, -1 when not permitted. */
         int cancelAutovacuum(List<String> relations, Scope scope);
@@ -352,12 +368,19 @@ public final class LockRetry {
         int autovacuumStops = 0;
         int cancelled = 0;
         int refusals = 0;
+        boolean clearAutovacuum = false;
         while (true) {
-            beforeEachAttempt.run();
-            int c = blockers.cancelAutovacuum(relations, scope);
-            if (c > 0) {
-                cancelled += c;
-                sleep(50); // a cancel is a signal: give the worker a moment to let go of its locks
+            if (!clearAutovacuum) {
+                beforeEachAttempt.run(); // not again when the attempt only stopped to clear autovacuum first
+            }
+            boolean cleared = clearAutovacuum;
+            if (clearAutovacuum) {
+                clearAutovacuum = false;
+                int c = blockers.cancelAutovacuum(relations, scope);
+                if (c > 0) {
+                    cancelled += c;
+                    sleep(50); // a cancel is a signal: give the worker a moment to let go of its locks
+                }
             }
             attempts++;
             long timeout = lockTimeout.toMillis();
@@ -368,8 +391,12 @@ public final class LockRetry {
                 T value;
                 try {
                     value = tx.execute(status -> {
-                        int pid = sql.jdbc().queryForObject(SET_LIMITS, (rs, i) -> rs.getInt(1), timeout + "ms",
-                                names, statementLimit().toMillis() + "ms", idleLimit().toMillis() + "ms");
+                        int pid = sql.jdbc().queryForObject(SET_LIMITS, (rs, i) -> {
+                            if (!cleared && blockers.atWork(rs.getBoolean(6))) {
+                                throw new AutovacuumAtWork();
+                            }
+                            return rs.getInt(1);
+                        }, timeout + "ms", names, statementLimit().toMillis() + "ms", idleLimit().toMillis() + "ms");
                         sampling.set(blockers.watch(pid));
                         return body.apply(timing);
                     });
@@ -388,6 +415,10 @@ public final class LockRetry {
                 }
                 return new Outcome<>(value, attempts, (timing.lockedAt() - timing.begin) / 1e6,
                         (end - timing.lockedAt()) / 1e6);
+            } catch (AutovacuumAtWork e) {
+                // Rolled back before the body, holding no lock: clear autovacuum off our relations, then the attempt.
+                attempts--;
+                clearAutovacuum = true;
             } catch (NotNow e) {
                 if (++refusals >= MAX_REFUSALS) {
                     throw new IllegalStateException(what + ": gave up after " + refusals + " tries, each time " + e.getMessage()
@@ -520,13 +551,15 @@ public final class LockRetry {
         }
 
         @Override
+        public boolean atWork(boolean serverSays) {
+            return serverSays;
+        }
+
+        @Override
         public int cancelAutovacuum(List<String> relations, Scope scope) {
             int n = 0;
             boolean denied = false;
             try {
-                if (!Boolean.TRUE.equals(sql.queryOne(AUTOVACUUM_AT_WORK, Boolean.class))) {
-                    return 0; // none anywhere in the database, so none on ours
-                }
                 for (var r : sql.queryRows(AUTOVACUUM_ON, relations.toArray(String[]::new), relations.toArray(String[]::new), scope == Scope.TREES)) {
                     if (!Boolean.TRUE.equals(r.get("cancellable"))) {
                         denied = true; // we cannot see its query (it may prevent wraparound): leave it

@@ -1,0 +1,59 @@
+package io.pgrewrite.pg;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.sql.Connection;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+
+import io.pgrewrite.testsupport.OwnServer;
+import io.pgrewrite.testsupport.TestDatabase;
+import org.junit.jupiter.api.Test;
+import org.springframework.jdbc.core.JdbcTemplate;
+import org.springframework.jdbc.datasource.DataSourceTransactionManager;
+import org.springframework.transaction.support.TransactionTemplate;
+
+/**
+ * A real autovacuum worker, not a stand-in: on a server of the test's own with a 1 s autovacuum naptime, a
+ * table with dead rows and a vacuum slowed to a page per 100 ms. The worker holds SHARE UPDATE EXCLUSIVE on
+ * it for many seconds. The lock operation's first statement sees it at work, the attempt rolls back before
+ * its body, autovacuum is cancelled (as a superuser may), and the one attempt gets its lock: no attempt
+ * runs into the worker's lock and waits out its lock_timeout.
+ */
+class LockRetryMeetsAutovacuumTest {
+
+    @Test
+    void autovacuumAtWorkOnTheTableIsClearedBeforeTheAttemptAndStopsNone() throws Exception {
+        try (OwnServer server = OwnServer.start(Map.of("autovacuum_naptime", "1s"))) {
+            TestDatabase.Database db = server.newDatabase("av");
+            try (Connection c = db.connect(); Statement st = c.createStatement()) {
+                st.execute("CREATE TABLE t (id int, pad text) WITH (autovacuum_vacuum_threshold = 0,"
+                        + " autovacuum_vacuum_scale_factor = 0, autovacuum_analyze_threshold = 1000000000,"
+                        + " autovacuum_vacuum_cost_delay = 100, autovacuum_vacuum_cost_limit = 1)");
+                st.execute("INSERT INTO t SELECT i, repeat('x', 200) FROM generate_series(1, 20000) i");
+                st.execute("DELETE FROM t");
+            }
+            String held = """
+                    SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+                     WHERE a.backend_type = 'autovacuum worker' AND l.relation = 't'::regclass AND l.granted""";
+            JdbcTemplate jdbc = new JdbcTemplate(db.superuserDataSource());
+            long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+            while (jdbc.queryForObject(held, Long.class) == 0) {
+                assertThat(System.nanoTime()).as("an autovacuum worker holds a lock on t within 60 s").isLessThan(deadline);
+                Thread.sleep(100);
+            }
+            TransactionTemplate tx = new TransactionTemplate(new DataSourceTransactionManager(jdbc.getDataSource()));
+            long[] mark = LockRetry.AUTOVACUUM_IN_THE_WAY.mark();
+            LockRetry retry = new LockRetry(tx, SqlRunner.live(jdbc), Duration.ofMillis(200), 1);
+            var outcome = retry.run("lock t", List.of("t"), LockRetry.Scope.ONLY, () -> { },
+                    t -> jdbc.update("LOCK TABLE t IN ACCESS EXCLUSIVE MODE"));
+
+            assertThat(outcome.attempts()).as("attempts that took locks").isEqualTo(1);
+            assertThat(LockRetry.AUTOVACUUM_IN_THE_WAY.summarySince(mark)).as("the report's autovacuum line")
+                    .matches("autovacuum: in the way of 1 lock operation\\(s\\) of this run, cancelled [1-9]\\d* time\\(s\\),"
+                            + " 0 attempt\\(s\\) retried because of it alone .*");
+        }
+    }
+}
