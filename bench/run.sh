@@ -22,7 +22,7 @@ SERVERS=15
 SERVER=15
 PORT=${BENCH_PORT:-25432}  # when not set: the first free port from 25432 up (below Linux's ephemeral ports, 32768-60999: a client socket in TIME_WAIT on a port there, left by the test suite's connections, makes the bind fail)
 JAR=$ROOT/target/pgrewrite.jar
-ALL_IDS="A B C D1 D2 VF RP K1 K2"
+ALL_IDS="A B C D1 D2 VF RP K1 K2 A2"
 
 DAYS_LIST=10,30,90
 ROWS=100000
@@ -32,7 +32,7 @@ SHAPE=big
 # The second shape: many small partitions, where the per-partition fixed cost shows (issue 13).
 SMALL_DAYS=365
 SMALL_ROWS=1000
-SMALL_IDS="A D1 D2 VF K1 K2"
+SMALL_IDS="A D1 D2 VF K1 K2 A2"
 REUSE=0
 SETTLE=2          # seconds of traffic before and after each approach
 COMMAND_RUNS=5    # timed runs of status, status ID and plan (after one warm-up), on D1's finished copy
@@ -49,6 +49,8 @@ usage: bench/run.sh [--shape big|small|both] [--days N[,N...]] [--rows-per-day N
                       (with --shape both, --days and --rows-per-day size the big shape)
   --quick             smoke test: 3 days x 2000 rows (small: 20 days x 100 rows), under 2 minutes
   --only IDS          run only these approaches, comma-separated, of: ${ALL_IDS// /,}
+                      (with A and any other, A2 comes too: the same ALTER again at the end, so that the
+                      machine's drift during the run shows; the ratios are against the mean of the two)
   --server VERSION    15: Debian's PostgreSQL 15 (default); 18: PostgreSQL 18 from the tests' embedded
                       binaries (RP is skipped there: no pg_repack for them); both: 15, then 18, one report
   --reuse-data        keep the generated tables, and use one left by an earlier run of the same size
@@ -345,6 +347,7 @@ drop_template() {
 
 # ---------------------------------------------------------------- the approaches (run against database $1)
 approach_A()  { psql_ -d "$1" -f "$HERE/sql/a-alter-type.sql"; }
+approach_A2() { approach_A "$@"; }
 approach_B()  { psql_ -d "$1" -f "$HERE/sql/expand.sql" -f "$HERE/sql/b-batched-update.sql" -f "$HERE/sql/swap-columns.sql"; }
 approach_C()  { psql_ -d "$1" -f "$HERE/sql/expand.sql" -f "$HERE/sql/c-per-day-update-vacuum-full.sql" -f "$HERE/sql/swap-columns.sql"; }
 approach_D1() { pgrewrite run "$WORK/jobs/type-w1.yaml" --url "$(url "$1")" --username postgres; }
@@ -364,6 +367,7 @@ approach_K2() { pgrewrite run "$WORK/jobs/compact-w2.yaml" --url "$(url "$1")" -
 label() {  # label ID: the name in the results table, a tab, the short name on the chart
     case $1 in
         A) printf 'A. blocking ALTER TABLE ... TYPE\tA: ALTER TYPE' ;;
+        A2) printf 'A. the same ALTER again, after the others\tA again' ;;
         B) printf 'B. add column + batched UPDATE (10k keys) + swap\tB: batched UPDATE' ;;
         C) printf 'C. per day UPDATE + VACUUM FULL, then swap\tC: per-day UPDATE+VF' ;;
         D1) printf 'D. pgrewrite, 1 worker\tpgrewrite 1w' ;;
@@ -374,7 +378,7 @@ label() {  # label ID: the name in the results table, a tab, the short name on t
         K2) printf 'pgrewrite compact, 2 workers\tpgrewrite 2w' ;;
     esac
 }
-operation() { case $1 in A|B|C|D1|D2) echo type ;; *) echo compact ;; esac; }
+operation() { case $1 in A|A2|B|C|D1|D2) echo type ;; *) echo compact ;; esac; }
 
 write_jobs() {
     mkdir -p "$WORK/jobs"
@@ -769,7 +773,8 @@ write_report() {
         echo "- pgrewrite's jobs: \`swap: {lock-timeout: 200ms}\`, \`workers: 1\` (D1, K1) or \`2\` (D2, K2)."
         echo
         echo "Columns: *PostgreSQL* the server's major version; *wall* from the start of the approach to its end (pgrewrite"
-        echo "includes its JVM start); *× A* the ratio to the blocking ALTER on the same data and server; *peak extra* the"
+        echo "includes its JVM start); *× A* the ratio to the blocking ALTER on the same data and server (where it ran twice, first"
+        echo "and again after the others, to the mean of the two: the machine's speed drifts within a run); *peak extra* the"
         echo "highest \`pg_database_size\` + \`pg_wal\` seen (sampled every 200 ms) above the level at the start, in MB and"
         echo "as % of the table with its indexes; *WAL* the WAL written"
         echo "(\`pg_current_wal_lsn\` difference, the application's included); *final* the table with indexes afterwards;"
@@ -891,12 +896,15 @@ mkdir -p "$WORK"
 trap 'sampler_stop; stop_cluster' EXIT
 run_shape() {  # run_shape DAYS_LIST ROWS IDS
     ROWS=$2
-    local days id
+    local days id ids=" $3 "
+    # The blocking ALTER again after the others (A2): the machine's speed drifts within a run, and every ratio
+    # is then against the mean of the two, with both shown. Not when A runs alone, or is asked for by name.
+    if [[ "$ids" == *" A "* && "$ids" != *" A2 "* && $(wc -w <<<"$3") -gt 1 ]]; then ids="$ids A2 "; fi
     for days in ${1//,/ }; do
         template "$days"
         if [ "$ROWS" = "$BIG_ROWS" ]; then anatomy; fi
         for id in $ALL_IDS; do
-            [[ " $3 " == *" $id "* ]] || continue
+            [[ "$ids" == *" $id "* ]] || continue
             if [ "$id" = RP ] && [ "$SERVER" != 15 ]; then
                 log "$(label RP | cut -f1): skipped on PostgreSQL $SERVER (pg_repack is Debian's, for 15 only)"
                 continue
