@@ -60,10 +60,13 @@ public final class LockRetry {
      * idempotent: a lost commit is done again by restart. idle_in_transaction_session_timeout: if this JVM
      * stalls (GC, SIGSTOP, a dead host) between two statements while holding the locks, the server ends the
      * session and the application's queries go on; the attempt is lost, restart does it again.
-     * Returns our backend's pid, for the blocker sampling, and whether autovacuum is at work in this database
-     * at all ({@link #AUTOVACUUM_AT_WORK_EXPRESSION}, asked here and not in a statement of its own before every attempt:
-     * one round trip less for each lock operation, five a partition). The statement takes no lock, so an
-     * attempt that finds autovacuum at work rolls back having held nothing, clears it and tries again.
+     * Returns our backend's pid, for the blocker sampling, and whether autovacuum holds a lock on the relations
+     * ({@link #AUTOVACUUM_AT_WORK_EXPRESSION}, asked here and not in a statement of its own before every attempt:
+     * one round trip less for each lock operation, six a partition). The statement locks none of the relations
+     * and no shared catalog (only pg_partitioned_table and pg_inherits, in ACCESS SHARE mode, as any query
+     * does), so an attempt that finds autovacuum on them rolls back having held nothing of theirs, clears it and
+     * tries again. Parameters: lock_timeout, the relations, statement_timeout, idle_in_transaction_session_timeout,
+     * whether to look for autovacuum at all, the relations again, and whether their partitions count.
      */
     static final String SET_LIMITS = """
             SELECT pg_backend_pid(), set_config('lock_timeout', ?, true),
@@ -123,17 +126,26 @@ public final class LockRetry {
             """;
 
     /**
-     * Does any autovacuum worker (or, unseen without pg_read_all_stats, any role-less process) hold a relation
-     * lock in this database at all? Asked on every attempt, in {@link #SET_LIMITS}, before {@link #AUTOVACUUM_ON},
-     * which it can only answer "none" for: AUTOVACUUM_ON's bound relation list (and pg_partition_tree) made the
-     * server plan that one afresh every time, 0.5-0.7 ms on every lock operation of every partition, almost
-     * always to find nothing. Shared memory only, no locks; no parameters, so it does not change SET_LIMITS's plan.
+     * Does an autovacuum worker (or, unseen without pg_read_all_stats, any role-less process) hold a lock on one of
+     * the relations, or with {@link Scope#TREES} on one of their partitions? Asked on every attempt, in
+     * {@link #SET_LIMITS}, before {@link #AUTOVACUUM_ON}, which it can only answer "none" for: AUTOVACUUM_ON (its
+     * cancellable column, pg_partition_tree, which locks every partition) is asked only when this says yes. Only
+     * autovacuum on our relations says yes: on a database where autovacuum is always at work on some table, the
+     * attempts on ours go on without a rollback. The functions, not the views pg_locks and pg_stat_activity: those
+     * join pg_database and pg_authid, whose ACCESS SHARE locks (shared catalogs, not fast-path) the transaction
+     * would hold until its end, behind which a VACUUM FULL of them, and every login after it, would queue. The
+     * first bound boolean off (an attempt just after clearing, the wait for autovacuum): the scan is not made.
      */
     static final String AUTOVACUUM_AT_WORK_EXPRESSION = """
-                   EXISTS (SELECT 1 FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
-                            WHERE l.locktype = 'relation' AND l.granted
-                              AND l.database = (SELECT d.oid FROM pg_database d WHERE d.datname = current_database())
-                              AND coalesce(a.backend_type = 'autovacuum worker', a.usesysid IS NULL))
+                   CASE WHEN ?::boolean THEN EXISTS (
+                       SELECT 1 FROM pg_lock_status() l JOIN pg_stat_get_activity(NULL) a ON a.pid = l.pid
+                        WHERE l.locktype = 'relation' AND l.granted
+                          AND l.database = (SELECT s.datid FROM pg_stat_get_activity(pg_backend_pid()) s)
+                          AND coalesce(a.backend_type = 'autovacuum worker', a.usesysid IS NULL)
+                          AND (l.relation = ANY (ARRAY(SELECT to_regclass(unnest(?::text[]))))
+                               OR (?::boolean AND EXISTS (SELECT 1 FROM pg_partition_ancestors(l.relation) x
+                                                          WHERE x.relid = ANY (ARRAY(SELECT to_regclass(unnest(?::text[]))))))))
+                   ELSE false END
             """;
 
     /**
@@ -184,7 +196,7 @@ public final class LockRetry {
         }
     }
 
-    /** {@link #SET_LIMITS} found autovacuum at work in the database: the attempt stops before its body. */
+    /** {@link #SET_LIMITS} found autovacuum at work on the relations: the attempt stops before its body. */
     private static final class AutovacuumAtWork extends RuntimeException {
         AutovacuumAtWork() {
             super(null, null, false, false);
@@ -211,8 +223,8 @@ public final class LockRetry {
         List<Blocker> holders(List<String> relations);
 
         /**
-         * Is autovacuum at work in the database (so that it may hold a lock on our relations), given what the
-         * server said in {@link #SET_LIMITS}: an attempt that finds it so clears it off them first.
+         * Is autovacuum at work on our relations, given what the server said in {@link #SET_LIMITS}: an attempt
+         * that finds it so clears it off them first.
          */
         boolean atWork(boolean serverSays);
 
@@ -396,7 +408,8 @@ public final class LockRetry {
                                 throw new AutovacuumAtWork();
                             }
                             return rs.getInt(1);
-                        }, timeout + "ms", names, statementLimit().toMillis() + "ms", idleLimit().toMillis() + "ms");
+                        }, timeout + "ms", names, statementLimit().toMillis() + "ms", idleLimit().toMillis() + "ms",
+                                !cleared, names, scope == Scope.TREES, names);
                         sampling.set(blockers.watch(pid));
                         return body.apply(timing);
                     });
@@ -593,7 +606,8 @@ public final class LockRetry {
             for (String rel : held) {
                 try {
                     tx.executeWithoutResult(status -> {
-                        sql.jdbc().queryForList(SET_LIMITS, millis + "ms", new String[0], "0", idleLimit().toMillis() + "ms");
+                        sql.jdbc().queryForList(SET_LIMITS, millis + "ms", new String[0], "0", idleLimit().toMillis() + "ms",
+                                false, new String[0], false, new String[0]);
                         sql.execute(String.format(WAIT_FOR_AUTOVACUUM, rel));
                     });
                 } catch (DataAccessException e) {

@@ -9,6 +9,7 @@ import java.util.List;
 import java.util.Map;
 
 import io.pgrewrite.testsupport.OwnServer;
+import io.pgrewrite.testsupport.StatementLog;
 import io.pgrewrite.testsupport.TestDatabase;
 import org.junit.jupiter.api.Test;
 import org.springframework.jdbc.core.JdbcTemplate;
@@ -20,7 +21,8 @@ import org.springframework.transaction.support.TransactionTemplate;
  * table with dead rows and a vacuum slowed to a page per 100 ms. The worker holds SHARE UPDATE EXCLUSIVE on
  * it for many seconds. The lock operation's first statement sees it at work, the attempt rolls back before
  * its body, autovacuum is cancelled (as a superuser may), and the one attempt gets its lock: no attempt
- * runs into the worker's lock and waits out its lock_timeout.
+ * runs into the worker's lock and waits out its lock_timeout. Autovacuum at work on another table does not
+ * stop a lock operation on ours.
  */
 class LockRetryMeetsAutovacuumTest {
 
@@ -38,15 +40,34 @@ class LockRetryMeetsAutovacuumTest {
             String held = """
                     SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
                      WHERE a.backend_type = 'autovacuum worker' AND l.relation = 't'::regclass AND l.granted""";
-            JdbcTemplate jdbc = new JdbcTemplate(db.superuserDataSource());
+            try (Connection c = db.connect(); Statement st = c.createStatement()) {
+                st.execute("CREATE TABLE u (id int) WITH (autovacuum_enabled = false)");
+            }
+            StatementLog statements = new StatementLog(db.superuserDataSource());
+            JdbcTemplate jdbc = new JdbcTemplate(statements.dataSource());
             long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
             while (jdbc.queryForObject(held, Long.class) == 0) {
                 assertThat(System.nanoTime()).as("an autovacuum worker holds a lock on t within 60 s").isLessThan(deadline);
                 Thread.sleep(100);
             }
             TransactionTemplate tx = new TransactionTemplate(new DataSourceTransactionManager(jdbc.getDataSource()));
-            long[] mark = LockRetry.AUTOVACUUM_IN_THE_WAY.mark();
             LockRetry retry = new LockRetry(tx, SqlRunner.live(jdbc), Duration.ofMillis(200), 1);
+
+            // Autovacuum at work on another table: the lock operation on u asks nothing more, and its transaction
+            // holds no lock on a shared catalog (pg_database, pg_authid: a VACUUM FULL of one, and every login
+            // after it, would queue behind the transaction).
+            statements.clear();
+            List<String> sharedCatalogs = retry.run("lock u", List.of("u"), t -> {
+                jdbc.update("LOCK TABLE u IN ACCESS EXCLUSIVE MODE");
+                return jdbc.queryForList("SELECT l.relation::regclass::text FROM pg_locks l JOIN pg_class c ON c.oid = l.relation"
+                        + " WHERE l.pid = pg_backend_pid() AND c.relisshared", String.class);
+            }).value();
+            assertThat(sharedCatalogs).as("shared catalogs locked by the attempt").isEmpty();
+            assertThat(statements.statements()).as("statements of the lock operation on u").hasSize(3)
+                    .startsWith(StatementLog.fold(LockRetry.SET_LIMITS), "LOCK TABLE u IN ACCESS EXCLUSIVE MODE");
+            assertThat(jdbc.queryForObject(held, Long.class)).as("autovacuum still at work on t").isPositive();
+
+            long[] mark = LockRetry.AUTOVACUUM_IN_THE_WAY.mark();
             var outcome = retry.run("lock t", List.of("t"), LockRetry.Scope.ONLY, () -> { },
                     t -> jdbc.update("LOCK TABLE t IN ACCESS EXCLUSIVE MODE"));
 

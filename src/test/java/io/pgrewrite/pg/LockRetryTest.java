@@ -277,7 +277,8 @@ class LockRetryTest {
         try (Holder h = new Holder()) {
             String[] tree = {"parted", "t"};
             String[] plain = {"t", "no_such_table"};
-            assertThat(jdbc.queryForObject("SELECT " + LockRetry.AUTOVACUUM_AT_WORK_EXPRESSION, Boolean.class)).isFalse();
+            assertThat(jdbc.queryForObject("SELECT " + LockRetry.AUTOVACUUM_AT_WORK_EXPRESSION, Boolean.class, true, tree, true, tree)).isFalse();
+            assertThat(jdbc.queryForObject("SELECT " + LockRetry.AUTOVACUUM_AT_WORK_EXPRESSION, Boolean.class, true, plain, false, plain)).isFalse();
             assertThat(jdbc.queryForList(LockRetry.AUTOVACUUM_ON, tree, tree, true)).isEmpty();
             assertThat(jdbc.queryForList(LockRetry.AUTOVACUUM_ON, plain, plain, false)).isEmpty();
             assertThat(jdbc.queryForList(LockRetry.LOCK_HOLDERS, plain, plain))
