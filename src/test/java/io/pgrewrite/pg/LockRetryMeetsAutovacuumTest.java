@@ -50,6 +50,12 @@ class LockRetryMeetsAutovacuumTest {
                 assertThat(System.nanoTime()).as("an autovacuum worker holds a lock on t within 60 s").isLessThan(deadline);
                 Thread.sleep(100);
             }
+            try (Connection c = db.connectAsSuperuser(); Statement st = c.createStatement()) {
+                // The worker holds t now; the launcher sends no other until the test is done, so that none can take
+                // t again in the moment between the cancel and the attempt (which would stop one attempt).
+                st.execute("ALTER SYSTEM SET autovacuum_naptime = '1h'");
+                st.execute("SELECT pg_reload_conf()");
+            }
             TransactionTemplate tx = new TransactionTemplate(new DataSourceTransactionManager(jdbc.getDataSource()));
             LockRetry retry = new LockRetry(tx, SqlRunner.live(jdbc), Duration.ofMillis(200), 1);
 
