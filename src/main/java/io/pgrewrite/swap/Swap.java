@@ -163,12 +163,20 @@ public final class Swap {
                 Supplier<List<String>> missing = checks.list(ForeignKeyCopy.MISSING, (rs, i) -> rs.getString(1), n.qPartition(), n.qRw());
                 Supplier<List<String>> keys = checks.list(ForeignKeyCopy.KEY_NAMES, (rs, i) -> rs.getString(1), n.qPartition());
                 Supplier<Long> waiting = checks.one(String.format(WAITING, n.qLog()), Long.class, MAX_REPLAY_UNDER_LOCK + 1);
+                // The bound ATTACH gives the copy, as P has it now: read before the lock, it may have changed since
+                // (P detached and attached again with another bound while the swap caught up or waited).
+                Supplier<String> boundNow = checks.one(BOUND, String.class, n.qPartition());
                 // Recorded in this transaction: it commits with the swap, or rolls back with it when a check fails.
                 checks.update(PartitionState.UPSERT_STATE, w.jobKey(), w.name(), PartitionState.SWAPPED);
                 checks.run();
                 if (changed.get().isEmpty() || changed.get().get(0) != null) {
                     throw new SourceChangedException(w.name() + ": not swapped, because "
                             + (changed.get().isEmpty() ? "it has no partition_state row" : changed.get().get(0)));
+                }
+                if (!java.util.Objects.equals(boundNow.get(), bound.get())) {
+                    // The copy's bound CHECK was made for the old bound too: copy again, for the bound P has now.
+                    throw new SourceChangedException(w.name() + ": not swapped, because its bound changed while the swap"
+                            + " waited (" + bound.get() + ", now " + boundNow.get() + ")");
                 }
                 if (!missing.get().isEmpty()) { // added to the parent since: prebuild first
                     throw new LockRetry.NotNow("foreign keys " + missing.get() + " of " + w.name() + " are not yet on " + n.rw());

@@ -119,6 +119,47 @@ class SchemaDriftTest {
         assertSameAsBlockingAlter(db, ref);
     }
 
+    /**
+     * The swap reads P's bound before it locks (and catches up, and may wait out lock attempts, meanwhile): a DBA
+     * who detaches P then and attaches it again with a wider bound must not get the old bound back from the swap's
+     * ATTACH, after which the application's rows of the new range would find no partition. Read again under the
+     * lock, the changed bound makes the swap copy P again (for the bound P has now); the application then writes
+     * into the widened range, as the blocking ALTER's table lets it.
+     */
+    @Test
+    void aPartitionAttachedAgainWithAnotherBoundBeforeItsSwapKeepsTheNewBound() throws Exception {
+        TestDatabase.Database db = TestDatabase.newDatabase("drift_bound");
+        try (Connection c = db.connect()) {
+            Tables.daily(c, "public", "ev", START, 3, 1000);
+            Tables.grantApp(c, "public.ev");
+        }
+        TestDatabase.Database ref = TestDatabase.cloneDatabase(db, "drift_boundref");
+        String drift = "ALTER TABLE ev DETACH PARTITION ev_20240301;"
+                + " ALTER TABLE ev ATTACH PARTITION ev_20240301 FOR VALUES FROM ('2024-02-29') TO ('2024-03-02')";
+        Path job = dir.resolve("massa.yaml");
+        Files.writeString(job, "name: massa\ntable: ev\noperation: alter-column-type\ncolumn: massa\ntype: integer\nworkers: 1\n");
+        try (JvmProcess p = JvmProcess.start("drift_bound", List.of("-D" + FaultPoints.ANNOUNCE + "=swap:before-lock",
+                "-Dpgrewrite.test.announce-ms=5000"), db, "run", job.toString())) {
+            assertThat(p.await(l -> l.startsWith("PGREWRITE-REACHED swap:before-lock "), 120)).endsWith(" ev_20240301");
+            try (Connection c = db.connect(); Statement st = c.createStatement()) {
+                st.execute(drift);
+            }
+            assertThat(p.waitFor(180)).as(p.output()).isEqualTo(ExitCodes.OK);
+            assertThat(p.output()).contains("its bound changed while the swap waited");
+        }
+        String late = "INSERT INTO ev (id, at, massa, label) SELECT 8000000 + g, '2024-02-29'::timestamp + g * interval '1 minute',"
+                + " g::smallint, 'leap' FROM generate_series(1, 50) g";
+        try (Connection c = db.connectAsApp(); Statement st = c.createStatement()) {
+            st.execute(late); // the application, into the widened range
+        }
+        try (Connection c = ref.connect(); Statement st = c.createStatement()) {
+            st.execute(drift);
+            st.execute(ALTER);
+            st.execute(late);
+        }
+        assertSameAsBlockingAlter(db, ref);
+    }
+
     @Test
     void anIndexAddedToTheParentAfterThePartitionWasIndexedIsBuiltBeforeTheSwap() throws Exception {
         TestDatabase.Database db = TestDatabase.newDatabase("drift_index");
