@@ -96,17 +96,7 @@ class SchemaDriftTest {
             Tables.daily(c, "public", "ev", START, 3, 1000);
         }
         TestDatabase.Database ref = TestDatabase.cloneDatabase(db, "drift_verifiedref");
-        Path job = dir.resolve("massa.yaml");
-        Files.writeString(job, "name: massa\ntable: ev\noperation: alter-column-type\ncolumn: massa\ntype: integer\nworkers: 1\n");
-        try (JvmProcess p = JvmProcess.start("drift_verified", List.of("-D" + FaultPoints.ANNOUNCE + "=verify:recorded",
-                "-Dpgrewrite.test.announce-ms=5000"), db, "run", job.toString())) {
-            assertThat(p.await(l -> l.startsWith("PGREWRITE-REACHED verify:recorded "), 120)).endsWith(" ev_20240301");
-            try (Connection c = db.connect(); Statement st = c.createStatement()) {
-                st.execute(drift);
-            }
-            assertThat(p.waitFor(180)).as(p.output()).isEqualTo(ExitCodes.OK);
-            assertThat(p.output()).contains("gone: ev_20240301");
-        }
+        assertThat(runDriftingAt(db, "verify:recorded", drift)).contains("gone: ev_20240301");
         try (Connection c = db.connect(); Statement st = c.createStatement()) {
             assertThat(one(st, "SELECT count(*) FROM pgrewrite.partition_state WHERE partition_name = 'ev_20240301'"
                     + " AND state = '" + PartitionState.GONE + "'")).isOne();
@@ -136,17 +126,7 @@ class SchemaDriftTest {
         TestDatabase.Database ref = TestDatabase.cloneDatabase(db, "drift_boundref");
         String drift = "ALTER TABLE ev DETACH PARTITION ev_20240301;"
                 + " ALTER TABLE ev ATTACH PARTITION ev_20240301 FOR VALUES FROM ('2024-02-29') TO ('2024-03-02')";
-        Path job = dir.resolve("massa.yaml");
-        Files.writeString(job, "name: massa\ntable: ev\noperation: alter-column-type\ncolumn: massa\ntype: integer\nworkers: 1\n");
-        try (JvmProcess p = JvmProcess.start("drift_bound", List.of("-D" + FaultPoints.ANNOUNCE + "=swap:before-lock",
-                "-Dpgrewrite.test.announce-ms=5000"), db, "run", job.toString())) {
-            assertThat(p.await(l -> l.startsWith("PGREWRITE-REACHED swap:before-lock "), 120)).endsWith(" ev_20240301");
-            try (Connection c = db.connect(); Statement st = c.createStatement()) {
-                st.execute(drift);
-            }
-            assertThat(p.waitFor(180)).as(p.output()).isEqualTo(ExitCodes.OK);
-            assertThat(p.output()).contains("its bound changed while the swap waited");
-        }
+        assertThat(runDriftingAt(db, "swap:before-lock", drift)).contains("its bound changed while the swap waited");
         String late = "INSERT INTO ev (id, at, massa, label) SELECT 8000000 + g, '2024-02-29'::timestamp + g * interval '1 minute',"
                 + " g::smallint, 'leap' FROM generate_series(1, 50) g";
         try (Connection c = db.connectAsApp(); Statement st = c.createStatement()) {
@@ -303,6 +283,24 @@ class SchemaDriftTest {
         try (Connection c = db.connect(); Statement st = c.createStatement()) {
             return one(st, "SELECT max(job_execution_id) FROM pgrewrite.batch_job_execution e"
                     + " JOIN pgrewrite.batch_job_instance i USING (job_instance_id) WHERE i.job_name = 'rewrite'");
+        }
+    }
+
+    /**
+     * Runs the type change with 1 worker; while it waits at {@code point} of the first partition (5 s), the table drifts.
+     * The job ends OK; returns its output.
+     */
+    private String runDriftingAt(TestDatabase.Database db, String point, String drift) throws Exception {
+        Path job = dir.resolve("massa.yaml");
+        Files.writeString(job, "name: massa\ntable: ev\noperation: alter-column-type\ncolumn: massa\ntype: integer\nworkers: 1\n");
+        try (JvmProcess p = JvmProcess.start(db.name(), List.of("-D" + FaultPoints.ANNOUNCE + "=" + point,
+                "-Dpgrewrite.test.announce-ms=5000"), db, "run", job.toString())) {
+            assertThat(p.await(l -> l.startsWith("PGREWRITE-REACHED " + point + " "), 120)).endsWith(" ev_20240301");
+            try (Connection c = db.connect(); Statement st = c.createStatement()) {
+                st.execute(drift);
+            }
+            assertThat(p.waitFor(180)).as(p.output()).isEqualTo(ExitCodes.OK);
+            return p.output();
         }
     }
 
