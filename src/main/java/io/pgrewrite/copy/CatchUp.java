@@ -193,6 +193,13 @@ public final class CatchUp {
                 return b;
             });
         } catch (DataAccessException e) {
+            if (outsideTheCopysBound(e)) {
+                // P's own bound holds every row it has: P was attached again with a wider bound, and its new range's rows
+                // cannot go into a copy whose CHECK (which lets ATTACH skip its scan) was made for the old one.
+                throw new io.pgrewrite.plan.PartitionWork.SourceChanged(w.name() + ": not caught up, because a changed row lies"
+                        + " outside the bound its copy's CHECK was made for (attached again with a wider bound)",
+                        io.pgrewrite.plan.PartitionWork.ITS_BOUND);
+            }
             if (!aroundHeldRows || !(LockRetry.isLockFailure(e) || movedToAnotherPartition(e))) {
                 throw e;
             }
@@ -211,6 +218,18 @@ public final class CatchUp {
     private static boolean movedToAnotherPartition(Throwable e) {
         for (Throwable t = e; t != null; t = t.getCause()) {
             if (t instanceof java.sql.SQLException s && "40001".equals(s.getSQLState())) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** A row the copy's bound CHECK refused (check_violation, named by the server). */
+    private static boolean outsideTheCopysBound(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof org.postgresql.util.PSQLException p && "23514".equals(p.getSQLState())
+                    && p.getServerErrorMessage() != null
+                    && io.pgrewrite.plan.PartitionNames.BOUND_CHECK.equals(p.getServerErrorMessage().getConstraint())) {
                 return true;
             }
         }

@@ -8,7 +8,6 @@ import io.pgrewrite.copy.BlockRangeReader;
 import io.pgrewrite.copy.InsertSelectWriter;
 import io.pgrewrite.pg.LockRetry;
 import io.pgrewrite.plan.PartitionWork;
-import io.pgrewrite.swap.Swap;
 import io.pgrewrite.swap.Verify;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -116,6 +115,28 @@ final class PartitionJob {
                 return w;
             });
             copy(se, captured);
+            if (indexToSwap(captured)) {
+                afterSwap(captured);
+                swappedHere = captured.names();
+                break;
+            }
+        }
+        if (swappedHere != null) {
+            // Swapped in this run just now: retired in the background while the next partition runs; this
+            // phase is the wait for this worker's previous retire.
+            io.pgrewrite.plan.PartitionNames n = swappedHere;
+            phase("retire", () -> BackgroundRetire.afterSwap(engine, n));
+        } else {
+            phase("retire", this::retire); // swapped by an earlier run: retired now, unless it was
+        }
+    }
+
+    /**
+     * index → catch up → verify → swap. False when P turned out not to be what was copied (writes behind its triggers, its
+     * bound changed): then it was rolled back, and capture and copy run again on what P holds now.
+     */
+    private boolean indexToSwap(PartitionWork captured) {
+        try {
             PartitionWork indexed = phase("index", () -> {
                 PartitionWork w = work();
                 // The copy read pages, not keys: a row updated into a page not yet copied was copied
@@ -129,21 +150,14 @@ final class PartitionJob {
                 engine.indexBuild().build(w, PartitionState.INDEXED); // recorded with its statistics, one commit
                 return w;
             });
+            FaultPoints.reach("index:committed", indexed.name()); // indexed and recorded, the catch-up not begun
             phase("catch-up", () -> catchUp(indexed));
             phase("verify", () -> verify(indexed));
-            if (phase("swap", () -> swapOrRedo(indexed))) {
-                afterSwap(captured);
-                swappedHere = captured.names();
-                break;
-            }
-        }
-        if (swappedHere != null) {
-            // Swapped in this run just now: retired in the background while the next partition runs; this
-            // phase is the wait for this worker's previous retire.
-            io.pgrewrite.plan.PartitionNames n = swappedHere;
-            phase("retire", () -> BackgroundRetire.afterSwap(engine, n));
-        } else {
-            phase("retire", this::retire); // swapped by an earlier run: retired now, unless it was
+            phase("swap", () -> swap(indexed));
+            return true;
+        } catch (PartitionWork.SourceChanged e) {
+            redo(captured, e);
+            return false;
         }
     }
 
@@ -254,24 +268,18 @@ final class PartitionJob {
     }
 
     /**
-     * swap, or — when P is no longer the table that was copied, or was written to past capture (TRUNCATE,
-     * triggers disabled) — a clean rollback and false: capture, copy, index, catch up and verify run again on
-     * what P holds now.
+     * P is no longer what was copied: a clean rollback (its capture must not go on logging the application's writes, nor
+     * its copy keep its space, while nobody copies it), then copied again; or, the {@link #MAX_REDOS}th time in this
+     * run, a failure that says what keeps changing it.
      */
-    private boolean swapOrRedo(PartitionWork w) {
-        try {
-            swap(w);
-            return true;
-        } catch (Swap.SourceChangedException e) {
-            if (++redos > MAX_REDOS) {
-                throw new IllegalStateException(e.getMessage() + ", for the " + redos + "th time in this run. The"
-                        + " partition is left attached and untouched; stop what keeps changing it behind its triggers,"
-                        + " then run " + restartHint + ".", e);
-            }
-            log.warn("{}. Its copy is dropped and the partition is copied again from scratch.", e.getMessage());
-            rollback(w);
-            return false;
+    private void redo(PartitionWork w, PartitionWork.SourceChanged e) {
+        rollback(w);
+        if (++redos > MAX_REDOS) {
+            throw new IllegalStateException(e.getMessage() + ", for the " + redos + "th time in this run. The partition is left"
+                    + " attached and untouched, and its copy and change log were dropped; " + e.remedy() + ", then run "
+                    + restartHint + ".", e);
         }
+        log.warn("{}. Its copy is dropped and the partition is copied again from scratch.", e.getMessage());
     }
 
     private void swap(PartitionWork w) {

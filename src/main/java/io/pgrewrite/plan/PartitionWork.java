@@ -46,6 +46,39 @@ public record PartitionWork(JobDefinition definition, Table table, Partition par
     }
 
     /**
+     * P is no longer what its copy was made from, found before anything of P changed: the partition is rolled back
+     * (its copy and capture dropped) and copied again from scratch. Writes that bypassed its capture trigger
+     * (TRUNCATE, triggers disabled, VACUUM FULL), or its bound changed since the copy's bound CHECK was made.
+     * {@code remedy} says what an operator stops when it happens again and again.
+     */
+    public static final class SourceChanged extends RuntimeException {
+        private final String remedy;
+
+        public SourceChanged(String message, String remedy) {
+            super(message);
+            this.remedy = remedy;
+        }
+
+        public String remedy() {
+            return remedy;
+        }
+    }
+
+    /** What to stop when writes keep bypassing a partition's capture trigger. */
+    public static final String BEHIND_ITS_TRIGGERS = "stop what keeps changing it behind its triggers (TRUNCATE,"
+            + " triggers disabled, VACUUM FULL or CLUSTER)";
+    /** What to stop when a partition's bound keeps changing. */
+    public static final String ITS_BOUND = "stop detaching it and attaching it again with another bound while the job runs";
+
+    /**
+     * P's bound as a fingerprint: its {@code relpartbound} without the positions of the statement that attached it,
+     * so a bound attached again as it was is the same bound and any other is not; unlike the bound's text, it does not
+     * depend on the session's TimeZone. Part of a statement that reads {@code pg_class c}.
+     */
+    public static final String BOUND_FINGERPRINT = "hashtextextended(regexp_replace(c.relpartbound::text,"
+            + " ' :location -?[0-9]+', '', 'g'), 0)::text";
+
+    /**
      * The parent's shape changed under a partition's copy (a column, a CHECK added by a deploy): its
      * {@code P__rw} was dropped, and running the partition again copies it afresh.
      */

@@ -42,8 +42,14 @@ public final class IndexBuild {
     /** The last part keeps DEFERRABLE [INITIALLY DEFERRED] as P has it. */
     static final String ADD_KEY_CONSTRAINT = "ALTER TABLE %s ADD CONSTRAINT %s %s USING INDEX %s%s";
     static final String ADD_CHECK = "ALTER TABLE %s ADD CONSTRAINT %s %s";
-    /** pg_get_partition_constraintdef is exactly the implicit constraint ATTACH would otherwise verify by a scan. */
-    static final String BOUND_EXPRESSION = "SELECT pg_get_partition_constraintdef(to_regclass(?))";
+    /**
+     * pg_get_partition_constraintdef is exactly the implicit constraint ATTACH would otherwise verify by a scan; with the
+     * fingerprint of the bound it was made for (read in the same statement), which the bound CHECK keeps as its
+     * comment: the swap compares it with P's bound then ({@link Swap#BOUND}).
+     */
+    static final String BOUND_EXPRESSION = "SELECT pg_get_partition_constraintdef(c.oid), " + PartitionWork.BOUND_FINGERPRINT
+            + " FROM pg_class c WHERE c.oid = to_regclass(?)";
+    static final String COMMENT_CHECK = "COMMENT ON CONSTRAINT %s ON %s IS '%s'";
     /** Names of the indexes and constraints P__rw has: what a restart, or a drift, need not build again. Catalog only. */
     static final String RW_OBJECTS = "SELECT conname::text FROM pg_constraint WHERE conrelid = to_regclass(?)"
             + " UNION SELECT c.relname::text FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid WHERE i.indrelid = to_regclass(?)";
@@ -114,9 +120,9 @@ public final class IndexBuild {
         PartitionNames n = w.names();
         List<String> have = List.of();
         Map<String, String> notValid = Map.of();
-        String bound;
+        String[] bound;
         if (sql.dryRun()) {
-            bound = sql.queryOne(BOUND_EXPRESSION, String.class, n.qPartition());
+            bound = sql.query(BOUND_EXPRESSION, IndexBuild::bound, n.qPartition()).stream().findFirst().orElse(new String[2]);
         } else {
             // Catalog reads in one round trip, in autocommit (no step transaction): pg_get_partition_constraintdef
             // keeps an ACCESS SHARE lock on the parent until the implicit transaction ends with the round trip, and
@@ -125,11 +131,11 @@ public final class IndexBuild {
             java.util.function.Supplier<List<String>> objects = reads.list(RW_OBJECTS, (rs, i) -> rs.getString(1), n.qRw(), n.qRw());
             java.util.function.Supplier<Map<String, String>> checks = CopyTarget.missingNotValidChecks(reads, n);
             java.util.function.Supplier<List<String>> indexes = CopyTarget.missingIndexes(reads, n);
-            java.util.function.Supplier<String> boundRead = reads.one(BOUND_EXPRESSION, String.class, n.qPartition());
+            java.util.function.Supplier<List<String[]>> boundRead = reads.list(BOUND_EXPRESSION, IndexBuild::bound, n.qPartition());
             reads.run();
             have = objects.get();
             notValid = checks.get();
-            bound = boundRead.get();
+            bound = boundRead.get().isEmpty() ? new String[2] : boundRead.get().get(0);
             if (have.contains(PartitionNames.BOUND_CHECK) && notValid.isEmpty() && indexes.get().isEmpty()) {
                 vacuum(w, state); // a restart after the indexes committed: the statistics may not have
                 return false;
@@ -165,8 +171,10 @@ public final class IndexBuild {
             notValidChecks.forEach((name, definition) -> ddl.add(String.format(ADD_CHECK, n.qRw(), Identifiers.quote(name), definition)));
             // alter-column-type: the indexes, keys and CHECKs of the retyped column, on its shadow (kept until contract).
             ddl.addAll(io.pgrewrite.expand.ColumnObjects.forCopy(sql, w, built));
-            if (bound != null && !built.contains(PartitionNames.BOUND_CHECK)) { // last, as a restart's sign that all is built
-                ddl.add(String.format(ADD_CHECK, n.qRw(), Identifiers.quote(PartitionNames.BOUND_CHECK), "CHECK (" + bound + ")"));
+            if (bound[0] != null && !built.contains(PartitionNames.BOUND_CHECK)) { // last, as a restart's sign that all is built
+                ddl.add(String.format(ADD_CHECK, n.qRw(), Identifiers.quote(PartitionNames.BOUND_CHECK), "CHECK (" + bound[0] + ")"));
+                // The bound it was made for; a number (parsed as one here), so nothing but digits reaches the literal.
+                ddl.add(String.format(COMMENT_CHECK, Identifiers.quote(PartitionNames.BOUND_CHECK), n.qRw(), Long.parseLong(bound[1])));
             }
             sql.executeAll(ddl);
             io.pgrewrite.job.FaultPoints.reach("index", w.name()); // indexes built, transaction not committed
@@ -174,6 +182,10 @@ public final class IndexBuild {
         });
         vacuum(w, state);
         return true;
+    }
+
+    private static String[] bound(java.sql.ResultSet rs, int i) throws java.sql.SQLException {
+        return new String[] {rs.getString(1), rs.getString(2)};
     }
 
     /**

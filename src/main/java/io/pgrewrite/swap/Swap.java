@@ -58,7 +58,22 @@ public final class Swap {
             + LockRetry.millis("lock_timeout") + ", " + LockRetry.millis("deadlock_timeout") + " / 4)) || 'ms', true)";
     /** Then the partition and its copy: nobody else may touch either while they change places. */
     static final String LOCK_PARTITION = "LOCK TABLE %s, %s IN ACCESS EXCLUSIVE MODE";
+    /** P's bound, as ATTACH takes it. */
     static final String BOUND = "SELECT pg_get_expr(relpartbound, oid) FROM pg_class WHERE oid = to_regclass(?)";
+    /**
+     * P's bound, and whether the copy's bound CHECK was made for it: the CHECK's comment is the fingerprint of the bound
+     * it was made for ({@link IndexBuild#BOUND_EXPRESSION}). A CHECK made for another bound would make ATTACH scan
+     * the copy under the parent's lock (P attached again with a narrower bound) or refuse the rows of the new range
+     * (a wider one). One statement, so both answers come from the same row; no CHECK, or one without a comment
+     * (made by an earlier version), counts as made for it. (the copy, the CHECK's name, P)
+     */
+    static final String BOUND_AND_CHECK = "SELECT pg_get_expr(c.relpartbound, c.oid), coalesce((SELECT obj_description(k.oid,"
+            + " 'pg_constraint') FROM pg_constraint k WHERE k.conrelid = to_regclass(?) AND k.conname = ?), "
+            + PartitionWork.BOUND_FINGERPRINT + ") = " + PartitionWork.BOUND_FINGERPRINT + " FROM pg_class c WHERE c.oid = to_regclass(?)";
+
+    /** {@link #BOUND_AND_CHECK}'s row. */
+    private record Bound(String expression, boolean checkMadeForIt) {
+    }
     static final String DETACH = "ALTER TABLE %s DETACH PARTITION %s";
     static final String RENAME_TABLE = "ALTER TABLE %s RENAME TO %s";
     static final String RENAME_INDEX = "ALTER INDEX %s RENAME TO %s";
@@ -117,7 +132,8 @@ public final class Swap {
         Supplier<List<PartitionCatalog.Grant>> grants = PartitionCatalog.grants(reads, n.qPartition());
         Supplier<PartitionCatalog.Facts> facts = PartitionCatalog.facts(reads, n.qPartition());
         Supplier<CarryOver.Facts> carried = carryOver.read(reads, n.qPartition(), oldIndexes);
-        Supplier<String> bound = reads.one(BOUND, String.class, n.qPartition());
+        Supplier<List<Bound>> bounds = reads.list(BOUND_AND_CHECK, (rs, i) -> new Bound(rs.getString(1), rs.getBoolean(2)),
+                n.qRw(), PartitionNames.BOUND_CHECK, n.qPartition());
         Supplier<Boolean> attached = reads.one(PartitionWork.ATTACHED, Boolean.class, n.qParent(), n.partition());
         reads.run();
         if (!sql.dryRun() && swapped.get().contains(PartitionState.SWAPPED)) {
@@ -129,6 +145,14 @@ public final class Swap {
         if (!sql.dryRun() && !Boolean.TRUE.equals(attached.get())) {
             throw new PartitionWork.Gone(w.name() + " is no longer a partition of " + n.parent()
                     + " (dropped by a retention job, or detached)");
+        }
+        Bound b = bounds.get().isEmpty() ? new Bound(null, true) : bounds.get().get(0);
+        Supplier<String> bound = b::expression;
+        if (!sql.dryRun() && !b.checkMadeForIt()) {
+            // Detached and attached again with another bound since the index phase: the copy may hold rows outside it
+            // (or lack rows of the new range, which the catch-up could not write into it).
+            throw new PartitionWork.SourceChanged(w.name() + ": not swapped, because its bound changed since its copy's bound"
+                    + " CHECK was made (now " + b.expression() + ")", PartitionWork.ITS_BOUND);
         }
 
         // What the swap replays under the parent's lock must be a few rows: catch up before every attempt
@@ -170,13 +194,14 @@ public final class Swap {
                 checks.update(PartitionState.UPSERT_STATE, w.jobKey(), w.name(), PartitionState.SWAPPED);
                 checks.run();
                 if (changed.get().isEmpty() || changed.get().get(0) != null) {
-                    throw new SourceChangedException(w.name() + ": not swapped, because "
-                            + (changed.get().isEmpty() ? "it has no partition_state row" : changed.get().get(0)));
+                    throw new PartitionWork.SourceChanged(w.name() + ": not swapped, because "
+                            + (changed.get().isEmpty() ? "it has no partition_state row" : changed.get().get(0)),
+                            PartitionWork.BEHIND_ITS_TRIGGERS);
                 }
                 if (!java.util.Objects.equals(boundNow.get(), bound.get())) {
                     // The copy's bound CHECK was made for the old bound too: copy again, for the bound P has now.
-                    throw new SourceChangedException(w.name() + ": not swapped, because its bound changed while the swap"
-                            + " waited (" + bound.get() + ", now " + boundNow.get() + ")");
+                    throw new PartitionWork.SourceChanged(w.name() + ": not swapped, because its bound changed while the swap"
+                            + " waited (" + bound.get() + ", now " + boundNow.get() + ")", PartitionWork.ITS_BOUND);
                 }
                 if (!missing.get().isEmpty()) { // added to the parent since: prebuild first
                     throw new LockRetry.NotNow("foreign keys " + missing.get() + " of " + w.name() + " are not yet on " + n.rw());
@@ -225,16 +250,6 @@ public final class Swap {
                 throw e;
             }
             throw new LockRetry.NotNow("another worker's swap of " + n.parent() + " holds the table's locks");
-        }
-    }
-
-    /**
-     * Under the swap's lock, P turned out not to be the table that was copied, or writes to it bypassed
-     * capture: the swap rolled back, P is untouched; the partition must be copied again from scratch.
-     */
-    public static final class SourceChangedException extends RuntimeException {
-        SourceChangedException(String message) {
-            super(message);
         }
     }
 

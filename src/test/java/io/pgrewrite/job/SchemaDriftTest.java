@@ -31,6 +31,8 @@ import org.junit.jupiter.params.provider.CsvSource;
  * same way. A partition dropped meanwhile is reported gone; one created meanwhile is rewritten by the
  * restart, which lists the partitions again; one created while the job runs, after it listed them, is
  * not rewritten, has the new column through the parent, and the report says so. A parent with a NOT VALID CHECK that legacy rows violate keeps it NOT VALID.
+ * A partition attached again with another bound is copied again for it; one changed behind its triggers again and
+ * again fails clean, and restart completes it.
  */
 class SchemaDriftTest {
 
@@ -136,6 +138,151 @@ class SchemaDriftTest {
             st.execute(drift);
             st.execute(ALTER);
             st.execute(late);
+        }
+        assertSameAsBlockingAlter(db, ref);
+    }
+
+    /**
+     * The copy's bound CHECK (which lets ATTACH skip its scan of the copy under the parent's lock) is made at the index
+     * phase, for P's bound then. A DBA who attaches P again with a narrower bound after that (here after its verify,
+     * before the swap's own catalog read) leaves the copy with a CHECK that does not imply the new bound: attached
+     * as it is, the copy would be scanned under the parent's lock, every application statement on the table waiting
+     * behind it. The swap compares the CHECK's bound with P's and copies P again for the bound it has now.
+     */
+    @Test
+    void aPartitionAttachedAgainWithANarrowerBoundAfterItsIndexesIsCopiedAgainForIt() throws Exception {
+        TestDatabase.Database db = TestDatabase.newDatabase("drift_narrower");
+        try (Connection c = db.connect()) {
+            Tables.daily(c, "public", "ev", START, 3, 1000); // each day's rows in its first 17 minutes
+            Tables.grantApp(c, "public.ev");
+        }
+        TestDatabase.Database ref = TestDatabase.cloneDatabase(db, "drift_narrowerref");
+        String drift = "ALTER TABLE ev DETACH PARTITION ev_20240301;"
+                + " ALTER TABLE ev ATTACH PARTITION ev_20240301 FOR VALUES FROM ('2024-03-01') TO ('2024-03-01 12:00')";
+        String output = runDriftingAt(db, "verify:recorded", drift);
+        assertThat(output).contains("ev_20240301: not swapped, because its bound changed since its copy's bound CHECK was made");
+        assertThat(output.split("its bound changed", -1)).as("the other partitions are not copied again").hasSize(2);
+        String later = "INSERT INTO ev (id, at, massa, label) SELECT 8000000 + g, '2024-03-01 12:00'::timestamp + g * interval '1 minute',"
+                + " g::smallint, 'afternoon' FROM generate_series(1, 50) g";
+        try (Connection c = db.connect(); Statement st = c.createStatement()) {
+            st.execute("CREATE TABLE ev_20240301_pm PARTITION OF ev FOR VALUES FROM ('2024-03-01 12:00') TO ('2024-03-02')");
+            st.execute(later);
+        }
+        try (Connection c = ref.connect(); Statement st = c.createStatement()) {
+            st.execute(drift);
+            st.execute(ALTER);
+            st.execute("CREATE TABLE ev_20240301_pm PARTITION OF ev FOR VALUES FROM ('2024-03-01 12:00') TO ('2024-03-02')");
+            st.execute(later);
+        }
+        assertSameAsBlockingAlter(db, ref);
+    }
+
+    /**
+     * Attached again with a wider bound after its index phase, with the application writing into the new range at once:
+     * the catch-up cannot put those rows into a copy whose bound CHECK was made for the old bound (the server refuses
+     * them, naming the CHECK). That is not a failure of the job: P is copied again, for the bound it has now, and the
+     * application's rows of the new range are in the result.
+     */
+    @Test
+    void aPartitionAttachedAgainWithAWiderBoundAndWrittenIntoIsCopiedAgainForIt() throws Exception {
+        TestDatabase.Database db = TestDatabase.newDatabase("drift_wider");
+        try (Connection c = db.connect()) {
+            Tables.daily(c, "public", "ev", START, 3, 1000);
+            Tables.grantApp(c, "public.ev");
+        }
+        TestDatabase.Database ref = TestDatabase.cloneDatabase(db, "drift_widerref");
+        String drift = "ALTER TABLE ev DETACH PARTITION ev_20240301;"
+                + " ALTER TABLE ev ATTACH PARTITION ev_20240301 FOR VALUES FROM ('2024-02-29') TO ('2024-03-02')";
+        // More than the catch-up phase leaves for the swap (500), so that the catch-up phase replays them.
+        String leap = "INSERT INTO ev (id, at, massa, label) SELECT 8000000 + g, '2024-02-29'::timestamp + g * interval '1 minute',"
+                + " g::smallint, 'leap' FROM generate_series(1, 700) g";
+        Path job = dir.resolve("massa.yaml");
+        Files.writeString(job, "name: massa\ntable: ev\noperation: alter-column-type\ncolumn: massa\ntype: integer\nworkers: 1\n");
+        try (JvmProcess p = JvmProcess.start(db.name(), List.of("-D" + FaultPoints.ANNOUNCE + "=index:committed",
+                "-Dpgrewrite.test.announce-ms=5000"), db, "run", job.toString())) {
+            assertThat(p.await(l -> l.startsWith("PGREWRITE-REACHED index:committed "), 120)).endsWith(" ev_20240301");
+            try (Connection c = db.connect(); Statement st = c.createStatement()) {
+                st.execute(drift);
+            }
+            try (Connection c = db.connectAsApp(); Statement st = c.createStatement()) {
+                st.execute(leap); // the application, into the widened range: logged by P's capture trigger
+            }
+            assertThat(p.waitFor(180)).as(p.output()).isEqualTo(ExitCodes.OK);
+            assertThat(p.output()).contains("ev_20240301: not caught up, because a changed row lies outside the bound its copy's CHECK"
+                    + " was made for");
+        }
+        try (Connection c = ref.connect(); Statement st = c.createStatement()) {
+            st.execute(drift);
+            st.execute(ALTER);
+            st.execute(leap);
+        }
+        assertSameAsBlockingAlter(db, ref);
+    }
+
+    /**
+     * A partition whose capture trigger is altered again and again (here disabled and enabled again in one transaction,
+     * every 100 ms: no write is missed, but the swap cannot tell) is copied again three times, then fails. It fails
+     * clean: its copy, capture trigger and change log are gone (no trigger goes on logging the application's writes
+     * while nobody copies the partition), the message says what to stop, and once that stopped, {@code restart}
+     * completes the job.
+     */
+    @Test
+    void aPartitionChangedBehindItsTriggersAgainAndAgainFailsCleanAndRestartCompletesIt() throws Exception {
+        TestDatabase.Database db = TestDatabase.newDatabase("drift_again");
+        try (Connection c = db.connect()) {
+            Tables.daily(c, "public", "ev", START, 2, 1000);
+        }
+        TestDatabase.Database ref = TestDatabase.cloneDatabase(db, "drift_againref");
+        Path job = dir.resolve("massa.yaml");
+        // The copy takes about a second (10 chunks, 100 ms apart): the trigger is altered during every copy.
+        Files.writeString(job, "name: massa\ntable: ev\noperation: alter-column-type\ncolumn: massa\ntype: integer\nworkers: 1\n"
+                + "copy:\n  chunk-rows: 100\n  pause: 100ms\n");
+        java.util.concurrent.atomic.AtomicBoolean altering = new java.util.concurrent.atomic.AtomicBoolean(true);
+        CompletableFuture<Integer> alterations = CompletableFuture.supplyAsync(() -> {
+            int done = 0;
+            try (Connection c = db.connect(); Statement st = c.createStatement()) {
+                st.execute("SET lock_timeout = '50ms'");
+                while (altering.get()) {
+                    try {
+                        c.setAutoCommit(false);
+                        st.execute("ALTER TABLE ev_20240301 DISABLE TRIGGER pgrewrite_capture");
+                        st.execute("ALTER TABLE ev_20240301 ENABLE ALWAYS TRIGGER pgrewrite_capture");
+                        c.commit();
+                        done++;
+                    } catch (java.sql.SQLException e) { // no capture trigger yet (or any more), or a lock wait
+                        c.rollback();
+                    }
+                    Thread.sleep(100);
+                }
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+            return done;
+        });
+        CliRun run;
+        try {
+            run = CliRun.run(db, "run", job.toString());
+        } finally {
+            altering.set(false);
+        }
+        assertThat(alterations.get(30, TimeUnit.SECONDS)).isPositive();
+        assertThat(run.exitCode()).as(run.toString()).isNotEqualTo(ExitCodes.OK);
+        assertThat(run.toString()).contains("ev_20240301: not swapped, because its capture trigger was disabled or altered",
+                "for the 4th time in this run", "its copy and change log were dropped; stop what keeps changing it behind its triggers");
+        try (Connection c = db.connect(); Statement st = c.createStatement()) {
+            assertThat(one(st, "SELECT count(*) FROM pg_class WHERE relname = 'ev_20240301__rw'")).as("no copy left").isZero();
+            assertThat(one(st, "SELECT count(*) FROM pg_trigger WHERE tgrelid = 'ev_20240301'::regclass AND tgname = 'pgrewrite_capture'"))
+                    .as("no capture trigger left").isZero();
+            assertThat(one(st, "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+                    + " WHERE n.nspname = 'pgrewrite' AND c.relname LIKE 'log\\_%' AND c.relname LIKE '%20240301%'")).as("no log left").isZero();
+            assertThat(one(st, "SELECT count(*) FROM pg_class WHERE relname = 'ev_20240302__old'")
+                    + one(st, "SELECT count(*) FROM pgrewrite.partition_state WHERE partition_name = 'ev_20240302'"
+                    + " AND state IN ('" + PartitionState.SWAPPED + "', '" + PartitionState.RETIRED + "')")).as("the other partition went on").isPositive();
+        }
+        CliRun restart = CliRun.run(db, "restart", String.valueOf(lastExecution(db)));
+        assertThat(restart.exitCode()).as(restart.toString()).isEqualTo(ExitCodes.OK);
+        try (Connection c = ref.connect(); Statement st = c.createStatement()) {
+            st.execute(ALTER);
         }
         assertSameAsBlockingAlter(db, ref);
     }
@@ -280,6 +427,10 @@ class SchemaDriftTest {
             p.await(l -> l.startsWith("PGREWRITE-PAUSED copy ev_20240301"), 120);
             p.kill();
         }
+        return lastExecution(db);
+    }
+
+    private static long lastExecution(TestDatabase.Database db) throws Exception {
         try (Connection c = db.connect(); Statement st = c.createStatement()) {
             return one(st, "SELECT max(job_execution_id) FROM pgrewrite.batch_job_execution e"
                     + " JOIN pgrewrite.batch_job_instance i USING (job_instance_id) WHERE i.job_name = 'rewrite'");
