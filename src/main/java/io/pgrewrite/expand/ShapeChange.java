@@ -344,6 +344,16 @@ public final class ShapeChange {
      * restart does not list the partitions again once the rewrite step completed).
      */
     private void refuseUnfilledPartitions(JobDefinition def, Table table, String shadow) {
+        List<String> pending = new io.pgrewrite.plan.Catalog(sql.jdbc()).pendingDetach(table.oid());
+        if (!pending.isEmpty()) {
+            // Leaving the table, and still in pg_inherits: a contract now would leave it with columns neither the
+            // table's nor its own.
+            throw new IllegalStateException("partition " + String.join(", ", pending) + " of " + table.qualified() + " is pending"
+                    + " detach (a DETACH PARTITION … CONCURRENTLY was interrupted). Nothing was contracted. Finish the detach with"
+                    + " ALTER TABLE " + table.qualified() + " DETACH PARTITION " + pending.get(0) + " FINALIZE"
+                    + (pending.size() > 1 ? " (each of them)" : "") + " (it keeps " + def.column() + " as it was, and "
+                    + Identifiers.quote(shadow) + ", which you may drop), then `pgrewrite restart`.");
+        }
         java.util.Set<String> rewritten = new java.util.HashSet<>(sql.jdbc().queryForList(REWRITTEN, String.class, def.jobKey()));
         String expr = Projection.computedColumns(def, table).get(shadow);
         for (var p : table.partitions()) {

@@ -194,6 +194,13 @@ public final class Catalog {
                 + " WHERE i.inhparent = ? AND c.relkind = 'p'", String.class, parentOid);
     }
 
+    /** Partitions an interrupted {@code DETACH PARTITION … CONCURRENTLY} left pending detach, schema-qualified and quoted. */
+    public List<String> pendingDetach(long parentOid) {
+        return jdbc.query("SELECT n.nspname, c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid"
+                + " JOIN pg_namespace n ON n.oid = c.relnamespace WHERE i.inhparent = ? AND i.inhdetachpending ORDER BY 1, 2",
+                (rs, i) -> io.pgrewrite.pg.Identifiers.qualified(rs.getString(1), rs.getString(2)), parentOid);
+    }
+
     private static Partition partition(ResultSet rs, int i) throws SQLException {
         String bound = rs.getString("bound");
         return new Partition(rs.getLong("oid"), rs.getString("nspname"), rs.getString("relname"), bound,

@@ -34,9 +34,13 @@ public record PartitionWork(JobDefinition definition, Table table, Partition par
                 io.pgrewrite.pg.Identifiers.qualified(def.schema(), def.table()), partitionName));
     }
 
-    /** Catalog only: is a relation of that name a partition of the table now? (the table, the partition's name) */
+    /**
+     * Catalog only: is a relation of that name a partition of the table now? (the table, the partition's name) Not
+     * one pending detach (a {@code DETACH … CONCURRENTLY} begun, or interrupted): it is leaving the table, and its
+     * swap's DETACH would fail.
+     */
     public static final String ATTACHED = "SELECT EXISTS (SELECT 1 FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid"
-            + " WHERE i.inhparent = to_regclass(?) AND c.relname = ?)";
+            + " WHERE i.inhparent = to_regclass(?) AND c.relname = ? AND NOT i.inhdetachpending)";
 
     /** The partition is not attached any more: a retention job dropped it, or someone detached it. */
     public static final class Gone extends IllegalStateException {

@@ -176,6 +176,14 @@ public final class Planner {
                     : new Plan.Check("no DEFAULT partition", false, "DEFAULT partition " + table.defaultPartition()
                             + " is attached: attaching a rewritten partition would have to scan it under lock."
                             + " Move its rows into proper partitions and detach it, then plan again."));
+            List<String> pending = catalog.pendingDetach(table.oid());
+            String parent = io.pgrewrite.pg.Identifiers.qualified(table.schema(), table.name());
+            checks.add(pending.isEmpty() ? new Plan.Check("no partition pending detach", true, "none")
+                    : new Plan.Check("no partition pending detach", false, "partition " + String.join(", ", pending) + " of "
+                            + parent + " is pending detach (a DETACH PARTITION … CONCURRENTLY was interrupted): every swap of"
+                            + " it would fail, and a column change would reach it. Finish the detach with ALTER TABLE " + parent
+                            + " DETACH PARTITION " + pending.get(0) + " FINALIZE" + (pending.size() > 1 ? " (each of them)" : "")
+                            + ", then plan again."));
             List<String> sub = catalog.subPartitioned(table.oid());
             checks.add(new Plan.Check("no sub-partitions", sub.isEmpty(),
                     sub.isEmpty() ? "none" : "sub-partitioned partitions are not supported: " + sub));

@@ -112,6 +112,44 @@ class SchemaDriftTest {
     }
 
     /**
+     * A DBA's {@code DETACH PARTITION … CONCURRENTLY} interrupted in its wait leaves the partition pending detach: it is
+     * leaving the table (its swap's DETACH would fail, every time). The swap takes it for gone, as a detached one, and
+     * the others are rewritten. Contract would leave it, still in the table's catalog, with columns neither the table's
+     * nor its own: it refuses, names the statement that finishes the detach, and changes nothing; once that ran,
+     * {@code restart} contracts. The table, and the detached partition's rows and its column, are then the blocking
+     * ALTER's after the same detach (the partition also keeps the job's shadow column, which the message names).
+     */
+    @Test
+    void aPartitionLeftPendingDetachBeforeItsSwapIsReportedGoneAndHoldsContractUntilTheDetachIsFinished() throws Exception {
+        TestDatabase.Database db = TestDatabase.newDatabase("drift_pending");
+        try (Connection c = db.connect()) {
+            Tables.daily(c, "public", "ev", START, 3, 1000);
+        }
+        TestDatabase.Database ref = TestDatabase.cloneDatabase(db, "drift_pendingref");
+        String output = runDriftingAt(db, "verify:recorded", () -> Tables.leavePendingDetach(db, "ev", "ev_20240301"), false);
+        assertThat(output).contains("ev_20240301: no longer a partition of ev", "partition \"public\".\"ev_20240301\" of"
+                + " \"public\".\"ev\" is pending detach", "Nothing was contracted", "ALTER TABLE \"public\".\"ev\" DETACH PARTITION"
+                + " \"public\".\"ev_20240301\" FINALIZE", "\"massa__pgrewrite\", which you may drop");
+        try (Connection c = db.connect(); Statement st = c.createStatement()) {
+            assertThat(one(st, "SELECT count(*) FROM pg_attribute WHERE attrelid = 'ev'::regclass AND attname = 'massa__pgrewrite'"))
+                    .as("not contracted").isOne();
+            st.execute("ALTER TABLE ev DETACH PARTITION ev_20240301 FINALIZE");
+        }
+        CliRun restart = CliRun.run(db, "restart", String.valueOf(lastExecution(db)));
+        assertThat(restart.exitCode()).as(restart.toString()).isEqualTo(ExitCodes.OK);
+        try (Connection c = ref.connect(); Statement st = c.createStatement()) {
+            st.execute("ALTER TABLE ev DETACH PARTITION ev_20240301 CONCURRENTLY"); // which leaves its bound as a CHECK
+            st.execute(ALTER);
+        }
+        assertSameAsBlockingAlter(db, ref);
+        try (Connection ours = db.connect(); Connection theirs = ref.connect(); Statement st = ours.createStatement()) {
+            st.execute("ALTER TABLE ev_20240301 DROP COLUMN massa__pgrewrite");
+            assertThat(CatalogSnapshot.rows(ours, "ev_20240301")).containsExactlyElementsOf(CatalogSnapshot.rows(theirs, "ev_20240301"));
+            assertThat(CatalogSnapshot.of(ours, "ev_20240301")).containsExactlyElementsOf(CatalogSnapshot.of(theirs, "ev_20240301"));
+        }
+    }
+
+    /**
      * The swap reads P's bound before it locks (and catches up, and may wait out lock attempts, meanwhile): a DBA
      * who detaches P then and attaches it again with a wider bound must not get the old bound back from the swap's
      * ATTACH, after which the application's rows of the new range would find no partition. Read again under the
@@ -442,15 +480,31 @@ class SchemaDriftTest {
      * The job ends OK; returns its output.
      */
     private String runDriftingAt(TestDatabase.Database db, String point, String drift) throws Exception {
+        return runDriftingAt(db, point, () -> {
+            try (Connection c = db.connect(); Statement st = c.createStatement()) {
+                st.execute(drift);
+            }
+        }, true);
+    }
+
+    /** What a DBA does to the table while the job waits. */
+    interface Drift {
+        void run() throws Exception;
+    }
+
+    /** @param ok whether the job ends OK, else it fails */
+    private String runDriftingAt(TestDatabase.Database db, String point, Drift drift, boolean ok) throws Exception {
         Path job = dir.resolve("massa.yaml");
         Files.writeString(job, "name: massa\ntable: ev\noperation: alter-column-type\ncolumn: massa\ntype: integer\nworkers: 1\n");
         try (JvmProcess p = JvmProcess.start(db.name(), List.of("-D" + FaultPoints.ANNOUNCE + "=" + point,
                 "-Dpgrewrite.test.announce-ms=5000"), db, "run", job.toString())) {
             assertThat(p.await(l -> l.startsWith("PGREWRITE-REACHED " + point + " "), 120)).endsWith(" ev_20240301");
-            try (Connection c = db.connect(); Statement st = c.createStatement()) {
-                st.execute(drift);
+            drift.run();
+            if (ok) {
+                assertThat(p.waitFor(180)).as(p.output()).isEqualTo(ExitCodes.OK);
+            } else {
+                assertThat(p.waitFor(180)).as(p.output()).isNotEqualTo(ExitCodes.OK);
             }
-            assertThat(p.waitFor(180)).as(p.output()).isEqualTo(ExitCodes.OK);
             return p.output();
         }
     }

@@ -89,6 +89,25 @@ class PlanPreconditionsTest {
         assertThat(r.err()).contains("DEFAULT partition with_default_rest", "detach it");
     }
 
+    /** An interrupted DETACH … CONCURRENTLY: refused, named, with the statement that finishes it; planned once it is finished. */
+    @Test
+    void partitionPendingDetach() throws Exception {
+        try (Connection c = db.connect()) {
+            Tables.daily(c, "public", "leaving", LocalDate.of(2024, 3, 1), 2, 10);
+        }
+        Tables.leavePendingDetach(db, "leaving", "leaving_20240301");
+        CliRun r = plan("table: leaving\noperation: compact\n");
+        assertThat(r.exitCode()).as(r.toString()).isEqualTo(ExitCodes.PRECONDITION);
+        assertThat(r.err()).contains("partition \"public\".\"leaving_20240301\" of \"public\".\"leaving\" is pending detach",
+                "ALTER TABLE \"public\".\"leaving\" DETACH PARTITION \"public\".\"leaving_20240301\" FINALIZE");
+        try (Connection c = db.connect(); Statement st = c.createStatement()) {
+            st.execute("ALTER TABLE leaving DETACH PARTITION leaving_20240301 FINALIZE");
+        }
+        CliRun after = plan("table: leaving\noperation: compact\n");
+        assertThat(after.exitCode()).as(after.toString()).isEqualTo(ExitCodes.OK);
+        assertThat(after.out()).contains("Total: 1 partitions").doesNotContain("leaving_20240301");
+    }
+
     @Test
     void hashPartitioned() throws Exception {
         CliRun r = plan("table: hashed\noperation: compact\n");

@@ -69,6 +69,31 @@ public final class Tables {
         }
     }
 
+    /**
+     * Leaves {@code partition} pending detach, as a {@code DETACH PARTITION … CONCURRENTLY} interrupted in its wait
+     * does: a reader's open transaction on the parent makes it wait, its statement_timeout cancels it.
+     */
+    public static void leavePendingDetach(TestDatabase.Database db, String parent, String partition) throws SQLException {
+        try (Connection reader = db.connectAsSuperuser(); Statement r = reader.createStatement();
+                Connection dba = db.connect(); Statement d = dba.createStatement()) {
+            reader.setAutoCommit(false);
+            r.executeQuery("SELECT count(*) FROM " + parent).close(); // holds the parent until it ends
+            d.execute("SET statement_timeout = '1s'");
+            try {
+                d.execute("ALTER TABLE " + parent + " DETACH PARTITION " + partition + " CONCURRENTLY");
+                throw new IllegalStateException("the detach of " + partition + " did not wait");
+            } catch (SQLException e) {
+                if (!"57014".equals(e.getSQLState())) { // query_canceled
+                    throw e;
+                }
+            }
+            reader.rollback();
+            if (!exists(d, "SELECT inhdetachpending FROM pg_inherits WHERE inhrelid = '" + partition.replace("'", "''") + "'::regclass")) {
+                throw new IllegalStateException(partition + " is not pending detach");
+            }
+        }
+    }
+
     private static boolean exists(Statement st, String sql) throws SQLException {
         try (java.sql.ResultSet rs = st.executeQuery(sql)) {
             rs.next();
