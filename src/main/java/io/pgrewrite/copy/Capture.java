@@ -187,18 +187,38 @@ public final class Capture {
                 String.format(FUNCTION_BODY, n.qLog(), keyList, String.join(", ", oldKey), String.join(", ", newKey), delete));
     }
 
-    /** Removes the trigger (if P still carries it), the log and the function. */
+    /**
+     * The tables that carry the partition's capture trigger, found by its function: P, {@code P__old} after a swap, or P
+     * under another name (a DBA renamed it while the job ran). Catalog only. (the function, the trigger's name)
+     */
+    static final String CARRIERS = "SELECT n.nspname, c.relname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid"
+            + " JOIN pg_namespace n ON n.oid = c.relnamespace WHERE t.tgfoid = to_regproc(?) AND t.tgname = ? ORDER BY 1, 2";
+
+    /**
+     * Removes the trigger (from {@code qualifiedTable}, and from any table that carries it under another name: the
+     * function could not be dropped while one does), the log and the function.
+     */
     public void remove(PartitionNames n, String qualifiedTable) {
-        lockRetry.run("remove capture from " + n.partition(), List.of(qualifiedTable), t -> {
+        List<String> relations = new ArrayList<>(List.of(qualifiedTable));
+        if (!sql.dryRun()) {
+            carriers(n).stream().filter(r -> !relations.contains(r)).forEach(relations::add);
+        }
+        lockRetry.run("remove capture from " + n.partition(), relations, t -> {
             List<String> drops = new ArrayList<>();
-            if (sql.dryRun() || Boolean.TRUE.equals(sql.queryOne("SELECT to_regclass(?) IS NOT NULL", Boolean.class, qualifiedTable))) {
-                drops.add(String.format(DROP_TRIGGER, Identifiers.quote(PartitionNames.CAPTURE_TRIGGER), qualifiedTable));
+            // Read again in the transaction: the tables as they are named now.
+            for (String r : sql.dryRun() ? List.of(qualifiedTable) : carriers(n)) {
+                drops.add(String.format(DROP_TRIGGER, Identifiers.quote(PartitionNames.CAPTURE_TRIGGER), r));
             }
             drops.add(String.format(DROP_LOG, n.qLog()));
             drops.add(String.format(DROP_FUNCTION, n.qCaptureFunction()));
             sql.executeAll(drops); // one round trip
             return null;
         });
+    }
+
+    private List<String> carriers(PartitionNames n) {
+        return sql.query(CARRIERS, (rs, i) -> Identifiers.qualified(rs.getString(1), rs.getString(2)), n.qCaptureFunction(),
+                PartitionNames.CAPTURE_TRIGGER);
     }
 
     /**

@@ -352,13 +352,20 @@ final class PartitionJob {
         }
         io.pgrewrite.plan.PartitionNames n = new io.pgrewrite.plan.PartitionNames(engine.definition().schema(), partition,
                 engine.definition().schema(), engine.definition().table());
+        String renamed = engine.state().renamedTo(jobKey, partition, n.qParent()); // before capture goes (it reads the record)
         engine.copyTarget().drop(n);
-        // After a swap the capture trigger sits on P__old, which retire would have dropped: the DBA decides.
+        // After a swap the capture trigger sits on P__old, which retire would have dropped: the DBA decides. A partition
+        // renamed since carries it under its new name: removed from there too.
         engine.capture().remove(n, PartitionState.SWAPPED.equals(state) ? n.qOld() : n.qPartition());
         engine.diskBudget().release(jobKey, partition);
         engine.state().set(jobKey, partition, PartitionState.GONE);
-        log.warn("{}: no longer a partition of {} (dropped by a retention job, or detached): skipped, its working copy and"
-                + " change log dropped", partition, engine.definition().table());
+        if (renamed != null) {
+            log.warn("{}: renamed to {} while the job ran: this job does not rewrite it (it knows its partitions by name);"
+                    + " its working copy and change log were dropped. A new job rewrites it under its new name", partition, renamed);
+        } else {
+            log.warn("{}: no longer a partition of {} (dropped by a retention job, or detached): skipped, its working copy and"
+                    + " change log dropped", partition, engine.definition().table());
+        }
         return true;
     }
 

@@ -109,6 +109,17 @@ public final class PartitionState {
              WHERE s.job_key = ? AND s.partition_name = ?
             """;
 
+    /**
+     * The name the partition copied has now, when it is still a partition of the table under another name (a DBA renamed
+     * it while the job ran). (the job, the partition's name in the job, the table)
+     */
+    static final String RENAMED_TO = """
+            SELECT c.relname::text FROM pgrewrite.partition_state s
+              JOIN pg_inherits i ON i.inhrelid = s.source_relid
+              JOIN pg_class c ON c.oid = i.inhrelid
+             WHERE s.job_key = ? AND s.partition_name = ? AND i.inhparent = to_regclass(?) AND c.relname <> s.partition_name
+            """;
+
     private static final List<String> FIGURES = List.of("rows_copied", "rows_total", "bytes_before", "bytes_after",
             "copy_ms", "verify_result", "lock_wait_ms", "lock_hold_ms", "swap_attempts");
 
@@ -170,6 +181,11 @@ public final class PartitionState {
     public String sourceChanged(String jobKey, String partition, String qualifiedPartition, String captureTrigger) {
         List<String> r = jdbc.queryForList(SOURCE_CHANGED, String.class, qualifiedPartition, captureTrigger, jobKey, partition);
         return r.isEmpty() ? "it has no partition_state row" : r.get(0);
+    }
+
+    /** {@link #RENAMED_TO}: null when the partition is not a partition of the table under another name. */
+    public String renamedTo(String jobKey, String partition, String qualifiedParent) {
+        return jdbc.queryForList(RENAMED_TO, String.class, jobKey, partition, qualifiedParent).stream().findFirst().orElse(null);
     }
 
     /** The copy starts (see {@link #START_COPY}). */

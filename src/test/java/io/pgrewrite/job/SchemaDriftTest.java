@@ -150,6 +150,50 @@ class SchemaDriftTest {
     }
 
     /**
+     * A partition renamed while the job runs is still the table's, under a name the job does not know: the job leaves
+     * it (its copy dropped) and says so, and removes its capture trigger from it under its new name (before, that
+     * removal failed, every time, on the function the renamed table's trigger still used, and the trigger went on
+     * logging the application's writes). A column change's contract then finds the renamed partition's rows without
+     * their new value and names the UPDATE that fills them; after it, {@code restart} completes.
+     */
+    @Test
+    void aPartitionRenamedBeforeItsSwapIsLeftWithoutItsCaptureAndContractNamesWhatFillsIt() throws Exception {
+        TestDatabase.Database db = TestDatabase.newDatabase("drift_renamed");
+        try (Connection c = db.connect()) {
+            Tables.daily(c, "public", "ev", START, 3, 1000);
+            Tables.grantApp(c, "public.ev");
+        }
+        TestDatabase.Database ref = TestDatabase.cloneDatabase(db, "drift_renamedref");
+        String drift = "ALTER TABLE ev_20240301 RENAME TO ev_20240301_renamed";
+        String output = runDriftingAt(db, "verify:recorded", () -> {
+            try (Connection c = db.connect(); Statement st = c.createStatement()) {
+                st.execute(drift);
+            }
+        }, false);
+        assertThat(output).contains("ev_20240301: renamed to ev_20240301_renamed while the job ran",
+                "UPDATE \"public\".\"ev_20240301_renamed\" SET \"massa\" = \"massa\"");
+        try (Connection c = db.connect(); Statement st = c.createStatement()) {
+            assertThat(one(st, "SELECT count(*) FROM pg_trigger WHERE tgname = 'pgrewrite_capture'")).as("no capture left").isZero();
+            assertThat(one(st, "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+                    + " WHERE n.nspname = 'pgrewrite' AND c.relname LIKE 'log\\_%' AND c.relkind = 'r'")).as("no log left").isZero();
+        }
+        try (Connection c = db.connectAsApp(); Statement st = c.createStatement()) {
+            st.execute("UPDATE ev SET label = 'seen' WHERE id = 17"); // the application, on the renamed partition
+        }
+        try (Connection c = db.connect(); Statement st = c.createStatement()) {
+            st.execute("UPDATE ev_20240301_renamed SET massa = massa");
+        }
+        CliRun restart = CliRun.run(db, "restart", String.valueOf(lastExecution(db)));
+        assertThat(restart.exitCode()).as(restart.toString()).isEqualTo(ExitCodes.OK);
+        try (Connection c = ref.connect(); Statement st = c.createStatement()) {
+            st.execute(drift);
+            st.execute("UPDATE ev SET label = 'seen' WHERE id = 17");
+            st.execute(ALTER);
+        }
+        assertSameAsBlockingAlter(db, ref);
+    }
+
+    /**
      * The swap reads P's bound before it locks (and catches up, and may wait out lock attempts, meanwhile): a DBA
      * who detaches P then and attaches it again with a wider bound must not get the old bound back from the swap's
      * ATTACH, after which the application's rows of the new range would find no partition. Read again under the
