@@ -193,13 +193,7 @@ public final class CatchUp {
                 return b;
             });
         } catch (DataAccessException e) {
-            if (outsideTheCopysBound(e)) {
-                // P's own bound holds every row it has: P was attached again with a wider bound, and its new range's rows
-                // cannot go into a copy whose CHECK (which lets ATTACH skip its scan) was made for the old one.
-                throw new io.pgrewrite.plan.PartitionWork.SourceChanged(w.name() + ": not caught up, because a changed row lies"
-                        + " outside the bound its copy's CHECK was made for (attached again with a wider bound)",
-                        io.pgrewrite.plan.PartitionWork.ITS_BOUND);
-            }
+            throwIfOutsideTheCopysBound(w, e);
             if (!aroundHeldRows || !(LockRetry.isLockFailure(e) || movedToAnotherPartition(e))) {
                 throw e;
             }
@@ -222,6 +216,19 @@ public final class CatchUp {
             }
         }
         return false;
+    }
+
+    /**
+     * A row the copy's bound CHECK refused: P's own bound holds every row it has, so P was attached again with a wider
+     * bound, and its new range's rows cannot go into a copy whose CHECK (which lets ATTACH skip its scan) was made for
+     * the old one. The partition is copied again ({@link io.pgrewrite.plan.PartitionWork.SourceChanged}).
+     */
+    private static void throwIfOutsideTheCopysBound(PartitionWork w, DataAccessException e) {
+        if (outsideTheCopysBound(e)) {
+            throw new io.pgrewrite.plan.PartitionWork.SourceChanged(w.name() + ": not caught up, because a changed row lies"
+                    + " outside the bound its copy's CHECK was made for (attached again with a wider bound)",
+                    io.pgrewrite.plan.PartitionWork.ITS_BOUND);
+        }
     }
 
     /** A row the copy's bound CHECK refused (check_violation, named by the server). */
@@ -247,8 +254,13 @@ public final class CatchUp {
      */
     public long replayAll(PartitionWork w, int batch) {
         long total = 0;
-        for (Batch b = replay(w, batch); b.taken() > 0; b = replay(w, batch)) {
-            total += b.taken();
+        try {
+            for (Batch b = replay(w, batch); b.taken() > 0; b = replay(w, batch)) {
+                total += b.taken();
+            }
+        } catch (DataAccessException e) {
+            throwIfOutsideTheCopysBound(w, e); // the swap's transaction rolls back with it
+            throw e;
         }
         return total;
     }

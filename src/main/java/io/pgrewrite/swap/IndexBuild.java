@@ -44,8 +44,11 @@ public final class IndexBuild {
     static final String ADD_CHECK = "ALTER TABLE %s ADD CONSTRAINT %s %s";
     /**
      * pg_get_partition_constraintdef is exactly the implicit constraint ATTACH would otherwise verify by a scan; with the
-     * fingerprint of the bound it was made for (read in the same statement), which the bound CHECK keeps as its
-     * comment: the swap compares it with P's bound then ({@link Swap#BOUND}).
+     * fingerprint of P's bound, which the bound CHECK keeps as its comment: the swap compares it with P's bound then
+     * ({@link Swap#BOUND_AND_CHECK}). Not one consistent read: the fingerprint comes from the statement's snapshot, the
+     * constraint from P's cache after the function locked P, which may be newer (a bound changed in between), never
+     * older. So at worst the comment names an older bound than the CHECK's, and the swap copies the partition again
+     * for nothing; a CHECK for an older bound than its comment says cannot happen.
      */
     static final String BOUND_EXPRESSION = "SELECT pg_get_partition_constraintdef(c.oid), " + PartitionWork.BOUND_FINGERPRINT
             + " FROM pg_class c WHERE c.oid = to_regclass(?)";
@@ -173,8 +176,11 @@ public final class IndexBuild {
             ddl.addAll(io.pgrewrite.expand.ColumnObjects.forCopy(sql, w, built));
             if (bound[0] != null && !built.contains(PartitionNames.BOUND_CHECK)) { // last, as a restart's sign that all is built
                 ddl.add(String.format(ADD_CHECK, n.qRw(), Identifiers.quote(PartitionNames.BOUND_CHECK), "CHECK (" + bound[0] + ")"));
-                // The bound it was made for; a number (parsed as one here), so nothing but digits reaches the literal.
-                ddl.add(String.format(COMMENT_CHECK, Identifiers.quote(PartitionNames.BOUND_CHECK), n.qRw(), Long.parseLong(bound[1])));
+                // The bound it was made for; a number (parsed as one here), so nothing but digits reaches the literal. None
+                // when the snapshot found P detached (the swap then finds it gone).
+                if (bound[1] != null) {
+                    ddl.add(String.format(COMMENT_CHECK, Identifiers.quote(PartitionNames.BOUND_CHECK), n.qRw(), Long.parseLong(bound[1])));
+                }
             }
             sql.executeAll(ddl);
             io.pgrewrite.job.FaultPoints.reach("index", w.name()); // indexes built, transaction not committed
