@@ -39,6 +39,16 @@ class SchemaDriftTest {
     static final LocalDate START = LocalDate.of(2024, 3, 1);
     static final String ALTER = "ALTER TABLE ev ALTER COLUMN massa TYPE integer USING massa::integer";
 
+    /** ev_20240301 detached and attached again with a bound a day wider (2024-02-29 too). */
+    static final String WIDER = "ALTER TABLE ev DETACH PARTITION ev_20240301;"
+            + " ALTER TABLE ev ATTACH PARTITION ev_20240301 FOR VALUES FROM ('2024-02-29') TO ('2024-03-02')";
+
+    /** {@code rows} new rows on 2024-02-29, a minute apart. */
+    static String leap(int rows) {
+        return "INSERT INTO ev (id, at, massa, label) SELECT 8000000 + g, '2024-02-29'::timestamp + g * interval '1 minute',"
+                + " g::smallint, 'leap' FROM generate_series(1, " + rows + ") g";
+    }
+
     @TempDir
     Path dir;
 
@@ -52,14 +62,9 @@ class SchemaDriftTest {
                 + " (g % 3000)::smallint, concat('late ', g) FROM generate_series(1, 500) g|ev_20240310",
     })
     void aKilledJobRestartsAfterTheTableDrifted(String story, String drift, String reported) throws Exception {
-        TestDatabase.Database db = TestDatabase.newDatabase("drift");
-        try (Connection c = db.connect()) {
-            Tables.daily(c, "public", "ev", START, 3, 2000);
-        }
+        TestDatabase.Database db = table("drift", 3, 2000);
         TestDatabase.Database ref = TestDatabase.cloneDatabase(db, "driftref");
-        Path job = dir.resolve("massa.yaml");
-        Files.writeString(job, "name: massa\ntable: ev\noperation: alter-column-type\ncolumn: massa\ntype: integer\n"
-                + "workers: 1\ncopy:\n  chunk-rows: 200\n");
+        Path job = massaJob("workers: 1\ncopy:\n  chunk-rows: 200\n");
 
         long id = killWhileCopying(db, job);
         try (Connection c = db.connect(); Statement st = c.createStatement()) {
@@ -72,10 +77,7 @@ class SchemaDriftTest {
             assertThat(restart.out()).contains(reported);
         }
 
-        try (Connection c = ref.connect(); Statement st = c.createStatement()) {
-            st.execute(drift);
-            st.execute(ALTER);
-        }
+        onRef(ref, drift, ALTER);
         assertSameAsBlockingAlter(db, ref);
     }
 
@@ -93,10 +95,7 @@ class SchemaDriftTest {
                 + " ALTER TABLE ev_archive ATTACH PARTITION ev_20240301 FOR VALUES FROM ('2024-03-01') TO ('2024-03-02')",
     })
     void aPartitionGoneBetweenItsVerifyAndItsSwapIsReportedGone(String story, String drift) throws Exception {
-        TestDatabase.Database db = TestDatabase.newDatabase("drift_verified");
-        try (Connection c = db.connect()) {
-            Tables.daily(c, "public", "ev", START, 3, 1000);
-        }
+        TestDatabase.Database db = table("drift_verified", 3, 1000);
         TestDatabase.Database ref = TestDatabase.cloneDatabase(db, "drift_verifiedref");
         assertThat(runDriftingAt(db, "verify:recorded", drift)).contains("gone: ev_20240301");
         try (Connection c = db.connect(); Statement st = c.createStatement()) {
@@ -104,10 +103,7 @@ class SchemaDriftTest {
                     + " AND state = '" + PartitionState.GONE + "'")).isOne();
             assertThat(one(st, "SELECT count(*) FROM pg_trigger WHERE tgname = 'pgrewrite_capture'")).as("no capture left").isZero();
         }
-        try (Connection c = ref.connect(); Statement st = c.createStatement()) {
-            st.execute(drift);
-            st.execute(ALTER);
-        }
+        onRef(ref, drift, ALTER);
         assertSameAsBlockingAlter(db, ref);
     }
 
@@ -121,10 +117,7 @@ class SchemaDriftTest {
      */
     @Test
     void aPartitionLeftPendingDetachBeforeItsSwapIsReportedGoneAndHoldsContractUntilTheDetachIsFinished() throws Exception {
-        TestDatabase.Database db = TestDatabase.newDatabase("drift_pending");
-        try (Connection c = db.connect()) {
-            Tables.daily(c, "public", "ev", START, 3, 1000);
-        }
+        TestDatabase.Database db = table("drift_pending", 3, 1000);
         TestDatabase.Database ref = TestDatabase.cloneDatabase(db, "drift_pendingref");
         String output = runDriftingAt(db, "verify:recorded", () -> Tables.leavePendingDetach(db, "ev", "ev_20240301"), false);
         assertThat(output).contains("ev_20240301: no longer a partition of ev", "partition \"public\".\"ev_20240301\" of"
@@ -137,10 +130,7 @@ class SchemaDriftTest {
         }
         CliRun restart = CliRun.run(db, "restart", String.valueOf(lastExecution(db)));
         assertThat(restart.exitCode()).as(restart.toString()).isEqualTo(ExitCodes.OK);
-        try (Connection c = ref.connect(); Statement st = c.createStatement()) {
-            st.execute("ALTER TABLE ev DETACH PARTITION ev_20240301 CONCURRENTLY"); // which leaves its bound as a CHECK
-            st.execute(ALTER);
-        }
+        onRef(ref, "ALTER TABLE ev DETACH PARTITION ev_20240301 CONCURRENTLY", ALTER); // which leaves its bound as a CHECK
         assertSameAsBlockingAlter(db, ref);
         try (Connection ours = db.connect(); Connection theirs = ref.connect(); Statement st = ours.createStatement()) {
             st.execute("ALTER TABLE ev_20240301 DROP COLUMN massa__pgrewrite");
@@ -158,18 +148,10 @@ class SchemaDriftTest {
      */
     @Test
     void aPartitionRenamedBeforeItsSwapIsLeftWithoutItsCaptureAndContractNamesWhatFillsIt() throws Exception {
-        TestDatabase.Database db = TestDatabase.newDatabase("drift_renamed");
-        try (Connection c = db.connect()) {
-            Tables.daily(c, "public", "ev", START, 3, 1000);
-            Tables.grantApp(c, "public.ev");
-        }
+        TestDatabase.Database db = table("drift_renamed", 3, 1000);
         TestDatabase.Database ref = TestDatabase.cloneDatabase(db, "drift_renamedref");
         String drift = "ALTER TABLE ev_20240301 RENAME TO ev_20240301_renamed";
-        String output = runDriftingAt(db, "verify:recorded", () -> {
-            try (Connection c = db.connect(); Statement st = c.createStatement()) {
-                st.execute(drift);
-            }
-        }, false);
+        String output = runDriftingAt(db, "verify:recorded", ownerThenApp(db, drift, null), false);
         assertThat(output).contains("ev_20240301: renamed to ev_20240301_renamed while the job ran",
                 "UPDATE \"public\".\"ev_20240301_renamed\" SET \"massa\" = \"massa\"");
         try (Connection c = db.connect(); Statement st = c.createStatement()) {
@@ -185,11 +167,7 @@ class SchemaDriftTest {
         }
         CliRun restart = CliRun.run(db, "restart", String.valueOf(lastExecution(db)));
         assertThat(restart.exitCode()).as(restart.toString()).isEqualTo(ExitCodes.OK);
-        try (Connection c = ref.connect(); Statement st = c.createStatement()) {
-            st.execute(drift);
-            st.execute("UPDATE ev SET label = 'seen' WHERE id = 17");
-            st.execute(ALTER);
-        }
+        onRef(ref, drift, "UPDATE ev SET label = 'seen' WHERE id = 17", ALTER);
         assertSameAsBlockingAlter(db, ref);
     }
 
@@ -202,25 +180,15 @@ class SchemaDriftTest {
      */
     @Test
     void aPartitionAttachedAgainWithAnotherBoundBeforeItsSwapKeepsTheNewBound() throws Exception {
-        TestDatabase.Database db = TestDatabase.newDatabase("drift_bound");
-        try (Connection c = db.connect()) {
-            Tables.daily(c, "public", "ev", START, 3, 1000);
-            Tables.grantApp(c, "public.ev");
-        }
+        TestDatabase.Database db = table("drift_bound", 3, 1000);
         TestDatabase.Database ref = TestDatabase.cloneDatabase(db, "drift_boundref");
-        String drift = "ALTER TABLE ev DETACH PARTITION ev_20240301;"
-                + " ALTER TABLE ev ATTACH PARTITION ev_20240301 FOR VALUES FROM ('2024-02-29') TO ('2024-03-02')";
+        String drift = WIDER;
         assertThat(runDriftingAt(db, "swap:before-lock", drift)).contains("its bound changed while the swap waited");
-        String late = "INSERT INTO ev (id, at, massa, label) SELECT 8000000 + g, '2024-02-29'::timestamp + g * interval '1 minute',"
-                + " g::smallint, 'leap' FROM generate_series(1, 50) g";
+        String late = leap(50);
         try (Connection c = db.connectAsApp(); Statement st = c.createStatement()) {
             st.execute(late); // the application, into the widened range
         }
-        try (Connection c = ref.connect(); Statement st = c.createStatement()) {
-            st.execute(drift);
-            st.execute(ALTER);
-            st.execute(late);
-        }
+        onRef(ref, drift, ALTER, late);
         assertSameAsBlockingAlter(db, ref);
     }
 
@@ -233,11 +201,7 @@ class SchemaDriftTest {
      */
     @Test
     void aPartitionAttachedAgainWithANarrowerBoundAfterItsIndexesIsCopiedAgainForIt() throws Exception {
-        TestDatabase.Database db = TestDatabase.newDatabase("drift_narrower");
-        try (Connection c = db.connect()) {
-            Tables.daily(c, "public", "ev", START, 3, 1000); // each day's rows in its first 17 minutes
-            Tables.grantApp(c, "public.ev");
-        }
+        TestDatabase.Database db = table("drift_narrower", 3, 1000); // each day's rows in its first 17 minutes
         TestDatabase.Database ref = TestDatabase.cloneDatabase(db, "drift_narrowerref");
         String drift = "ALTER TABLE ev DETACH PARTITION ev_20240301;"
                 + " ALTER TABLE ev ATTACH PARTITION ev_20240301 FOR VALUES FROM ('2024-03-01') TO ('2024-03-01 12:00')";
@@ -250,12 +214,7 @@ class SchemaDriftTest {
             st.execute("CREATE TABLE ev_20240301_pm PARTITION OF ev FOR VALUES FROM ('2024-03-01 12:00') TO ('2024-03-02')");
             st.execute(later);
         }
-        try (Connection c = ref.connect(); Statement st = c.createStatement()) {
-            st.execute(drift);
-            st.execute(ALTER);
-            st.execute("CREATE TABLE ev_20240301_pm PARTITION OF ev FOR VALUES FROM ('2024-03-01 12:00') TO ('2024-03-02')");
-            st.execute(later);
-        }
+        onRef(ref, drift, ALTER, "CREATE TABLE ev_20240301_pm PARTITION OF ev FOR VALUES FROM ('2024-03-01 12:00') TO ('2024-03-02')", later);
         assertSameAsBlockingAlter(db, ref);
     }
 
@@ -267,37 +226,16 @@ class SchemaDriftTest {
      */
     @Test
     void aPartitionAttachedAgainWithAWiderBoundAndWrittenIntoIsCopiedAgainForIt() throws Exception {
-        TestDatabase.Database db = TestDatabase.newDatabase("drift_wider");
-        try (Connection c = db.connect()) {
-            Tables.daily(c, "public", "ev", START, 3, 1000);
-            Tables.grantApp(c, "public.ev");
-        }
+        TestDatabase.Database db = table("drift_wider", 3, 1000);
         TestDatabase.Database ref = TestDatabase.cloneDatabase(db, "drift_widerref");
-        String drift = "ALTER TABLE ev DETACH PARTITION ev_20240301;"
-                + " ALTER TABLE ev ATTACH PARTITION ev_20240301 FOR VALUES FROM ('2024-02-29') TO ('2024-03-02')";
+        String drift = WIDER;
         // More than the catch-up phase leaves for the swap (500), so that the catch-up phase replays them.
-        String leap = "INSERT INTO ev (id, at, massa, label) SELECT 8000000 + g, '2024-02-29'::timestamp + g * interval '1 minute',"
-                + " g::smallint, 'leap' FROM generate_series(1, 700) g";
-        Path job = dir.resolve("massa.yaml");
-        Files.writeString(job, "name: massa\ntable: ev\noperation: alter-column-type\ncolumn: massa\ntype: integer\nworkers: 1\n");
-        try (JvmProcess p = JvmProcess.start(db.name(), List.of("-D" + FaultPoints.ANNOUNCE + "=index:committed",
-                "-Dpgrewrite.test.announce-ms=5000"), db, "run", job.toString())) {
-            assertThat(p.await(l -> l.startsWith("PGREWRITE-REACHED index:committed "), 120)).endsWith(" ev_20240301");
-            try (Connection c = db.connect(); Statement st = c.createStatement()) {
-                st.execute(drift);
-            }
-            try (Connection c = db.connectAsApp(); Statement st = c.createStatement()) {
-                st.execute(leap); // the application, into the widened range: logged by P's capture trigger
-            }
-            assertThat(p.waitFor(180)).as(p.output()).isEqualTo(ExitCodes.OK);
-            assertThat(p.output()).contains("ev_20240301: not caught up, because a changed row lies outside the bound its copy's CHECK"
-                    + " was made for");
-        }
-        try (Connection c = ref.connect(); Statement st = c.createStatement()) {
-            st.execute(drift);
-            st.execute(ALTER);
-            st.execute(leap);
-        }
+        String leap = leap(700);
+        // the application, into the widened range: logged by P's capture trigger
+        String output = runDriftingAt(db, "index:committed", ownerThenApp(db, drift, leap), true);
+        assertThat(output).contains("ev_20240301: not caught up, because a changed row lies outside the bound its copy's CHECK"
+                + " was made for");
+        onRef(ref, drift, ALTER, leap);
         assertSameAsBlockingAlter(db, ref);
     }
 
@@ -309,31 +247,14 @@ class SchemaDriftTest {
      */
     @Test
     void aCopyWithoutItsBoundsFingerprintMeetsTheWiderBoundUnderTheSwapsLockAndIsCopiedAgain() throws Exception {
-        TestDatabase.Database db = TestDatabase.newDatabase("drift_unmarked");
-        try (Connection c = db.connect()) {
-            Tables.daily(c, "public", "ev", START, 3, 1000);
-            Tables.grantApp(c, "public.ev");
-        }
+        TestDatabase.Database db = table("drift_unmarked", 3, 1000);
         TestDatabase.Database ref = TestDatabase.cloneDatabase(db, "drift_unmarkedref");
-        String drift = "ALTER TABLE ev DETACH PARTITION ev_20240301;"
-                + " ALTER TABLE ev ATTACH PARTITION ev_20240301 FOR VALUES FROM ('2024-02-29') TO ('2024-03-02')";
-        String leap = "INSERT INTO ev (id, at, massa, label) SELECT 8000000 + g, '2024-02-29'::timestamp + g * interval '1 minute',"
-                + " g::smallint, 'leap' FROM generate_series(1, 20) g";
-        String output = runDriftingAt(db, "verify:recorded", () -> {
-            try (Connection c = db.connect(); Statement st = c.createStatement()) {
-                st.execute("COMMENT ON CONSTRAINT pgrewrite_bound ON ev_20240301__rw IS NULL");
-                st.execute(drift);
-            }
-            try (Connection c = db.connectAsApp(); Statement st = c.createStatement()) {
-                st.execute(leap);
-            }
-        }, true);
+        String drift = WIDER;
+        String leap = leap(20);
+        String output = runDriftingAt(db, "verify:recorded",
+                ownerThenApp(db, "COMMENT ON CONSTRAINT pgrewrite_bound ON ev_20240301__rw IS NULL; " + drift, leap), true);
         assertThat(output).contains("ev_20240301: not caught up, because a changed row lies outside the bound its copy's CHECK");
-        try (Connection c = ref.connect(); Statement st = c.createStatement()) {
-            st.execute(drift);
-            st.execute(ALTER);
-            st.execute(leap);
-        }
+        onRef(ref, drift, ALTER, leap);
         assertSameAsBlockingAlter(db, ref);
     }
 
@@ -346,15 +267,10 @@ class SchemaDriftTest {
      */
     @Test
     void aPartitionChangedBehindItsTriggersAgainAndAgainFailsCleanAndRestartCompletesIt() throws Exception {
-        TestDatabase.Database db = TestDatabase.newDatabase("drift_again");
-        try (Connection c = db.connect()) {
-            Tables.daily(c, "public", "ev", START, 2, 1000);
-        }
+        TestDatabase.Database db = table("drift_again", 2, 1000);
         TestDatabase.Database ref = TestDatabase.cloneDatabase(db, "drift_againref");
-        Path job = dir.resolve("massa.yaml");
         // The copy takes about a second (10 chunks, 100 ms apart): the trigger is altered during every copy.
-        Files.writeString(job, "name: massa\ntable: ev\noperation: alter-column-type\ncolumn: massa\ntype: integer\nworkers: 1\n"
-                + "copy:\n  chunk-rows: 100\n  pause: 100ms\n");
+        Path job = massaJob("workers: 1\ncopy:\n  chunk-rows: 100\n  pause: 100ms\n");
         java.util.concurrent.atomic.AtomicBoolean altering = new java.util.concurrent.atomic.AtomicBoolean(true);
         CompletableFuture<Integer> alterations = CompletableFuture.supplyAsync(() -> {
             int done = 0;
@@ -399,18 +315,13 @@ class SchemaDriftTest {
         }
         CliRun restart = CliRun.run(db, "restart", String.valueOf(lastExecution(db)));
         assertThat(restart.exitCode()).as(restart.toString()).isEqualTo(ExitCodes.OK);
-        try (Connection c = ref.connect(); Statement st = c.createStatement()) {
-            st.execute(ALTER);
-        }
+        onRef(ref, ALTER);
         assertSameAsBlockingAlter(db, ref);
     }
 
     @Test
     void anIndexAddedToTheParentAfterThePartitionWasIndexedIsBuiltBeforeTheSwap() throws Exception {
-        TestDatabase.Database db = TestDatabase.newDatabase("drift_index");
-        try (Connection c = db.connect()) {
-            Tables.daily(c, "public", "ev", START, 3, 1000);
-        }
+        TestDatabase.Database db = table("drift_index", 3, 1000);
         TestDatabase.Database ref = TestDatabase.cloneDatabase(db, "drift_indexref");
         Path job = dir.resolve("compact.yaml");
         Files.writeString(job, "name: compact\ntable: ev\noperation: compact\nswap:\n  lock-timeout: 50ms\n  max-attempts: 2\n");
@@ -436,22 +347,15 @@ class SchemaDriftTest {
         assertThat(again.exitCode()).as(again.toString()).isEqualTo(ExitCodes.OK);
         // The restart lists the partitions again: the new one is rewritten too.
         assertThat(again.out()).contains("ev_20240310").doesNotContain("not rewritten");
-        try (Connection c = ref.connect(); Statement st = c.createStatement()) {
-            st.execute(index);
-        }
+        onRef(ref, index);
         assertSameAsBlockingAlter(db, ref);
     }
 
     @Test
     void aPartitionCreatedWhileTheJobRunsHasTheNewColumnAndIsReportedNotRewritten() throws Exception {
-        TestDatabase.Database db = TestDatabase.newDatabase("drift_newday");
-        try (Connection c = db.connect()) {
-            Tables.daily(c, "public", "ev", START, 2, 2000);
-        }
+        TestDatabase.Database db = table("drift_newday", 2, 2000);
         TestDatabase.Database ref = TestDatabase.cloneDatabase(db, "drift_newdayref");
-        Path job = dir.resolve("massa.yaml");
-        Files.writeString(job, "name: massa\ntable: ev\noperation: alter-column-type\ncolumn: massa\ntype: integer\n"
-                + "workers: 1\ncopy:\n  chunk-rows: 200\n  pause: 100ms\n");
+        Path job = massaJob("workers: 1\ncopy:\n  chunk-rows: 200\n  pause: 100ms\n");
         String newDay = "CREATE TABLE ev_20240310 PARTITION OF ev FOR VALUES FROM ('2024-03-10') TO ('2024-03-11');"
                 + " INSERT INTO ev (id, at, massa, label) SELECT 9000000 + g, '2024-03-10'::timestamp + g * interval '1 second',"
                 + " (g % 3000)::smallint, 'late' FROM generate_series(1, 300) g";
@@ -464,11 +368,7 @@ class SchemaDriftTest {
         CliRun done = run.get(180, TimeUnit.SECONDS);
         assertThat(done.exitCode()).as(done.toString()).isEqualTo(ExitCodes.OK);
         assertThat(done.out()).contains("not rewritten by this job: ev_20240310");
-        try (Connection c = ref.connect(); Statement st = c.createStatement()) {
-            st.execute(newDay);
-            st.execute("UPDATE ev SET massa = 2999 WHERE id = 9000001");
-            st.execute(ALTER);
-        }
+        onRef(ref, newDay, "UPDATE ev SET massa = 2999 WHERE id = 9000001", ALTER);
         assertSameAsBlockingAlter(db, ref);
     }
 
@@ -480,14 +380,9 @@ class SchemaDriftTest {
      */
     @Test
     void aTableAttachedWithRowsWhileTheJobRunsIsRewrittenBeforeContract() throws Exception {
-        TestDatabase.Database db = TestDatabase.newDatabase("drift_attach");
-        try (Connection c = db.connect()) {
-            Tables.daily(c, "public", "ev", START, 2, 2000);
-        }
+        TestDatabase.Database db = table("drift_attach", 2, 2000);
         TestDatabase.Database ref = TestDatabase.cloneDatabase(db, "drift_attachref");
-        Path job = dir.resolve("massa.yaml");
-        Files.writeString(job, "name: massa\ntable: ev\noperation: alter-column-type\ncolumn: massa\ntype: integer\n"
-                + "workers: 1\ncopy:\n  chunk-rows: 200\n  pause: 100ms\n");
+        Path job = massaJob("workers: 1\ncopy:\n  chunk-rows: 200\n  pause: 100ms\n");
         String attach = "CREATE TABLE ev_20240310 (LIKE ev INCLUDING DEFAULTS);"
                 + " INSERT INTO ev_20240310 (id, at, massa, label) SELECT 9000000 + g, '2024-03-10'::timestamp + g * interval '1 second',"
                 + " (g % 3000)::smallint, 'reloaded' FROM generate_series(1, 300) g;"
@@ -509,10 +404,7 @@ class SchemaDriftTest {
         }
         CliRun restart = CliRun.run(db, "restart", String.valueOf(id));
         assertThat(restart.exitCode()).as(restart.toString()).isEqualTo(ExitCodes.OK);
-        try (Connection c = ref.connect(); Statement st = c.createStatement()) {
-            st.execute(attach);
-            st.execute(ALTER);
-        }
+        onRef(ref, attach, ALTER);
         assertSameAsBlockingAlter(db, ref);
     }
 
@@ -525,13 +417,10 @@ class SchemaDriftTest {
             st.execute("ALTER TABLE ev ADD CONSTRAINT label_set CHECK (label <> '') NOT VALID");
         }
         TestDatabase.Database ref = TestDatabase.cloneDatabase(db, "drift_notvalidref");
-        Path job = dir.resolve("massa.yaml");
-        Files.writeString(job, "name: massa\ntable: ev\noperation: alter-column-type\ncolumn: massa\ntype: integer\n");
+        Path job = massaJob("");
         CliRun run = CliRun.run(db, "run", job.toString());
         assertThat(run.exitCode()).as(run.toString()).isEqualTo(ExitCodes.OK);
-        try (Connection c = ref.connect(); Statement st = c.createStatement()) {
-            st.execute(ALTER);
-        }
+        onRef(ref, ALTER);
         assertSameAsBlockingAlter(db, ref);
         try (Connection c = db.connect(); Statement st = c.createStatement()) {
             assertThat(one(st, "SELECT count(*) FROM pg_constraint WHERE conname = 'label_set' AND NOT convalidated")).isEqualTo(3);
@@ -560,11 +449,21 @@ class SchemaDriftTest {
      * The job ends OK; returns its output.
      */
     private String runDriftingAt(TestDatabase.Database db, String point, String drift) throws Exception {
-        return runDriftingAt(db, point, () -> {
+        return runDriftingAt(db, point, ownerThenApp(db, drift, null), true);
+    }
+
+    /** The table's owner runs {@code owner}, then the application's role {@code app} (if not null). */
+    private static Drift ownerThenApp(TestDatabase.Database db, String owner, String app) {
+        return () -> {
             try (Connection c = db.connect(); Statement st = c.createStatement()) {
-                st.execute(drift);
+                st.execute(owner);
             }
-        }, true);
+            if (app != null) {
+                try (Connection c = db.connectAsApp(); Statement st = c.createStatement()) {
+                    st.execute(app);
+                }
+            }
+        };
     }
 
     /** What a DBA does to the table while the job waits. */
@@ -574,8 +473,7 @@ class SchemaDriftTest {
 
     /** @param ok whether the job ends OK, else it fails */
     private String runDriftingAt(TestDatabase.Database db, String point, Drift drift, boolean ok) throws Exception {
-        Path job = dir.resolve("massa.yaml");
-        Files.writeString(job, "name: massa\ntable: ev\noperation: alter-column-type\ncolumn: massa\ntype: integer\nworkers: 1\n");
+        Path job = massaJob("workers: 1\n");
         try (JvmProcess p = JvmProcess.start(db.name(), List.of("-D" + FaultPoints.ANNOUNCE + "=" + point,
                 "-Dpgrewrite.test.announce-ms=5000"), db, "run", job.toString())) {
             assertThat(p.await(l -> l.startsWith("PGREWRITE-REACHED " + point + " "), 120)).endsWith(" ev_20240301");
@@ -586,6 +484,32 @@ class SchemaDriftTest {
                 assertThat(p.waitFor(180)).as(p.output()).isNotEqualTo(ExitCodes.OK);
             }
             return p.output();
+        }
+    }
+
+    /** The type change of ev.massa, with {@code more} keys of the job definition. */
+    private Path massaJob(String more) throws Exception {
+        Path job = dir.resolve("massa.yaml");
+        Files.writeString(job, "name: massa\ntable: ev\noperation: alter-column-type\ncolumn: massa\ntype: integer\n" + more);
+        return job;
+    }
+
+    /** A database with table ev (daily partitions from {@link #START}), its DML granted to the application's role. */
+    private static TestDatabase.Database table(String name, int days, int rowsPerDay) throws Exception {
+        TestDatabase.Database db = TestDatabase.newDatabase(name);
+        try (Connection c = db.connect()) {
+            Tables.daily(c, "public", "ev", START, days, rowsPerDay);
+            Tables.grantApp(c, "public.ev");
+        }
+        return db;
+    }
+
+    /** Runs {@code statements} on the reference database, in order: the drift, the blocking ALTER, what came after. */
+    private static void onRef(TestDatabase.Database ref, String... statements) throws Exception {
+        try (Connection c = ref.connect(); Statement st = c.createStatement()) {
+            for (String sql : statements) {
+                st.execute(sql);
+            }
         }
     }
 
