@@ -294,6 +294,7 @@ public final class ShapeChange {
                     String.format(DROP_TRIGGER, Identifiers.quote(OLD_SYNC_TRIGGER_NAME), table.qualified())));
             t.locked();
             FailedConversions.refuseRecordedSince(sql, def, table);
+            refusePendingDetach(def, table, "contracted", "`pgrewrite restart`"); // again: one may have begun since
             FaultPoints.reach("contract:locked", table.name());
             // Read what to carry under the lock, then every catalog statement in one round trip: each round trip
             // under this lock is time the application waits (35 partitions: ~50 round trips became one).
@@ -337,6 +338,30 @@ public final class ShapeChange {
     }
 
     /**
+     * A partition pending detach (a {@code DETACH PARTITION … CONCURRENTLY} in progress or interrupted) is leaving the
+     * table but still in its catalog: PostgreSQL's ALTER TABLE of the parent passes it by, so dropping or renaming the
+     * table's columns now would leave it with columns neither the table's nor its own (an inherited column without a
+     * parent), and it refuses every ALTER TABLE of its own. Refused, naming what finishes the detach; checked before
+     * the work and again under the table's lock.
+     *
+     * @param nothing what did not happen ("contracted"), @param next what to run after the detach
+     */
+    private void refusePendingDetach(JobDefinition def, Table table, String nothing, String next) {
+        if (sql.dryRun()) {
+            return;
+        }
+        List<String> pending = new io.pgrewrite.plan.Catalog(sql.jdbc()).pendingDetach(table.oid());
+        if (!pending.isEmpty()) {
+            String added = def.operation() == Operation.ALTER_COLUMN_TYPE ? Projection.shadowColumn(def.column()) : def.column();
+            throw new IllegalStateException("partition " + String.join(", ", pending) + " of " + table.qualified() + " is pending"
+                    + " detach (a DETACH PARTITION … CONCURRENTLY in progress, or interrupted). Nothing was " + nothing + ". Let the"
+                    + " detach finish, or finish it with ALTER TABLE " + table.qualified() + " DETACH PARTITION " + pending.get(0)
+                    + " FINALIZE (the detached table keeps "
+                    + Identifiers.quote(added) + ", which you may drop), then " + next + ".");
+        }
+    }
+
+    /**
      * Contract drops the old column: every row must carry its new value by then. Partitions the job
      * rewrote do (copy, then the sync trigger); one created or attached after the job listed its
      * partitions has only what the sync trigger wrote, and a table attached with rows in it has NULL
@@ -344,16 +369,7 @@ public final class ShapeChange {
      * restart does not list the partitions again once the rewrite step completed).
      */
     private void refuseUnfilledPartitions(JobDefinition def, Table table, String shadow) {
-        List<String> pending = new io.pgrewrite.plan.Catalog(sql.jdbc()).pendingDetach(table.oid());
-        if (!pending.isEmpty()) {
-            // Leaving the table, and still in pg_inherits: a contract now would leave it with columns neither the
-            // table's nor its own.
-            throw new IllegalStateException("partition " + String.join(", ", pending) + " of " + table.qualified() + " is pending"
-                    + " detach (a DETACH PARTITION … CONCURRENTLY was interrupted). Nothing was contracted. Finish the detach with"
-                    + " ALTER TABLE " + table.qualified() + " DETACH PARTITION " + pending.get(0) + " FINALIZE"
-                    + (pending.size() > 1 ? " (each of them)" : "") + " (it keeps " + def.column() + " as it was, and "
-                    + Identifiers.quote(shadow) + ", which you may drop), then `pgrewrite restart`.");
-        }
+        refusePendingDetach(def, table, "contracted", "`pgrewrite restart`");
         java.util.Set<String> rewritten = new java.util.HashSet<>(sql.jdbc().queryForList(REWRITTEN, String.class, def.jobKey()));
         String expr = Projection.computedColumns(def, table).get(shadow);
         for (var p : table.partitions()) {
@@ -390,8 +406,10 @@ public final class ShapeChange {
         String added = op == Operation.ALTER_COLUMN_TYPE ? Projection.shadowColumn(def.column()) : def.column();
         boolean dropColumn = table.column(added).isPresent() && (op == Operation.ALTER_COLUMN_TYPE
                 || Boolean.TRUE.equals(sql.queryOne(EXPANDED, Boolean.class, def.jobKey())));
+        refusePendingDetach(def, table, "retracted", "`pgrewrite abandon --cleanup` again");
         lockRetry.run("retract expand of " + table.name(), List.of(table.qualified()), t -> {
             sql.execute(String.format(LOCK_PARENT, table.qualified()));
+            refusePendingDetach(def, table, "retracted", "`pgrewrite abandon --cleanup` again"); // again, under the lock
             sql.execute(String.format(DROP_TRIGGER, Identifiers.quote(SYNC_TRIGGER_NAME), table.qualified()));
             sql.execute(String.format(DROP_TRIGGER, Identifiers.quote(OLD_SYNC_TRIGGER_NAME), table.qualified()));
             sql.execute(String.format(DROP_FUNCTION, syncFunction(table)));

@@ -56,8 +56,10 @@ public final class Cleanup {
         JobDefinition def = engine.definition();
         String jobKey = def.jobKey();
         List<String> swapped = new ArrayList<>();
+        List<String> recorded = new ArrayList<>();
         for (Map<String, Object> row : engine.state().all(jobKey)) {
             String s = (String) row.get("state");
+            recorded.add((String) row.get("partition_name"));
             if (PartitionState.SWAPPED.equals(s) || PartitionState.RETIRED.equals(s)) {
                 swapped.add((String) row.get("partition_name"));
             }
@@ -71,8 +73,17 @@ public final class Cleanup {
             done.add("table " + def.schema() + "." + def.table() + " not found: nothing on it to clean up");
         } else {
             int copies = 0;
+            // The table's partitions, and those the job recorded under a name no partition has now (renamed, detached,
+            // dropped): what the job made for them is named after the name it knew, and a renamed one still carries
+            // its capture trigger (Capture.remove finds it by its function).
+            java.util.Map<String, PartitionNames> names = new java.util.LinkedHashMap<>();
             for (Partition p : table.partitions()) {
-                PartitionNames n = PartitionNames.of(table, p);
+                names.put(p.name(), PartitionNames.of(table, p));
+            }
+            for (String r : recorded) {
+                names.putIfAbsent(r, new PartitionNames(def.schema(), r, def.schema(), def.table()));
+            }
+            for (PartitionNames n : names.values()) {
                 if (exists(n.qRw())) {
                     engine.copyTarget().drop(n);
                     copies++;
@@ -94,7 +105,7 @@ public final class Cleanup {
                 engine.capture().remove(n, n.qPartition()); // trigger on P, log, function: each IF EXISTS
             }
             done.add("dropped " + copies + " working cop" + (copies == 1 ? "y" : "ies") + " (*__rw) and the capture"
-                    + " triggers, change logs and functions of " + table.partitions().size() + " partitions");
+                    + " triggers, change logs and functions of " + names.size() + " partitions");
             String shape = engine.shapeChange().retract(def, table);
             if (shape != null) {
                 done.add(shape);

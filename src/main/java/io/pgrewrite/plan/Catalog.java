@@ -65,7 +65,8 @@ public final class Catalog {
             """;
 
     /**
-     * The parent's partitions with their sizes. The total is pg_table_size plus the indexes' size, which is what
+     * The parent's partitions with their sizes; not one pending detach (a {@code DETACH … CONCURRENTLY} in progress or
+     * interrupted), which is leaving the table: the job takes it for gone ({@link #pendingDetach} names them). The total is pg_table_size plus the indexes' size, which is what
      * pg_total_relation_size adds up, without walking every index's files a second time (on 370 partitions with
      * 3 indexes each: ~30 % of this query). Catalog reads and file sizes: AccessShareLock on each partition and
      * index while it is measured, as pg_relation_size takes.
@@ -82,7 +83,7 @@ public final class Catalog {
               JOIN pg_class c ON c.oid = i.inhrelid
               JOIN pg_namespace n ON n.oid = c.relnamespace
               CROSS JOIN LATERAL (SELECT pg_indexes_size(c.oid) AS index_bytes) x
-             WHERE i.inhparent = ?
+             WHERE i.inhparent = ? AND NOT i.inhdetachpending
             """;
 
     /**

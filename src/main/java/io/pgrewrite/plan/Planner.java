@@ -180,10 +180,10 @@ public final class Planner {
             String parent = io.pgrewrite.pg.Identifiers.qualified(table.schema(), table.name());
             checks.add(pending.isEmpty() ? new Plan.Check("no partition pending detach", true, "none")
                     : new Plan.Check("no partition pending detach", false, "partition " + String.join(", ", pending) + " of "
-                            + parent + " is pending detach (a DETACH PARTITION … CONCURRENTLY was interrupted): every swap of"
-                            + " it would fail, and a column change would reach it. Finish the detach with ALTER TABLE " + parent
-                            + " DETACH PARTITION " + pending.get(0) + " FINALIZE" + (pending.size() > 1 ? " (each of them)" : "")
-                            + ", then plan again."));
+                            + parent + " is pending detach (a DETACH PARTITION … CONCURRENTLY in progress, or interrupted): it is"
+                            + " leaving the table, and no ALTER TABLE can change it meanwhile. Let the detach finish, or finish it"
+                            + " with ALTER TABLE " + parent
+                            + " DETACH PARTITION " + pending.get(0) + " FINALIZE, then plan again."));
             List<String> sub = catalog.subPartitioned(table.oid());
             checks.add(new Plan.Check("no sub-partitions", sub.isEmpty(),
                     sub.isEmpty() ? "none" : "sub-partitioned partitions are not supported: " + sub));

@@ -103,6 +103,59 @@ class AbandonAfterAKillTest {
         }
     }
 
+    /**
+     * Killed with the first day verified, and that partition renamed before the operator gives the job up: its copy,
+     * capture trigger and change log are named after the name the job knew. The cleanup still finds and removes them
+     * all (before, the trigger stayed on the renamed partition, logging the application's writes for ever, and the
+     * cleanup said it was done).
+     */
+    @org.junit.jupiter.api.Test
+    void killedThenAPartitionRenamed() throws Exception {
+        TestDatabase.Database db = TestDatabase.cloneDatabase(template, "abandon_kill_renamed");
+        killAt(db, "verify:recorded");
+        try (Connection c = db.connect(); Statement st = c.createStatement()) {
+            st.execute("ALTER TABLE ev_20240301 RENAME TO ev_20240301_renamed");
+        }
+        cleanup(db, true);
+        try (Connection c = db.connect(); Statement st = c.createStatement()) {
+            assertThat(leftovers(st)).isEmpty();
+            st.execute("ALTER TABLE ev_20240301_renamed RENAME TO ev_20240301");
+            assertThat(CatalogSnapshot.of(c, "ev")).containsExactlyElementsOf(catalogBefore);
+            assertThat(CatalogSnapshot.rows(c, "ev")).containsExactlyElementsOf(rowsBefore);
+        }
+    }
+
+    /**
+     * Killed with the first day verified, and that partition left pending detach (an interrupted DETACH … CONCURRENTLY)
+     * before the operator gives the job up: no ALTER TABLE can change it until the detach is finished, and dropping the
+     * shadow column from the table would leave it an inherited column without a parent. The cleanup refuses, naming
+     * the FINALIZE; after it, the cleanup completes, and the detached table keeps the shadow column, as the message said.
+     */
+    @org.junit.jupiter.api.Test
+    void killedThenAPartitionLeftPendingDetach() throws Exception {
+        TestDatabase.Database db = TestDatabase.cloneDatabase(template, "abandon_kill_pending");
+        killAt(db, "verify:recorded");
+        Tables.leavePendingDetach(db, "ev", "ev_20240301");
+        String execution = String.valueOf(CrashWindowsTest.lastExecution(db));
+        CliRun refused = CliRun.run(db, "abandon", execution, "--cleanup", "--drop-old");
+        assertThat(refused.exitCode()).as(refused.toString()).isNotEqualTo(ExitCodes.OK);
+        assertThat(refused.toString()).contains("partition \"public\".\"ev_20240301\" of \"public\".\"ev\" is pending detach",
+                "Nothing was retracted", "DETACH PARTITION \"public\".\"ev_20240301\" FINALIZE", "\"massa__pgrewrite\", which you may drop");
+        try (Connection c = db.connect(); Statement st = c.createStatement()) {
+            assertThat(one(st, "SELECT count(*) FROM pg_attribute WHERE attrelid = 'ev'::regclass AND attname = 'massa__pgrewrite'"))
+                    .as("nothing retracted").isOne();
+            st.execute("ALTER TABLE ev DETACH PARTITION ev_20240301 FINALIZE");
+        }
+        cleanup(db, true);
+        try (Connection c = db.connect(); Statement st = c.createStatement()) {
+            assertThat(leftovers(st)).containsExactly("column massa__pgrewrite");
+            st.execute("ALTER TABLE ev_20240301 DROP COLUMN massa__pgrewrite");
+            assertThat(leftovers(st)).isEmpty();
+            assertThat(CatalogSnapshot.rows(c, "ev")).hasSize((DAYS - 1) * ROWS);
+            assertThat(CatalogSnapshot.rows(c, "ev_20240301")).hasSize(ROWS);
+        }
+    }
+
     /** CrashWindowsTest's points (all 15 with -Dpgrewrite.test.all-crash-points=true), and the steps between. */
     static Stream<String> points() {
         List<String> extra = Boolean.getBoolean("pgrewrite.test.all-crash-points")

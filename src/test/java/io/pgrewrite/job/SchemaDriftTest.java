@@ -109,33 +109,34 @@ class SchemaDriftTest {
 
     /**
      * A DBA's {@code DETACH PARTITION … CONCURRENTLY} interrupted in its wait leaves the partition pending detach: it is
-     * leaving the table (its swap's DETACH would fail, every time). The swap takes it for gone, as a detached one, and
-     * the others are rewritten. Contract would leave it, still in the table's catalog, with columns neither the table's
+     * leaving the table (its swap's DETACH would fail, every time, and no ALTER TABLE can change it). The job takes it
+     * for gone, as a detached one, whether its rewrite had begun or not, and the others are rewritten. Contract would leave it, still in the table's catalog, with columns neither the table's
      * nor its own: it refuses, names the statement that finishes the detach, and changes nothing; once that ran,
      * {@code restart} contracts. The table, and the detached partition's rows and its column, are then the blocking
      * ALTER's after the same detach (the partition also keeps the job's shadow column, which the message names).
      */
-    @Test
-    void aPartitionLeftPendingDetachBeforeItsSwapIsReportedGoneAndHoldsContractUntilTheDetachIsFinished() throws Exception {
-        TestDatabase.Database db = table("drift_pending", 3, 1000);
-        TestDatabase.Database ref = TestDatabase.cloneDatabase(db, "drift_pendingref");
-        String output = runDriftingAt(db, "verify:recorded", () -> Tables.leavePendingDetach(db, "ev", "ev_20240301"), false);
-        assertThat(output).contains("ev_20240301: no longer a partition of ev", "partition \"public\".\"ev_20240301\" of"
-                + " \"public\".\"ev\" is pending detach", "Nothing was contracted", "ALTER TABLE \"public\".\"ev\" DETACH PARTITION"
-                + " \"public\".\"ev_20240301\" FINALIZE", "\"massa__pgrewrite\", which you may drop");
+    @ParameterizedTest(name = "{0}")
+    @org.junit.jupiter.params.provider.ValueSource(strings = {"ev_20240301", "ev_20240303"}) // being rewritten; not begun
+    void aPartitionLeftPendingDetachBeforeItsSwapIsReportedGoneAndHoldsContractUntilTheDetachIsFinished(String day) throws Exception {
+        TestDatabase.Database db = table("drift_pending_" + day.substring(3), 3, 1000);
+        TestDatabase.Database ref = TestDatabase.cloneDatabase(db, "drift_pendingref_" + day.substring(3));
+        String output = runDriftingAt(db, "verify:recorded", () -> Tables.leavePendingDetach(db, "ev", day), false);
+        assertThat(output).contains(day + ": no longer a partition of ev", "partition \"public\".\"" + day + "\" of \"public\".\"ev\""
+                + " is pending detach", "Nothing was contracted", "ALTER TABLE \"public\".\"ev\" DETACH PARTITION \"public\".\"" + day
+                + "\" FINALIZE", "\"massa__pgrewrite\", which you may drop");
         try (Connection c = db.connect(); Statement st = c.createStatement()) {
             assertThat(one(st, "SELECT count(*) FROM pg_attribute WHERE attrelid = 'ev'::regclass AND attname = 'massa__pgrewrite'"))
                     .as("not contracted").isOne();
-            st.execute("ALTER TABLE ev DETACH PARTITION ev_20240301 FINALIZE");
+            st.execute("ALTER TABLE ev DETACH PARTITION " + day + " FINALIZE");
         }
         CliRun restart = CliRun.run(db, "restart", String.valueOf(lastExecution(db)));
         assertThat(restart.exitCode()).as(restart.toString()).isEqualTo(ExitCodes.OK);
-        onRef(ref, "ALTER TABLE ev DETACH PARTITION ev_20240301 CONCURRENTLY", ALTER); // which leaves its bound as a CHECK
+        onRef(ref, "ALTER TABLE ev DETACH PARTITION " + day + " CONCURRENTLY", ALTER); // which leaves its bound as a CHECK
         assertSameAsBlockingAlter(db, ref);
         try (Connection ours = db.connect(); Connection theirs = ref.connect(); Statement st = ours.createStatement()) {
-            st.execute("ALTER TABLE ev_20240301 DROP COLUMN massa__pgrewrite");
-            assertThat(CatalogSnapshot.rows(ours, "ev_20240301")).containsExactlyElementsOf(CatalogSnapshot.rows(theirs, "ev_20240301"));
-            assertThat(CatalogSnapshot.of(ours, "ev_20240301")).containsExactlyElementsOf(CatalogSnapshot.of(theirs, "ev_20240301"));
+            st.execute("ALTER TABLE " + day + " DROP COLUMN massa__pgrewrite");
+            assertThat(CatalogSnapshot.rows(ours, day)).containsExactlyElementsOf(CatalogSnapshot.rows(theirs, day));
+            assertThat(CatalogSnapshot.of(ours, day)).containsExactlyElementsOf(CatalogSnapshot.of(theirs, day));
         }
     }
 
