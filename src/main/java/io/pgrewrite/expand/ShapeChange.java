@@ -406,10 +406,14 @@ public final class ShapeChange {
         String added = op == Operation.ALTER_COLUMN_TYPE ? Projection.shadowColumn(def.column()) : def.column();
         boolean dropColumn = table.column(added).isPresent() && (op == Operation.ALTER_COLUMN_TYPE
                 || Boolean.TRUE.equals(sql.queryOne(EXPANDED, Boolean.class, def.jobKey())));
-        refusePendingDetach(def, table, "retracted", "`pgrewrite abandon --cleanup` again");
+        if (dropColumn) { // the column's drop would pass the pending partition by; the triggers' do not
+            refusePendingDetach(def, table, "retracted", "`pgrewrite abandon --cleanup` again");
+        }
         lockRetry.run("retract expand of " + table.name(), List.of(table.qualified()), t -> {
             sql.execute(String.format(LOCK_PARENT, table.qualified()));
-            refusePendingDetach(def, table, "retracted", "`pgrewrite abandon --cleanup` again"); // again, under the lock
+            if (dropColumn) {
+                refusePendingDetach(def, table, "retracted", "`pgrewrite abandon --cleanup` again"); // again, under the lock
+            }
             sql.execute(String.format(DROP_TRIGGER, Identifiers.quote(SYNC_TRIGGER_NAME), table.qualified()));
             sql.execute(String.format(DROP_TRIGGER, Identifiers.quote(OLD_SYNC_TRIGGER_NAME), table.qualified()));
             sql.execute(String.format(DROP_FUNCTION, syncFunction(table)));

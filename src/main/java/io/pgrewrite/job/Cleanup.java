@@ -33,6 +33,9 @@ public final class Cleanup {
     /** ACCESS EXCLUSIVE on P__old, detached: nobody reaches it through the parent; catalog only. */
     static final String DROP_COLUMN = "ALTER TABLE %s DROP COLUMN IF EXISTS %s";
     static final String EXISTS = "SELECT to_regclass(?) IS NOT NULL";
+    /** States of a partition whose copy, capture and log may exist (a kill or a failure before its swap). */
+    static final java.util.Set<String> IN_FLIGHT = java.util.Set.of(PartitionState.CAPTURING, PartitionState.COPYING,
+            PartitionState.INDEXED, PartitionState.VERIFIED, PartitionState.FAILED);
     static final String FORGET_STATES = "DELETE FROM pgrewrite.partition_state WHERE job_key = ?";
     static final String FORGET_SYNC_ERRORS = "DELETE FROM pgrewrite.sync_error WHERE job_key = ?";
     static final String FORGET_SYNC_FAILED = "DELETE FROM pgrewrite.sync_failed WHERE job_key = ?";
@@ -56,12 +59,13 @@ public final class Cleanup {
         JobDefinition def = engine.definition();
         String jobKey = def.jobKey();
         List<String> swapped = new ArrayList<>();
-        List<String> recorded = new ArrayList<>();
+        List<String> inFlight = new ArrayList<>();
         for (Map<String, Object> row : engine.state().all(jobKey)) {
             String s = (String) row.get("state");
-            recorded.add((String) row.get("partition_name"));
             if (PartitionState.SWAPPED.equals(s) || PartitionState.RETIRED.equals(s)) {
                 swapped.add((String) row.get("partition_name"));
+            } else if (IN_FLIGHT.contains(s)) {
+                inFlight.add((String) row.get("partition_name"));
             }
         }
         List<String> keptOld = new ArrayList<>();
@@ -73,14 +77,17 @@ public final class Cleanup {
             done.add("table " + def.schema() + "." + def.table() + " not found: nothing on it to clean up");
         } else {
             int copies = 0;
-            // The table's partitions, and those the job recorded under a name no partition has now (renamed, detached,
-            // dropped): what the job made for them is named after the name it knew, and a renamed one still carries
-            // its capture trigger (Capture.remove finds it by its function).
+            // The table's partitions, and those the job was rewriting under a name no partition of the table has now (a
+            // partition renamed, or detached, after the kill): their copy, capture and log are named after the name the
+            // job knew, and a renamed one still carries its capture trigger (Capture.remove finds it by its function).
+            // Not gone or retired ones (cleaned up then; their names may be another table's since), and never their
+            // P__old (a table of that name is not the job's: the job's P__old is a swapped partition's).
             java.util.Map<String, PartitionNames> names = new java.util.LinkedHashMap<>();
             for (Partition p : table.partitions()) {
                 names.put(p.name(), PartitionNames.of(table, p));
             }
-            for (String r : recorded) {
+            java.util.Set<String> current = java.util.Set.copyOf(names.keySet());
+            for (String r : inFlight) {
                 names.putIfAbsent(r, new PartitionNames(def.schema(), r, def.schema(), def.table()));
             }
             for (PartitionNames n : names.values()) {
@@ -90,7 +97,7 @@ public final class Cleanup {
                 }
                 // P__old first: killed between swap and retire, it still carries the capture trigger, which
                 // depends on the function that remove() drops. Dropping P__old takes its trigger with it.
-                if (exists(n.qOld())) {
+                if (current.contains(n.partition()) && exists(n.qOld())) {
                     if (dropOld) {
                         engine.lockRetry().run("drop " + n.old(), List.of(n.qOld()),
                                 t -> engine.sql().execute(String.format(DROP_OLD, n.qOld())));

@@ -126,6 +126,33 @@ class AbandonAfterAKillTest {
     }
 
     /**
+     * Killed with the first day verified; then a retention job drops that day and someone creates a table of its own
+     * under the name a swapped day's old partition would have. The cleanup removes the job's copy of the day, and
+     * leaves that table as it is (it is not the job's: no day was swapped).
+     */
+    @org.junit.jupiter.api.Test
+    void killedThenAPartitionDroppedAndItsOldNameTakenByAnotherTable() throws Exception {
+        TestDatabase.Database db = TestDatabase.cloneDatabase(template, "abandon_kill_taken");
+        killAt(db, "verify:recorded");
+        try (Connection c = db.connect(); Statement st = c.createStatement()) {
+            st.execute("DROP TABLE ev_20240301");
+            st.execute("CREATE TABLE ev_20240301__old (keep_me text, other_col int)");
+            st.execute("INSERT INTO ev_20240301__old VALUES ('mine', 1)");
+        }
+        cleanup(db, false);
+        try (Connection c = db.connect(); Statement st = c.createStatement()) {
+            assertThat(leftovers(st)).isEmpty();
+            assertThat(one(st, "SELECT count(*) FROM ev_20240301__old WHERE keep_me = 'mine' AND other_col = 1")).isOne();
+        }
+        // Asked again, to drop the old partitions it kept: it kept none.
+        CliRun again = CliRun.run(db, "abandon", String.valueOf(CrashWindowsTest.lastExecution(db)), "--cleanup", "--drop-old");
+        assertThat(again.exitCode()).as(again.toString()).isEqualTo(ExitCodes.NOTHING_TO_DO);
+        try (Connection c = db.connect(); Statement st = c.createStatement()) {
+            assertThat(one(st, "SELECT count(*) FROM ev_20240301__old")).isOne();
+        }
+    }
+
+    /**
      * Killed with the first day verified, and that partition left pending detach (an interrupted DETACH … CONCURRENTLY)
      * before the operator gives the job up: no ALTER TABLE can change it until the detach is finished, and dropping the
      * shadow column from the table would leave it an inherited column without a parent. The cleanup refuses, naming
