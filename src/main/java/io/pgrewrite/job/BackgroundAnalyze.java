@@ -73,8 +73,12 @@ public final class BackgroundAnalyze {
         }
         PendingStatistics pending = engine.indexBuild().pending();
         for (String partition : pending.swappedPending(jobKey)) {
-            PartitionNames n = new PartitionNames(engine.definition().schema(), partition, engine.definition().schema(),
-                    engine.definition().table());
+            PartitionNames n; // a swapped partition, as a rule still attached: in its own schema
+            try {
+                n = io.pgrewrite.plan.PartitionWork.load(engine.catalog(), engine.definition(), partition).names();
+            } catch (io.pgrewrite.plan.PartitionWork.Gone e) {
+                n = PartitionNames.recorded(engine.sql().jdbc(), partition, engine.definition().schema(), engine.definition().table());
+            }
             if (pending.analyze(jobKey, n)) {
                 log.info("{}: statistics sampled before contract (its ANALYZE after the swap had not committed)", partition);
             }

@@ -88,7 +88,9 @@ public final class Cleanup {
             }
             java.util.Set<String> current = java.util.Set.copyOf(names.keySet());
             for (String r : inFlight) {
-                names.putIfAbsent(r, new PartitionNames(def.schema(), r, def.schema(), def.table()));
+                if (!names.containsKey(r)) {
+                    names.put(r, PartitionNames.recorded(engine.sql().jdbc(), r, def.schema(), def.table()));
+                }
             }
             for (PartitionNames n : names.values()) {
                 if (exists(n.qRw())) {

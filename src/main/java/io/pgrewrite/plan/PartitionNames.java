@@ -23,6 +23,37 @@ public record PartitionNames(String schema, String partition, String parentSchem
         return new PartitionNames(p.schema(), p.name(), table.schema(), table.name());
     }
 
+    /**
+     * Where the job's copy, capture function and log are, among the schemas they may be in: one of {@code schemas}
+     * (the table's first), by the capture function that exists (or else the copy). One round trip.
+     */
+    static final String WHERE_RECORDED = """
+            SELECT coalesce((SELECT min(f.o) FROM unnest(?::text[]) WITH ORDINALITY AS f(name, o) WHERE to_regproc(f.name) IS NOT NULL),
+                            (SELECT min(r.o) FROM unnest(?::text[]) WITH ORDINALITY AS r(name, o) WHERE to_regclass(r.name) IS NOT NULL),
+                            1)::int
+            """;
+    static final String SCHEMAS = "SELECT nspname::text FROM pg_namespace WHERE nspname !~ '^pg_' AND nspname <> 'information_schema'"
+            + " ORDER BY nspname <> ? , nspname";
+
+    /**
+     * The names of what the job made for a partition it knows by name only (no partition of the table has that name now:
+     * dropped, detached, renamed). A partition need not be in its table's schema, and its copy, capture function and
+     * log are named after its own: the schema is the one where the capture function of that name exists, or else the
+     * copy (the table's schema when neither does, or when the table's has them).
+     */
+    public static PartitionNames recorded(org.springframework.jdbc.core.JdbcTemplate jdbc, String partition, String parentSchema,
+            String parent) {
+        java.util.List<PartitionNames> candidates = jdbc.queryForList(SCHEMAS, String.class, parentSchema).stream()
+                .map(s -> new PartitionNames(s, partition, parentSchema, parent)).toList();
+        if (candidates.isEmpty()) {
+            return new PartitionNames(parentSchema, partition, parentSchema, parent);
+        }
+        Integer i = jdbc.queryForObject(WHERE_RECORDED, Integer.class,
+                candidates.stream().map(PartitionNames::qCaptureFunction).toArray(String[]::new),
+                candidates.stream().map(PartitionNames::qRw).toArray(String[]::new));
+        return candidates.get(i - 1);
+    }
+
     public String rw() {
         String name = partition + "__rw";
         return Identifiers.fits(name) ? name : "pgrw_" + hash() + "__rw";

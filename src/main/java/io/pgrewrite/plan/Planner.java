@@ -184,6 +184,12 @@ public final class Planner {
                             + " leaving the table, and no ALTER TABLE can change it meanwhile. Let the detach finish, or finish it"
                             + " with ALTER TABLE " + parent
                             + " DETACH PARTITION " + pending.get(0) + " FINALIZE, then plan again."));
+            List<String> twice = table.partitions().stream()
+                    .collect(java.util.stream.Collectors.groupingBy(Partition::name, java.util.TreeMap::new, java.util.stream.Collectors.counting()))
+                    .entrySet().stream().filter(e -> e.getValue() > 1).map(java.util.Map.Entry::getKey).toList();
+            checks.add(new Plan.Check("partition names unique", twice.isEmpty(), twice.isEmpty() ? "yes" : "partitions named " + twice
+                    + " of " + parent + " are in more than one schema: the job records its partitions by name. Rename one of"
+                    + " each (ALTER TABLE … RENAME TO …), then plan again."));
             List<String> sub = catalog.subPartitioned(table.oid());
             checks.add(new Plan.Check("no sub-partitions", sub.isEmpty(),
                     sub.isEmpty() ? "none" : "sub-partitioned partitions are not supported: " + sub));

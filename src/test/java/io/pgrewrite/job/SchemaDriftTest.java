@@ -108,6 +108,29 @@ class SchemaDriftTest {
     }
 
     /**
+     * A partition in another schema than its table's, dropped between its verify and its swap: its copy, capture function
+     * and log are named after its own schema, and the job, which knows it by name only once it is gone, finds them
+     * there (before, it looked in the table's schema, found nothing, and left the copy, a partition's worth of disk,
+     * with the log and the function).
+     */
+    @Test
+    void aPartitionInAnotherSchemaDroppedBeforeItsSwapLeavesNothingBehind() throws Exception {
+        TestDatabase.Database db = table("drift_schema", 3, 1000);
+        try (Connection c = db.connect(); Statement st = c.createStatement()) {
+            st.execute("CREATE SCHEMA arch");
+            st.execute("ALTER TABLE ev_20240301 SET SCHEMA arch");
+        }
+        TestDatabase.Database ref = TestDatabase.cloneDatabase(db, "drift_schemaref");
+        assertThat(runDriftingAt(db, "verify:recorded", "DROP TABLE arch.ev_20240301")).contains("gone: ev_20240301");
+        try (Connection c = db.connect(); Statement st = c.createStatement()) {
+            assertThat(one(st, "SELECT count(*) FROM pg_proc WHERE pronamespace = 'pgrewrite'::regnamespace AND proname LIKE 'capture\\_%'"))
+                    .as("no capture function left").isZero();
+        }
+        onRef(ref, "DROP TABLE arch.ev_20240301", ALTER);
+        assertSameAsBlockingAlter(db, ref); // no copy and no log left either
+    }
+
+    /**
      * A DBA's {@code DETACH PARTITION … CONCURRENTLY} interrupted in its wait leaves the partition pending detach: it is
      * leaving the table (its swap's DETACH would fail, every time, and no ALTER TABLE can change it). The job takes it
      * for gone, as a detached one, whether its rewrite had begun or not, and the others are rewritten. Contract would leave it, still in the table's catalog, with columns neither the table's

@@ -108,6 +108,20 @@ class PlanPreconditionsTest {
         assertThat(after.out()).contains("Total: 1 partitions").doesNotContain("leaving_20240301");
     }
 
+    /** Two partitions of one name, in two schemas: refused, named. */
+    @Test
+    void partitionsOfOneNameInTwoSchemas() throws Exception {
+        try (Connection c = db.connect(); Statement st = c.createStatement()) {
+            Tables.daily(c, "public", "twins", LocalDate.of(2024, 3, 1), 2, 10);
+            st.execute("CREATE SCHEMA twin_archive");
+            st.execute("ALTER TABLE twins_20240301 SET SCHEMA twin_archive");
+            st.execute("CREATE TABLE twins_20240301 PARTITION OF twins FOR VALUES FROM ('2024-02-29') TO ('2024-03-01')");
+        }
+        CliRun r = plan("table: twins\noperation: compact\n");
+        assertThat(r.exitCode()).as(r.toString()).isEqualTo(ExitCodes.PRECONDITION);
+        assertThat(r.err()).contains("partitions named [twins_20240301] of \"public\".\"twins\" are in more than one schema");
+    }
+
     @Test
     void hashPartitioned() throws Exception {
         CliRun r = plan("table: hashed\noperation: compact\n");
