@@ -77,7 +77,7 @@ public final class BackgroundAnalyze {
             try {
                 n = io.pgrewrite.plan.PartitionWork.load(engine.catalog(), engine.definition(), partition).names();
             } catch (io.pgrewrite.plan.PartitionWork.Gone e) {
-                n = PartitionNames.recorded(engine.sql().jdbc(), partition, engine.definition().schema(), engine.definition().table());
+                n = PartitionNames.recorded(engine.sql().jdbc(), jobKey, partition, engine.definition().schema(), engine.definition().table());
             }
             if (pending.analyze(jobKey, n)) {
                 log.info("{}: statistics sampled before contract (its ANALYZE after the swap had not committed)", partition);

@@ -124,7 +124,7 @@ public final class BackgroundRetire {
             try {
                 n = PartitionWork.load(engine.catalog(), engine.definition(), partition).names();
             } catch (PartitionWork.Gone e) { // dropped since its swap: what is left of it is ours
-                n = PartitionNames.recorded(engine.sql().jdbc(), partition, engine.definition().schema(), engine.definition().table());
+                n = PartitionNames.recorded(engine.sql().jdbc(), jobKey, partition, engine.definition().schema(), engine.definition().table());
             }
             retireNow(engine, n);
             log.info("{}: retired {} (its retire after the swap had not committed)", partition, when);

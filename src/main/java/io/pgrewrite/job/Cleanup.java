@@ -89,7 +89,7 @@ public final class Cleanup {
             java.util.Set<String> current = java.util.Set.copyOf(names.keySet());
             for (String r : inFlight) {
                 if (!names.containsKey(r)) {
-                    names.put(r, PartitionNames.recorded(engine.sql().jdbc(), r, def.schema(), def.table()));
+                    names.put(r, PartitionNames.recorded(engine.sql().jdbc(), jobKey, r, def.schema(), def.table()));
                 }
             }
             for (PartitionNames n : names.values()) {

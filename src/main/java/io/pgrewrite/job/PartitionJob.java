@@ -350,7 +350,7 @@ final class PartitionJob {
         if (engine.sql().dryRun() || PartitionWork.attached(engine.sql().jdbc(), engine.definition(), partition)) {
             return false;
         }
-        io.pgrewrite.plan.PartitionNames n = io.pgrewrite.plan.PartitionNames.recorded(engine.sql().jdbc(), partition,
+        io.pgrewrite.plan.PartitionNames n = io.pgrewrite.plan.PartitionNames.recorded(engine.sql().jdbc(), jobKey, partition,
                 engine.definition().schema(), engine.definition().table());
         String renamed = engine.state().renamedTo(jobKey, partition, n.qParent()); // before capture goes (it reads the record)
         engine.copyTarget().drop(n);

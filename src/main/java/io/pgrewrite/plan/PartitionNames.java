@@ -24,34 +24,43 @@ public record PartitionNames(String schema, String partition, String parentSchem
     }
 
     /**
-     * Where the job's copy, capture function and log are, among the schemas they may be in: one of {@code schemas}
-     * (the table's first), by the capture function that exists (or else the copy). One round trip.
+     * The schema of a partition the job knows by name only: the schema of the table it copied (partition_state's
+     * source_relid: a partition detached or renamed since, or swapped, whose original is P__old), exact; else (dropped,
+     * or not yet recorded) the first of {@code schemas} (the table's first) in which no relation of the partition's name
+     * exists, as a dropped partition's does not, and the job's capture function (or else copy) of that name does, so
+     * that another table's live partition of the same name, and its own job's objects, are never taken for this one's;
+     * else the table's. One round trip. (job, partition, schemas, the candidates' partitions, capture functions, copies,
+     * the table's schema)
      */
     static final String WHERE_RECORDED = """
-            SELECT coalesce((SELECT min(f.o) FROM unnest(?::text[]) WITH ORDINALITY AS f(name, o) WHERE to_regproc(f.name) IS NOT NULL),
-                            (SELECT min(r.o) FROM unnest(?::text[]) WITH ORDINALITY AS r(name, o) WHERE to_regclass(r.name) IS NOT NULL),
-                            1)::int
+            SELECT coalesce(
+                     (SELECT n.nspname::text FROM pgrewrite.partition_state s JOIN pg_class c ON c.oid = s.source_relid
+                        JOIN pg_namespace n ON n.oid = c.relnamespace WHERE s.job_key = ? AND s.partition_name = ?),
+                     (SELECT x.nsp FROM unnest(?::text[], ?::text[], ?::text[], ?::text[]) WITH ORDINALITY AS x(nsp, rel, fn, rw, o)
+                       WHERE to_regclass(x.rel) IS NULL AND to_regproc(x.fn) IS NOT NULL ORDER BY x.o LIMIT 1),
+                     (SELECT x.nsp FROM unnest(?::text[], ?::text[], ?::text[], ?::text[]) WITH ORDINALITY AS x(nsp, rel, fn, rw, o)
+                       WHERE to_regclass(x.rel) IS NULL AND to_regclass(x.rw) IS NOT NULL ORDER BY x.o LIMIT 1),
+                     ?)
             """;
     static final String SCHEMAS = "SELECT nspname::text FROM pg_namespace WHERE nspname !~ '^pg_' AND nspname <> 'information_schema'"
-            + " ORDER BY nspname <> ? , nspname";
+            + " AND nspname <> '" + TOOL_SCHEMA + "' ORDER BY nspname <> ? , nspname";
 
     /**
      * The names of what the job made for a partition it knows by name only (no partition of the table has that name now:
      * dropped, detached, renamed). A partition need not be in its table's schema, and its copy, capture function and
-     * log are named after its own: the schema is the one where the capture function of that name exists, or else the
-     * copy (the table's schema when neither does, or when the table's has them).
+     * log are named after its own ({@link #WHERE_RECORDED} says which).
      */
-    public static PartitionNames recorded(org.springframework.jdbc.core.JdbcTemplate jdbc, String partition, String parentSchema,
-            String parent) {
+    public static PartitionNames recorded(org.springframework.jdbc.core.JdbcTemplate jdbc, String jobKey, String partition,
+            String parentSchema, String parent) {
         java.util.List<PartitionNames> candidates = jdbc.queryForList(SCHEMAS, String.class, parentSchema).stream()
                 .map(s -> new PartitionNames(s, partition, parentSchema, parent)).toList();
-        if (candidates.isEmpty()) {
-            return new PartitionNames(parentSchema, partition, parentSchema, parent);
-        }
-        Integer i = jdbc.queryForObject(WHERE_RECORDED, Integer.class,
-                candidates.stream().map(PartitionNames::qCaptureFunction).toArray(String[]::new),
-                candidates.stream().map(PartitionNames::qRw).toArray(String[]::new));
-        return candidates.get(i - 1);
+        String[] schemas = candidates.stream().map(PartitionNames::schema).toArray(String[]::new);
+        String[] relations = candidates.stream().map(PartitionNames::qPartition).toArray(String[]::new);
+        String[] functions = candidates.stream().map(PartitionNames::qCaptureFunction).toArray(String[]::new);
+        String[] copies = candidates.stream().map(PartitionNames::qRw).toArray(String[]::new);
+        String schema = jdbc.queryForObject(WHERE_RECORDED, String.class, jobKey, partition, schemas, relations, functions, copies,
+                schemas, relations, functions, copies, parentSchema);
+        return new PartitionNames(schema, partition, parentSchema, parent);
     }
 
     public String rw() {

@@ -116,15 +116,27 @@ class SchemaDriftTest {
     @Test
     void aPartitionInAnotherSchemaDroppedBeforeItsSwapLeavesNothingBehind() throws Exception {
         TestDatabase.Database db = table("drift_schema", 3, 1000);
+        // Another tenant's table, with a partition of the same name that another job is capturing (its own trigger and
+        // function, named after its schema): not this job's, though its schema comes first.
+        io.pgrewrite.plan.PartitionNames tenant = new io.pgrewrite.plan.PartitionNames("aaa", "ev_20240301", "aaa", "ev");
         try (Connection c = db.connect(); Statement st = c.createStatement()) {
             st.execute("CREATE SCHEMA arch");
             st.execute("ALTER TABLE ev_20240301 SET SCHEMA arch");
+            st.execute("CREATE SCHEMA aaa");
+            st.execute("CREATE TABLE aaa.ev (id bigint, at timestamp NOT NULL) PARTITION BY RANGE (at)");
+            st.execute("CREATE TABLE aaa.ev_20240301 PARTITION OF aaa.ev FOR VALUES FROM ('2024-03-01') TO ('2024-03-02')");
+            CliRun.makeSchema(db);
+            st.execute("CREATE FUNCTION " + tenant.qCaptureFunction() + "() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN RETURN NULL; END$$");
+            st.execute("CREATE TRIGGER pgrewrite_capture AFTER INSERT ON aaa.ev_20240301 FOR EACH ROW EXECUTE FUNCTION "
+                    + tenant.qCaptureFunction() + "()");
         }
         TestDatabase.Database ref = TestDatabase.cloneDatabase(db, "drift_schemaref");
         assertThat(runDriftingAt(db, "verify:recorded", "DROP TABLE arch.ev_20240301")).contains("gone: ev_20240301");
         try (Connection c = db.connect(); Statement st = c.createStatement()) {
             assertThat(one(st, "SELECT count(*) FROM pg_proc WHERE pronamespace = 'pgrewrite'::regnamespace AND proname LIKE 'capture\\_%'"))
-                    .as("no capture function left").isZero();
+                    .as("no capture function of this job left, the other job's kept").isOne();
+            assertThat(one(st, "SELECT count(*) FROM pg_trigger WHERE tgrelid = 'aaa.ev_20240301'::regclass AND tgname = 'pgrewrite_capture'"))
+                    .as("the other job's trigger kept").isOne();
         }
         onRef(ref, "DROP TABLE arch.ev_20240301", ALTER);
         assertSameAsBlockingAlter(db, ref); // no copy and no log left either
