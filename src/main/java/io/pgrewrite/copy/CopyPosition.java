@@ -30,12 +30,7 @@ public final class CopyPosition {
         jdbc.update(ADVANCE, rows, nextPage, jobKey, partition);
     }
 
-    /** A new working copy starts from page 0 and zero rows. */
-    public void reset(String jobKey, String partition) {
-        jdbc.update(RESET, jobKey, partition);
-    }
-
-    /** {@link #reset(String, String)}, sent with the other statements of {@code writes}. */
+    /** A new working copy starts from page 0 and zero rows: sent with the other statements of {@code writes}. */
     public void reset(io.pgrewrite.pg.RoundTrip writes, String jobKey, String partition) {
         writes.update(RESET, jobKey, partition);
     }

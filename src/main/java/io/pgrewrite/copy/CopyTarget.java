@@ -270,8 +270,8 @@ public final class CopyTarget {
     }
 
     /**
-     * Before index and swap: a P__rw whose columns or CHECKs no longer match the parent is dropped, and
-     * {@link PartitionWork.ShapeDrift} says to run the partition again from its copy. Otherwise true when the
+     * Before index and swap: a P__rw whose columns or CHECKs no longer match the parent throws
+     * {@link PartitionWork.ShapeDrift}: the partition is rolled back and copied again. Otherwise true when the
      * copy is indexed but lacks an index of P or a NOT VALID CHECK of the parent ({@link #drift}, from the
      * same round trip): the swap then has IndexBuild add them first.
      */
@@ -282,9 +282,7 @@ public final class CopyTarget {
         Shape shape = Shape.read(sql.jdbc(), w.names());
         String drift = shape.shapeDrift();
         if (drift != null) {
-            drop(w.names());
-            position.reset(w.jobKey(), w.name());
-            throw new PartitionWork.ShapeDrift(w.name() + ": " + drift + "; " + w.names().rw() + " was dropped and is copied again");
+            throw new PartitionWork.ShapeDrift(w.name() + ": " + drift);
         }
         return shape.drift(w) != null;
     }

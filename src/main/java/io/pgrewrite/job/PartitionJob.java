@@ -66,17 +66,7 @@ final class PartitionJob {
      */
     void run(StepExecution se) throws JobInterruptedException {
         try {
-            for (int drifts = 0; ; drifts++) {
-                try {
-                    rewrite(se);
-                    return;
-                } catch (PartitionWork.ShapeDrift e) {
-                    if (drifts >= MAX_REDOS) {
-                        throw e;
-                    }
-                    log.info("{}: {}; copying it again", partition, e.getMessage()); // the copy was dropped
-                }
-            }
+            rewrite(se);
         } catch (PartitionWork.Gone e) {
             if (!gone()) { // dropped while it ran: its copy, capture and reservation go
                 throw e;
@@ -133,7 +123,7 @@ final class PartitionJob {
 
     /**
      * index → catch up → verify → swap. False when P turned out not to be what was copied (writes behind its triggers, its
-     * bound changed): then it was rolled back, and capture and copy run again on what P holds now.
+     * bound changed, the parent's columns or CHECKs changed): then it was rolled back, and capture and copy run again on what P holds now.
      */
     private boolean indexToSwap(PartitionWork captured) {
         try {

@@ -55,7 +55,7 @@ public record PartitionWork(JobDefinition definition, Table table, Partition par
      * (TRUNCATE, triggers disabled, VACUUM FULL), or its bound changed since the copy's bound CHECK was made.
      * {@code remedy} says what an operator stops when it happens again and again.
      */
-    public static final class SourceChanged extends RuntimeException {
+    public static class SourceChanged extends RuntimeException {
         private final String remedy;
 
         public SourceChanged(String message, String remedy) {
@@ -73,6 +73,8 @@ public record PartitionWork(JobDefinition definition, Table table, Partition par
             + " triggers disabled, VACUUM FULL or CLUSTER)";
     /** What to stop when a partition's bound keeps changing. */
     public static final String ITS_BOUND = "stop detaching it and attaching it again with another bound while the job runs";
+    /** What to stop when the parent's columns or CHECKs keep changing. */
+    public static final String ITS_SHAPE = "stop changing the table's columns or CHECK constraints while the job runs";
 
     /**
      * P's bound as a fingerprint: its {@code relpartbound} without the positions of the statement that attached it,
@@ -83,12 +85,12 @@ public record PartitionWork(JobDefinition definition, Table table, Partition par
             + " ' :location -?[0-9]+', '', 'g'), 0)::text";
 
     /**
-     * The parent's shape changed under a partition's copy (a column, a CHECK added by a deploy): its
-     * {@code P__rw} was dropped, and running the partition again copies it afresh.
+     * The parent's shape changed under a partition's copy (a column, a CHECK added by a deploy): redone as any other
+     * {@link SourceChanged}, within the same budget of copies thrown away.
      */
-    public static final class ShapeDrift extends IllegalStateException {
+    public static final class ShapeDrift extends SourceChanged {
         public ShapeDrift(String message) {
-            super(message);
+            super(message, ITS_SHAPE);
         }
     }
 }

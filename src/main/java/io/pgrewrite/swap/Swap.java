@@ -147,7 +147,7 @@ public final class Swap {
                     + " (dropped by a retention job, or detached)");
         }
         Bound b = bounds.get().isEmpty() ? new Bound(null, true) : bounds.get().get(0);
-        Supplier<String> bound = b::expression;
+        String bound = b.expression();
         if (!sql.dryRun() && !b.checkMadeForIt()) {
             // Detached and attached again with another bound since the index phase: the copy may hold rows outside it
             // (or lack rows of the new range, which the catch-up could not write into it).
@@ -198,10 +198,10 @@ public final class Swap {
                             + (changed.get().isEmpty() ? "it has no partition_state row" : changed.get().get(0)),
                             PartitionWork.BEHIND_ITS_TRIGGERS);
                 }
-                if (!java.util.Objects.equals(boundNow.get(), bound.get())) {
+                if (!java.util.Objects.equals(boundNow.get(), bound)) {
                     // The copy's bound CHECK was made for the old bound too: copy again, for the bound P has now.
                     throw new PartitionWork.SourceChanged(w.name() + ": not swapped, because its bound changed while the swap"
-                            + " waited (" + bound.get() + ", now " + boundNow.get() + ")", PartitionWork.ITS_BOUND);
+                            + " waited (" + bound + ", now " + boundNow.get() + ")", PartitionWork.ITS_BOUND);
                 }
                 if (!missing.get().isEmpty()) { // added to the parent since: prebuild first
                     throw new LockRetry.NotNow("foreign keys " + missing.get() + " of " + w.name() + " are not yet on " + n.rw());
@@ -227,7 +227,7 @@ public final class Swap {
             for (PartitionCatalog.Index idx : oldIndexes.get()) {
                 ddl.add(String.format(RENAME_INDEX, Identifiers.qualified(n.schema(), idx.rwName()), Identifiers.quote(idx.name())));
             }
-            ddl.add(String.format(ATTACH, n.qParent(), n.qPartition(), bound.get()));
+            ddl.add(String.format(ATTACH, n.qParent(), n.qPartition(), bound));
             ddl.addAll(oldKeys); // P__old keeps no key that could refuse the application's deletes
             ddl.add(String.format(DROP_BOUND_CHECK, n.qPartition(), Identifiers.quote(PartitionNames.BOUND_CHECK)));
             carryOver(ddl, n, triggers.get(), grants.get(), facts.get());
