@@ -76,7 +76,10 @@ public final class RemotePartitionHandler implements PartitionHandler {
         long lastLog = System.nanoTime();
         while (!running.isEmpty()) {
             Thread.sleep(pollInterval.toMillis());
-            boolean stopping = repository.getJobExecution(manager.getJobExecutionId()).getStatus() == BatchStatus.STOPPING;
+            // JobOperator.stop marks the job STOPPING with an end time, which the JobRepository saves as STOPPED at once:
+            // either means a partition its worker stopped stays stopped (else it is sent again, stopped again, forever).
+            BatchStatus job = repository.getJobExecution(manager.getJobExecutionId()).getStatus();
+            boolean stopping = job == BatchStatus.STOPPING || job == BatchStatus.STOPPED;
             for (var it = running.values().iterator(); it.hasNext(); ) {
                 Attempt a = it.next();
                 StepExecution se = repository.getStepExecution(manager.getJobExecutionId(), a.execution.getId());

@@ -20,7 +20,8 @@ import org.junit.jupiter.api.Test;
  * One manager and three worker processes on this machine rewrite a table with nothing but PostgreSQL
  * between them. A worker is killed (kill -9) in the middle of a partition: the manager sends that
  * partition again, a worker started late picks up work, and the job completes with every row exactly
- * once. A job with more workers than partitions completes too.
+ * once. A job with more workers than partitions completes too. {@code stop} of a remote job stops it, and running the
+ * file again completes it.
  */
 class RemoteWorkersTest {
 
@@ -112,5 +113,44 @@ class RemoteWorkersTest {
         }
         assertThat(open).as("the partition worker-1 was in when killed:\n" + workerOutput).hasSize(1);
         return open.iterator().next();
+    }
+
+    /**
+     * {@code pgrewrite stop} marks the job STOPPING, which the JobRepository saves as STOPPED at once: the manager took
+     * only STOPPING for a stop, so it sent every partition its worker stopped again, about once a second, and never
+     * ended.
+     */
+    @Test
+    void aStoppedRemoteJobEndsStoppedAndRunningItAgainCompletesIt() throws Exception {
+        int days = 3;
+        TestDatabase.Database db = TestDatabase.newDatabase("remote_stop");
+        try (Connection c = db.connect()) {
+            Tables.daily(c, "public", "ev", LocalDate.of(2024, 3, 1), days, ROWS);
+        }
+        Path job = Files.createTempFile("remote-stop", ".yaml");
+        Files.writeString(job, "name: remote\ntable: ev\noperation: compact\nworkers: 1\ncopy:\n  chunk-rows: 500\n  pause: 400ms\n");
+        try (JvmProcess w1 = JvmProcess.start("worker-1", List.of(), db, "worker", "--max-idle", "120s")) {
+            w1.await(l -> l.contains("taking partition requests"), 90);
+            try (JvmProcess manager = JvmProcess.start("manager", List.of(), db, "run", job.toString(), "--remote")) {
+                w1.await(l -> l.contains(": rewrite:ev_"), 120);
+                Thread.sleep(1500); // a few chunks into the first partition
+                long execution;
+                try (Connection c = db.connect(); Statement st = c.createStatement()) {
+                    execution = one(st, "SELECT max(job_execution_id) FROM pgrewrite.batch_job_execution");
+                }
+                io.pgrewrite.testsupport.CliRun stop = io.pgrewrite.testsupport.CliRun.run(db, "stop", String.valueOf(execution));
+                assertThat(stop.exitCode()).as(stop.toString()).isZero();
+                assertThat(manager.waitFor(90)).as(manager.output()).isEqualTo(io.pgrewrite.cli.ExitCodes.STOPPED);
+                assertThat(manager.output()).doesNotContain("stopped by its worker; sending it again");
+            }
+            try (JvmProcess again = JvmProcess.start("manager-again", List.of(), db, "run", job.toString(), "--remote")) {
+                assertThat(again.waitFor(240)).as(again.output()).isZero();
+            }
+        }
+        try (Connection c = db.connect(); Statement st = c.createStatement()) {
+            assertThat(one(st, "SELECT count(*) FROM ev")).isEqualTo((long) days * ROWS);
+            assertThat(one(st, "SELECT count(DISTINCT (id, at)) FROM ev")).isEqualTo((long) days * ROWS);
+            assertThat(one(st, "SELECT count(*) FROM pgrewrite.partition_state WHERE state = 'retired'")).isEqualTo(days);
+        }
     }
 }
