@@ -48,10 +48,10 @@ public final class ColumnObjects {
      * which for an index that backs a constraint records the columns on the constraint instead), with the
      * constraint they back. Catalog only.
      */
-    static final String PARENT_INDEXES = """
+    static final String PARENT_INDEXES = ("""
             SELECT i.indexrelid AS oid, ic.relname AS name, i.indisunique AS is_unique,
                    pg_get_indexdef(i.indexrelid) AS def,
-                   substr(pg_get_indexdef(i.indexrelid), strpos(pg_get_indexdef(i.indexrelid), ' USING ')) AS tail,
+                   %s AS tail,
                    coalesce(con.contype::text, '') AS contype, pg_get_constraintdef(con.oid) AS condef
               FROM pg_index i
               JOIN pg_class ic ON ic.oid = i.indexrelid
@@ -62,7 +62,7 @@ public final class ColumnObjects {
                                    OR EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass
                                                AND d.objid = i.indexrelid AND d.refobjid = i.indrelid AND d.refobjsubid = a.attnum)))
              ORDER BY ic.relname
-            """;
+            """).formatted(io.pgrewrite.pg.IndexDefinitions.tail("i.indexrelid"));
 
     /** The parent's CHECKs on the column. Catalog only. */
     static final String PARENT_CHECKS = """
@@ -170,7 +170,8 @@ public final class ColumnObjects {
         JdbcTemplate jdbc = sql.jdbc();
         String parent = table.qualified();
         List<Index> indexes = jdbc.query(PARENT_INDEXES, (rs, i) -> new Index(rs.getLong("oid"), rs.getString("name"),
-                rs.getBoolean("is_unique"), rs.getString("def"), rs.getString("tail"), rs.getString("contype"),
+                rs.getBoolean("is_unique"), rs.getString("def"),
+                io.pgrewrite.pg.IndexDefinitions.require(rs.getString("tail"), rs.getString("name")), rs.getString("contype"),
                 rs.getString("condef")), parent, def.column());
         List<Check> checks = jdbc.query(PARENT_CHECKS, (rs, i) -> new Check(rs.getLong("oid"), rs.getString("conname"),
                 rs.getString("def"), rs.getBoolean("convalidated")), parent, def.column());

@@ -33,12 +33,22 @@ import org.springframework.jdbc.core.JdbcTemplate;
  */
 public final class ForeignKeys {
 
-    /** The parent's own foreign keys that use the column: oid, name, definition, and its columns in order. */
+    /**
+     * The parent's own foreign keys that use the column: oid, name, definition, its columns in order, and the definition
+     * from {@code " REFERENCES "} on, cut by the length of the column list as PostgreSQL writes it (a quoted column name
+     * may hold {@code ") REFERENCES "}; null if the definition does not start so).
+     */
     static final String ON_COLUMN = """
-            SELECT c.oid, c.conname::text, pg_get_constraintdef(c.oid) AS def,
+            SELECT c.oid, c.conname::text, d.def,
                    (SELECT array_agg(a.attname::text ORDER BY k.i) FROM unnest(c.conkey) WITH ORDINALITY AS k(attnum, i)
-                      JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.attnum) AS columns
+                      JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.attnum) AS columns,
+                   CASE WHEN starts_with(d.def, d.head) AND starts_with(substr(d.def, length(d.head) + 1), ' REFERENCES ')
+                        THEN substr(d.def, length(d.head) + 1) END AS refs
               FROM pg_constraint c
+              CROSS JOIN LATERAL (SELECT pg_get_constraintdef(c.oid) AS def,
+                     'FOREIGN KEY (' || (SELECT string_agg(quote_ident(a.attname), ', ' ORDER BY k.i)
+                                           FROM unnest(c.conkey) WITH ORDINALITY AS k(attnum, i)
+                                           JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.attnum) || ')' AS head) d
              WHERE c.conrelid = to_regclass(?) AND c.contype = 'f'
                AND (SELECT attnum FROM pg_attribute WHERE attrelid = c.conrelid AND attname = ?) = ANY (c.conkey)
              ORDER BY c.conname
@@ -73,14 +83,13 @@ public final class ForeignKeys {
     static final String SET_COMMENT = "COMMENT ON CONSTRAINT %s ON %s IS %s";
 
     /** One of the parent's keys on the retyped column. */
-    public record Key(long oid, String name, String definition, List<String> columns) {
+    public record Key(long oid, String name, String definition, List<String> columns, String references) {
 
         /** The same key on the shadow column, as each partition carries it until contract. */
         public String onShadow(String column) {
             String shadow = Projection.shadowColumn(column);
             List<String> cols = columns.stream().map(c -> Identifiers.quote(c.equals(column) ? shadow : c)).toList();
-            int at = definition.indexOf(") REFERENCES ");
-            return "FOREIGN KEY (" + String.join(", ", cols) + definition.substring(at);
+            return "FOREIGN KEY (" + String.join(", ", cols) + ")" + references;
         }
     }
 
@@ -94,8 +103,15 @@ public final class ForeignKeys {
         if (def.operation() != Operation.ALTER_COLUMN_TYPE) {
             return List.of();
         }
-        return jdbc.query(ON_COLUMN, (rs, i) -> new Key(rs.getLong(1), rs.getString(2), rs.getString(3),
-                List.of((String[]) rs.getArray(4).getArray())), qualifiedParent, def.column());
+        return jdbc.query(ON_COLUMN, (rs, i) -> {
+            if (rs.getString("refs") == null) {
+                throw new IllegalStateException("cannot read the definition of foreign key " + rs.getString(2) + " of "
+                        + qualifiedParent + " from pg_get_constraintdef: it does not start as FOREIGN KEY (<columns>)"
+                        + " REFERENCES; report this with the key's definition");
+            }
+            return new Key(rs.getLong(1), rs.getString(2), rs.getString(3), List.of((String[]) rs.getArray(4).getArray()),
+                    rs.getString("refs"));
+        }, qualifiedParent, def.column());
     }
 
     /**

@@ -15,12 +15,12 @@ import org.springframework.jdbc.core.RowMapper;
 final class PartitionCatalog {
 
     /**
-     * {@code definition_tail} is pg_get_indexdef from " USING ": the part that does not name the index or table
+     * {@code definition_tail} is pg_get_indexdef from " USING " ({@link io.pgrewrite.pg.IndexDefinitions}): the part that does not name the index or table
      * (it never names the tablespace: {@link #withTablespace} puts it in). The comments come as literals.
      */
-    static final String INDEXES = """
+    static final String INDEXES = ("""
             SELECT i.indexrelid AS oid, ic.relname AS name, i.indisunique,
-                   substr(pg_get_indexdef(i.indexrelid), strpos(pg_get_indexdef(i.indexrelid), ' USING ')) AS definition_tail,
+                   %s AS definition_tail,
                    coalesce(con.contype::text, '') AS contype, con.conname,
                    coalesce(t.spcname, '') AS tablespace, pg_get_expr(i.indpred, i.indrelid) AS predicate,
                    coalesce(con.condeferrable, false) AS deferrable, coalesce(con.condeferred, false) AS deferred,
@@ -32,7 +32,7 @@ final class PartitionCatalog {
               LEFT JOIN pg_tablespace t ON t.oid = ic.reltablespace
              WHERE i.indrelid = to_regclass(?)
              ORDER BY ic.relname
-            """;
+            """).formatted(io.pgrewrite.pg.IndexDefinitions.tail("i.indexrelid"));
 
     /** CHECK constraints P has of its own (inherited ones come with LIKE parent). */
     static final String LOCAL_CHECKS = """
@@ -102,7 +102,8 @@ final class PartitionCatalog {
     }
 
     static final RowMapper<Index> INDEX = (rs, i) -> new Index(rs.getLong("oid"), rs.getString("name"), rs.getBoolean("indisunique"),
-            withTablespace(rs.getString("definition_tail"), rs.getString("predicate"), rs.getString("tablespace")),
+            withTablespace(io.pgrewrite.pg.IndexDefinitions.require(rs.getString("definition_tail"), rs.getString("name")),
+                    rs.getString("predicate"), rs.getString("tablespace")),
             rs.getString("contype"), rs.getString("conname"),
             rs.getBoolean("deferrable") ? rs.getBoolean("deferred") ? " DEFERRABLE INITIALLY DEFERRED" : " DEFERRABLE" : "",
             rs.getBoolean("indisclustered"), rs.getString("comment"), rs.getString("constraint_comment"));

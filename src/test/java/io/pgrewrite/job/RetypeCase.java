@@ -34,8 +34,8 @@ final class RetypeCase {
     private RetypeCase() {
     }
 
-    /** What the run saw: the application's rows, whether a partition joined mid-job, and the CLI's output. */
-    record Outcome(int appRows, boolean partitionAdded, CliRun run) {
+    /** What the run saw: the application's rows, whether a partition joined mid-job, the CLI's output; its database. */
+    record Outcome(int appRows, boolean partitionAdded, CliRun run, TestDatabase.Database db) {
     }
 
     /** The passage table of these stories, 3 days of 3000 rows and 2 empty days ahead, granted to the application. */
@@ -152,6 +152,6 @@ final class RetypeCase {
             assertThat(mine).as("only after pgrewrite: %s%nonly after the blocking statements: %s", onlyMine, onlyBlocking)
                     .containsExactlyElementsOf(theirsNow);
         }
-        return new Outcome(appRows.get(), added.get(), run);
+        return new Outcome(appRows.get(), added.get(), run, db);
     }
 }
