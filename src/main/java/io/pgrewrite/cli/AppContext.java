@@ -41,6 +41,7 @@ final class AppContext {
      *     {@code pgrewrite.http.enabled} is true here, in a system property or in PGREWRITE_HTTP_ENABLED.
      */
     static ConfigurableApplicationContext open(ConnectionOptions conn, int poolSize, Map<String, Object> extra) {
+        conn.refuseCredentialsInUrl();
         Map<String, Object> props = new HashMap<>();
         // Quartz only in `scheduler`, which asks for it in its extra properties.
         props.put("spring.autoconfigure.exclude", "org.springframework.boot.quartz.autoconfigure.QuartzAutoConfiguration");

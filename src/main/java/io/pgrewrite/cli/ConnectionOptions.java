@@ -31,6 +31,21 @@ public class ConnectionOptions {
         return s != null ? s : "jdbc:postgresql://localhost:" + AppContext.embeddedPort() + "/postgres";
     }
 
+    /**
+     * Refuses a URL with {@code user:password@} before its host, before anything connects: the PostgreSQL JDBC driver
+     * does not read that form and takes all of it for the host name, which then went into the "unknown host" failure,
+     * on stderr and in the log, password included. The message never repeats the URL.
+     */
+    void refuseCredentialsInUrl() {
+        String u = effectiveUrlOrNull();
+        if (u != null && u.matches("(?s)jdbc:postgresql://[^/?#]*@.*")) {
+            throw new IllegalArgumentException("--url (or SPRING_DATASOURCE_URL) names a user or password before the host"
+                    + " (//user:password@host), a form the PostgreSQL JDBC driver does not read: it would take them for the"
+                    + " host name. Give them as --username and --password (or SPRING_DATASOURCE_USERNAME and"
+                    + " SPRING_DATASOURCE_PASSWORD, or ?user=…&password=… at the URL's end) and run again.");
+        }
+    }
+
     /** The JDBC URL named by the flag, the Spring property or the environment; null: the embedded server. */
     String effectiveUrlOrNull() {
         return configured(url, "spring.datasource.url", "SPRING_DATASOURCE_URL");

@@ -63,7 +63,7 @@ final class Connections {
         }
         Properties p = url == null ? null : Driver.parseURL(url, null);
         String where = p == null ? withoutCredentials(url)
-                : p.getProperty("PGHOST", "localhost") + ":" + p.getProperty("PGPORT", "5432");
+                : p.getProperty("PGHOST", "localhost").replaceAll("^.*@", "") + ":" + p.getProperty("PGPORT", "5432");
         String db = p == null ? "?" : p.getProperty("PGDBNAME", "?");
         String who = user != null ? user : p != null && p.getProperty("user") != null ? p.getProperty("user")
                 : System.getProperty("user.name");

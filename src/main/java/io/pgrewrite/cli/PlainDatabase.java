@@ -69,6 +69,7 @@ final class PlainDatabase implements AutoCloseable {
     /** The pool; it connects on first use, like Spring Boot's. The embedded server starts here when nothing names a database. */
     static PlainDatabase open(ConnectionOptions conn, int poolSize) {
         Logging.bridgeJavaUtilLogging();
+        conn.refuseCredentialsInUrl();
         String url = conn.effectiveUrlOrNull();
         String user = conn.configured(conn.username, "spring.datasource.username", "SPRING_DATASOURCE_USERNAME");
         String password = conn.configured(conn.password, "spring.datasource.password", "SPRING_DATASOURCE_PASSWORD");
