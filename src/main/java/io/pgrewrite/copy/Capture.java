@@ -28,9 +28,12 @@ public final class Capture {
      * may change the key). It runs inside the application's transaction, so a log row commits or
      * rolls back with the change it records. It runs as pgrewrite's role, not the application's
      * ({@link FunctionBodies#TRIGGER_FUNCTION}: the application has no rights in schema pgrewrite), with
-     * search_path = pg_catalog, pg_temp: the log's name is schema-qualified, the rest is OLD and NEW.
+     * search_path = pg_catalog, pg_temp: the log's name is schema-qualified, the rest is OLD and NEW. A key column
+     * named like a PL/pgSQL trigger variable ({@code tg_op}, {@code found}) is the column in the delete from the copy
+     * ({@code #variable_conflict use_column}), not an ambiguity that fails it.
      */
     static final String FUNCTION_BODY = """
+            #variable_conflict use_column
             BEGIN
               IF TG_OP <> 'INSERT' THEN INSERT INTO %1$s (%2$s) VALUES (%3$s); END IF;
               IF TG_OP <> 'DELETE' THEN INSERT INTO %1$s (%2$s) VALUES (%4$s); END IF;

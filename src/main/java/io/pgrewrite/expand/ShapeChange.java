@@ -47,9 +47,12 @@ public final class ShapeChange {
      * it did before. search_path is pinned to pg_catalog, then the schemas of pgrewrite's own
      * search_path at expand ({@link #SEARCH_PATH}), then pg_temp: names in the expression resolve
      * exactly as they did in the copy (and in the planner's check), never through the writing
-     * session's search_path, which the application controls.
+     * session's search_path, which the application controls. A column named like one of PL/pgSQL's trigger
+     * variables ({@code tg_op}, {@code new}, {@code found}) is the column in the expression ({@code #variable_conflict
+     * use_column}): else every write failed the expression as ambiguous, and only logged it to sync_error.
      */
     static final String SYNC_BODY = """
+            #variable_conflict use_column
             BEGIN
               BEGIN
                 NEW.%1$s := (SELECT %2$s FROM (SELECT NEW.*) AS s);%7$s
