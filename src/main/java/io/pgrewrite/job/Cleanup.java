@@ -81,7 +81,7 @@ public final class Cleanup {
             // partition renamed, or detached, after the kill): their copy, capture and log are named after the name the
             // job knew, and a renamed one still carries its capture trigger (Capture.remove finds it by its function).
             // Not gone or retired ones (cleaned up then; their names may be another table's since), and never their
-            // P__old (a table of that name is not the job's: the job's P__old is a swapped partition's).
+            // P__old (the job's P__old is a swapped partition's, identified below).
             java.util.Map<String, PartitionNames> names = new java.util.LinkedHashMap<>();
             for (Partition p : table.partitions()) {
                 names.put(p.name(), PartitionNames.of(table, p));
@@ -98,8 +98,12 @@ public final class Cleanup {
                     copies++;
                 }
                 // P__old first: killed between swap and retire, it still carries the capture trigger, which
-                // depends on the function that remove() drops. Dropping P__old takes its trigger with it.
-                if (current.contains(n.partition()) && exists(n.qOld())) {
+                // depends on the function that remove() drops. Dropping P__old takes its trigger with it. Only the
+                // table this job swapped out is its P__old (PartitionNames.swappedOut): a table of that name may be
+                // another job's, kept by its retire: keep, or anyone's.
+                String mine = swapped.contains(n.partition())
+                        ? PartitionNames.swappedOut(engine.sql().jdbc(), jobKey, n.partition()) : null;
+                if (current.contains(n.partition()) && n.qOld().equals(mine)) {
                     if (dropOld) {
                         engine.lockRetry().run("drop " + n.old(), List.of(n.qOld()),
                                 t -> engine.sql().execute(String.format(DROP_OLD, n.qOld())));

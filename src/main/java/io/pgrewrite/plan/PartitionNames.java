@@ -63,6 +63,29 @@ public record PartitionNames(String schema, String partition, String parentSchem
         return new PartitionNames(schema, partition, parentSchema, parent);
     }
 
+    /**
+     * The job's P__old of a partition it swapped, wherever it is now: the table the job copied (partition_state's
+     * source_relid), which the swap detached and renamed to P__old, while it exists as a table of no parent. A table that
+     * merely bears the name P__old is not the job's (another job's kept P__old, anyone's table): only this identity says
+     * so. Before the swap source_relid is P itself, and a partition detached by someone else (gone) is a table of no
+     * parent too, so only a swapped or retired partition's row is read (the states of job.PartitionState). (job, partition)
+     */
+    static final String SWAPPED_OUT = """
+            SELECT n.nspname::text, c.relname::text FROM pgrewrite.partition_state s JOIN pg_class c ON c.oid = s.source_relid
+              JOIN pg_namespace n ON n.oid = c.relnamespace
+             WHERE s.job_key = ? AND s.partition_name = ? AND s.state IN ('swapped', 'retired')
+               AND c.relkind = 'r' AND NOT c.relispartition
+            """;
+
+    /**
+     * {@link #SWAPPED_OUT}, schema-qualified and quoted as {@link #qOld()} (equal to it unless someone renamed it since
+     * the swap), or null: not swapped, retired with {@code retire: drop}, or dropped since.
+     */
+    public static String swappedOut(org.springframework.jdbc.core.JdbcTemplate jdbc, String jobKey, String partition) {
+        return jdbc.query(SWAPPED_OUT, (rs, i) -> Identifiers.qualified(rs.getString(1), rs.getString(2)), jobKey, partition)
+                .stream().findFirst().orElse(null);
+    }
+
     public String rw() {
         String name = partition + "__rw";
         return Identifiers.fits(name) ? name : "pgrw_" + hash() + "__rw";

@@ -183,6 +183,51 @@ class AbandonAfterAKillTest {
         }
     }
 
+    /**
+     * Another job, a compact with {@code retire: keep} of the first two days, completed before: their {@code *__old} are
+     * the operator's backup. This job, a compact of the third day, is killed once its capture committed and given up.
+     * Its cleanup leaves the other job's kept tables as they are, with or without {@code --drop-old}, and does not
+     * count them among its own for a later {@code --drop-old} (before, it dropped them, or kept them as its own: any
+     * table named after one of the table's partitions with {@code __old} was taken for the job's).
+     */
+    @ParameterizedTest(name = "--drop-old {0}")
+    @ValueSource(booleans = {false, true})
+    void killedWhileAnotherJobsKeptOldPartitionsAreThere(boolean dropOld) throws Exception {
+        TestDatabase.Database db = TestDatabase.cloneDatabase(template, "abandon_kill_others_old_" + dropOld);
+        Path keepers = Files.createTempFile("abandon-kill-keepers", ".yaml");
+        Files.writeString(keepers, "name: keepers\ntable: ev\noperation: compact\nretire: keep\nworkers: 1\n"
+                + "partitions:\n  from: 2024-03-01\n  to: 2024-03-03\n");
+        CliRun before = CliRun.run(db, "run", keepers.toString());
+        assertThat(before.exitCode()).as(before.toString()).isEqualTo(ExitCodes.OK);
+        List<String> theirs = List.of("ev_20240301__old", "ev_20240302__old");
+        List<String> theirColumns;
+        try (Connection c = db.connect(); Statement st = c.createStatement()) {
+            assertThat(oldPartitions(st)).isEqualTo(theirs);
+            theirColumns = columns(st, theirs);
+        }
+        killAt(db, "capture:committed", "name: later\ntable: ev\noperation: compact\nworkers: 1\ncopy:\n  chunk-rows: 100\n"
+                + "partitions:\n  from: 2024-03-03\n");
+
+        CliRun cleanup = cleanup(db, dropOld);
+        assertThat(cleanup.out()).contains("no partition had been swapped").doesNotContain("__old");
+        try (Connection c = db.connect(); Statement st = c.createStatement()) {
+            assertThat(oldPartitions(st)).isEqualTo(theirs);
+            assertThat(columns(st, theirs)).isEqualTo(theirColumns);
+            for (String old : theirs) {
+                assertThat(one(st, "SELECT count(*) FROM " + old)).isEqualTo(ROWS);
+            }
+            assertThat(leftovers(st)).isEmpty();
+            assertThat(CatalogSnapshot.rows(c, "ev")).containsExactlyElementsOf(rowsBefore);
+        }
+        if (!dropOld) {
+            CliRun again = CliRun.run(db, "abandon", String.valueOf(CrashWindowsTest.lastExecution(db)), "--cleanup", "--drop-old");
+            assertThat(again.exitCode()).as("it kept none of its own: " + again).isEqualTo(ExitCodes.NOTHING_TO_DO);
+            try (Connection c = db.connect(); Statement st = c.createStatement()) {
+                assertThat(oldPartitions(st)).isEqualTo(theirs);
+            }
+        }
+    }
+
     /** CrashWindowsTest's points (all 15 with -Dpgrewrite.test.all-crash-points=true), and the steps between. */
     static Stream<String> points() {
         List<String> extra = Boolean.getBoolean("pgrewrite.test.all-crash-points")
@@ -270,6 +315,20 @@ class AbandonAfterAKillTest {
                 + " UNION ALL SELECT 'column ' || attname FROM pg_attribute WHERE attname LIKE '%\\_\\_pgrewrite' AND NOT attisdropped")) {
             while (rs.next()) {
                 found.add(rs.getString(1));
+            }
+        }
+        return found;
+    }
+
+    /** The columns of {@code tables}, with their types, in order: "table.column type". */
+    static List<String> columns(Statement st, List<String> tables) throws Exception {
+        List<String> found = new ArrayList<>();
+        for (String table : tables) {
+            try (ResultSet rs = st.executeQuery("SELECT attname || ' ' || format_type(atttypid, atttypmod) FROM pg_attribute"
+                    + " WHERE attrelid = '" + table + "'::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum")) {
+                while (rs.next()) {
+                    found.add(table + "." + rs.getString(1));
+                }
             }
         }
         return found;
