@@ -58,62 +58,74 @@ public final class Cleanup {
     public Result run(boolean dropOld) {
         JobDefinition def = engine.definition();
         String jobKey = def.jobKey();
-        List<String> swapped = new ArrayList<>();
-        List<String> inFlight = new ArrayList<>();
+        List<String> swapped = new ArrayList<>(); // swapped or retired
+        List<String> notRetired = new ArrayList<>(); // in flight or swapped: what the job made for them may be there
         for (Map<String, Object> row : engine.state().all(jobKey)) {
             String s = (String) row.get("state");
             if (PartitionState.SWAPPED.equals(s) || PartitionState.RETIRED.equals(s)) {
                 swapped.add((String) row.get("partition_name"));
-            } else if (IN_FLIGHT.contains(s)) {
-                inFlight.add((String) row.get("partition_name"));
+            }
+            if (PartitionState.SWAPPED.equals(s) || IN_FLIGHT.contains(s)) {
+                notRetired.add((String) row.get("partition_name"));
             }
         }
         List<String> keptOld = new ArrayList<>();
         List<String> droppedOld = new ArrayList<>();
         List<String> done = new ArrayList<>();
         List<String> keptQualified = new ArrayList<>();
+        List<String> stripped = new ArrayList<>(); // P__old tables that stay: the job's columns go from them
         Table table = engine.catalog().find(def.schema(), def.table()).orElse(null);
         if (table == null) {
             done.add("table " + def.schema() + "." + def.table() + " not found: nothing on it to clean up");
         } else {
             int copies = 0;
-            // The table's partitions, and those the job was rewriting under a name no partition of the table has now (a
-            // partition renamed, or detached, after the kill): their copy, capture and log are named after the name the
-            // job knew, and a renamed one still carries its capture trigger (Capture.remove finds it by its function).
-            // Not gone or retired ones (cleaned up then; their names may be another table's since), and never their
-            // P__old (the job's P__old is a swapped partition's, identified below).
+            // The table's partitions, and those the job was rewriting or had swapped under a name no partition of the
+            // table has now (renamed, detached or dropped after the kill): their copy, capture and log are named after
+            // the name the job knew, and a renamed one (or a swapped one's P__old) still carries its capture trigger
+            // (Capture.remove finds it by its function). Not gone or retired ones (cleaned up then; their names may be
+            // another table's since).
             java.util.Map<String, PartitionNames> names = new java.util.LinkedHashMap<>();
             for (Partition p : table.partitions()) {
                 names.put(p.name(), PartitionNames.of(table, p));
             }
-            java.util.Set<String> current = java.util.Set.copyOf(names.keySet());
-            for (String r : inFlight) {
+            for (String r : notRetired) {
                 if (!names.containsKey(r)) {
                     names.put(r, PartitionNames.recorded(engine.sql().jdbc(), jobKey, r, def.schema(), def.table()));
+                }
+            }
+            // P__old first: killed between swap and retire, it still carries the capture trigger, which depends on the
+            // function that remove() drops. Dropping P__old takes its trigger with it. Only the table this job swapped
+            // out is its P__old (PartitionNames.swappedOut), whether P is still a partition or not: a table that merely
+            // bears the name may be another job's, kept by its retire: keep, or anyone's.
+            for (String partition : swapped) {
+                String mine = PartitionNames.swappedOut(engine.sql().jdbc(), jobKey, partition);
+                if (mine == null) {
+                    continue; // retire dropped it, or someone did
+                }
+                PartitionNames n = names.containsKey(partition) ? names.get(partition)
+                        : PartitionNames.recorded(engine.sql().jdbc(), jobKey, partition, def.schema(), def.table());
+                if (!mine.equals(n.qOld())) {
+                    // Renamed since its swap: someone gave it a name of their own, so it stays, even with --drop-old.
+                    engine.capture().remove(n, mine);
+                    stripped.add(mine);
+                    done.add("kept " + mine + " (" + n.old() + ", renamed since its swap: the original rows of " + partition
+                            + "), without the job's capture trigger; --drop-old does not drop it");
+                } else if (dropOld) {
+                    engine.lockRetry().run("drop " + n.old(), List.of(n.qOld()),
+                            t -> engine.sql().execute(String.format(DROP_OLD, n.qOld())));
+                    engine.diskBudget().release(jobKey, "kept:" + n.qOld());
+                    droppedOld.add(n.old());
+                } else {
+                    engine.capture().remove(n, n.qOld());
+                    keptOld.add(n.old());
+                    keptQualified.add(n.qOld());
+                    stripped.add(n.qOld());
                 }
             }
             for (PartitionNames n : names.values()) {
                 if (exists(n.qRw())) {
                     engine.copyTarget().drop(n);
                     copies++;
-                }
-                // P__old first: killed between swap and retire, it still carries the capture trigger, which
-                // depends on the function that remove() drops. Dropping P__old takes its trigger with it. Only the
-                // table this job swapped out is its P__old (PartitionNames.swappedOut): a table of that name may be
-                // another job's, kept by its retire: keep, or anyone's.
-                String mine = swapped.contains(n.partition())
-                        ? PartitionNames.swappedOut(engine.sql().jdbc(), jobKey, n.partition()) : null;
-                if (current.contains(n.partition()) && n.qOld().equals(mine)) {
-                    if (dropOld) {
-                        engine.lockRetry().run("drop " + n.old(), List.of(n.qOld()),
-                                t -> engine.sql().execute(String.format(DROP_OLD, n.qOld())));
-                        engine.diskBudget().release(jobKey, "kept:" + n.qOld());
-                        droppedOld.add(n.old());
-                    } else {
-                        engine.capture().remove(n, n.qOld());
-                        keptOld.add(n.old());
-                        keptQualified.add(n.qOld());
-                    }
                 }
                 engine.capture().remove(n, n.qPartition()); // trigger on P, log, function: each IF EXISTS
             }
@@ -123,7 +135,7 @@ public final class Cleanup {
             if (shape != null) {
                 done.add(shape);
             }
-            for (String old : keptQualified) {
+            for (String old : stripped) {
                 dropColumnsTheParentLacks(table, old, done);
             }
         }

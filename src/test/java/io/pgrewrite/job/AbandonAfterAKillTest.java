@@ -184,6 +184,88 @@ class AbandonAfterAKillTest {
     }
 
     /**
+     * Killed after the first day's swap, and that day (the rewritten one) dropped by a retention job before the operator
+     * gives the job up: its {@code P__old} still carries the capture trigger and the shadow column, and its log and
+     * function are there. The cleanup removes them all and keeps that {@code P__old} as the day's original rows, or
+     * drops it with {@code --drop-old} (before, it walked no swapped partition that the table no longer had: the
+     * trigger, log, function and column stayed, and the table was neither reported nor reachable with --drop-old).
+     */
+    @ParameterizedTest(name = "--drop-old {0}")
+    @ValueSource(booleans = {false, true})
+    void killedAfterASwapThenThatDayDropped(boolean dropOld) throws Exception {
+        TestDatabase.Database db = TestDatabase.cloneDatabase(template, "abandon_kill_swapped_dropped_" + dropOld);
+        String day = killAt(db, "after-swap").split(" ")[2];
+        try (Connection c = db.connect(); Statement st = c.createStatement()) {
+            st.execute("DROP TABLE " + day);
+        }
+
+        CliRun cleanup = cleanup(db, dropOld);
+        assertThat(cleanup.out()).contains(dropOld ? "dropped the kept old partitions " + day + "__old" : "kept " + day + "__old");
+        try (Connection c = db.connect(); Statement st = c.createStatement()) {
+            assertThat(leftovers(st)).isEmpty();
+            assertThat(oldPartitions(st)).isEqualTo(dropOld ? List.of() : List.of(day + "__old"));
+            assertThat(CatalogSnapshot.rows(c, "ev")).hasSize((DAYS - 1) * ROWS);
+            if (!dropOld) {
+                assertOriginalRows(st, day + "__old");
+            }
+        }
+        if (!dropOld) {
+            CliRun again = CliRun.run(db, "abandon", String.valueOf(CrashWindowsTest.lastExecution(db)), "--cleanup", "--drop-old");
+            assertThat(again.exitCode()).as(again.toString()).isEqualTo(ExitCodes.OK);
+            assertThat(again.out()).contains("dropped the kept old partitions " + day + "__old");
+            try (Connection c = db.connect(); Statement st = c.createStatement()) {
+                assertThat(oldPartitions(st)).isEmpty();
+            }
+        }
+    }
+
+    /**
+     * Killed after the first day's swap, and that day (the rewritten one, still a partition) renamed: the cleanup finds
+     * its {@code P__old} as it found the dropped day's, and the table is the one before the job once the name is back.
+     */
+    @org.junit.jupiter.api.Test
+    void killedAfterASwapThenThatDayRenamed() throws Exception {
+        TestDatabase.Database db = TestDatabase.cloneDatabase(template, "abandon_kill_swapped_renamed");
+        String day = killAt(db, "after-swap").split(" ")[2];
+        try (Connection c = db.connect(); Statement st = c.createStatement()) {
+            st.execute("ALTER TABLE " + day + " RENAME TO " + day + "_renamed");
+        }
+
+        CliRun cleanup = cleanup(db, false);
+        assertThat(cleanup.out()).contains("kept " + day + "__old");
+        try (Connection c = db.connect(); Statement st = c.createStatement()) {
+            assertThat(leftovers(st)).isEmpty();
+            assertOriginalRows(st, day + "__old");
+            st.execute("ALTER TABLE " + day + "_renamed RENAME TO " + day);
+            assertThat(CatalogSnapshot.of(c, "ev")).containsExactlyElementsOf(catalogBefore);
+            assertThat(CatalogSnapshot.rows(c, "ev")).containsExactlyElementsOf(rowsBefore);
+        }
+    }
+
+    /**
+     * Killed after the first day's swap, and its {@code P__old} renamed by the DBA (to keep it): it is still the table
+     * the job swapped out, so the capture trigger and the shadow column go from it; it stays under its new name, also
+     * with {@code --drop-old}, which drops only {@code *__old} tables.
+     */
+    @org.junit.jupiter.api.Test
+    void killedAfterASwapThenItsOldPartitionRenamed() throws Exception {
+        TestDatabase.Database db = TestDatabase.cloneDatabase(template, "abandon_kill_old_renamed");
+        String day = killAt(db, "after-swap").split(" ")[2];
+        try (Connection c = db.connect(); Statement st = c.createStatement()) {
+            st.execute("ALTER TABLE " + day + "__old RENAME TO " + day + "_backup");
+        }
+
+        CliRun cleanup = cleanup(db, true);
+        assertThat(cleanup.out()).contains("kept \"public\".\"" + day + "_backup\"").doesNotContain("dropped the kept old");
+        try (Connection c = db.connect(); Statement st = c.createStatement()) {
+            assertThat(leftovers(st)).isEmpty();
+            assertOriginalRows(st, day + "_backup");
+            assertThat(CatalogSnapshot.of(c, "ev")).containsExactlyElementsOf(catalogBefore);
+            assertThat(CatalogSnapshot.rows(c, "ev")).containsExactlyElementsOf(rowsBefore);
+        }
+    }
+
+    /**
      * Another job, a compact with {@code retire: keep} of the first two days, completed before: their {@code *__old} are
      * the operator's backup. This job, a compact of the third day, is killed once its capture committed and given up.
      * Its cleanup leaves the other job's kept tables as they are, with or without {@code --drop-old}, and does not
@@ -276,11 +358,7 @@ class AbandonAfterAKillTest {
             assertThat(olds).isNotEmpty().hasSizeLessThanOrEqualTo(DAYS);
             assertThat(cleanup.out()).contains("kept " + String.join(", ", olds));
             for (String old : olds) {
-                assertThat(one(st, "SELECT count(*) FROM " + old)).isEqualTo(ROWS);
-                assertThat(one(st, "SELECT count(*) FROM pg_attribute a WHERE a.attrelid = '" + old + "'::regclass AND a.attnum > 0"
-                        + " AND NOT a.attisdropped AND NOT EXISTS (SELECT 1 FROM pg_attribute p WHERE p.attrelid = 'ev'::regclass"
-                        + " AND p.attname = a.attname AND p.atttypid = a.atttypid AND NOT p.attisdropped)"))
-                        .as(old + ": only the table's columns, with their types").isZero();
+                assertOriginalRows(st, old);
             }
         }
     }
@@ -318,6 +396,15 @@ class AbandonAfterAKillTest {
             }
         }
         return found;
+    }
+
+    /** {@code old} holds a day's original rows in the table's original columns, with their types. */
+    static void assertOriginalRows(Statement st, String old) throws Exception {
+        assertThat(one(st, "SELECT count(*) FROM " + old)).isEqualTo(ROWS);
+        assertThat(one(st, "SELECT count(*) FROM pg_attribute a WHERE a.attrelid = '" + old + "'::regclass AND a.attnum > 0"
+                + " AND NOT a.attisdropped AND NOT EXISTS (SELECT 1 FROM pg_attribute p WHERE p.attrelid = 'ev'::regclass"
+                + " AND p.attname = a.attname AND p.atttypid = a.atttypid AND NOT p.attisdropped)"))
+                .as(old + ": only the table's columns, with their types").isZero();
     }
 
     /** The columns of {@code tables}, with their types, in order: "table.column type". */
