@@ -126,9 +126,33 @@ public final class BackgroundRetire {
             } catch (PartitionWork.Gone e) { // dropped since its swap: what is left of it is ours
                 n = PartitionNames.recorded(engine.sql().jdbc(), jobKey, partition, engine.definition().schema(), engine.definition().table());
             }
+            // retire drops (or keeps) P__old by its name: only when that is the table the swap made P__old of. Since
+            // the kill, someone may have renamed it (and given the name to another table) or dropped it.
+            String mine = PartitionNames.swappedOut(engine.sql().jdbc(), jobKey, partition);
+            if (!n.qOld().equals(mine)) {
+                retireWithoutItsOld(engine, n, mine);
+                continue;
+            }
             retireNow(engine, n);
             log.info("{}: retired {} (its retire after the swap had not committed)", partition, when);
         }
+    }
+
+    /**
+     * retire of a swapped partition whose P__old is not under its name (renamed since the swap, or dropped): nothing is
+     * dropped or kept by that name, which may be another table's now; the capture trigger goes from wherever it is
+     * (found by its function), with the log and the function, and the partition is recorded retired, its reservation
+     * released. A renamed P__old stays, under its new name, for its DBA.
+     */
+    private static void retireWithoutItsOld(Engine engine, PartitionNames n, String mine) {
+        String jobKey = engine.definition().jobKey();
+        engine.capture().remove(n, mine != null ? mine : n.qPartition());
+        engine.tx().executeWithoutResult(s -> {
+            engine.diskBudget().release(jobKey, n.partition());
+            engine.sql().jdbc().update(PartitionState.RETIRED_NOW, n.qPartition(), jobKey, n.partition());
+        });
+        log.warn("{}: retired without its old partition: {} is {} since the swap; left as it is, without the capture trigger",
+                n.partition(), n.old(), mine == null ? "gone" : "renamed to " + mine);
     }
 
     /**
