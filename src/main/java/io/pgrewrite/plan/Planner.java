@@ -1,5 +1,6 @@
 package io.pgrewrite.plan;
 
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -343,12 +344,13 @@ public final class Planner {
             checks.add(new Plan.Check("partitions.from/to", false, "some partitions have no date lower bound;"
                     + " remove partitions.from/to or partition by a date or timestamp"));
         }
-        for (Partition p : selected) {
-            if (!Identifiers.fits(p.name() + "__old")) {
-                checks.add(new Plan.Check("partition names", false, p.name()
-                        + " is too long to add the suffix __old within PostgreSQL's 63 bytes"));
-                break;
-            }
+        // The swap renames P to P__old (P__rw has a hashed name when P's is too long): PostgreSQL would cut a longer
+        // name short, and retire would look for the old partition under the full one.
+        List<String> tooLong = selected.stream().map(Partition::name).filter(n -> !Identifiers.fits(n + "__old")).toList();
+        if (!tooLong.isEmpty()) {
+            checks.add(new Plan.Check("partition names", false, "partitions " + tooLong + " have more than 58 bytes: the swap"
+                    + " renames each to <name>__old, and PostgreSQL names have at most 63 bytes (it would cut the name short)."
+                    + " Rename them to at most 58 bytes (ALTER TABLE … RENAME TO …), then plan again."));
         }
         checks.add(new Plan.Check("partitions to rewrite", !selected.isEmpty(), selected.isEmpty()
                 ? "none match partitions.from/to" : selected.size() + " of " + table.partitions().size()));
@@ -379,9 +381,20 @@ public final class Planner {
             checks.add(new Plan.Check("type " + def.type() + " exists", typeOk,
                     typeOk ? "ok" : "PostgreSQL does not read it as one type name it knows; fix 'type:'"));
             String shadow = Projection.shadowColumn(col);
-            if (op == Operation.ALTER_COLUMN_TYPE && table.column(shadow).isPresent()) {
-                checks.add(new Plan.Check("shadow column free", false, "column " + shadow
-                        + " exists: a run of this job is in progress. Continue it with `pgrewrite restart`."));
+            if (op == Operation.ALTER_COLUMN_TYPE && !Identifiers.fits(shadow)) {
+                // PostgreSQL would cut the shadow's name to 63 bytes without a word: expand would add (or, with
+                // IF NOT EXISTS, find) a column of another name than the one contract and the sync trigger use.
+                checks.add(new Plan.Check("shadow column name fits", false, "column " + col + " of " + table.name() + " has "
+                        + bytes(col) + " bytes: while the job runs its new values go into a column " + col
+                        + Projection.SHADOW_SUFFIX + " (" + bytes(shadow) + " bytes), and PostgreSQL names have at most 63"
+                        + " bytes (it would cut the name short). Rename the column to at most "
+                        + (63 - bytes(Projection.SHADOW_SUFFIX)) + " bytes first (ALTER TABLE … RENAME COLUMN … TO …),"
+                        + " or use a plain ALTER TABLE."));
+            } else if (op == Operation.ALTER_COLUMN_TYPE && table.column(shadow).isPresent()) {
+                checks.add(new Plan.Check("shadow column free", false, "column " + shadow + " exists: the job adds a column of"
+                        + " that name for " + col + "'s new values. If a run of this job is in progress, continue it with"
+                        + " `pgrewrite restart`; if the column is not pgrewrite's, rename it (ALTER TABLE … RENAME COLUMN … TO …),"
+                        + " then plan again."));
             }
             if (op == Operation.ALTER_COLUMN_TYPE && table.column(col).isPresent()) {
                 List<String> users = jdbc.queryForList(COLUMN_DEPENDENTS, String.class, table.oid(), col);
@@ -422,6 +435,11 @@ public final class Planner {
                         : new Plan.Check("column " + col + " not already " + def.type(), true, current + " -> " + def.type()));
             }
         }
+    }
+
+    /** A name's length as PostgreSQL counts it against its 63 (NAMEDATALEN - 1): in bytes. */
+    private static int bytes(String name) {
+        return name.getBytes(StandardCharsets.UTF_8).length;
     }
 
     private boolean typeExists(String type) {

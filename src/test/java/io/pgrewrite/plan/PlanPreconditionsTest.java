@@ -230,6 +230,50 @@ class PlanPreconditionsTest {
         assertThat(partitionKey.err()).contains("part of the partition key", "every partition's bound is on the partition key");
     }
 
+    /**
+     * PostgreSQL cuts a name of more than 63 bytes short without a word: a retyped column's shadow
+     * ({@code <col>__pgrewrite}) would be added under another name than the one contract and the sync trigger
+     * use (the job "completed", the column not retyped), or be taken for a column of the user's of that shorter
+     * name. Counted in bytes, not characters. A column of the shadow's name is refused whoever made it.
+     */
+    @Test
+    void aColumnNameTooLongForItsShadowColumn() throws Exception {
+        String sixty = "m".repeat(60);
+        String accented = "é".repeat(30); // 30 characters, 60 bytes
+        String fiftyFive = "a".repeat(55);
+        String truncatedShadow = (fiftyFive + "__pgrewrite").substring(0, 63); // what PostgreSQL would have named it
+        try (Connection c = db.connect(); Statement st = c.createStatement()) {
+            Tables.daily(c, "public", "longcols", LocalDate.of(2024, 3, 1), 1, 10);
+            st.execute("ALTER TABLE longcols ADD COLUMN \"" + sixty + "\" smallint, ADD COLUMN \"" + accented + "\" smallint,"
+                    + " ADD COLUMN \"" + fiftyFive + "\" smallint, ADD COLUMN \"" + truncatedShadow + "\" smallint,"
+                    + " ADD COLUMN massa__pgrewrite smallint");
+        }
+        for (String col : java.util.List.of(sixty, accented, fiftyFive)) {
+            CliRun r = plan("table: longcols\noperation: alter-column-type\ncolumn: " + col + "\ntype: integer\n");
+            assertThat(r.exitCode()).as(r.toString()).isEqualTo(ExitCodes.PRECONDITION);
+            assertThat(r.err()).contains("column " + col + " of longcols has " + col.getBytes(java.nio.charset.StandardCharsets.UTF_8).length
+                    + " bytes", "a column " + col + "__pgrewrite", "PostgreSQL names have at most 63 bytes",
+                    "Rename the column to at most 52 bytes");
+        }
+        CliRun taken = plan("table: longcols\noperation: alter-column-type\ncolumn: massa\ntype: integer\n");
+        assertThat(taken.exitCode()).as(taken.toString()).isEqualTo(ExitCodes.PRECONDITION);
+        assertThat(taken.err()).contains("column massa__pgrewrite exists", "continue it with `pgrewrite restart`",
+                "if the column is not pgrewrite's, rename it");
+    }
+
+    /** The swap renames a partition to {@code <name>__old}: 58 bytes at most, in bytes. */
+    @Test
+    void aPartitionNameTooLongForItsOldName() throws Exception {
+        String table = "é".repeat(25); // its partitions' names: 34 characters, 59 bytes
+        try (Connection c = db.connect()) {
+            Tables.daily(c, "public", table, LocalDate.of(2024, 3, 1), 1, 10);
+        }
+        CliRun r = plan("table: " + table + "\noperation: compact\n");
+        assertThat(r.exitCode()).as(r.toString()).isEqualTo(ExitCodes.PRECONDITION);
+        assertThat(r.err()).contains("partitions [" + table + "_20240301] have more than 58 bytes", "renames each to <name>__old",
+                "Rename them to at most 58 bytes");
+    }
+
     @Test
     void aColumnChangeOnSomePartitionsOnly() throws Exception {
         CliRun r = plan("table: ev\noperation: alter-column-type\ncolumn: massa\ntype: integer\npartitions:\n  from: 2024-03-02\n");
