@@ -212,6 +212,7 @@ public final class Planner {
         checks.add(ConnectionBudget.check(jdbc, def.workers()));
         diskCheck(def, selected, checks);
         checks.addAll(CarryOverCheck.checks(jdbc, def, table, selected));
+        checks.addAll(DependentsCheck.checks(jdbc, def, table, selected)); // what refers to the partitions or stores the row type
 
         long largest = selected.stream().mapToLong(Partition::totalBytes).max().orElse(0);
         long peak = largest * Math.min(def.workers(), Math.max(1, selected.size()));
