@@ -25,6 +25,13 @@ final class DependentsCheck {
      * whatever else refers to its row type or one of those types directly (a composite type's or a view's column, a
      * function's argument): all of them keep the row type of {@code P__old}, and retire could not drop it. The
      * internal dependents (the type's own array type, a composite type's pg_class row) are the type's own.
+     * <p>
+     * Then what depends on a selected partition's pg_class row (?5) other than what the swap carries or builds on the
+     * copy: its own indexes, constraints (a foreign key referencing it is Planner.FOREIGN_KEYS' refusal), triggers,
+     * policies, column defaults, extended statistics, publication membership, and its TOAST table and row type
+     * (internal). What is left stays with {@code P__old}: a view or materialized view (its {@code _RETURN} rule, named
+     * by the view) or a rule on another table reading it, a rule on it, a {@code BEGIN ATOMIC} function, another
+     * table's policy or constraint trigger naming it, a sequence {@code OWNED BY} one of its columns.
      */
     static final String DEPENDENTS = """
             WITH RECURSIVE used(typ, root, via_class, via_obj, via_sub, direct) AS (
@@ -49,6 +56,22 @@ final class DependentsCheck {
                    AND EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = k.oid AND a.atttypid = u.typ AND NOT a.attisdropped
                                 AND (d.objsubid = 0 OR a.attnum = d.objsubid))
                 OR u.direct AND u.root <> ?::oid
+            UNION ALL
+            SELECT DISTINCT 'depends', d.refobjid::bigint, d.refobjid::regclass::text,
+                   coalesce((SELECT pg_describe_object('pg_class'::regclass, r.ev_class, 0) FROM pg_rewrite r
+                              WHERE d.classid = 'pg_rewrite'::regclass AND r.oid = d.objid AND r.rulename = '_RETURN'),
+                            pg_describe_object(d.classid, d.objid, 0))
+              FROM pg_depend d
+             WHERE d.refclassid = 'pg_class'::regclass AND d.refobjid = ANY (?::oid[]) AND d.deptype <> 'i'
+               AND d.classid NOT IN ('pg_attrdef'::regclass, 'pg_statistic_ext'::regclass, 'pg_publication_rel'::regclass)
+               AND NOT (d.classid = 'pg_class'::regclass
+                        AND EXISTS (SELECT 1 FROM pg_index i WHERE i.indexrelid = d.objid AND i.indrelid = d.refobjid))
+               AND NOT (d.classid = 'pg_constraint'::regclass AND EXISTS (SELECT 1 FROM pg_constraint c WHERE c.oid = d.objid
+                          AND (c.conrelid = d.refobjid OR c.contype = 'f')))
+               AND NOT (d.classid = 'pg_trigger'::regclass
+                        AND EXISTS (SELECT 1 FROM pg_trigger t WHERE t.oid = d.objid AND t.tgrelid = d.refobjid))
+               AND NOT (d.classid = 'pg_policy'::regclass
+                        AND EXISTS (SELECT 1 FROM pg_policy p WHERE p.oid = d.objid AND p.polrelid = d.refobjid))
              ORDER BY 1, 3, 4
             """;
 
@@ -62,14 +85,17 @@ final class DependentsCheck {
         boolean retype = def.operation() == Operation.ALTER_COLUMN_TYPE;
         List<String> storedRows = new ArrayList<>();
         List<String> partitionRows = new ArrayList<>();
+        List<String> dependents = new ArrayList<>();
         jdbc.query(DEPENDENTS, (RowCallbackHandler) rs -> {
             String what = rs.getString("what");
-            if (rs.getLong("root_oid") == table.oid()) {
+            if (rs.getString("kind").equals("depends")) {
+                dependents.add(what + " (on " + rs.getString("root") + ")");
+            } else if (rs.getLong("root_oid") == table.oid()) {
                 storedRows.add(what);
             } else {
                 partitionRows.add(what + " (" + rs.getString("root") + ")");
             }
-        }, oids, table.oid(), retype, table.oid());
+        }, oids, table.oid(), retype, table.oid(), oids);
         List<Plan.Check> checks = new ArrayList<>();
         if (retype) {
             checks.add(new Plan.Check("no column stores " + table.name() + "'s row type", storedRows.isEmpty(), storedRows.isEmpty()
@@ -85,6 +111,15 @@ final class DependentsCheck {
                         + " with it to <partition>__old (a column of it would hold rows of a table no longer in "
                         + table.name() + "), which retire then could not drop. Drop them, or make them use " + table.name()
                         + "'s row type (the same columns) instead, first, then plan again."));
+        checks.add(new Plan.Check("nothing else depends on a partition", dependents.isEmpty(), dependents.isEmpty() ? "none"
+                : dependents + " depend on the partition named itself, not on " + table.name() + ": the swap renames the"
+                        + " partition to <partition>__old and puts its copy, a new table, in its place, and these stay with"
+                        + " the old one: a view, a rule on another table, a policy or a function would read rows no longer in "
+                        + table.name() + ", which the application's writes no longer reach, and retire could not drop the old"
+                        + " partition; a rule on the partition, or a sequence OWNED BY one of its columns, would be dropped with"
+                        + " it at retire. Make them use " + table.name() + " instead (its partition key selects"
+                        + " the same rows), or drop them for the job and create them again after (ALTER SEQUENCE … OWNED BY"
+                        + " NONE for a sequence), or rewrite the blocking way (ALTER TABLE, VACUUM FULL), then plan again."));
         return checks;
     }
 }

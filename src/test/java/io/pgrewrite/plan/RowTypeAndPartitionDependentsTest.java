@@ -102,4 +102,39 @@ class RowTypeAndPartitionDependentsTest {
         assertThat(after.exitCode()).as(after.toString()).isEqualTo(ExitCodes.OK);
         assertThat(after.out()).contains("nothing uses a partition's row type");
     }
+
+    /**
+     * A view on one day reads {@code P__old} after its swap (rows the application no longer writes to), and retire
+     * cannot drop it; so does a materialized view or a {@code BEGIN ATOMIC} function; a rule on the day, or a sequence
+     * owned by its column, would go with {@code P__old} at retire. Refused for every operation, named. What the swap
+     * carries (the day's own index, CHECK, default, policy, extended statistics) is not.
+     */
+    @Test
+    void objectsOnAPartitionItselfRefuseEveryOperation() throws Exception {
+        try (Connection c = db.connect()) {
+            Tables.daily(c, "public", "w17", LocalDate.of(2024, 3, 1), 2, 10);
+        }
+        sql("CREATE VIEW w17_first_day AS SELECT id, massa FROM w17_20240301",
+                "CREATE MATERIALIZED VIEW w17_counts AS SELECT count(*) FROM w17_20240302",
+                "CREATE FUNCTION w17_rows() RETURNS bigint LANGUAGE sql BEGIN ATOMIC SELECT count(*) FROM w17_20240302; END",
+                "CREATE RULE w17_keep AS ON DELETE TO w17_20240302 DO INSTEAD NOTHING",
+                "CREATE SEQUENCE w17_seq OWNED BY w17_20240301.id",
+                "CREATE INDEX w17_day_label ON w17_20240301 (label)", "CREATE STATISTICS w17_day_stats ON id, label FROM w17_20240301",
+                "ALTER TABLE w17_20240301 ADD CONSTRAINT w17_day_small CHECK (label <> '')",
+                "ALTER TABLE w17_20240301 ALTER COLUMN label SET DEFAULT 'day'",
+                "ALTER TABLE w17_20240301 ENABLE ROW LEVEL SECURITY", "CREATE POLICY w17_day_all ON w17_20240301 USING (true)");
+        for (String job : new String[] {"operation: compact\n", "operation: alter-column-type\ncolumn: massa\ntype: integer\n"}) {
+            CliRun r = plan("table: w17\n" + job);
+            assertThat(r.exitCode()).as(r.toString()).isEqualTo(ExitCodes.PRECONDITION);
+            assertThat(r.err()).contains("view w17_first_day (on w17_20240301)", "materialized view w17_counts (on w17_20240302)",
+                    "function w17_rows() (on w17_20240302)", "rule w17_keep on table w17_20240302 (on w17_20240302)",
+                    "sequence w17_seq (on w17_20240301)", "depend on the partition named itself, not on w17",
+                    "Make them use w17 instead").doesNotContain("w17_day_label", "w17_day_stats", "w17_day_small", "w17_day_all");
+        }
+        sql("DROP VIEW w17_first_day", "DROP MATERIALIZED VIEW w17_counts", "DROP FUNCTION w17_rows",
+                "DROP RULE w17_keep ON w17_20240302", "DROP SEQUENCE w17_seq");
+        CliRun after = plan("table: w17\noperation: compact\n");
+        assertThat(after.exitCode()).as(after.toString()).isEqualTo(ExitCodes.OK);
+        assertThat(after.out()).contains("nothing else depends on a partition");
+    }
 }
