@@ -71,6 +71,18 @@ public final class Planner {
      * the blocking ALTER keeps them. The parent's own membership is COLUMN_DEPENDENTS'. Catalog only.
      */
     /**
+     * The table's DEFERRABLE primary and unique keys on the column: ColumnObjects rebuilds a key on the new column from
+     * a plain unique index (prebuilt on each partition, attached at contract), NOT DEFERRABLE, so a statement that
+     * relies on deferring it would fail, during the job on each partition swapped in and for good after contract.
+     * Catalog only.
+     */
+    static final String DEFERRABLE_KEYS_ON_COLUMN = """
+            SELECT c.conname::text FROM pg_constraint c JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = ANY (c.conkey)
+             WHERE c.conrelid = ? AND a.attname = ? AND c.contype IN ('p', 'u') AND c.condeferrable
+             ORDER BY 1
+            """;
+
+    /**
      * Extended statistics that use the column (on the table or any partition) which contract could not drop and
      * create again as pgrewrite's role: DROP STATISTICS needs their owner's rights, CREATE STATISTICS the
      * schema's CREATE. Catalog only.
@@ -408,6 +420,12 @@ public final class Planner {
                                 + " their definitions); a NOT VALID CHECK must be"
                                 + " validated (ALTER TABLE … VALIDATE CONSTRAINT, online) or dropped first."
                                 + " Drop them first (and recreate them after), or use a plain ALTER TABLE."));
+                List<String> deferrable = jdbc.queryForList(DEFERRABLE_KEYS_ON_COLUMN, String.class, table.oid(), col);
+                checks.add(new Plan.Check("no DEFERRABLE key on column " + col, deferrable.isEmpty(), deferrable.isEmpty() ? "none"
+                        : "keys " + deferrable + " of " + table.name() + " are DEFERRABLE: pgrewrite rebuilds a key on the new"
+                                + " column NOT DEFERRABLE (from a unique index on each partition), so a statement that relies on"
+                                + " deferring it would fail, on each partition once it is swapped in and for good after the job."
+                                + " Use a plain ALTER TABLE, or drop the key and add it again NOT DEFERRABLE first."));
                 List<String> local = jdbc.queryForList(PARTITION_OBJECTS_ON_COLUMN, String.class, col, table.oid(), table.oid());
                 checks.add(new Plan.Check("no partition's own index or CHECK on column " + col, local.isEmpty(), local.isEmpty() ? "none"
                         : local + " belong to single partitions, not to " + table.name() + ": contract's DROP COLUMN would drop"

@@ -261,6 +261,23 @@ class PlanPreconditionsTest {
                 "if the column is not pgrewrite's, rename it");
     }
 
+    /**
+     * A DEFERRABLE key on the retyped column: rebuilt NOT DEFERRABLE, it would fail the application's statements that
+     * defer it (a review reproduced an UPDATE … SET seq = seq + 1 failing on a swapped partition and after contract).
+     */
+    @Test
+    void aDeferrableKeyOnTheRetypedColumn() throws Exception {
+        try (Connection c = db.connect(); Statement st = c.createStatement()) {
+            Tables.daily(c, "public", "deferred", LocalDate.of(2024, 3, 1), 1, 10);
+            st.execute("ALTER TABLE deferred ADD CONSTRAINT deferred_seq UNIQUE (massa, at) DEFERRABLE INITIALLY IMMEDIATE");
+        }
+        CliRun r = plan("table: deferred\noperation: alter-column-type\ncolumn: massa\ntype: integer\n");
+        assertThat(r.exitCode()).as(r.toString()).isEqualTo(ExitCodes.PRECONDITION);
+        assertThat(r.err()).contains("keys [deferred_seq] of deferred are DEFERRABLE", "NOT DEFERRABLE", "Use a plain ALTER TABLE");
+        CliRun other = plan("table: deferred\noperation: alter-column-type\ncolumn: id\ntype: numeric\n");
+        assertThat(other.toString()).doesNotContain("are DEFERRABLE");
+    }
+
     /** The swap renames a partition to {@code <name>__old}: 58 bytes at most, in bytes. */
     @Test
     void aPartitionNameTooLongForItsOldName() throws Exception {
