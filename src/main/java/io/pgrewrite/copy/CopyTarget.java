@@ -28,7 +28,11 @@ public final class CopyTarget {
     private static final Logger log = LoggerFactory.getLogger(CopyTarget.class);
 
     /**
-     * LIKE the parent: its live columns, NOT NULLs, defaults, storage and compression. Nobody but
+     * LIKE P: its live columns in P's order (the parent's, with their types and names, as every partition has them,
+     * but a table attached as a partition keeps the order it was made with), P's NOT NULLs, defaults, storage and
+     * compression, which may be its own (a default or NOT NULL set on P alone), as the blocking ALTER keeps them.
+     * LIKE the parent instead lost those and put the columns in the parent's order (an application's positional
+     * INSERT into the partition then failed, or swapped two columns of a type). Nobody but
      * pgrewrite sees this table until the swap, so no lock matters here. The parent's valid CHECKs follow
      * with {@link #ADD_CHECK}, not with INCLUDING CONSTRAINTS, which would also add its NOT VALID ones as
      * valid (and a legacy row that violates one would fail the copy): those come after the copy, NOT VALID
@@ -133,11 +137,11 @@ public final class CopyTarget {
         if (!exists) {
             List<String[]> checks = checkRows.get();
             List<String> tablespace = spaces.get();
-            // LIKE takes only AccessShareLock on the parent: no autovacuum to clear off the partitions (Scope.ONLY).
-            lockRetry.run("create " + n.rw(), List.of(n.qParent()), LockRetry.Scope.ONLY, () -> { }, t -> {
+            // LIKE takes only AccessShareLock on P, which autovacuum does not conflict with (Scope.ONLY).
+            lockRetry.run("create " + n.rw(), List.of(n.qPartition()), LockRetry.Scope.ONLY, () -> { }, t -> {
                 // The table and its CHECKs in one round trip (DDL text without parameters).
                 List<String> ddl = new java.util.ArrayList<>();
-                ddl.add(String.format(CREATE_RW, n.qRw(), n.qParent(), with(p.reloptions(), storage),
+                ddl.add(String.format(CREATE_RW, n.qRw(), n.qPartition(), with(p.reloptions(), storage),
                         tablespace.isEmpty() ? "" : " TABLESPACE " + Identifiers.quote(tablespace.get(0))));
                 for (String[] c : checks) {
                     ddl.add(String.format(ADD_CHECK, n.qRw(), Identifiers.quote(c[0]), c[1]));
@@ -161,7 +165,7 @@ public final class CopyTarget {
 
     /**
      * Whether {@code P__rw} still has the shape it must have to be attached in P's place: null when it
-     * does, else what differs. Columns (name, type, NOT NULL) must be the parent's, the parent's CHECKs
+     * does, else what differs. Columns (name, type, NOT NULL) must be P's, the parent's CHECKs
      * must be there (same definition, NOT VALID included); once the bound CHECK is there (IndexBuild
      * ran) every index of P must have its copy and P's own CHECKs too. A handful of catalog reads: cheap
      * enough to ask before every step and under the swap's lock.
@@ -171,17 +175,17 @@ public final class CopyTarget {
     }
 
     /**
-     * What {@link #drift} and {@link #requireShape} look at, read in one round trip: the columns and CHECKs of the
-     * parent and of P__rw, whether the bound CHECK is there, and what P__rw still lacks of P's indexes and the
+     * What {@link #drift} and {@link #requireShape} look at, read in one round trip: the columns of P and of P__rw, the
+     * CHECKs of the parent and of P__rw, whether the bound CHECK is there, and what P__rw still lacks of P's indexes and the
      * parent's NOT VALID CHECKs (read whether the copy is indexed yet or not: a catalog read costs less than a
      * round trip). Catalog only, no locks.
      */
-    record Shape(PartitionNames n, List<String> parentColumns, List<String> rwColumns, List<String> parentChecks,
+    record Shape(PartitionNames n, List<String> sourceColumns, List<String> rwColumns, List<String> parentChecks,
             List<String> rwChecks, boolean bounded, List<String> missingIndexes, Map<String, String> missingChecks) {
 
         static Shape read(JdbcTemplate jdbc, PartitionNames n) {
             io.pgrewrite.pg.RoundTrip reads = new io.pgrewrite.pg.RoundTrip(jdbc);
-            java.util.function.Supplier<List<String>> parentColumns = reads.list(COLUMNS, (rs, i) -> rs.getString(1), n.qParent());
+            java.util.function.Supplier<List<String>> sourceColumns = reads.list(COLUMNS, (rs, i) -> rs.getString(1), n.qPartition());
             java.util.function.Supplier<List<String>> rwColumns = reads.list(COLUMNS, (rs, i) -> rs.getString(1), n.qRw());
             java.util.function.Supplier<List<String>> parentChecks = reads.list(CHECKS, (rs, i) -> rs.getString(1) + ": " + rs.getString(2), n.qParent());
             java.util.function.Supplier<List<String>> rwChecks = reads.list(CHECKS, (rs, i) -> rs.getString(1) + ": " + rs.getString(2), n.qRw());
@@ -192,20 +196,27 @@ public final class CopyTarget {
             reads.run();
             Map<String, String> missingChecks = new java.util.LinkedHashMap<>();
             checks.get().forEach(c -> missingChecks.put(c[0], c[1]));
-            return new Shape(n, parentColumns.get(), rwColumns.get(), parentChecks.get(), rwChecks.get(),
+            return new Shape(n, sourceColumns.get(), rwColumns.get(), parentChecks.get(), rwChecks.get(),
                     Boolean.TRUE.equals(bounded.get()), indexes.get(), missingChecks);
         }
 
-        /** Columns and the parent's CHECKs: a difference there means copy again. Null when they match. */
+        /**
+         * P's columns (a column added to or changed on the parent is P's too, and P may have NOT NULLs of its own) and
+         * the parent's CHECKs: a difference there means copy again. Null when they match, or when P is gone (the swap
+         * finds that).
+         */
         String shapeDrift() {
-            Set<String> want = new TreeSet<>(parentColumns);
+            if (sourceColumns.isEmpty()) {
+                return null;
+            }
+            Set<String> want = new TreeSet<>(sourceColumns);
             Set<String> have = new TreeSet<>(rwColumns);
             if (!want.equals(have)) {
                 Set<String> added = new TreeSet<>(want);
                 added.removeAll(have);
                 Set<String> extra = new TreeSet<>(have);
                 extra.removeAll(want);
-                return "the columns of " + n.parent() + " changed since " + n.rw() + " was created (now " + added
+                return "the columns of " + n.partition() + " changed since " + n.rw() + " was created (now " + added
                         + (extra.isEmpty() ? "" : ", no longer " + extra) + ")";
             }
             Set<String> checks = new TreeSet<>(parentChecks);

@@ -326,7 +326,7 @@ class SchemaDriftTest {
         TestDatabase.Database db = table("drift_columns", 2, 1000);
         TestDatabase.Database ref = TestDatabase.cloneDatabase(db, "drift_columnsref");
         int added = changedAgainAndAgain(db, i -> List.of("ALTER TABLE ev ADD COLUMN x" + i + " text"),
-                "ev_20240301: the columns of ev changed since ev_20240301__rw was created",
+                "ev_20240301: the columns of ev_20240301 changed since ev_20240301__rw was created",
                 io.pgrewrite.plan.PartitionWork.ITS_SHAPE);
         CliRun restart = CliRun.run(db, "restart", String.valueOf(lastExecution(db)));
         assertThat(restart.exitCode()).as(restart.toString()).isEqualTo(ExitCodes.OK);
