@@ -30,7 +30,9 @@ final class OneExpression {
     /**
      * The block's own text is fixed: no definition text is ever part of it. AccessShareLock on the
      * parent only (parse analysis of {@code FROM ONLY parent}), for the instant of the check; no partition
-     * is opened.
+     * is opened. A refusal with SQLSTATE 0A000 (a set-returning function in WHERE) comes back as P0001 with the same
+     * message: the connection pool takes 0A000 for a broken connection and closes it, and the check's rollback then
+     * failed the plan with "Connection is closed".
      */
     static final String OPEN_AS_CURSOR = """
             DO $pgrewrite_check$
@@ -39,6 +41,8 @@ final class OneExpression {
             BEGIN
                 OPEN c FOR EXECUTE current_setting('pgrewrite.expression_check');
                 CLOSE c;
+            EXCEPTION WHEN feature_not_supported THEN
+                RAISE EXCEPTION USING MESSAGE = SQLERRM;
             END
             $pgrewrite_check$""";
 
@@ -47,9 +51,24 @@ final class OneExpression {
     private OneExpression() {
     }
 
-    /** The statement the check parses, with the expression on lines of its own as everywhere else. */
+    /**
+     * The statement the check parses, with the expression on lines of its own as everywhere else. In the WHERE clause
+     * too, which PostgreSQL refuses aggregates, window and set-returning functions in: the copy computes the expression
+     * for each row on its own, and a sum over the rows read (a partition's, or the trigger's one row) is no column's
+     * value (an {@code add-column} of {@code sum(massa) over ()} completed with a sum per partition). The table goes by
+     * an alias the expression cannot name: the copy reads a partition, not the table, so {@code ev.massa} would fail
+     * there, after expand.
+     */
     static String probe(String castExpression, String qualifiedParent) {
-        return "SELECT " + castExpression + " FROM ONLY " + qualifiedParent + " LIMIT 0";
+        return "SELECT " + castExpression + " FROM ONLY " + qualifiedParent + " AS \"pgrewrite row\" WHERE ("
+                + castExpression + ") IS NULL LIMIT 0";
+    }
+
+    /** The server's word for the probe's WHERE, said of what the operator wrote. */
+    static String inOwnWords(String problem) {
+        return problem == null ? null : problem.replace("not allowed in WHERE", "not allowed in an expression computed for each"
+                + " row on its own").replaceAll("invalid reference to FROM-clause entry for table (\"[^\"]*\"|\\S+)",
+                        "a column is named with its table ($1): name it alone");
     }
 
     /**
@@ -72,7 +91,7 @@ final class OneExpression {
                 if (MULTIPLE_COMMANDS.equals(e.getSQLState())) {
                     return "PostgreSQL reads it as more than one SQL command (a ';' ends the statement it is placed in)";
                 }
-                return primaryMessage(e);
+                return inOwnWords(primaryMessage(e));
             } finally {
                 if (savepoint == null) {
                     c.rollback();

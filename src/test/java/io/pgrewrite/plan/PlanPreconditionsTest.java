@@ -158,6 +158,17 @@ class PlanPreconditionsTest {
         CliRun backfill = plan("table: ev\noperation: backfill\nset:\n  massa: nosuchcol * 2\n");
         assertThat(backfill.exitCode()).isEqualTo(ExitCodes.PRECONDITION);
         assertThat(backfill.err()).contains("nosuchcol", "Fix 'set.massa:'");
+        // What a blocking ALTER's USING or an UPDATE's SET refuses: not one value of the row it is computed for.
+        for (String[] e : new String[][] {{"sum(massa) over ()", "window functions are not allowed in an expression computed for each row"},
+                {"count(*)", "aggregate functions are not allowed in an expression computed for each row"},
+                {"generate_series(massa, massa + 1)", "set-returning functions are not allowed in an expression computed for each row"},
+                {"ev.massa + 1", "a column is named with its table (\"ev\"): name it alone"}}) {
+            CliRun added = plan("table: ev\noperation: add-column\ncolumn: c\ntype: bigint\nusing: " + e[0] + "\n");
+            assertThat(added.exitCode()).as(added.toString()).isEqualTo(ExitCodes.PRECONDITION);
+            assertThat(added.err()).contains(e[1], "Fix 'using:'");
+        }
+        assertThat(plan("table: ev\noperation: add-column\ncolumn: c\ntype: bigint\nusing: massa * 2\n").exitCode())
+                .isEqualTo(ExitCodes.OK);
     }
 
     @Test
