@@ -46,15 +46,18 @@ public final class ColumnObjects {
     /**
      * Parent indexes that use the column (key or INCLUDE column: indkey; expression or predicate: pg_depend,
      * which for an index that backs a constraint records the columns on the constraint instead), with the
-     * constraint they back. Catalog only.
+     * constraint they back, their tablespace and comment (as a literal), which the blocking ALTER keeps. Catalog only.
      */
     static final String PARENT_INDEXES = ("""
             SELECT i.indexrelid AS oid, ic.relname AS name, i.indisunique AS is_unique,
                    pg_get_indexdef(i.indexrelid) AS def,
                    %s AS tail,
-                   coalesce(con.contype::text, '') AS contype, pg_get_constraintdef(con.oid) AS condef
+                   coalesce(con.contype::text, '') AS contype, pg_get_constraintdef(con.oid) AS condef,
+                   pg_get_expr(i.indpred, i.indrelid) AS predicate, coalesce(ts.spcname, '') AS tablespace,
+                   quote_literal(obj_description(i.indexrelid, 'pg_class')) AS comment
               FROM pg_index i
               JOIN pg_class ic ON ic.oid = i.indexrelid
+              LEFT JOIN pg_tablespace ts ON ts.oid = ic.reltablespace
               LEFT JOIN pg_constraint con ON con.conindid = i.indexrelid AND con.conrelid = i.indrelid AND con.contype IN ('p', 'u', 'x')
              WHERE i.indrelid = to_regclass(?)
                AND EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = i.indrelid AND a.attname = ?
@@ -73,6 +76,18 @@ public final class ColumnObjects {
             """;
 
     /** Each partition's index attached to a parent index: its name now is the name it gets back at contract. Catalog only. */
+    /**
+     * Per parent index of the column, the tablespace and comment (a literal) of the partition's index attached to it:
+     * the blocking ALTER rebuilds each partition's index where it is, with its comment. Catalog only.
+     */
+    static final String CHILD_FACTS = """
+            SELECT h.inhparent, coalesce(t.spcname, ''), quote_literal(obj_description(c.oid, 'pg_class'))
+              FROM pg_inherits h JOIN pg_index i ON i.indexrelid = h.inhrelid JOIN pg_class c ON c.oid = i.indexrelid
+              LEFT JOIN pg_tablespace t ON t.oid = c.reltablespace
+             WHERE i.indrelid = to_regclass(?) AND h.inhparent = ANY (?::oid[])
+            """;
+    static final String COMMENT_ON_INDEX = "COMMENT ON INDEX %s IS %s";
+
     static final String CHILD_INDEX = """
             SELECT c.relname FROM pg_inherits h JOIN pg_index i ON i.indexrelid = h.inhrelid JOIN pg_class c ON c.oid = i.indexrelid
              WHERE h.inhparent = ? AND i.indrelid = ?
@@ -128,7 +143,9 @@ public final class ColumnObjects {
     static final String ADD_IDENTITY = "ALTER TABLE %s ALTER COLUMN %s ADD GENERATED %s AS IDENTITY (SEQUENCE NAME %s%s)";
     static final String SETVAL = "SELECT setval(?::regclass, ?, ?)";
 
-    record Index(long oid, String name, boolean unique, String definition, String tail, String contype, String condef) {
+    /** @param comment as a literal, or null */
+    record Index(long oid, String name, boolean unique, String definition, String tail, String contype, String condef,
+            String predicate, String tablespace, String comment) {
         String shadowName(long tableOid) {
             return "pgrws_" + oid + "_" + tableOid;
         }
@@ -172,7 +189,8 @@ public final class ColumnObjects {
         List<Index> indexes = jdbc.query(PARENT_INDEXES, (rs, i) -> new Index(rs.getLong("oid"), rs.getString("name"),
                 rs.getBoolean("is_unique"), rs.getString("def"),
                 io.pgrewrite.pg.IndexDefinitions.require(rs.getString("tail"), rs.getString("name")), rs.getString("contype"),
-                rs.getString("condef")), parent, def.column());
+                rs.getString("condef"), rs.getString("predicate"), rs.getString("tablespace"), rs.getString("comment")),
+                parent, def.column());
         List<Check> checks = jdbc.query(PARENT_CHECKS, (rs, i) -> new Check(rs.getLong("oid"), rs.getString("conname"),
                 rs.getString("def"), rs.getBoolean("convalidated")), parent, def.column());
         List<Sequence> seqs = jdbc.query(SEQUENCE, (rs, i) -> new Sequence(rs.getString("seq"), "i".equals(rs.getString("kind")),
@@ -198,9 +216,10 @@ public final class ColumnObjects {
         }
         long rwOid = sql.dryRun() ? 0 : sql.queryOne(TABLE_OID, Long.class, w.names().qRw());
         List<String> ddl = new ArrayList<>();
+        Map<Long, String[]> facts = o.childFacts(w.names().qPartition()); // P's: the copy takes its place
         for (Index idx : o.indexes) {
             if (!have.contains(idx.shadowName(rwOid))) {
-                ddl.add(o.createShadowIndex(idx, w.names().qRw(), rwOid));
+                ddl.addAll(o.createShadowIndex(idx, w.names().schema(), w.names().qRw(), rwOid, facts));
             }
         }
         for (Check c : o.checks) {
@@ -211,9 +230,33 @@ public final class ColumnObjects {
         return ddl;
     }
 
-    private String createShadowIndex(Index idx, String on, long tableOid) {
-        return String.format(CREATE_INDEX, idx.unique() ? "UNIQUE " : "", Identifiers.quote(idx.shadowName(tableOid)), on,
-                shadowed(idx.tail()));
+    /**
+     * The index on the shadow column, where the partition's index of {@code idx} is (else where the parent's is), with its
+     * comment: the blocking ALTER rebuilds each index in its tablespace and keeps its comment.
+     */
+    private List<String> createShadowIndex(Index idx, String schema, String on, long tableOid, Map<Long, String[]> facts) {
+        String[] f = facts.getOrDefault(idx.oid(), new String[] {idx.tablespace(), null});
+        String name = idx.shadowName(tableOid);
+        List<String> ddl = new ArrayList<>();
+        ddl.add(String.format(CREATE_INDEX, idx.unique() ? "UNIQUE " : "", Identifiers.quote(name), on,
+                shadowed(io.pgrewrite.pg.IndexDefinitions.withTablespace(idx.tail(), idx.predicate(), f[0]))));
+        if (f[1] != null) {
+            ddl.add(String.format(COMMENT_ON_INDEX, Identifiers.qualified(schema, name), f[1]));
+        }
+        return ddl;
+    }
+
+    /** {@link #CHILD_FACTS} of {@code qualified}: per parent index oid, {tablespace, comment literal or null}. */
+    private Map<Long, String[]> childFacts(String qualified) {
+        Map<Long, String[]> facts = new java.util.HashMap<>();
+        if (sql.dryRun() || indexes.isEmpty()) {
+            return facts;
+        }
+        Long[] oids = indexes.stream().map(Index::oid).toArray(Long[]::new);
+        sql.jdbc().query(CHILD_FACTS, rs -> {
+            facts.put(rs.getLong(1), new String[] {rs.getString(2), rs.getString(3)});
+        }, qualified, oids);
+        return facts;
     }
 
     private String shadowed(String definition) {
@@ -231,10 +274,16 @@ public final class ColumnObjects {
         }
         for (Partition p : table.partitions()) {
             String q = p.qualified();
+            Map<Long, String[]> facts = null;
             for (Index idx : indexes) {
                 if (!Boolean.TRUE.equals(sql.queryOne(HAS_INDEX, Boolean.class, q, idx.shadowName(p.oid())))) {
+                    facts = facts != null ? facts : childFacts(q);
+                    List<String> create = createShadowIndex(idx, p.schema(), q, p.oid(), facts);
                     lockRetry.run("index " + shadow + " on " + p.name(), List.of(q), LockRetry.Scope.ONLY, () -> { },
-                            t -> sql.execute(createShadowIndex(idx, q, p.oid())));
+                            t -> {
+                                sql.executeAll(create);
+                                return null;
+                            });
                     FaultPoints.reach("contract:shadow-index", p.name());
                 }
             }
@@ -317,10 +366,13 @@ public final class ColumnObjects {
         for (Index idx : indexes) {
             String qIdx = Identifiers.qualified(table.schema(), idx.name());
             boolean key = "p".equals(idx.contype()) || "u".equals(idx.contype());
-            if (key) {
+            if (key) { // pg_get_constraintdef names the index's tablespace (USING INDEX TABLESPACE)
                 ddl.add(String.format(ADD_PARENT_CONSTRAINT, parent, Identifiers.quote(idx.name()), idx.condef()));
-            } else {
-                ddl.add(idx.definition()); // pg_get_indexdef of a partitioned index says ON ONLY
+            } else { // pg_get_indexdef of a partitioned index says ON ONLY; it never names the tablespace
+                ddl.add(io.pgrewrite.pg.IndexDefinitions.withTablespace(idx.definition(), idx.predicate(), idx.tablespace()));
+            }
+            if (idx.comment() != null) {
+                ddl.add(String.format(COMMENT_ON_INDEX, qIdx, idx.comment()));
             }
             for (Partition p : table.partitions()) {
                 String prebuilt = idx.shadowName(p.oid());

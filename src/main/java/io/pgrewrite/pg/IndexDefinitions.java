@@ -42,4 +42,23 @@ public final class IndexDefinitions {
         }
         return tail;
     }
+
+    /**
+     * The index's tablespace goes before its WHERE clause (CREATE INDEX … [TABLESPACE t] [WHERE p]);
+     * pg_get_indexdef ends with " WHERE " and the predicate as pg_get_expr prints it.
+     */
+    public static String withTablespace(String tail, String predicate, String tablespace) {
+        if (tablespace == null || tablespace.isEmpty()) {
+            return tail;
+        }
+        String clause = " TABLESPACE " + Identifiers.quote(tablespace);
+        if (predicate == null) {
+            return tail + clause;
+        }
+        String where = " WHERE " + predicate;
+        if (!tail.endsWith(where)) {
+            throw new IllegalStateException("cannot place the tablespace in index definition " + tail);
+        }
+        return tail.substring(0, tail.length() - where.length()) + clause + where;
+    }
 }

@@ -16,7 +16,7 @@ final class PartitionCatalog {
 
     /**
      * {@code definition_tail} is pg_get_indexdef from " USING " ({@link io.pgrewrite.pg.IndexDefinitions}): the part that does not name the index or table
-     * (it never names the tablespace: {@link #withTablespace} puts it in). The comments come as literals.
+     * (it never names the tablespace: {@link io.pgrewrite.pg.IndexDefinitions#withTablespace} puts it in). The comments come as literals.
      */
     static final String INDEXES = ("""
             SELECT i.indexrelid AS oid, ic.relname AS name, i.indisunique,
@@ -102,7 +102,7 @@ final class PartitionCatalog {
     }
 
     static final RowMapper<Index> INDEX = (rs, i) -> new Index(rs.getLong("oid"), rs.getString("name"), rs.getBoolean("indisunique"),
-            withTablespace(io.pgrewrite.pg.IndexDefinitions.require(rs.getString("definition_tail"), rs.getString("name")),
+            io.pgrewrite.pg.IndexDefinitions.withTablespace(io.pgrewrite.pg.IndexDefinitions.require(rs.getString("definition_tail"), rs.getString("name")),
                     rs.getString("predicate"), rs.getString("tablespace")),
             rs.getString("contype"), rs.getString("conname"),
             rs.getBoolean("deferrable") ? rs.getBoolean("deferred") ? " DEFERRABLE INITIALLY DEFERRED" : " DEFERRABLE" : "",
@@ -132,25 +132,6 @@ final class PartitionCatalog {
     static Supplier<Facts> facts(RoundTrip reads, String qualified) {
         Supplier<List<Facts>> rows = reads.list(TABLE_FACTS, FACTS, qualified);
         return () -> rows.get().get(0);
-    }
-
-    /**
-     * The index's tablespace goes before its WHERE clause (CREATE INDEX … [TABLESPACE t] [WHERE p]);
-     * pg_get_indexdef ends with " WHERE " and the predicate as pg_get_expr prints it.
-     */
-    static String withTablespace(String tail, String predicate, String tablespace) {
-        if (tablespace == null || tablespace.isEmpty()) {
-            return tail;
-        }
-        String clause = " TABLESPACE " + io.pgrewrite.pg.Identifiers.quote(tablespace);
-        if (predicate == null) {
-            return tail + clause;
-        }
-        String where = " WHERE " + predicate;
-        if (!tail.endsWith(where)) {
-            throw new IllegalStateException("cannot place the tablespace in index definition " + tail);
-        }
-        return tail.substring(0, tail.length() - where.length()) + clause + where;
     }
 
     List<Check> localChecks(String qualified, String except) {
