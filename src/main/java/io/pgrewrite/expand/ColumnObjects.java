@@ -75,7 +75,6 @@ public final class ColumnObjects {
              ORDER BY c.conname
             """;
 
-    /** Each partition's index attached to a parent index: its name now is the name it gets back at contract. Catalog only. */
     /**
      * Per parent index of the column, the tablespace and comment (a literal) of the partition's index attached to it:
      * the blocking ALTER rebuilds each partition's index where it is, with its comment. Catalog only.
@@ -88,6 +87,7 @@ public final class ColumnObjects {
             """;
     static final String COMMENT_ON_INDEX = "COMMENT ON INDEX %s IS %s";
 
+    /** Each partition's index attached to a parent index: its name now is the name it gets back at contract. Catalog only. */
     static final String CHILD_INDEX = """
             SELECT c.relname FROM pg_inherits h JOIN pg_index i ON i.indexrelid = h.inhrelid JOIN pg_class c ON c.oid = i.indexrelid
              WHERE h.inhparent = ? AND i.indrelid = ?
@@ -239,7 +239,8 @@ public final class ColumnObjects {
         String name = idx.shadowName(tableOid);
         List<String> ddl = new ArrayList<>();
         ddl.add(String.format(CREATE_INDEX, idx.unique() ? "UNIQUE " : "", Identifiers.quote(name), on,
-                shadowed(io.pgrewrite.pg.IndexDefinitions.withTablespace(idx.tail(), idx.predicate(), f[0]))));
+                io.pgrewrite.pg.IndexDefinitions.withTablespace(shadowed(idx.tail()),
+                        idx.predicate() == null ? null : shadowed(idx.predicate()), f[0]))); // renamed first: a tablespace may bear the column's name
         if (f[1] != null) {
             ddl.add(String.format(COMMENT_ON_INDEX, Identifiers.qualified(schema, name), f[1]));
         }

@@ -52,16 +52,24 @@ final class OneExpression {
     }
 
     /**
-     * The statement the check parses, with the expression on lines of its own as everywhere else. In the WHERE clause
-     * too, which PostgreSQL refuses aggregates, window and set-returning functions in: the copy computes the expression
-     * for each row on its own, and a sum over the rows read (a partition's, or the trigger's one row) is no column's
-     * value (an {@code add-column} of {@code sum(massa) over ()} completed with a sum per partition). The table goes by
-     * an alias the expression cannot name: the copy reads a partition, not the table, so {@code ev.massa} would fail
+     * The statement the check parses, with the expression on lines of its own as everywhere else. The table goes by an
+     * alias the expression cannot name: the copy reads a partition, not the table, so {@code ev.massa} would fail
      * there, after expand.
      */
     static String probe(String castExpression, String qualifiedParent) {
-        return "SELECT " + castExpression + " FROM ONLY " + qualifiedParent + " AS \"pgrewrite row\" WHERE ("
-                + castExpression + ") IS NULL LIMIT 0";
+        return "SELECT " + castExpression + " FROM ONLY " + qualifiedParent + " AS \"pgrewrite row\" LIMIT 0";
+    }
+
+    /**
+     * Once {@link #probe} passed: the expression as the one argument of {@code pg_typeof} in a WHERE clause, which
+     * PostgreSQL refuses aggregates, window and set-returning functions in. The copy computes the expression for each
+     * row on its own, and a sum over the rows read (a partition's, or the trigger's one row) is no column's value (an
+     * {@code add-column} of {@code sum(massa) over ()} completed with a sum per partition); and a text that closes the
+     * CAST and opens another ({@code 1) AS int), CAST((2}), two values in a select list, is two arguments here.
+     */
+    static String rowProbe(String castExpression, String qualifiedParent) {
+        return "SELECT FROM ONLY " + qualifiedParent + " AS \"pgrewrite row\" WHERE pg_typeof(" + castExpression
+                + ") IS NULL LIMIT 0";
     }
 
     /** The server's word for the probe's WHERE, said of what the operator wrote. */

@@ -61,15 +61,33 @@ public final class Planner {
             """;
 
     /**
-     * Indexes and CHECKs a partition has of its own (not attached to or inherited from the parent's) on the
-     * column: contract's DROP COLUMN would drop them, and ColumnObjects rebuilds only the parent's. Foreign
-     * keys are PARTITION_KEYS_ON_COLUMN's. Catalog only.
+     * The table's foreign keys whose ON DELETE SET NULL / SET DEFAULT column list (PostgreSQL 15+) names the column:
+     * expand.ForeignKeys rebuilds a key on the shadow column from its key columns only, and the server refuses the
+     * list naming a column outside the key. Catalog only.
      */
+    static final String FOREIGN_KEYS_SETTING_COLUMN = """
+            SELECT c.conname::text FROM pg_constraint c JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = ANY (c.confdelsetcols)
+             WHERE c.conrelid = ? AND a.attname = ? AND c.contype = 'f'
+             ORDER BY 1
+            """;
+
     /**
-     * Publications whose column list names the column for one of the table's partitions (PostgreSQL 15+):
-     * contract's DROP COLUMN fails on them (the list depends on the column), after the whole rewrite, where
-     * the blocking ALTER keeps them. The parent's own membership is COLUMN_DEPENDENTS'. Catalog only.
+     * Partitions whose column has a NOT NULL the table's lacks, or another default: contract restores the table's on the
+     * new column, so theirs would be lost, where the blocking ALTER keeps them. Catalog only.
      */
+    static final String PARTITIONS_OWN_NOT_NULL_OR_DEFAULT = """
+            SELECT c.oid::regclass::text
+              FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+              JOIN pg_attribute pa ON pa.attrelid = i.inhparent AND pa.attname = ?
+              JOIN pg_attribute ca ON ca.attrelid = c.oid AND ca.attname = pa.attname
+              LEFT JOIN pg_attrdef pd ON pd.adrelid = pa.attrelid AND pd.adnum = pa.attnum
+              LEFT JOIN pg_attrdef cd ON cd.adrelid = ca.attrelid AND cd.adnum = ca.attnum
+             WHERE i.inhparent = ?
+               AND (ca.attnotnull AND NOT pa.attnotnull
+                    OR pg_get_expr(cd.adbin, cd.adrelid) IS DISTINCT FROM pg_get_expr(pd.adbin, pd.adrelid))
+             ORDER BY 1
+            """;
+
     /**
      * The table's DEFERRABLE primary and unique keys on the column: ColumnObjects rebuilds a key on the new column from
      * a plain unique index (prebuilt on each partition, attached at contract), NOT DEFERRABLE, so a statement that
@@ -98,6 +116,11 @@ public final class Planner {
              ORDER BY 1
             """;
 
+    /**
+     * Publications whose column list names the column for one of the table's partitions (PostgreSQL 15+):
+     * contract's DROP COLUMN fails on them (the list depends on the column), after the whole rewrite, where
+     * the blocking ALTER keeps them. The parent's own membership is COLUMN_DEPENDENTS'. Catalog only.
+     */
     static final String PUBLISHED_ON_PARTITIONS = """
             SELECT DISTINCT 'publication ' || p.pubname || ' (' || r.prrelid::regclass::text || ')'
               FROM pg_publication_rel r JOIN pg_publication p ON p.oid = r.prpubid
@@ -106,6 +129,11 @@ public final class Planner {
              ORDER BY 1
             """;
 
+    /**
+     * Indexes and CHECKs a partition has of its own (not attached to or inherited from the parent's) on the
+     * column: contract's DROP COLUMN would drop them, and ColumnObjects rebuilds only the parent's. Foreign
+     * keys are PARTITION_KEYS_ON_COLUMN's. Catalog only.
+     */
     static final String PARTITION_OBJECTS_ON_COLUMN = """
             SELECT DISTINCT pg_describe_object(d.classid, d.objid, 0)
               FROM pg_depend d
@@ -420,6 +448,20 @@ public final class Planner {
                                 + " their definitions); a NOT VALID CHECK must be"
                                 + " validated (ALTER TABLE … VALIDATE CONSTRAINT, online) or dropped first."
                                 + " Drop them first (and recreate them after), or use a plain ALTER TABLE."));
+                List<String> own = jdbc.queryForList(PARTITIONS_OWN_NOT_NULL_OR_DEFAULT, String.class, col, table.oid());
+                checks.add(new Plan.Check("no partition's own NOT NULL or default on column " + col, own.isEmpty(), own.isEmpty()
+                        ? "none" : "partitions " + own + " have a NOT NULL or a default on " + col + " other than "
+                                + table.name() + "'s: contract gives the new column " + table.name() + "'s, so theirs would"
+                                + " be lost. Set them on " + table.name() + " (ALTER TABLE … ALTER COLUMN … SET NOT NULL / SET"
+                                + " DEFAULT) or drop them from the partitions first, or use a plain ALTER TABLE."));
+                if (version >= 150000) { // ON DELETE SET NULL (columns) came with PostgreSQL 15
+                    List<String> setting = jdbc.queryForList(FOREIGN_KEYS_SETTING_COLUMN, String.class, table.oid(), col);
+                    checks.add(new Plan.Check("no foreign key's ON DELETE SET list names column " + col, setting.isEmpty(),
+                            setting.isEmpty() ? "none" : "foreign keys " + setting + " set " + col + " ON DELETE (SET NULL /"
+                                    + " SET DEFAULT (" + col + ")): pgrewrite rebuilds a key on the new column from its key"
+                                    + " columns only. Drop the column list from the key's ON DELETE first (drop and add the key"
+                                    + " again), or use a plain ALTER TABLE."));
+                }
                 List<String> deferrable = jdbc.queryForList(DEFERRABLE_KEYS_ON_COLUMN, String.class, table.oid(), col);
                 checks.add(new Plan.Check("no DEFERRABLE key on column " + col, deferrable.isEmpty(), deferrable.isEmpty() ? "none"
                         : "keys " + deferrable + " of " + table.name() + " are DEFERRABLE: pgrewrite rebuilds a key on the new"
@@ -511,6 +553,9 @@ public final class Planner {
         for (Map.Entry<String, String> e : Projection.computedColumns(def, table).entrySet()) {
             String key = def.operation() == Operation.BACKFILL ? "set." + e.getKey() : "using";
             String problem = OneExpression.problem(jdbc, OneExpression.probe(e.getValue(), table.qualified()));
+            if (problem == null) {
+                problem = OneExpression.problem(jdbc, OneExpression.rowProbe(e.getValue(), table.qualified()));
+            }
             checks.add(problem == null
                     ? new Plan.Check(key + " type-checks", true, e.getValue())
                     : new Plan.Check(key + " type-checks", false, "`" + e.getValue() + "` does not type-check against "

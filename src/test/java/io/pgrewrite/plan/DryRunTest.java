@@ -54,7 +54,7 @@ class DryRunTest {
         CliRun r = CliRun.run(db, "plan", job.toString(), "--dry-run");
         assertThat(r.exitCode()).as(r.toString()).isEqualTo(ExitCodes.OK);
         assertThat(r.out()).contains("-- capture", "CREATE TRIGGER \"pgrewrite_capture\"",
-                "CREATE TABLE \"public\".\"ev_20240301__rw\" (LIKE \"public\".\"ev\"",
+                "CREATE TABLE \"public\".\"ev_20240301__rw\" (LIKE \"public\".\"ev_20240301\"",
                 "INSERT INTO \"public\".\"ev_20240301__rw\"", "CREATE UNIQUE INDEX", "PRIMARY KEY USING INDEX",
                 "ADD CONSTRAINT \"pgrewrite_bound\" CHECK", "LOCK TABLE ONLY \"public\".\"ev\" IN ACCESS EXCLUSIVE MODE",
                 "DETACH PARTITION \"public\".\"ev_20240301\"", "ATTACH PARTITION \"public\".\"ev_20240301\" FOR VALUES FROM",

@@ -289,6 +289,36 @@ class PlanPreconditionsTest {
         assertThat(other.toString()).doesNotContain("are DEFERRABLE");
     }
 
+    /**
+     * A partition's own NOT NULL or default on the retyped column (contract gives the new column the table's only), and a
+     * foreign key whose ON DELETE SET NULL list names it (not rebuildable on the shadow column): both failed the job
+     * after expand or lost the partition's setting; plan refuses them.
+     */
+    @Test
+    void aPartitionsOwnNotNullOrDefaultAndAnOnDeleteSetListOnTheRetypedColumn() throws Exception {
+        try (Connection c = db.connect(); Statement st = c.createStatement()) {
+            Tables.daily(c, "public", "ownnn", LocalDate.of(2024, 3, 1), 2, 10);
+            st.execute("ALTER TABLE ownnn_20240301 ALTER COLUMN massa SET NOT NULL");
+            st.execute("ALTER TABLE ownnn_20240302 ALTER COLUMN massa SET DEFAULT 7");
+        }
+        CliRun r = plan("table: ownnn\noperation: alter-column-type\ncolumn: massa\ntype: integer\n");
+        assertThat(r.exitCode()).as(r.toString()).isEqualTo(ExitCodes.PRECONDITION);
+        assertThat(r.err()).contains("partitions [ownnn_20240301, ownnn_20240302] have a NOT NULL or a default on massa other"
+                + " than ownnn's");
+        if (c15()) {
+            try (Connection c = db.connect(); Statement st = c.createStatement()) {
+                Tables.daily(c, "public", "setnull", LocalDate.of(2024, 3, 1), 1, 10);
+                st.execute("CREATE TABLE setnull_ref (k bigint, m smallint, PRIMARY KEY (k, m))");
+                st.execute("INSERT INTO setnull_ref SELECT id, massa FROM setnull");
+                st.execute("ALTER TABLE setnull ADD CONSTRAINT setnull_fk FOREIGN KEY (id, massa) REFERENCES setnull_ref (k, m)"
+                        + " ON DELETE SET NULL (massa)");
+            }
+            CliRun f = plan("table: setnull\noperation: alter-column-type\ncolumn: massa\ntype: integer\n");
+            assertThat(f.exitCode()).as(f.toString()).isEqualTo(ExitCodes.PRECONDITION);
+            assertThat(f.err()).contains("foreign keys [setnull_fk] set massa ON DELETE");
+        }
+    }
+
     /** The swap renames a partition to {@code <name>__old}: 58 bytes at most, in bytes. */
     @Test
     void aPartitionNameTooLongForItsOldName() throws Exception {
