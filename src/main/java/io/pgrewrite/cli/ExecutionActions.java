@@ -119,7 +119,7 @@ public final class ExecutionActions {
                 err.println("Execution " + executionId + " was abandoned and cleaned up already: nothing to do.");
                 return ExitCodes.NOTHING_TO_DO;
             }
-            return dropKeptOld(e, List.of(kept.split("\n")), ds, out);
+            return dropKeptOld(e, keptTables(kept), ds, out);
         }
         if (JobLocks.held(ds, ExecutionCommand.jobKey(e))) {
             err.println("Execution " + executionId + " is running. `pgrewrite stop " + executionId + " --wait` first.");
@@ -150,7 +150,8 @@ public final class ExecutionActions {
             r = new Cleanup(engine).run(dropOld);
         }
         e.getExecutionContext().putString(RewriteJob.CLEANED_UP, java.time.OffsetDateTime.now().toString());
-        e.getExecutionContext().putString(KEPT_OLD, String.join("\n", r.keptTables())); // for a later --drop-old
+        e.getExecutionContext().putString(KEPT_OLD, r.keptTables().stream().map(k -> k.oid() + " " + k.qualified())
+                .collect(java.util.stream.Collectors.joining("\n"))); // for a later --drop-old
         repository.updateExecutionContext(e);
 
         io.pgrewrite.pg.Durability.flush(ds); // the cleanup and its record on disk before we say so
@@ -171,25 +172,41 @@ public final class ExecutionActions {
         return ExitCodes.OK;
     }
 
-    /** The P__old tables (schema-qualified, one a line) a cleanup without --drop-old kept. */
+    /**
+     * The P__old tables a cleanup without --drop-old kept, one a line: its oid, a space, its name schema-qualified and
+     * quoted; an earlier version wrote the name only (a quoted name starts with a double quote, never a digit).
+     */
     static final String KEPT_OLD = "pgrewrite.cleanup.kept-old";
 
+    static List<Cleanup.Kept> keptTables(String recorded) {
+        List<Cleanup.Kept> kept = new java.util.ArrayList<>();
+        for (String line : recorded.split("\n")) {
+            java.util.regex.Matcher m = java.util.regex.Pattern.compile("(\\d+) (.+)", java.util.regex.Pattern.DOTALL).matcher(line);
+            kept.add(m.matches() ? new Cleanup.Kept(m.group(2), Long.valueOf(m.group(1))) : new Cleanup.Kept(line, null));
+        }
+        return kept;
+    }
+
     /** {@code abandon ID --cleanup --drop-old} after a cleanup that kept P__old tables: drops those, nothing else. */
-    private int dropKeptOld(JobExecution e, List<String> kept, DataSource ds, PrintStream out) throws Exception {
+    private int dropKeptOld(JobExecution e, List<Cleanup.Kept> kept, DataSource ds, PrintStream out) throws Exception {
         JobDefinition def = startedWith(e);
         Engine engine = Engine.create(def, new JdbcTemplate(ds), new TransactionTemplate(ctx.getBean(PlatformTransactionManager.class)),
                 ds, false, out);
-        List<String> dropped;
+        Cleanup.DroppedKept r;
         try (io.pgrewrite.job.TableLock table = io.pgrewrite.job.TableLock.forCleanup(ds, def)) {
-            dropped = new Cleanup(engine).dropKept(kept);
+            r = new Cleanup(engine).dropKept(kept);
         }
+        List<String> dropped = r.dropped();
         e.getExecutionContext().putString(KEPT_OLD, "");
         ctx.getBean(JobRepository.class).updateExecutionContext(e);
         io.pgrewrite.pg.Durability.flush(ds);
         out.printf("Execution %d was cleaned up before; %s%n", e.getId(), dropped.isEmpty()
-                ? "the old partitions it kept are gone already: nothing dropped"
+                ? (r.notes().isEmpty() ? "the old partitions it kept are gone already: nothing dropped" : "nothing dropped")
                 : "dropped the kept old partitions " + String.join(", ", dropped.stream()
                         .map(q -> q.substring(q.lastIndexOf('.') + 1).replace("\"", "")).toList()));
+        for (String note : r.notes()) {
+            out.println("  " + note);
+        }
         return ExitCodes.OK;
     }
 

@@ -1,5 +1,7 @@
 package io.pgrewrite.job;
 
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 
 import io.pgrewrite.definition.Retire;
@@ -128,13 +130,15 @@ public final class BackgroundRetire {
             }
             // retire drops (or keeps) P__old by its name: only when that is the table the swap made P__old of. Since
             // the kill, someone may have renamed it (and given the name to another table) or dropped it.
-            String mine = PartitionNames.swappedOut(engine.sql().jdbc(), jobKey, partition);
-            if (!n.qOld().equals(mine)) {
-                retireWithoutItsOld(engine, n, mine);
+            PartitionNames.SwappedOut mine = PartitionNames.swappedOut(engine.sql().jdbc(), jobKey, partition);
+            if (mine == null || !n.qOld().equals(mine.qualified())) {
+                retireWithoutItsOld(engine, n, mine == null ? null : mine.qualified(),
+                        mine == null ? "gone since the swap" : "renamed to " + mine.qualified() + " since the swap");
                 continue;
             }
-            retireNow(engine, n);
-            log.info("{}: retired {} (its retire after the swap had not committed)", partition, when);
+            if (retireNow(engine, n)) {
+                log.info("{}: retired {} (its retire after the swap had not committed)", partition, when);
+            }
         }
     }
 
@@ -144,29 +148,46 @@ public final class BackgroundRetire {
      * (found by its function), with the log and the function, and the partition is recorded retired, its reservation
      * released. A renamed P__old stays, under its new name, for its DBA.
      */
-    private static void retireWithoutItsOld(Engine engine, PartitionNames n, String mine) {
+    private static void retireWithoutItsOld(Engine engine, PartitionNames n, String mine, String why) {
         String jobKey = engine.definition().jobKey();
         engine.capture().remove(n, mine != null ? mine : n.qPartition());
         engine.tx().executeWithoutResult(s -> {
             engine.diskBudget().release(jobKey, n.partition());
             engine.sql().jdbc().update(PartitionState.RETIRED_NOW, n.qPartition(), jobKey, n.partition());
         });
-        log.warn("{}: retired without its old partition: {} is {} since the swap; left as it is, without the capture trigger",
-                n.partition(), n.old(), mine == null ? "gone" : "renamed to " + mine);
+        log.warn("{}: retired without its old partition: {} is {}; left as it is, without the capture trigger",
+                n.partition(), n.old(), why);
     }
+
+    /**
+     * retire: drop's DROP of P__old, by name, with the log and the function, when under its lock the name is still the
+     * table the swap made P__old of ({@link SwappedOutTable}; read before the lock wait, a DBA's ATTACH of it as a
+     * partition meanwhile, or another table given the name, would have it dropped live). (Retire's own drop, with the
+     * check in its transaction.)
+     */
+    static final String DROP_OLD = "DROP TABLE IF EXISTS %s";
+    /**
+     * The oid the swap recorded for P__old (partition_state.source_relid), read in the drop's transaction, while a table
+     * of that name exists (none: retire without it). (job, partition, P__old)
+     */
+    static final String SWAPPED_OUT_OID = """
+            SELECT source_relid::bigint FROM pgrewrite.partition_state
+             WHERE job_key = ? AND partition_name = ? AND state = 'swapped' AND to_regclass(?) IS NOT NULL
+            """;
 
     /**
      * retire of a swapped partition: with {@code retire: drop} one transaction drops P__old, its log and function
      * and records the partition retired with its size now and its disk reservation released (one commit where
      * there were three); with {@code retire: keep} the capture goes from P__old, and the reservation becomes the
-     * kept P__old's.
+     * kept P__old's. False when P__old by its name was no longer the table the swap made of it, under the drop's lock:
+     * retired without it then, nothing dropped by that name.
      */
-    static void retireNow(Engine engine, PartitionNames n) {
+    static boolean retireNow(Engine engine, PartitionNames n) {
         String jobKey = engine.definition().jobKey();
         String partition = n.partition();
         if (engine.sql().dryRun()) {
             engine.retire().retire(n, engine.definition().retire() == Retire.KEEP, () -> { });
-            return;
+            return true;
         }
         if (engine.definition().retire() == Retire.KEEP) {
             engine.retire().retire(n, true, () -> { });
@@ -175,14 +196,32 @@ public final class BackgroundRetire {
                 engine.diskBudget().keep(jobKey, partition, n.qOld()); // P__old still takes its space
                 engine.sql().jdbc().update(PartitionState.RETIRED_NOW, n.qPartition(), jobKey, partition);
             });
-            return;
+            return true;
         }
-        engine.retire().retire(n, false, () -> {
+        // Not swap.Retire's drop: the check under the lock must come between the LOCK and the DROP (see SwappedOutTable).
+        List<String> logAndFunction = engine.capture().logAndFunctionDrops(n); // the capture trigger goes with P__old
+        boolean dropped = engine.lockRetry().run("drop " + n.old() + " and its change log", List.of(n.qOld(), n.qLog()), t -> {
+            List<Long> oid = engine.sql().jdbc().queryForList(SWAPPED_OUT_OID, Long.class, jobKey, partition, n.qOld());
+            if (oid.isEmpty() || oid.get(0) == null || !SwappedOutTable.lockAndCheck(engine.sql(), n.qOld(), oid.get(0))) {
+                return false;
+            }
+            List<String> drops = new ArrayList<>();
+            drops.add(String.format(DROP_OLD, n.qOld()));
+            drops.addAll(logAndFunction);
+            engine.sql().executeAll(drops);
+            FaultPoints.reach("retire:dropped-old", partition); // dropped, not yet committed
             RoundTrip r = new RoundTrip(engine.sql().jdbc());
             r.update(DiskBudget.RELEASE, jobKey, partition);
             r.update(PartitionState.RETIRED_NOW, n.qPartition(), jobKey, partition);
             r.run();
-        });
+            return true;
+        }).value();
+        if (!dropped) {
+            retireWithoutItsOld(engine, n, null, "not the table the swap made " + n.old() + " of (checked under its lock:"
+                    + " gone, attached as a partition again, or renamed and the name taken)");
+            return false;
+        }
         FaultPoints.reach("retire:committed", partition); // P__old and capture gone, recorded retired
+        return true;
     }
 }

@@ -5,9 +5,11 @@ import java.util.List;
 import java.util.Map;
 
 import io.pgrewrite.definition.JobDefinition;
+import io.pgrewrite.definition.Operation;
 import io.pgrewrite.pg.Identifiers;
 import io.pgrewrite.plan.Partition;
 import io.pgrewrite.plan.PartitionNames;
+import io.pgrewrite.plan.Projection;
 import io.pgrewrite.plan.Table;
 
 /**
@@ -23,12 +25,16 @@ public final class Cleanup {
 
     /** ACCESS EXCLUSIVE on P__old, detached: nobody reaches it through the parent. */
     static final String DROP_OLD = "DROP TABLE IF EXISTS %s";
-    /** Columns of a detached P__old that the parent no longer has: what expand added, retracted since. */
-    static final String COLUMNS_NOT_IN_PARENT = """
-            SELECT a.attname::text FROM pg_attribute a WHERE a.attrelid = ?::regclass AND a.attnum > 0 AND NOT a.attisdropped
-              AND NOT EXISTS (SELECT 1 FROM pg_attribute p WHERE p.attrelid = ?::regclass AND p.attname = a.attname
-                              AND p.attnum > 0 AND NOT p.attisdropped)
-            ORDER BY a.attnum
+    /**
+     * Whether a detached P__old still has the column the job added to the table (expand's shadow column, or the column
+     * of an add-column) and the parent does not (retract dropped it, or contract renamed the shadow): only that column
+     * goes, never one the DBA added to the table since, nor one dropped from the parent since the swap (its data is the
+     * DBA's). (P__old's oid, the column, the parent, the column)
+     */
+    static final String JOB_COLUMN_LEFT = """
+            SELECT EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = ?::oid AND a.attname = ? AND a.attnum > 0 AND NOT a.attisdropped)
+               AND NOT EXISTS (SELECT 1 FROM pg_attribute p WHERE p.attrelid = ?::regclass AND p.attname = ? AND p.attnum > 0
+                               AND NOT p.attisdropped)
             """;
     /** ACCESS EXCLUSIVE on P__old, detached: nobody reaches it through the parent; catalog only. */
     static final String DROP_COLUMN = "ALTER TABLE %s DROP COLUMN IF EXISTS %s";
@@ -42,10 +48,21 @@ public final class Cleanup {
 
     /**
      * What was done, for the operator: swapped partitions, P__old tables kept or dropped, steps taken;
-     * {@code keptTables} are the kept ones schema-qualified, for a later {@link #dropKept}.
+     * {@code keptTables} are the kept ones, for a later {@link #dropKept}.
      */
     public record Result(List<String> swapped, List<String> keptOld, List<String> droppedOld, List<String> done,
-            List<String> keptTables) {
+            List<Kept> keptTables) {
+    }
+
+    /**
+     * A P__old the cleanup kept: schema-qualified and quoted, and its oid, so that a later {@code --drop-old} drops that
+     * table and not whatever bears the name then; {@code oid} null when recorded by an earlier version, by name only.
+     */
+    public record Kept(String qualified, Long oid) {
+    }
+
+    /** What a later {@code --drop-old} dropped ({@code dropped}, schema-qualified) and what it left, and why ({@code notes}). */
+    public record DroppedKept(List<String> dropped, List<String> notes) {
     }
 
     private final Engine engine;
@@ -72,8 +89,8 @@ public final class Cleanup {
         List<String> keptOld = new ArrayList<>();
         List<String> droppedOld = new ArrayList<>();
         List<String> done = new ArrayList<>();
-        List<String> keptQualified = new ArrayList<>();
-        List<String> stripped = new ArrayList<>(); // P__old tables that stay: the job's columns go from them
+        List<Kept> keptQualified = new ArrayList<>();
+        List<PartitionNames.SwappedOut> stripped = new ArrayList<>(); // P__old tables that stay: the job's column goes from them
         Table table = engine.catalog().find(def.schema(), def.table()).orElse(null);
         if (table == null) {
             done.add("table " + def.schema() + "." + def.table() + " not found: nothing on it to clean up");
@@ -98,28 +115,38 @@ public final class Cleanup {
             // out is its P__old (PartitionNames.swappedOut), whether P is still a partition or not: a table that merely
             // bears the name may be another job's, kept by its retire: keep, or anyone's.
             for (String partition : swapped) {
-                String mine = PartitionNames.swappedOut(engine.sql().jdbc(), jobKey, partition);
+                PartitionNames.SwappedOut mine = PartitionNames.swappedOut(engine.sql().jdbc(), jobKey, partition);
                 if (mine == null) {
                     continue; // retire dropped it, or someone did
                 }
                 PartitionNames n = names.containsKey(partition) ? names.get(partition)
                         : PartitionNames.recorded(engine.sql().jdbc(), jobKey, partition, def.schema(), def.table());
-                if (!mine.equals(n.qOld())) {
-                    // Renamed since its swap: someone gave it a name of their own, so it stays, even with --drop-old.
-                    engine.capture().remove(n, mine);
+                if (!mine.qualified().equals(n.qOld())) {
+                    // Renamed, or moved to another schema, since its swap: someone gave it a name of their own, so it
+                    // stays, even with --drop-old.
+                    engine.capture().remove(n, mine.qualified());
                     stripped.add(mine);
-                    done.add("kept " + mine + " (" + n.old() + ", renamed since its swap: the original rows of " + partition
-                            + "), without the job's capture trigger; --drop-old does not drop it");
+                    done.add("kept " + mine.qualified() + " (" + n.old() + ", renamed since its swap: the original rows of "
+                            + partition + "), without the job's capture trigger; --drop-old does not drop it");
                 } else if (dropOld) {
-                    engine.lockRetry().run("drop " + n.old(), List.of(n.qOld()),
-                            t -> engine.sql().execute(String.format(DROP_OLD, n.qOld())));
-                    engine.diskBudget().release(jobKey, "kept:" + n.qOld());
-                    droppedOld.add(n.old());
+                    boolean dropped = engine.lockRetry().run("drop " + n.old(), List.of(n.qOld()), t -> {
+                        if (!SwappedOutTable.lockIfStill(engine.sql(), n.qOld(), mine.oid())) {
+                            return false;
+                        }
+                        engine.sql().execute(String.format(DROP_OLD, n.qOld()));
+                        return true;
+                    }).value();
+                    if (dropped) {
+                        engine.diskBudget().release(jobKey, "kept:" + n.qOld());
+                        droppedOld.add(n.old());
+                    } else {
+                        done.add(notTheJobsAnyMore(n.qOld(), "dropped"));
+                    }
                 } else {
                     engine.capture().remove(n, n.qOld());
                     keptOld.add(n.old());
-                    keptQualified.add(n.qOld());
-                    stripped.add(n.qOld());
+                    keptQualified.add(new Kept(n.qOld(), mine.oid()));
+                    stripped.add(mine);
                 }
             }
             for (PartitionNames n : names.values()) {
@@ -135,8 +162,8 @@ public final class Cleanup {
             if (shape != null) {
                 done.add(shape);
             }
-            for (String old : stripped) {
-                dropColumnsTheParentLacks(table, old, done);
+            for (PartitionNames.SwappedOut old : stripped) {
+                dropTheJobsColumn(def, table, old, done);
             }
         }
         // pgrewrite's rows about the job go last, once the catalog is clean: a cleanup cut short can run again.
@@ -151,37 +178,67 @@ public final class Cleanup {
     }
 
     /**
-     * {@code abandon ID --cleanup --drop-old} after a cleanup that kept P__old tables: drops those it
-     * kept (and still there), nothing else. Returns the ones dropped.
+     * {@code abandon ID --cleanup --drop-old} after a cleanup that kept P__old tables: drops those it kept, nothing else. A
+     * kept table is dropped only while its name is still that table (its oid) and no partition, checked under the drop's
+     * lock: renamed since (its name perhaps another table's) or attached as a partition again, it stays. One recorded by
+     * an earlier version by name only is dropped if it is a table of no parent, and said so.
      */
-    public List<String> dropKept(List<String> keptTables) {
+    public DroppedKept dropKept(List<Kept> keptTables) {
         List<String> dropped = new ArrayList<>();
-        for (String old : keptTables) {
-            if (exists(old)) {
-                engine.lockRetry().run("drop " + old, List.of(old), t -> engine.sql().execute(String.format(DROP_OLD, old)));
-                dropped.add(old);
+        List<String> notes = new ArrayList<>();
+        for (Kept old : keptTables) {
+            if (!exists(old.qualified())) {
+                continue;
+            }
+            boolean done = engine.lockRetry().run("drop " + old.qualified(), List.of(old.qualified()), t -> {
+                if (!SwappedOutTable.lockIfStill(engine.sql(), old.qualified(), old.oid())) {
+                    return false;
+                }
+                engine.sql().execute(String.format(DROP_OLD, old.qualified()));
+                return true;
+            }).value();
+            if (done) {
+                dropped.add(old.qualified());
+                if (old.oid() == null) {
+                    notes.add("dropped " + old.qualified() + " identified by its name only (kept by a cleanup of an earlier"
+                            + " version, which did not record its identity): a table of that name, of no parent");
+                }
+            } else {
+                notes.add(old.oid() == null
+                        ? "left " + old.qualified() + ": it is a partition now (kept by name only by an earlier version)"
+                        : notTheJobsAnyMore(old.qualified(), "dropped"));
             }
         }
-        return dropped;
+        return new DroppedKept(dropped, notes);
+    }
+
+    /** Said when a name checked under its lock is no longer the job's P__old. */
+    private static String notTheJobsAnyMore(String qualified, String what) {
+        return "left " + qualified + " as it is, nothing " + what + ": under its lock it was no longer the table the job"
+                + " swapped out, detached (renamed since and the name taken by another table, or attached as a partition again)";
     }
 
     /**
-     * A P__old kept from a partition swapped before its retire was detached with the columns expand had
-     * added (the shadow column): once retract dropped them from the parent, they go from P__old too, so it
-     * holds the partition's original rows in the original columns. Catalog only.
+     * A P__old kept from a partition swapped before its retire was detached with the column expand had added (the
+     * shadow column, or the added column): once retract dropped it from the parent, it goes from P__old too, so it holds
+     * the partition's original rows in the original columns. Only that column ({@link #JOB_COLUMN_LEFT}). Catalog only.
      */
-    private void dropColumnsTheParentLacks(Table table, String qualifiedOld, List<String> done) {
-        List<String> extra = engine.sql().jdbc().queryForList(COLUMNS_NOT_IN_PARENT, String.class, qualifiedOld, table.qualified());
-        if (extra.isEmpty()) {
+    private void dropTheJobsColumn(JobDefinition def, Table table, PartitionNames.SwappedOut old, List<String> done) {
+        String column = def.operation() == Operation.ALTER_COLUMN_TYPE ? Projection.shadowColumn(def.column())
+                : def.operation() == Operation.ADD_COLUMN ? def.column() : null;
+        if (column == null || !Boolean.TRUE.equals(engine.sql().queryOne(JOB_COLUMN_LEFT, Boolean.class, old.oid(), column,
+                table.qualified(), column))) {
             return;
         }
-        engine.lockRetry().run("drop pgrewrite's columns from " + qualifiedOld, List.of(qualifiedOld), t -> {
-            for (String column : extra) {
-                engine.sql().execute(String.format(DROP_COLUMN, qualifiedOld, Identifiers.quote(column)));
+        boolean dropped = engine.lockRetry().run("drop pgrewrite's column from " + old.qualified(), List.of(old.qualified()), t -> {
+            if (!SwappedOutTable.lockIfStill(engine.sql(), old.qualified(), old.oid())) {
+                return false;
             }
-            return null;
-        });
-        done.add("dropped column(s) " + String.join(", ", extra) + " of the job's from " + qualifiedOld);
+            engine.sql().execute(String.format(DROP_COLUMN, old.qualified(), Identifiers.quote(column)));
+            return true;
+        }).value();
+        done.add(dropped ? "dropped column " + column + " of the job's from " + old.qualified()
+                : notTheJobsAnyMore(old.qualified(), "altered"));
     }
 
     private boolean exists(String qualified) {

@@ -71,20 +71,38 @@ public record PartitionNames(String schema, String partition, String parentSchem
      * parent too, so only a swapped or retired partition's row is read (the states of job.PartitionState). (job, partition)
      */
     static final String SWAPPED_OUT = """
-            SELECT n.nspname::text, c.relname::text FROM pgrewrite.partition_state s JOIN pg_class c ON c.oid = s.source_relid
+            SELECT n.nspname::text, c.relname::text, c.oid::bigint FROM pgrewrite.partition_state s JOIN pg_class c ON c.oid = s.source_relid
               JOIN pg_namespace n ON n.oid = c.relnamespace
              WHERE s.job_key = ? AND s.partition_name = ? AND s.state IN ('swapped', 'retired')
                AND c.relkind = 'r' AND NOT c.relispartition
             """;
 
     /**
-     * {@link #SWAPPED_OUT}, schema-qualified and quoted as {@link #qOld()} (equal to it unless someone renamed it since
-     * the swap), or null: not swapped, retired with {@code retire: drop}, or dropped since.
+     * The job's P__old as {@link #SWAPPED_OUT} finds it: {@code qualified}, quoted as {@link #qOld()} (equal to it unless
+     * someone renamed it, or moved it to another schema, since the swap), and its oid, which is what makes it the job's: a
+     * DDL by that name checks, under its lock, that the name is still this table ({@link #STILL_SWAPPED_OUT}).
      */
-    public static String swappedOut(org.springframework.jdbc.core.JdbcTemplate jdbc, String jobKey, String partition) {
-        return jdbc.query(SWAPPED_OUT, (rs, i) -> Identifiers.qualified(rs.getString(1), rs.getString(2)), jobKey, partition)
-                .stream().findFirst().orElse(null);
+    public record SwappedOut(String qualified, long oid) {
     }
+
+    /**
+     * {@link #SWAPPED_OUT}, or null: not swapped, retired with {@code retire: drop}, or dropped since.
+     */
+    public static SwappedOut swappedOut(org.springframework.jdbc.core.JdbcTemplate jdbc, String jobKey, String partition) {
+        return jdbc.query(SWAPPED_OUT, (rs, i) -> new SwappedOut(Identifiers.qualified(rs.getString(1), rs.getString(2)), rs.getLong(3)),
+                jobKey, partition).stream().findFirst().orElse(null);
+    }
+
+    /**
+     * Whether the name is still the table of that oid, a table of no parent: run under a lock taken on the name (LOCK TABLE,
+     * which resolves the name again after its wait), right before a DDL by that name. Read before the lock, the answer can
+     * be stale by the time the lock is granted: a DBA's DETACH of a partition and ATTACH of the old table in its place, or a
+     * rename and another table of that name, would have the DDL drop a live partition or someone else's table. (name, oid)
+     */
+    public static final String STILL_SWAPPED_OUT = """
+            SELECT EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = to_regclass(?) AND c.oid = ?::oid AND c.relkind = 'r'
+                                                      AND NOT c.relispartition)
+            """;
 
     public String rw() {
         String name = partition + "__rw";

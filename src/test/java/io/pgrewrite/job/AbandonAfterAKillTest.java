@@ -310,6 +310,106 @@ class AbandonAfterAKillTest {
         }
     }
 
+    /**
+     * Killed after the first day's swap and cleaned up without {@code --drop-old}: the day's {@code P__old} is kept. Then
+     * the DBA renames it and creates a table of their own under its name, or attaches it again as the day's partition (in
+     * place of the rewritten one). The later {@code --drop-old} drops neither: it drops the table it kept (its oid), while
+     * it is no partition; before, it dropped whatever bore the name, a live partition too.
+     */
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"its name taken by another table", "attached again as the partition"})
+    void keptOldPartitionChangedBeforeTheLaterDropOld(String change) throws Exception {
+        boolean taken = change.startsWith("its name");
+        TestDatabase.Database db = TestDatabase.cloneDatabase(template, "abandon_kept_changed_" + taken);
+        String day = killAt(db, "after-swap").split(" ")[2];
+        cleanup(db, false);
+        try (Connection c = db.connect(); Statement st = c.createStatement()) {
+            if (taken) {
+                st.execute("ALTER TABLE " + day + "__old RENAME TO " + day + "_orig");
+                st.execute("CREATE TABLE " + day + "__old (keep_me text)");
+                st.execute("INSERT INTO " + day + "__old VALUES ('mine')");
+            } else {
+                st.execute("ALTER TABLE ev DETACH PARTITION " + day);
+                st.execute("ALTER TABLE ev ATTACH PARTITION " + day + "__old FOR VALUES FROM ('2024-03-01') TO ('2024-03-02')");
+            }
+        }
+        CliRun again = CliRun.run(db, "abandon", String.valueOf(CrashWindowsTest.lastExecution(db)), "--cleanup", "--drop-old");
+        assertThat(again.exitCode()).as(again.toString()).isEqualTo(ExitCodes.OK);
+        assertThat(again.out()).contains("nothing dropped").contains("left \"public\".\"" + day + "__old\" as it is");
+        try (Connection c = db.connect(); Statement st = c.createStatement()) {
+            assertThat(oldPartitions(st)).contains(day + "__old");
+            if (taken) {
+                assertThat(one(st, "SELECT count(*) FROM " + day + "__old WHERE keep_me = 'mine'")).isEqualTo(1);
+                assertOriginalRows(st, day + "_orig");
+            } else {
+                assertThat(one(st, "SELECT count(*) FROM ev WHERE at < '2024-03-02'")).isEqualTo(ROWS);
+            }
+        }
+    }
+
+    /**
+     * Killed after the first day's swap; the DBA adds a column of their own to its {@code P__old} (renamed, to keep it),
+     * and drops a column from the table. The cleanup drops the job's shadow column from it and nothing else: the DBA's
+     * column, and the column the table no longer has, stay with their data (before, every column the table lacks went).
+     */
+    @org.junit.jupiter.api.Test
+    void killedAfterASwapThenTheDbaChangedColumns() throws Exception {
+        TestDatabase.Database db = TestDatabase.cloneDatabase(template, "abandon_kill_dba_columns");
+        String day = killAt(db, "after-swap").split(" ")[2];
+        try (Connection c = db.connect(); Statement st = c.createStatement()) {
+            st.execute("ALTER TABLE " + day + "__old RENAME TO " + day + "_backup");
+            st.execute("ALTER TABLE " + day + "_backup ADD COLUMN archived_note text DEFAULT 'kept by the DBA'");
+            st.execute("ALTER TABLE ev DROP COLUMN extra");
+        }
+        cleanup(db, false);
+        try (Connection c = db.connect(); Statement st = c.createStatement()) {
+            assertThat(leftovers(st)).isEmpty();
+            assertThat(columns(st, List.of(day + "_backup"))).contains(day + "_backup.archived_note text", day + "_backup.extra jsonb");
+            assertThat(one(st, "SELECT count(*) FROM " + day + "_backup WHERE extra IS NOT NULL AND archived_note IS NOT NULL"))
+                    .isEqualTo(ROWS);
+        }
+    }
+
+    /**
+     * Killed after the first day's swap; while {@code --drop-old} waits for its lock on the day's {@code P__old} (a query
+     * of the DBA's holds it), the DBA puts that table back as the day's partition (detaches the rewritten day, attaches
+     * the old one). Granted its lock, the cleanup finds the name is a partition now and leaves it; before, it had read the
+     * identity before the wait and dropped the live partition, with the day's rows.
+     */
+    @org.junit.jupiter.api.Test
+    void killedAfterASwapThenTheOldPartitionAttachedAgainWhileTheCleanupWaits() throws Exception {
+        TestDatabase.Database db = TestDatabase.cloneDatabase(template, "abandon_kill_attached_meanwhile");
+        String day = killAt(db, "after-swap").split(" ")[2];
+        try (Connection dba = db.connect(); Statement st = dba.createStatement()) {
+            dba.setAutoCommit(false);
+            st.execute("LOCK TABLE " + day + "__old IN ACCESS SHARE MODE");
+            java.util.concurrent.CompletableFuture<CliRun> cleanup = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+                try {
+                    return cleanup(db, true);
+                } catch (Exception e) {
+                    throw new IllegalStateException(e);
+                }
+            });
+            long until = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(60);
+            while (one(st, "SELECT count(*) FROM pg_locks WHERE relation = '" + day + "__old'::regclass AND NOT granted") == 0) {
+                assertThat(System.nanoTime()).as("the cleanup waits for its lock on " + day + "__old").isLessThan(until);
+                Thread.sleep(50);
+            }
+            st.execute("ALTER TABLE ev DETACH PARTITION " + day);
+            st.execute("ALTER TABLE ev ATTACH PARTITION " + day + "__old FOR VALUES FROM ('2024-03-01') TO ('2024-03-02')");
+            dba.commit();
+            CliRun done = cleanup.get(120, java.util.concurrent.TimeUnit.SECONDS);
+            assertThat(done.out()).contains("left \"public\".\"" + day + "__old\" as it is");
+        }
+        try (Connection c = db.connect(); Statement st = c.createStatement()) {
+            assertThat(one(st, "SELECT count(*) FROM ev WHERE at < '2024-03-02'")).isEqualTo(ROWS);
+            // The rewritten day the DBA detached keeps the shadow column it had then: the DBA's table now, not the job's.
+            assertThat(leftovers(st)).containsExactly("column massa__pgrewrite");
+            assertThat(one(st, "SELECT count(*) FROM pg_attribute WHERE attname = 'massa__pgrewrite' AND NOT attisdropped"
+                    + " AND attrelid <> '" + day + "'::regclass")).isZero();
+        }
+    }
+
     /** CrashWindowsTest's points (all 15 with -Dpgrewrite.test.all-crash-points=true), and the steps between. */
     static Stream<String> points() {
         List<String> extra = Boolean.getBoolean("pgrewrite.test.all-crash-points")
