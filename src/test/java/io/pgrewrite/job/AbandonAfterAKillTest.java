@@ -410,6 +410,28 @@ class AbandonAfterAKillTest {
         }
     }
 
+    /**
+     * Killed after the first day's swap; a retention job drops the day, and the DBA moves its {@code P__old} to an archive
+     * schema. Moved, it counts as renamed: it stays, also with {@code --drop-old}, without the capture trigger, and the
+     * job's change log and capture function (named after the day's schema, not the archive's) go.
+     */
+    @org.junit.jupiter.api.Test
+    void killedAfterASwapThenThatDayDroppedAndItsOldPartitionMovedToAnotherSchema() throws Exception {
+        TestDatabase.Database db = TestDatabase.cloneDatabase(template, "abandon_kill_old_moved");
+        String day = killAt(db, "after-swap").split(" ")[2];
+        try (Connection c = db.connect(); Statement st = c.createStatement()) {
+            st.execute("DROP TABLE " + day);
+            st.execute("CREATE SCHEMA archive");
+            st.execute("ALTER TABLE " + day + "__old SET SCHEMA archive");
+        }
+        CliRun cleanup = cleanup(db, true);
+        assertThat(cleanup.out()).contains("kept \"archive\".\"" + day + "__old\"").doesNotContain("dropped the kept old");
+        try (Connection c = db.connect(); Statement st = c.createStatement()) {
+            assertThat(leftovers(st)).isEmpty();
+            assertOriginalRows(st, "archive." + day + "__old");
+        }
+    }
+
     /** CrashWindowsTest's points (all 15 with -Dpgrewrite.test.all-crash-points=true), and the steps between. */
     static Stream<String> points() {
         List<String> extra = Boolean.getBoolean("pgrewrite.test.all-crash-points")
