@@ -212,7 +212,7 @@ public final class BackgroundRetire {
             FaultPoints.reach("retire:dropped-old", partition); // dropped, not yet committed
             RoundTrip r = new RoundTrip(engine.sql().jdbc());
             r.update(DiskBudget.RELEASE, jobKey, partition);
-            r.update(PartitionState.RETIRED_NOW, n.qPartition(), jobKey, partition);
+            r.update(PartitionState.RETIRED_AND_DROPPED, n.qPartition(), jobKey, partition);
             r.run();
             return true;
         }).value();

@@ -46,6 +46,17 @@ public final class PartitionState {
              WHERE job_key = ? AND partition_name = ?
             """;
 
+    /**
+     * {@link #RETIRED_NOW} of a partition whose P__old retire dropped, in the drop's transaction: source_relid (which
+     * named P__old since the swap) goes too, so that the dropped table's oid, which PostgreSQL may give a new table one
+     * day, never makes that table the job's (PartitionNames.swappedOut).
+     */
+    static final String RETIRED_AND_DROPPED = """
+            UPDATE pgrewrite.partition_state SET state = 'retired', bytes_after = pg_total_relation_size(to_regclass(?)),
+                   source_relid = NULL, updated_at = now()
+             WHERE job_key = ? AND partition_name = ?
+            """;
+
     static final String SET_FIGURES = """
             UPDATE pgrewrite.partition_state SET %s = ?, updated_at = now() WHERE job_key = ? AND partition_name = ?
             """;

@@ -432,6 +432,26 @@ class AbandonAfterAKillTest {
         }
     }
 
+    /**
+     * Killed once the first day's retire (retire: drop) committed: the day's row no longer names the dropped P__old's oid,
+     * which PostgreSQL may give another table later (which the cleanup would then take for the job's P__old).
+     */
+    @org.junit.jupiter.api.Test
+    void killedAfterARetireThatDroppedTheOldPartition() throws Exception {
+        TestDatabase.Database db = TestDatabase.cloneDatabase(template, "abandon_kill_retired_dropped");
+        killAt(db, "retire:committed");
+        try (Connection c = db.connect(); Statement st = c.createStatement()) {
+            assertThat(one(st, "SELECT count(*) FROM pgrewrite.partition_state WHERE state = 'retired'")).isPositive();
+            assertThat(one(st, "SELECT count(*) FROM pgrewrite.partition_state WHERE state = 'retired' AND source_relid IS NOT NULL"))
+                    .isZero();
+        }
+        cleanup(db, true);
+        try (Connection c = db.connect(); Statement st = c.createStatement()) {
+            assertThat(leftovers(st)).isEmpty();
+            assertThat(CatalogSnapshot.rows(c, "ev")).containsExactlyElementsOf(rowsBefore);
+        }
+    }
+
     /** CrashWindowsTest's points (all 15 with -Dpgrewrite.test.all-crash-points=true), and the steps between. */
     static Stream<String> points() {
         List<String> extra = Boolean.getBoolean("pgrewrite.test.all-crash-points")
