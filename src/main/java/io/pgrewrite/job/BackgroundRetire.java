@@ -146,14 +146,15 @@ public final class BackgroundRetire {
      * retire of a swapped partition whose P__old is not under its name (renamed since the swap, or dropped): nothing is
      * dropped or kept by that name, which may be another table's now; the capture trigger goes from wherever it is
      * (found by its function), with the log and the function, and the partition is recorded retired, its reservation
-     * released. A renamed P__old stays, under its new name, for its DBA.
+     * released, and its source_relid forgotten. A renamed P__old stays, under its new name, for its DBA.
      */
     private static void retireWithoutItsOld(Engine engine, PartitionNames n, String mine, String why) {
         String jobKey = engine.definition().jobKey();
         engine.capture().remove(n, mine != null ? mine : n.qPartition());
         engine.tx().executeWithoutResult(s -> {
             engine.diskBudget().release(jobKey, n.partition());
-            engine.sql().jdbc().update(PartitionState.RETIRED_NOW, n.qPartition(), jobKey, n.partition());
+            // The job no longer answers for that table: its oid, which may be another table's one day, is forgotten.
+            engine.sql().jdbc().update(PartitionState.RETIRED_AND_DROPPED, n.qPartition(), jobKey, n.partition());
         });
         log.warn("{}: retired without its old partition: {} is {}; left as it is, without the capture trigger",
                 n.partition(), n.old(), why);

@@ -14,8 +14,9 @@ import io.pgrewrite.plan.PartitionNames;
 final class SwappedOutTable {
 
     /** ACCESS EXCLUSIVE, the lock the DROP TABLE or ALTER TABLE after it takes anyway; taken first so the check after it holds. */
-    static final String LOCK = "LOCK TABLE %s IN ACCESS EXCLUSIVE MODE";
-    static final String EXISTS = "SELECT to_regclass(?) IS NOT NULL";
+    static final String LOCK = "LOCK TABLE ONLY %s IN ACCESS EXCLUSIVE MODE";
+    /** A plain table: LOCK of a view would lock the relations of its query, of an index fail. (name) */
+    static final String EXISTS = "SELECT EXISTS (SELECT 1 FROM pg_class WHERE oid = to_regclass(?) AND relkind = 'r')";
     /** The name is a table of no parent: for a kept table recorded by name only (by an earlier version). (name) */
     static final String A_TABLE_OF_NO_PARENT = """
             SELECT EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = to_regclass(?) AND c.relkind = 'r' AND NOT c.relispartition)

@@ -25,9 +25,8 @@ public record PartitionNames(String schema, String partition, String parentSchem
 
     /**
      * The schema of a partition the job knows by name only: the schema of the table it copied (partition_state's
-     * source_relid: a partition detached or renamed since), exact, unless the job swapped it: then source_relid is its
-     * P__old, which a DBA may have moved to another schema since (ALTER TABLE … SET SCHEMA) and is no witness of P's; else
-     * (dropped, swapped, or not yet recorded) the first of {@code schemas} (the table's first) in which no relation of the partition's name
+     * source_relid: a partition detached or renamed since, or swapped, whose original is P__old), exact; else (dropped,
+     * or not yet recorded) the first of {@code schemas} (the table's first) in which no relation of the partition's name
      * exists, as a dropped partition's does not, and the job's capture function (or else copy) of that name does, so
      * that another table's live partition of the same name, and its own job's objects, are never taken for this one's;
      * else the table's. One round trip. (job, partition, schemas, the candidates' partitions, capture functions, copies,
@@ -36,8 +35,7 @@ public record PartitionNames(String schema, String partition, String parentSchem
     static final String WHERE_RECORDED = """
             SELECT coalesce(
                      (SELECT n.nspname::text FROM pgrewrite.partition_state s JOIN pg_class c ON c.oid = s.source_relid
-                        JOIN pg_namespace n ON n.oid = c.relnamespace WHERE s.job_key = ? AND s.partition_name = ?
-                         AND s.state NOT IN ('swapped', 'retired')),
+                        JOIN pg_namespace n ON n.oid = c.relnamespace WHERE s.job_key = ? AND s.partition_name = ?),
                      (SELECT x.nsp FROM unnest(?::text[], ?::text[], ?::text[], ?::text[]) WITH ORDINALITY AS x(nsp, rel, fn, rw, o)
                        WHERE to_regclass(x.rel) IS NULL AND to_regproc(x.fn) IS NOT NULL ORDER BY x.o LIMIT 1),
                      (SELECT x.nsp FROM unnest(?::text[], ?::text[], ?::text[], ?::text[]) WITH ORDINALITY AS x(nsp, rel, fn, rw, o)

@@ -411,28 +411,6 @@ class AbandonAfterAKillTest {
     }
 
     /**
-     * Killed after the first day's swap; a retention job drops the day, and the DBA moves its {@code P__old} to an archive
-     * schema. Moved, it counts as renamed: it stays, also with {@code --drop-old}, without the capture trigger, and the
-     * job's change log and capture function (named after the day's schema, not the archive's) go.
-     */
-    @org.junit.jupiter.api.Test
-    void killedAfterASwapThenThatDayDroppedAndItsOldPartitionMovedToAnotherSchema() throws Exception {
-        TestDatabase.Database db = TestDatabase.cloneDatabase(template, "abandon_kill_old_moved");
-        String day = killAt(db, "after-swap").split(" ")[2];
-        try (Connection c = db.connect(); Statement st = c.createStatement()) {
-            st.execute("DROP TABLE " + day);
-            st.execute("CREATE SCHEMA archive");
-            st.execute("ALTER TABLE " + day + "__old SET SCHEMA archive");
-        }
-        CliRun cleanup = cleanup(db, true);
-        assertThat(cleanup.out()).contains("kept \"archive\".\"" + day + "__old\"").doesNotContain("dropped the kept old");
-        try (Connection c = db.connect(); Statement st = c.createStatement()) {
-            assertThat(leftovers(st)).isEmpty();
-            assertOriginalRows(st, "archive." + day + "__old");
-        }
-    }
-
-    /**
      * Killed once the first day's retire (retire: drop) committed: the day's row no longer names the dropped P__old's oid,
      * which PostgreSQL may give another table later (which the cleanup would then take for the job's P__old).
      */
