@@ -411,6 +411,54 @@ class AbandonAfterAKillTest {
     }
 
     /**
+     * The table's partitions in schema {@code arch}; killed once the first day's retire (retire: keep) committed, its
+     * capture function gone with it; the day dropped, and its name taken in the table's own schema by another table's
+     * partition, with that table's job's trigger, function, log and copy. The cleanup leaves every one of them: a
+     * version that looked for a swapped or retired partition's schema by its capture function fell back to the table's
+     * schema and removed them (a review reproduced it).
+     */
+    @org.junit.jupiter.api.Test
+    void killedAfterAKeptRetireThenTheDayDroppedAndItsNameTakenInTheTablesSchemaByAnotherJobsPartition() throws Exception {
+        TestDatabase.Database db = TestDatabase.cloneDatabase(template, "abandon_kill_namesake");
+        try (Connection c = db.connect(); Statement st = c.createStatement()) {
+            List<String> days = new java.util.ArrayList<>();
+            try (java.sql.ResultSet rs = st.executeQuery("SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid"
+                    + " WHERE i.inhparent = 'ev'::regclass")) {
+                while (rs.next()) {
+                    days.add(rs.getString(1));
+                }
+            }
+            st.execute("CREATE SCHEMA arch");
+            for (String d : days) {
+                st.execute("ALTER TABLE public." + d + " SET SCHEMA arch");
+            }
+        }
+        String day = killAt(db, "retire:committed", JOB + "retire: keep\n").split(" ")[2];
+        day = day.substring(day.lastIndexOf('.') + 1).replace("\"", "");
+        io.pgrewrite.plan.PartitionNames tenant = new io.pgrewrite.plan.PartitionNames("public", day, "public", "other");
+        try (Connection c = db.connect(); Statement st = c.createStatement()) {
+            st.execute("DROP TABLE arch." + day);
+            st.execute("CREATE TABLE public.other (id bigint, at timestamp NOT NULL) PARTITION BY RANGE (at)");
+            st.execute("CREATE TABLE public." + day + " PARTITION OF public.other DEFAULT");
+            st.execute("CREATE FUNCTION " + tenant.qCaptureFunction() + "() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN RETURN NULL; END$$");
+            st.execute("CREATE TABLE " + tenant.qLog() + " (id bigint)");
+            st.execute("CREATE TRIGGER pgrewrite_capture AFTER INSERT ON public." + day + " FOR EACH ROW EXECUTE FUNCTION "
+                    + tenant.qCaptureFunction() + "()");
+            st.execute("CREATE TABLE public." + day + "__rw (id bigint)");
+        }
+        CliRun cleanup = cleanup(db, false);
+        assertThat(cleanup.exitCode()).as(cleanup.toString()).isZero();
+        try (Connection c = db.connect(); Statement st = c.createStatement()) {
+            assertThat(one(st, "SELECT count(*) FROM pg_trigger WHERE tgrelid = 'public." + day + "'::regclass"
+                    + " AND tgname = 'pgrewrite_capture'")).as("the other job's trigger").isOne();
+            assertThat(one(st, "SELECT count(*) FROM pg_class WHERE oid = to_regclass('public." + day + "__rw')"))
+                    .as("the other job's copy").isOne();
+            assertThat(one(st, "SELECT count(*) FROM pg_class WHERE oid = to_regclass('" + tenant.qLog() + "')"))
+                    .as("the other job's log").isOne();
+        }
+    }
+
+    /**
      * Killed once the first day's retire (retire: drop) committed: the day's row no longer names the dropped P__old's oid,
      * which PostgreSQL may give another table later (which the cleanup would then take for the job's P__old).
      */
