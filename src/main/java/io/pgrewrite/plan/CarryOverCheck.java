@@ -112,7 +112,11 @@ final class CarryOverCheck {
         if (def.operation().changesShape()) {
             checks.add(new Plan.Check("column position", true, "warning: " + def.column() + " becomes the last column of "
                     + table.name() + " (a shadow column replaces it): SELECT * lists it last, and a positional INSERT … VALUES"
-                    + " or a COPY without a column list written for the old order breaks (name the columns)"));
+                    + " or a COPY without a column list written for the old order breaks (name the columns); and while the job"
+                    + " runs, SELECT *, RETURNING * and a trigger's NEW.* also see its column "
+                    + (def.operation() == Operation.ALTER_COLUMN_TYPE ? Projection.shadowColumn(def.column()) : def.column())
+                    + ", so code that copies whole rows by position into a table of the old shape (INSERT INTO t_hist SELECT"
+                    + " NEW.*) fails until contract"));
         }
         List<String> forced = jdbc.queryForList(FORCED_RLS, String.class, oids, table.oid());
         if (!forced.isEmpty()) {
