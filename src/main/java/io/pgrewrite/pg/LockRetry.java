@@ -342,6 +342,15 @@ public final class LockRetry {
         }
     }
 
+    /**
+     * The limits of a transaction beside an attempt's, on a connection of its own (the index phase's second
+     * connection): the same lock_timeout and idle limit, synchronous_commit off. Numbers only, from the settings.
+     */
+    public String sideLimits() {
+        return "SET LOCAL lock_timeout = '" + lockTimeout.toMillis() + "ms'; SET LOCAL idle_in_transaction_session_timeout = '"
+                + idleLimit().toMillis() + "ms'; SET LOCAL synchronous_commit = off";
+    }
+
     /** Longest wait in the idle state inside our transaction before the server ends it. */
     Duration idleLimit() {
         return Duration.ofMillis(Math.max(2_000, lockTimeout.toMillis() * 5));

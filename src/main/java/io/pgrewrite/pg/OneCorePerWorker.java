@@ -16,7 +16,8 @@ package io.pgrewrite.pg;
  * copy's on a second pooled connection, in the snapshot the first exports): no Gather and no worker to start,
  * so it costs no CPU beyond the two scans (a parallel worker for one side cost ~10 % more, its start-up), and
  * where all cores are busy the second scan only waits its turn. With fewer workers than cores it halves
- * verify's wall time on the worker's path (see swap/Verify).
+ * verify's wall time on the worker's path (see swap/Verify). The index phase shares its builds the same way: with two
+ * or more indexes to build, a share of them runs on a second connection, one core each (see swap/IndexBuild).
  */
 public final class OneCorePerWorker {
 

@@ -25,7 +25,7 @@ final class PartitionCatalog {
                    coalesce(t.spcname, '') AS tablespace, pg_get_expr(i.indpred, i.indrelid) AS predicate,
                    coalesce(con.condeferrable, false) AS deferrable, coalesce(con.condeferred, false) AS deferred,
                    i.indisclustered, quote_literal(obj_description(i.indexrelid, 'pg_class')) AS comment,
-                   quote_literal(obj_description(con.oid, 'pg_constraint')) AS constraint_comment
+                   quote_literal(obj_description(con.oid, 'pg_constraint')) AS constraint_comment, ic.relpages::bigint AS pages
               FROM pg_index i
               JOIN pg_class ic ON ic.oid = i.indexrelid
               LEFT JOIN pg_constraint con ON con.conindid = i.indexrelid AND con.conrelid = i.indrelid AND con.contype IN ('p', 'u', 'x')
@@ -69,9 +69,11 @@ final class PartitionCatalog {
      * @param deferrable what follows {@code ADD CONSTRAINT … USING INDEX …}: "" or " DEFERRABLE [INITIALLY DEFERRED]"
      *        (ATTACH would otherwise make a DEFERRABLE constraint of the parent NOT DEFERRABLE on the partition)
      * @param comment the index's comment as a literal, or null; {@code constraintComment} that of its constraint
+     * @param pages the index's size in pages as its last VACUUM or ANALYZE counted (catalog only: no lock), to share
+     *        the builds between two connections
      */
     record Index(long oid, String name, boolean unique, String definitionTail, String contype, String conname,
-            String deferrable, boolean clustered, String comment, String constraintComment) {
+            String deferrable, boolean clustered, String comment, String constraintComment, long pages) {
         /** The temporary name of its copy on {@code P__rw}, unique per source index. */
         String rwName() {
             return "pgrw_" + oid;
@@ -106,7 +108,8 @@ final class PartitionCatalog {
                     rs.getString("predicate"), rs.getString("tablespace")),
             rs.getString("contype"), rs.getString("conname"),
             rs.getBoolean("deferrable") ? rs.getBoolean("deferred") ? " DEFERRABLE INITIALLY DEFERRED" : " DEFERRABLE" : "",
-            rs.getBoolean("indisclustered"), rs.getString("comment"), rs.getString("constraint_comment"));
+            rs.getBoolean("indisclustered"), rs.getString("comment"), rs.getString("constraint_comment"),
+            rs.getLong("pages"));
     static final RowMapper<Trigger> TRIGGER = (rs, i) -> new Trigger(rs.getString(1), rs.getString(2));
     static final RowMapper<Grant> GRANT = (rs, i) -> new Grant(rs.getString(1), rs.getBoolean(2), rs.getString(3));
     static final RowMapper<Facts> FACTS = (rs, i) -> new Facts(rs.getString("owner"), rs.getString("comment"),

@@ -27,7 +27,8 @@ import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * The pgrewrite process is killed with kill -9 at a known point — while copying (two chunks committed,
- * the third open), while building indexes (not committed), right after a swap committed — and
+ * the third open), while building indexes (the share built beside committed, the phase's own not), right after a
+ * swap committed — and
  * {@code restart} completes the job: every row is there once, and no partition's rows were copied
  * more than once (the interrupted one resumed after its last committed chunk).
  */
@@ -42,6 +43,11 @@ class KillAndRestartTest {
         TestDatabase.Database db = TestDatabase.newDatabase("kill_" + point.replace('-', '_'));
         try (Connection c = db.connect()) {
             Tables.daily(c, "public", "ev", LocalDate.of(2024, 3, 1), DAYS, ROWS);
+            try (Statement st = c.createStatement()) {
+                // wider than the primary key: its build is the index phase's own, the key's goes on the connection beside
+                st.execute("CREATE INDEX ev_wide ON ev (label, massa, id, at)");
+                st.execute("ANALYZE ev");
+            }
         }
         Path job = Files.createTempFile("kill", ".yaml");
         Files.writeString(job, "name: kill\ntable: ev\noperation: alter-column-type\ncolumn: massa\ntype: integer\n"
@@ -73,6 +79,12 @@ class KillAndRestartTest {
             executionId = one(st, "SELECT max(job_execution_id) FROM pgrewrite.batch_job_execution e"
                     + " JOIN pgrewrite.batch_job_instance i USING (job_instance_id) WHERE i.job_name = 'rewrite'");
             assertThat(one(st, "SELECT count(*) FROM ev")).isEqualTo((long) DAYS * ROWS);
+            if (point.equals("index")) {
+                // The key's index committed beside the phase's transaction, which the kill rolled back: built, not yet a key.
+                assertThat(one(st, "SELECT count(*) FROM pg_index i JOIN pg_class t ON t.oid = i.indrelid WHERE t.relname ~ '__rw$'"
+                        + " AND i.indisunique AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid)"))
+                        .as("unique index built beside, without its constraint").isEqualTo(1);
+            }
         }
         CliRun restart = CliRun.run(db, "restart", String.valueOf(executionId));
         assertThat(restart.exitCode()).as(restart.toString()).isEqualTo(ExitCodes.OK);
@@ -97,6 +109,12 @@ class KillAndRestartTest {
                 assertThat(n).isEqualTo(DAYS);
             }
             assertThat(one(st, "SELECT count(*) FROM pg_class WHERE relname ~ '__(rw|old)$'")).isZero();
+            // every day with its primary key and the wide index, attached to the parent's
+            assertThat(one(st, "SELECT count(*) FROM pg_constraint k JOIN pg_inherits h ON h.inhrelid = k.conrelid"
+                    + " WHERE h.inhparent = 'ev'::regclass AND k.contype = 'p' AND k.conparentid <> 0")).isEqualTo(DAYS);
+            assertThat(one(st, "SELECT count(*) FROM pg_index i JOIN pg_inherits h ON h.inhrelid = i.indrelid"
+                    + " JOIN pg_inherits x ON x.inhrelid = i.indexrelid WHERE h.inhparent = 'ev'::regclass"
+                    + " AND x.inhparent = 'ev_wide'::regclass")).isEqualTo(DAYS);
         }
     }
 }
