@@ -9,10 +9,11 @@ import com.zaxxer.hikari.HikariDataSource;
 import com.zaxxer.hikari.HikariPoolMXBean;
 
 /**
- * A second connection for work that can also run on the caller's own (the index phase's second builder): one
- * the pool can give now, idle or still to be opened, or none. Never a wait on a pool that is all in use, where
- * the connection would be taken from a worker's partition lock, a retire or a background ANALYZE: the caller then
- * does the work itself. One idle connection is always left to the others.
+ * A second connection for work that can also run on the caller's own (the index phase's second share of builds,
+ * verify's copy side): one the pool can give now, idle or still to be opened, or none. Never a wait on a pool that is
+ * all in use, where the connection would be taken from a worker's partition lock, a retire or a background ANALYZE,
+ * and the caller would wait with its transaction open (verify: its snapshot, and the xmin it holds back): the caller
+ * then does the work itself. One idle connection is always left to the others.
  */
 public final class SpareConnection {
 

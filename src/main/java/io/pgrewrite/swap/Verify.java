@@ -309,10 +309,9 @@ public final class Verify {
      * connection to give (the caller then reads the copy itself, after the partition).
      */
     private String[] copySide(String snapshotId, boolean antiJoin, String targetSql) throws SQLException {
-        Connection c;
-        try {
-            c = sql.jdbc().getDataSource().getConnection();
-        } catch (SQLException e) {
+        // None the pool can spare now: read here rather than wait for one with the snapshot open (and its xmin held).
+        Connection c = io.pgrewrite.pg.SpareConnection.take(sql.jdbc().getDataSource());
+        if (c == null) {
             return null;
         }
         try (c) {
