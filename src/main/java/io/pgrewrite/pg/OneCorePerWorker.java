@@ -27,6 +27,14 @@ public final class OneCorePerWorker {
     /** The index phase's transaction: CREATE INDEX builds in the backend alone. No lock; ends with the transaction. */
     public static final String BUILDS = "SET LOCAL max_parallel_maintenance_workers = 0";
 
+    /**
+     * With the index builds shared between two connections, each transaction's builds get half of maintenance_work_mem
+     * (at least its minimum, 1 MB): the two at once use no more memory than one build used alone, as a parallel
+     * CREATE INDEX shares it between its processes. No lock; ends with the transaction.
+     */
+    public static final String HALF_THE_BUILD_MEMORY = "SELECT set_config('maintenance_work_mem',"
+            + " greatest(1024, pg_size_bytes(current_setting('maintenance_work_mem')) / 2048)::text || 'kB', true)";
+
     /** VACUUM's option (PostgreSQL 13+) for the same, in a statement that cannot run in a transaction block. */
     public static final String VACUUM_OPTION = "PARALLEL 0";
 

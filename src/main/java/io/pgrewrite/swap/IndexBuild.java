@@ -208,6 +208,8 @@ public final class IndexBuild {
                     : new Beside(w, besideBuilds, shares.get(1).stream().map(PartitionCatalog.Index::rwName).toList());
             if (beside == null) {
                 here.addAll(besideBuilds);
+            } else {
+                here.add(1, OneCorePerWorker.HALF_THE_BUILD_MEMORY);
             }
             try {
                 sql.executeAll(here);
@@ -278,7 +280,8 @@ public final class IndexBuild {
      * The second share of the index builds, in a transaction of its own on a second connection of the pool, while the
      * phase's transaction builds the first: two backends, each on a core (measured on a demo day of 100 000 rows,
      * PostgreSQL 15, the 3 builds 515 ms one after the other and 280 ms in two shares; on 1 000 rows 8.6 and 6.2 ms).
-     * Both take P__rw's SHARE lock, which they share; the phase's ALTER TABLEs, which take more, come after this
+     * Each transaction's builds get half of maintenance_work_mem ({@link OneCorePerWorker#HALF_THE_BUILD_MEMORY}), so the
+     * phase uses no more memory than before. Both take P__rw's SHARE lock, which they share; the phase's ALTER TABLEs, which take more, come after this
      * transaction ended. It commits its indexes first: a kill before the phase's commit leaves them built, and the
      * restart builds only what is missing (keys on them included, see RW_OBJECTS). Under the attempt's lock_timeout;
      * when it fails, or the pool has no connection to spare, the phase's own transaction builds its share too.
@@ -307,7 +310,8 @@ public final class IndexBuild {
                     if (cancelled) {
                         return false;
                     }
-                    st.execute(lockRetry.sideLimits() + "; " + OneCorePerWorker.BUILDS + "; " + String.join(";\n", builds));
+                    st.execute(lockRetry.sideLimits() + "; " + OneCorePerWorker.BUILDS + "; " + OneCorePerWorker.HALF_THE_BUILD_MEMORY
+                            + "; " + String.join(";\n", builds));
                     io.pgrewrite.job.FaultPoints.reach("index:beside", w.name()); // built beside, not committed
                     c.commit();
                     return true;

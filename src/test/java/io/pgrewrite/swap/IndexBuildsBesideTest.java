@@ -30,7 +30,8 @@ import org.springframework.transaction.support.TransactionTemplate;
 /**
  * A partition with three indexes: the index phase builds them on two backends at once (seen in pg_locks: two
  * sessions hold the copy's SHARE lock at the same moment), and the copy ends with every index, its primary key and
- * the bound CHECK. With a pool that has no connection to spare, the phase's own connection builds them all.
+ * the bound CHECK, also where maintenance_work_mem is at its minimum (each share gets half of it, but never less).
+ * With a pool that has no connection to spare, the phase's own connection builds them all.
  */
 class IndexBuildsBesideTest {
 
@@ -42,6 +43,16 @@ class IndexBuildsBesideTest {
             st.execute("CREATE INDEX ev_label ON ev (label)");
             st.execute("CREATE INDEX ev_g ON ev ((extra ->> 'g'), label)");
             st.execute("ANALYZE ev");
+            // each share's transaction gets half of maintenance_work_mem, and never less than its minimum
+            for (String[] setting : new String[][] {{"256MB", "128MB"}, {"1MB", "1MB"}, {"3MB", "1536kB"}}) {
+                st.execute("BEGIN; SET LOCAL maintenance_work_mem = '" + setting[0] + "'; " + io.pgrewrite.pg.OneCorePerWorker.HALF_THE_BUILD_MEMORY);
+                try (ResultSet rs = st.executeQuery("SELECT current_setting('maintenance_work_mem')")) {
+                    rs.next();
+                    assertThat(rs.getString(1)).as("half of " + setting[0]).isEqualTo(setting[1]);
+                }
+                st.execute("COMMIT");
+            }
+            st.execute("ALTER DATABASE " + db.name() + " SET maintenance_work_mem = '1MB'"); // the builds at its minimum
         }
         CliRun.makeSchema(db);
         try (HikariDataSource pool = pool(db, 6)) {
