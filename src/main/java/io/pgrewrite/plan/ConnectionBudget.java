@@ -16,7 +16,8 @@ public final class ConnectionBudget {
 
     /**
      * Connections per worker: its slot and partition locks, its work, its ANALYZE after the swap (statistics:
-     * after-swap) and its retire.
+     * after-swap) and its retire. A second connection for its work (verify's copy side, a share of the index builds)
+     * it takes only when the pool can spare one then (pg.SpareConnection), so none is counted for it.
      */
     public static final int PER_WORKER = 5;
 
