@@ -55,26 +55,15 @@ class IndexBuildsBesideTest {
             st.execute("ALTER DATABASE " + db.name() + " SET maintenance_work_mem = '1MB'"); // the builds at its minimum
         }
         CliRun.makeSchema(db);
-        try (HikariDataSource pool = pool(db, 6)) {
+        try (HikariDataSource pool = db.pool(6, 2_000)) {
             assertThat(sessionsHoldingTheCopysShareLock(db, pool, "ev_20240301", 0)).as("sessions building at once").isEqualTo(2);
             assertBuilt(db, "ev_20240301");
         }
         // The pool's other connections in use but one (left idle for the lock sampler): the builds all run on the phase's.
-        try (HikariDataSource pool = pool(db, 3)) {
+        try (HikariDataSource pool = db.pool(3, 2_000)) {
             assertThat(sessionsHoldingTheCopysShareLock(db, pool, "ev_20240302", 1)).as("sessions building at once").isEqualTo(1);
             assertBuilt(db, "ev_20240302");
         }
-    }
-
-    private static HikariDataSource pool(TestDatabase.Database db, int size) {
-        HikariDataSource pool = new HikariDataSource();
-        pool.setJdbcUrl(db.url());
-        pool.setUsername(TestDatabase.OWNER);
-        pool.setPassword(TestDatabase.OWNER_PASSWORD);
-        pool.setMaximumPoolSize(size);
-        pool.setMinimumIdle(size);
-        pool.setConnectionTimeout(2_000);
-        return pool;
     }
 
     /** Makes the copy of {@code partition} as the copy step does, runs the index phase, and counts the builders seen at once. */

@@ -38,14 +38,7 @@ class VerifyOnABusyPoolTest {
             Tables.daily(c, "public", "ev", LocalDate.of(2024, 3, 1), 1, 5_000);
         }
         CliRun.makeSchema(db);
-        HikariDataSource pool = new HikariDataSource();
-        pool.setJdbcUrl(db.url());
-        pool.setUsername(TestDatabase.OWNER);
-        pool.setPassword(TestDatabase.OWNER_PASSWORD);
-        pool.setMaximumPoolSize(3);
-        pool.setMinimumIdle(3);
-        pool.setConnectionTimeout(20_000);
-        try (pool) {
+        try (HikariDataSource pool = db.pool(3, 20_000)) {
             JdbcTemplate jdbc = new JdbcTemplate(pool);
             TransactionTemplate tx = new TransactionTemplate(new DataSourceTransactionManager(pool));
             SqlRunner sql = SqlRunner.live(jdbc);

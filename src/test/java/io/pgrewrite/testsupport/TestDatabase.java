@@ -193,6 +193,21 @@ public final class TestDatabase {
             return DriverManager.getConnection(url(), OWNER, OWNER_PASSWORD);
         }
 
+        /**
+         * A connection pool as pgrewrite's role, as the job's own (Hikari), all of its {@code size} connections opened
+         * at once; a {@code getConnection} on it waits at most {@code connectionTimeoutMs}. Closed by the caller.
+         */
+        public com.zaxxer.hikari.HikariDataSource pool(int size, long connectionTimeoutMs) {
+            com.zaxxer.hikari.HikariDataSource pool = new com.zaxxer.hikari.HikariDataSource();
+            pool.setJdbcUrl(url());
+            pool.setUsername(OWNER);
+            pool.setPassword(OWNER_PASSWORD);
+            pool.setMaximumPoolSize(size);
+            pool.setMinimumIdle(size);
+            pool.setConnectionTimeout(connectionTimeoutMs);
+            return pool;
+        }
+
         /** The simulated application's role ({@value TestDatabase#APP}): only the DML a test granted it. */
         public DataSource appDataSource() {
             return dataSource(APP, APP_PASSWORD);
