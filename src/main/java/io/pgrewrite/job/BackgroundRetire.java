@@ -1,6 +1,5 @@
 package io.pgrewrite.job;
 
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 
@@ -161,13 +160,6 @@ public final class BackgroundRetire {
     }
 
     /**
-     * retire: drop's DROP of P__old, by name, with the log and the function, when under its lock the name is still the
-     * table the swap made P__old of ({@link SwappedOutTable}; read before the lock wait, a DBA's ATTACH of it as a
-     * partition meanwhile, or another table given the name, would have it dropped live). (Retire's own drop, with the
-     * check in its transaction.)
-     */
-    static final String DROP_OLD = "DROP TABLE IF EXISTS %s";
-    /**
      * The oid the swap recorded for P__old (partition_state.source_relid), read in the drop's transaction, while a table
      * of that name exists (none: retire without it). (job, partition, P__old)
      */
@@ -199,24 +191,16 @@ public final class BackgroundRetire {
             });
             return true;
         }
-        // Not swap.Retire's drop: the check under the lock must come between the LOCK and the DROP (see SwappedOutTable).
-        List<String> logAndFunction = engine.capture().logAndFunctionDrops(n); // the capture trigger goes with P__old
-        boolean dropped = engine.lockRetry().run("drop " + n.old() + " and its change log", List.of(n.qOld(), n.qLog()), t -> {
+        // Under the drop's lock, before the DROP: is the name still the table the swap made P__old of (SwappedOutTable)?
+        boolean dropped = engine.retire().retire(n, false, () -> {
             List<Long> oid = engine.sql().jdbc().queryForList(SWAPPED_OUT_OID, Long.class, jobKey, partition, n.qOld());
-            if (oid.isEmpty() || oid.get(0) == null || !SwappedOutTable.lockAndCheck(engine.sql(), n.qOld(), oid.get(0))) {
-                return false;
-            }
-            List<String> drops = new ArrayList<>();
-            drops.add(String.format(DROP_OLD, n.qOld()));
-            drops.addAll(logAndFunction);
-            engine.sql().executeAll(drops);
-            FaultPoints.reach("retire:dropped-old", partition); // dropped, not yet committed
+            return !oid.isEmpty() && oid.get(0) != null && SwappedOutTable.lockAndCheck(engine.sql(), n.qOld(), oid.get(0));
+        }, () -> {
             RoundTrip r = new RoundTrip(engine.sql().jdbc());
             r.update(DiskBudget.RELEASE, jobKey, partition);
             r.update(PartitionState.RETIRED_AND_DROPPED, n.qPartition(), jobKey, partition);
             r.run();
-            return true;
-        }).value();
+        });
         if (!dropped) {
             retireWithoutItsOld(engine, n, null, "not the table the swap made " + n.old() + " of (checked under its lock:"
                     + " gone, attached as a partition again, or renamed and the name taken)");

@@ -24,7 +24,7 @@ import io.pgrewrite.plan.Table;
 public final class Cleanup {
 
     /** ACCESS EXCLUSIVE on P__old, detached: nobody reaches it through the parent. */
-    static final String DROP_OLD = "DROP TABLE IF EXISTS %s";
+    static final String DROP_OLD = io.pgrewrite.swap.Retire.DROP_OLD;
     /**
      * Whether a detached P__old still has the column the job added to the table (expand's shadow column, or the column
      * of an add-column) and the parent does not (retract dropped it, or contract renamed the shadow): only that column

@@ -12,7 +12,9 @@ import io.pgrewrite.plan.PartitionWork;
 
 /**
  * retire: drops {@code P__old} (or keeps it, detached, when the definition says {@code retire: keep}),
- * with it the capture trigger, then the change log and its function. Idempotent.
+ * with it the capture trigger, then the change log and its function. Idempotent. The job's retire (job.BackgroundRetire)
+ * and the dry run share the drop; the job's checks under the drop's lock that the name is still the table the swap made
+ * P__old of before it drops by that name.
  */
 public final class Retire {
 
@@ -20,7 +22,7 @@ public final class Retire {
      * started before the swap may still hold it, so lock_timeout and retries apply. The log and the function
      * dropped after it in the same transaction are used by nobody since the swap (only P__old's trigger wrote
      * the log): they add two catalog drops, no wait, to the time P__old stays locked. */
-    static final String DROP_OLD = "DROP TABLE IF EXISTS %s";
+    public static final String DROP_OLD = "DROP TABLE IF EXISTS %s";
 
     private final SqlRunner sql;
     private final LockRetry lockRetry;
@@ -48,19 +50,32 @@ public final class Retire {
      * after the capture trigger, log and function are removed, in the caller's transaction.
      */
     public void retire(PartitionNames n, boolean keepOld, Runnable record) {
+        retire(n, keepOld, () -> true, record);
+    }
+
+    /**
+     * {@link #retire(PartitionNames, boolean, Runnable)}, where the drop first asks {@code stillTheSwappedOutTable}, inside
+     * its transaction, whether P__old by its name is still the table the swap made of it (job.SwappedOutTable: it locks
+     * the name and checks under the lock, between the LOCK and the DROP); false: nothing is dropped or recorded, the
+     * transaction commits having changed nothing, and this returns false. With {@code keepOld}: always true.
+     */
+    public boolean retire(PartitionNames n, boolean keepOld, java.util.function.BooleanSupplier stillTheSwappedOutTable, Runnable record) {
         if (keepOld) {
             capture.remove(n, n.qOld());
             record.run();
-        } else {
-            List<String> drops = new ArrayList<>();
-            drops.add(String.format(DROP_OLD, n.qOld()));
-            drops.addAll(capture.logAndFunctionDrops(n)); // the capture trigger went with P__old
-            lockRetry.run("drop " + n.old() + " and its change log", List.of(n.qOld(), n.qLog()), t -> {
-                sql.executeAll(drops);
-                FaultPoints.reach("retire:dropped-old", n.partition()); // dropped, not yet committed
-                record.run();
-                return null;
-            });
+            return true;
         }
+        List<String> drops = new ArrayList<>();
+        drops.add(String.format(DROP_OLD, n.qOld()));
+        drops.addAll(capture.logAndFunctionDrops(n)); // the capture trigger went with P__old
+        return lockRetry.run("drop " + n.old() + " and its change log", List.of(n.qOld(), n.qLog()), t -> {
+            if (!stillTheSwappedOutTable.getAsBoolean()) {
+                return false;
+            }
+            sql.executeAll(drops);
+            FaultPoints.reach("retire:dropped-old", n.partition()); // dropped, not yet committed
+            record.run();
+            return true;
+        }).value();
     }
 }
