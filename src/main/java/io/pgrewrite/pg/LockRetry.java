@@ -344,10 +344,13 @@ public final class LockRetry {
 
     /**
      * The limits of a transaction beside an attempt's, on a connection of its own (the index phase's second
-     * connection): the same lock_timeout and idle limit, synchronous_commit off. Numbers only, from the settings.
+     * connection): the same lock_timeout and idle limit, no statement_timeout (as for an attempt that locks no
+     * partitioned table: a role's or database's own would cancel a long index build), synchronous_commit off. Numbers
+     * only, from the settings.
      */
     public String sideLimits() {
-        return "SET LOCAL lock_timeout = '" + lockTimeout.toMillis() + "ms'; SET LOCAL idle_in_transaction_session_timeout = '"
+        return "SET LOCAL lock_timeout = '" + lockTimeout.toMillis() + "ms'; SET LOCAL statement_timeout = 0;"
+                + " SET LOCAL idle_in_transaction_session_timeout = '"
                 + idleLimit().toMillis() + "ms'; SET LOCAL synchronous_commit = off";
     }
 

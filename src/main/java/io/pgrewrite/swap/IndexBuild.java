@@ -12,6 +12,8 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicReference;
 
 import javax.sql.DataSource;
@@ -214,14 +216,15 @@ public final class IndexBuild {
             try {
                 sql.executeAll(here);
             } catch (RuntimeException e) {
-                if (beside != null) {
-                    beside.cancel();
+                if (beside != null && beside.cancel()) {
+                    committedBeside.addAll(beside.names); // it committed before the cancel reached it: a retry skips them
                 }
                 throw e;
             }
             List<String> rest = new ArrayList<>();
             if (beside != null) {
-                if (beside.committed()) {
+                // Not idle in the transaction while it waits: the attempt's idle_in_transaction_session_timeout would end it.
+                if (beside.committed(() -> sql.jdbc().execute(KEEP_ALIVE))) {
                     committedBeside.addAll(beside.names);
                 } else {
                     rest.addAll(besideBuilds); // the second connection had none to give, or failed: built here
@@ -241,8 +244,9 @@ public final class IndexBuild {
     }
 
     /**
-     * The builds in two shares, the first for the phase's own connection, the second for one beside it: by the sizes of
-     * P's indexes, each (largest first) to the lighter share. With fewer than two, all in the first.
+     * The builds in two shares, the first for the phase's own connection, the second for one beside it: by each build's
+     * pages (P's heap, which every build reads, and the index's), each (heaviest first) to the lighter share. With fewer
+     * than two, all in the first.
      */
     static List<List<PartitionCatalog.Index>> shares(List<PartitionCatalog.Index> builds) {
         List<PartitionCatalog.Index> first = new ArrayList<>();
@@ -268,6 +272,11 @@ public final class IndexBuild {
         }
         return List.of(first, second);
     }
+
+    /** The phase's statement while it waits for the builds beside, so its transaction is never idle for long. No lock. */
+    static final String KEEP_ALIVE = "SELECT 1";
+    /** How often: well under the attempt's idle limit (at least 2 s, LockRetry). */
+    static final long KEEP_ALIVE_MS = 500;
 
     /** Threads that run the second share of a partition's index builds on a connection of their own. */
     private static final ExecutorService BESIDE = Executors.newCachedThreadPool(r -> {
@@ -305,22 +314,28 @@ public final class IndexBuild {
             }
             try (c) {
                 c.setAutoCommit(false);
+                boolean committed = false;
                 try (Statement st = c.createStatement()) {
                     running.set(st);
                     if (cancelled) {
                         return false;
                     }
-                    st.execute(lockRetry.sideLimits() + "; " + OneCorePerWorker.BUILDS + "; " + OneCorePerWorker.HALF_THE_BUILD_MEMORY
-                            + "; " + String.join(";\n", builds));
+                    // The limits in a round trip of their own: sent with the builds, a statement_timeout of the role's
+                    // would still count the builds' time (the server arms it for the whole batch of messages).
+                    st.execute(lockRetry.sideLimits() + "; " + OneCorePerWorker.BUILDS + "; " + OneCorePerWorker.HALF_THE_BUILD_MEMORY);
+                    st.execute(String.join(";\n", builds));
                     io.pgrewrite.job.FaultPoints.reach("index:beside", w.name()); // built beside, not committed
                     c.commit();
+                    committed = true;
                     return true;
                 } catch (SQLException e) {
                     log.debug("{}: index builds beside failed ({}); built on the phase's connection", w.name(), e.getMessage());
-                    c.rollback();
                     return false;
                 } finally {
                     running.set(null);
+                    if (!committed) {
+                        c.rollback(); // before autocommit goes back on, which would commit what is open
+                    }
                     c.setAutoCommit(true);
                 }
             } catch (SQLException e) {
@@ -329,10 +344,19 @@ public final class IndexBuild {
             }
         }
 
-        /** Whether its indexes committed; waits for its transaction to end. */
-        boolean committed() {
+        /**
+         * Whether its indexes committed; waits for its transaction to end, running {@code keepAlive} on the phase's
+         * connection every {@link #KEEP_ALIVE_MS} ms meanwhile.
+         */
+        boolean committed(Runnable keepAlive) {
             try {
-                return done.get();
+                while (true) {
+                    try {
+                        return done.get(KEEP_ALIVE_MS, TimeUnit.MILLISECONDS);
+                    } catch (TimeoutException e) {
+                        keepAlive.run();
+                    }
+                }
             } catch (InterruptedException e) {
                 cancel();
                 Thread.currentThread().interrupt();
@@ -343,23 +367,33 @@ public final class IndexBuild {
             }
         }
 
-        /** Stops its builds (the phase's transaction failed) and waits for its transaction to end. */
-        void cancel() {
+        /**
+         * Stops its builds (the phase's transaction failed) and waits for its transaction to end: whether it committed
+         * all the same (it was done before the cancel reached it). The cancel is sent again every 100 ms: one sent before
+         * its statement began does nothing.
+         */
+        boolean cancel() {
             cancelled = true;
-            Statement st = running.get();
-            if (st != null) {
-                try {
-                    st.cancel();
-                } catch (SQLException e) {
-                    log.debug("could not cancel the index builds beside: {}", e.getMessage());
+            while (true) {
+                Statement st = running.get();
+                if (st != null) {
+                    try {
+                        st.cancel();
+                    } catch (SQLException e) {
+                        log.debug("could not cancel the index builds beside: {}", e.getMessage());
+                    }
                 }
-            }
-            try {
-                done.get();
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            } catch (ExecutionException e) {
-                log.debug("index builds beside: {}", e.getCause().toString());
+                try {
+                    return done.get(100, TimeUnit.MILLISECONDS);
+                } catch (TimeoutException e) {
+                    // not ended yet: cancel again
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    return false;
+                } catch (ExecutionException e) {
+                    log.debug("index builds beside: {}", e.getCause().toString());
+                    return false;
+                }
             }
         }
     }

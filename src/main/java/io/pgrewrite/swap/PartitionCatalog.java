@@ -25,9 +25,11 @@ final class PartitionCatalog {
                    coalesce(t.spcname, '') AS tablespace, pg_get_expr(i.indpred, i.indrelid) AS predicate,
                    coalesce(con.condeferrable, false) AS deferrable, coalesce(con.condeferred, false) AS deferred,
                    i.indisclustered, quote_literal(obj_description(i.indexrelid, 'pg_class')) AS comment,
-                   quote_literal(obj_description(con.oid, 'pg_constraint')) AS constraint_comment, ic.relpages::bigint AS pages
+                   quote_literal(obj_description(con.oid, 'pg_constraint')) AS constraint_comment,
+                   (ic.relpages::bigint + hc.relpages) AS pages
               FROM pg_index i
               JOIN pg_class ic ON ic.oid = i.indexrelid
+              JOIN pg_class hc ON hc.oid = i.indrelid
               LEFT JOIN pg_constraint con ON con.conindid = i.indexrelid AND con.conrelid = i.indrelid AND con.contype IN ('p', 'u', 'x')
               LEFT JOIN pg_tablespace t ON t.oid = ic.reltablespace
              WHERE i.indrelid = to_regclass(?)
@@ -69,8 +71,8 @@ final class PartitionCatalog {
      * @param deferrable what follows {@code ADD CONSTRAINT … USING INDEX …}: "" or " DEFERRABLE [INITIALLY DEFERRED]"
      *        (ATTACH would otherwise make a DEFERRABLE constraint of the parent NOT DEFERRABLE on the partition)
      * @param comment the index's comment as a literal, or null; {@code constraintComment} that of its constraint
-     * @param pages the index's size in pages as its last VACUUM or ANALYZE counted (catalog only: no lock), to share
-     *        the builds between two connections
+     * @param pages what its build reads and writes: the table's pages and the index's, as their last VACUUM or ANALYZE
+     *        counted them (catalog only: no lock), to share the builds between two connections
      */
     record Index(long oid, String name, boolean unique, String definitionTail, String contype, String conname,
             String deferrable, boolean clustered, String comment, String constraintComment, long pages) {
