@@ -213,22 +213,23 @@ public final class IndexBuild {
             } else {
                 here.add(1, OneCorePerWorker.HALF_THE_BUILD_MEMORY);
             }
+            List<String> rest = new ArrayList<>();
             try {
                 sql.executeAll(here);
+                if (beside != null) {
+                    // Not idle in the transaction while it waits: the attempt's idle_in_transaction_session_timeout would end it.
+                    if (beside.committed(() -> sql.jdbc().execute(KEEP_ALIVE))) {
+                        committedBeside.addAll(beside.names);
+                    } else {
+                        rest.addAll(besideBuilds); // the second connection had none to give, or failed: built here
+                    }
+                }
             } catch (RuntimeException e) {
+                // The phase's builds or its keepalive failed (a lock timeout, its session ended): the share beside stops too.
                 if (beside != null && beside.cancel()) {
                     committedBeside.addAll(beside.names); // it committed before the cancel reached it: a retry skips them
                 }
                 throw e;
-            }
-            List<String> rest = new ArrayList<>();
-            if (beside != null) {
-                // Not idle in the transaction while it waits: the attempt's idle_in_transaction_session_timeout would end it.
-                if (beside.committed(() -> sql.jdbc().execute(KEEP_ALIVE))) {
-                    committedBeside.addAll(beside.names);
-                } else {
-                    rest.addAll(besideBuilds); // the second connection had none to give, or failed: built here
-                }
             }
             rest.addAll(after);
             sql.executeAll(rest);
@@ -301,6 +302,8 @@ public final class IndexBuild {
         private final Future<Boolean> done;
         private final AtomicReference<Statement> running = new AtomicReference<>();
         private volatile boolean cancelled;
+        /** The thread running its builds, once it began: interrupted by a cancel while it has no statement yet. */
+        private volatile Thread thread;
 
         Beside(PartitionWork w, List<String> builds, List<String> names) {
             this.names = names;
@@ -308,13 +311,14 @@ public final class IndexBuild {
         }
 
         private boolean build(PartitionWork w, List<String> builds) {
-            Connection c = io.pgrewrite.pg.SpareConnection.take(dataSource);
+            thread = Thread.currentThread();
+            Connection c = cancelled ? null : io.pgrewrite.pg.SpareConnection.take(dataSource);
             if (c == null) {
                 return false;
             }
+            boolean committed = false;
             try (c) {
                 c.setAutoCommit(false);
-                boolean committed = false;
                 try (Statement st = c.createStatement()) {
                     running.set(st);
                     if (cancelled) {
@@ -327,10 +331,8 @@ public final class IndexBuild {
                     io.pgrewrite.job.FaultPoints.reach("index:beside", w.name()); // built beside, not committed
                     c.commit();
                     committed = true;
-                    return true;
                 } catch (SQLException e) {
                     log.debug("{}: index builds beside failed ({}); built on the phase's connection", w.name(), e.getMessage());
-                    return false;
                 } finally {
                     running.set(null);
                     if (!committed) {
@@ -340,8 +342,8 @@ public final class IndexBuild {
                 }
             } catch (SQLException e) {
                 log.debug("{}: index builds beside: {}", w.name(), e.getMessage());
-                return false;
             }
+            return committed; // a rollback, reset or close that failed after the commit does not undo it
         }
 
         /**
@@ -382,6 +384,8 @@ public final class IndexBuild {
                     } catch (SQLException e) {
                         log.debug("could not cancel the index builds beside: {}", e.getMessage());
                     }
+                } else if (thread != null) {
+                    thread.interrupt(); // still waiting for its connection (Hikari's wait ends on an interrupt)
                 }
                 try {
                     return done.get(100, TimeUnit.MILLISECONDS);

@@ -61,6 +61,61 @@ class IndexBuildsBesideFailuresTest {
     }
 
     /**
+     * The phase's session ends while it waits for the share beside (a DBA's pg_terminate_backend, a network cut): its
+     * keepalive fails, and the share beside is cancelled with it rather than building on for the rest of its build,
+     * holding the copy's lock and a connection, and committing for an attempt that failed (found by a review: on
+     * c9ae9e3 its CREATE INDEX still ran 1 s after the phase failed).
+     */
+    @Test
+    void aFailedKeepaliveStopsTheShareBeside() throws Exception {
+        TestDatabase.Database db = TestDatabase.newDatabase("beside_keepalive");
+        try (Connection c = db.connect(); Statement st = c.createStatement()) {
+            Tables.daily(c, "public", "ev", LocalDate.of(2024, 3, 1), 1, 2_000);
+            slowIndex(st);
+        }
+        CliRun.makeSchema(db);
+        Throwable failed = null;
+        try (HikariDataSource pool = db.pool(6, 2_000)) {
+            Fixture f = prepare(pool, "ev_20240301", Duration.ofMillis(200));
+            AtomicReference<Throwable> killerFailed = new AtomicReference<>();
+            Thread killer = new Thread(() -> {
+                try (Connection c = db.connect(); Statement st = c.createStatement()) {
+                    long deadline = System.nanoTime() + 20_000_000_000L;
+                    while (System.nanoTime() < deadline) {
+                        // the phase's backend: holds the copy's SHARE lock and runs its keepalive
+                        try (ResultSet rs = st.executeQuery("SELECT pg_terminate_backend(a.pid) FROM pg_locks l"
+                                + " JOIN pg_stat_activity a ON a.pid = l.pid WHERE l.relation = to_regclass('ev_20240301__rw')"
+                                + " AND l.mode = 'ShareLock' AND l.granted AND a.query = 'SELECT 1'")) {
+                            if (rs.next()) {
+                                return;
+                            }
+                        }
+                        Thread.sleep(20);
+                    }
+                    throw new AssertionError("the phase never ran its keepalive");
+                } catch (Throwable e) {
+                    killerFailed.set(e);
+                }
+            });
+            killer.start();
+            try {
+                new IndexBuild(f.sql, f.lockRetry, pool, Statistics.AFTER_SWAP).build(f.w);
+            } catch (RuntimeException e) {
+                failed = e;
+            } finally {
+                killer.join();
+            }
+            assertThat(killerFailed.get()).isNull();
+            assertThat(failed).as("the phase, its session ended").isNotNull();
+            Thread.sleep(1_000);
+            try (Connection c = db.connect(); Statement st = c.createStatement()) {
+                assertThat(Tables.one(st, "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'CREATE INDEX%ev_20240301__rw%'"
+                        + " AND state = 'active'")).as("builds beside still running 1 s after the phase failed").isEqualTo(0);
+            }
+        }
+    }
+
+    /**
      * A statement_timeout of the role's (here the pool's, set on every connection) does not cancel the builds beside:
      * their transaction has none, as the phase's own has none (before, the share beside was cancelled after the role's
      * timeout and built again on the phase's connection). Seen in which transaction made the slow index: not the one
