@@ -2,6 +2,8 @@ package io.pgrewrite.testsupport;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.SQLException;
@@ -148,24 +150,40 @@ public final class TestDatabase {
 
     private static Server embedded() {
         try {
+            Path dataDirectory = Files.createTempDirectory("pgrewrite-test-pg");
             EmbeddedPostgres pg = EmbeddedPostgres.builder()
+                    .setDataDirectory(dataDirectory)
+                    .setCleanDataDirectory(false)
                     .setServerConfig("max_locks_per_transaction", "256")
                     .setServerConfig("fsync", "off")
                     .setServerConfig("synchronous_commit", "off")
                     .setServerConfig("full_page_writes", "off")
                     .setServerConfig("max_connections", "200")
                     .start();
-            Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-                try {
-                    pg.close();
-                } catch (IOException ignored) {
-                    // the JVM is going away; the temporary data directory goes with the process
-                }
-            }));
+            // The embedded server's own shutdown hook stops it. Its data directory (every test database of the
+            // JVM, gigabytes at the end of the suite) is removed by a process of its own once the server is
+            // down: deleting it in this JVM outlasted surefire's 30 s for the fork to exit, and surefire killed
+            // the fork half way through the deletion.
+            Runtime.getRuntime().addShutdownHook(new Thread(() -> removeOnceStopped(dataDirectory),
+                    "pgrewrite-test-pg-remover"));
             return new Server("jdbc:postgresql://localhost:" + pg.getPort() + "/", "postgres", "postgres",
                     "embedded postgres (binaries " + VERSION + ")");
         } catch (IOException e) {
             throw new UncheckedIOException("could not start the embedded PostgreSQL", e);
+        }
+    }
+
+    /** Removes a server's data directory in the background, after its postmaster.pid is gone (at most 60 s). */
+    private static void removeOnceStopped(Path dataDirectory) {
+        try {
+            new ProcessBuilder("sh", "-c",
+                    "i=0; while [ -e \"$1/postmaster.pid\" ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i+1)); done; rm -rf \"$1\"",
+                    "sh", dataDirectory.toString())
+                    .redirectOutput(ProcessBuilder.Redirect.DISCARD)
+                    .redirectError(ProcessBuilder.Redirect.DISCARD)
+                    .start();
+        } catch (IOException ignored) {
+            // the directory stays in the temporary directory
         }
     }
 
